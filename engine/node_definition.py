@@ -1,0 +1,138 @@
+"""The shape of a node definition: one typed record per step, the single source of truth.
+
+The add-on's node classes, the editor palettes, the HTTP `node-definitions` endpoint and the
+validation all read these records.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .artifacts import ArtifactKind
+
+Capability = Literal["bpy", "ocp", "browser"]
+Execution = Literal["inline", "process", "main_thread"]
+WORKFLOW_FAMILIES = ("still", "turntable", "multi_angle", "still_with_exports")
+
+
+class Port(BaseModel):
+    """A named input or output. Inputs may accept several kinds; outputs produce one."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    kinds: tuple[ArtifactKind, ...]
+    label: str = ""
+    description: str = ""
+    required: bool = True
+    multiple: bool = False
+    role: str | None = None
+
+    @property
+    def kind(self) -> ArtifactKind:
+        return self.kinds[0]
+
+
+def inp(name: str, *kinds: ArtifactKind, required: bool = True, multiple: bool = False,
+        description: str = "") -> Port:
+    return Port(name=name, kinds=kinds, required=required, multiple=multiple,
+                label=name.replace("_", " ").title(), description=description)
+
+
+def out(name: str, kind: ArtifactKind, role: str | None = None, description: str = "") -> Port:
+    return Port(name=name, kinds=(kind,), role=role, label=name.replace("_", " ").title(),
+                description=description)
+
+
+class NodeSettings(BaseModel):
+    """Base of every node's settings model: unknown fields are errors, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class NodeDefinition(BaseModel):
+    """Everything the system knows about one step, apart from its executor's code."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    key: str
+    version: int = 1
+    label: str
+    description: str
+    family: str
+    module_key: str
+    settings_model: type[NodeSettings]
+    inputs: tuple[Port, ...] = ()
+    outputs: tuple[Port, ...] = ()
+    capabilities: tuple[Capability, ...] = ()
+    optional_capabilities: tuple[Capability, ...] = ()
+    workflow_families: tuple[str, ...] = WORKFLOW_FAMILIES
+    execution: Execution = "inline"
+    self_publishes: bool = False
+    is_render: bool = False
+    composite_of: tuple[str, ...] = ()
+    icon: str = "NODE"
+    deprecated: bool = False
+
+    def input(self, name: str) -> Port | None:
+        return next((p for p in self.inputs if p.name == name), None)
+
+    def output(self, name: str) -> Port | None:
+        return next((p for p in self.outputs if p.name == name), None)
+
+    def default_settings(self) -> dict[str, Any]:
+        return self.settings_model().model_dump(mode="json")
+
+    def settings_schema(self) -> dict[str, Any]:
+        return self.settings_model.model_json_schema()
+
+    def field_groups(self) -> list[dict[str, Any]]:
+        """Fields grouped for an editor panel, in declaration order, from each field's `group`."""
+        groups: dict[str, list[str]] = {}
+        for name, field in self.settings_model.model_fields.items():
+            extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+            groups.setdefault(str(extra.get("group", "General")), []).append(name)
+        return [{"name": group, "label": group, "fields": fields} for group, fields in groups.items()]
+
+    def artifact_roles(self) -> dict[str, str]:
+        return {p.name: p.role for p in self.outputs if p.role}
+
+    def describe(self) -> dict[str, Any]:
+        """The public, JSON-ready description served to the editor, the API and the CLI."""
+
+        def port(p: Port) -> dict[str, Any]:
+            return {
+                "name": p.name,
+                "label": p.label,
+                "kinds": [str(k) for k in p.kinds],
+                "required": p.required,
+                "multiple": p.multiple,
+                "role": p.role,
+                "description": p.description,
+            }
+
+        return {
+            "key": self.key,
+            "version": self.version,
+            "label": self.label,
+            "description": self.description,
+            "family": self.family,
+            "module_key": self.module_key,
+            "settings_schema": self.settings_schema(),
+            "defaults": self.default_settings(),
+            "field_groups": self.field_groups(),
+            "inputs": [port(p) for p in self.inputs],
+            "outputs": [port(p) for p in self.outputs],
+            "artifact_roles": self.artifact_roles(),
+            "capabilities": list(self.capabilities),
+            "optional_capabilities": list(self.optional_capabilities),
+            "workflow_families": list(self.workflow_families),
+            "execution": self.execution,
+            "self_publishes": self.self_publishes,
+            "is_render": self.is_render,
+            "composite_of": list(self.composite_of),
+            "icon": self.icon,
+            "deprecated": self.deprecated,
+        }
