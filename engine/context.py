@@ -8,6 +8,7 @@ context; it writes files only under `call.workdir`; it reports through `call.log
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,6 +70,7 @@ class NodeCall:
     log: Callable[[str], None] = print
     progress: Callable[[float, str], None] = lambda fraction, message="": None
     self_publish: bool = False
+    deadline: float | None = None  # time.monotonic() after which check_cancelled raises NodeTimeoutError
 
     def input(self, name: str) -> Artifact | None:
         items = self.inputs.get(name) or []
@@ -84,3 +86,7 @@ class NodeCall:
 
     def check_cancelled(self) -> None:
         self.context.check_cancelled()
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            from .errors import NodeTimeoutError
+
+            raise NodeTimeoutError(f"node '{self.node_id}' ({self.step}) ran past its timeout")

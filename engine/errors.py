@@ -11,3 +11,7 @@ class NodeInputError(HartomatError):
 
 class CancelledError(HartomatError):
     """The run was cancelled; raised between nodes and inside long nodes that poll."""
+
+
+class NodeTimeoutError(HartomatError):
+    """A node ran past its policy's timeout_s; raised where it polls, or by the runtime."""

@@ -70,7 +70,8 @@ DEFAULT_RULES = [
 PRESETS: dict[str, LegacyPresetConfig] = {
     "still": LegacyPresetConfig(preset="still", material_rules=DEFAULT_RULES),
     "turntable": LegacyPresetConfig(
-        preset="turntable", resolution_x=640, resolution_y=640, samples=32, material_rules=DEFAULT_RULES
+        preset="turntable", resolution_x=640, resolution_y=640, samples=32, material_rules=DEFAULT_RULES,
+        thumbnail_sizes=[],
     ),
     "multi_angle": LegacyPresetConfig(
         preset="multi_angle",
@@ -93,6 +94,7 @@ RENDER_KEYS = ("engine", "resolution_x", "resolution_y", "samples", "adaptive_th
 
 # legacy setting -> (step that owns it now, field in that step's settings)
 LEGACY_SETTING_MAP: dict[str, list[tuple[str, str]]] = {
+    "preset": [("order_line_setup", "output_type")],
     **{key: [("blender_still", key), ("blender_turntable", key)] for key in RENDER_KEYS},
     "camera_angles": [("blender_still", "azimuth"), ("blender_still", "elevation"), ("blender_still", "view_name")],
     "frame_count": [("blender_turntable", "frame_count")],
@@ -145,7 +147,7 @@ def _link_render_inputs(g: _GraphBuilder, target: str) -> None:
 
 def migrate_preset(config: LegacyPresetConfig) -> Workflow:
     """The DAG that does what the legacy pipeline did for this config, setting for setting."""
-    tess = {"linear_deflection": config.linear_deflection, "angular_deflection": config.angular_deflection}
+    tess: dict[str, Any] = {"linear_deflection": config.linear_deflection, "angular_deflection": config.angular_deflection}
     g = _GraphBuilder(f"{config.preset} (migrated)", config.preset)
     g.add("setup", "order_line_setup", 0, output_type=config.preset)
     g.add("step", "resolve_step_path", 1)
@@ -181,10 +183,15 @@ def migrate_preset(config: LegacyPresetConfig) -> Workflow:
             _link_render_inputs(g, node_id)
             media.append((node_id, "image"))
 
-    if config.thumbnail_sizes and config.preset != "turntable":
+    if config.thumbnail_sizes:
+        # a turntable's thumbnails come from its frames, which it then has to keep
+        if config.preset == "turntable" and not config.keep_frames:
+            g.nodes[-1].params["keep_frames"] = True
+            media.append(("turntable", "frames"))
         g.add("thumbnails", "thumbnail_save", 6, 1, sizes=config.thumbnail_sizes)
         for node_id, port in media:
-            g.link(node_id, port, "thumbnails", "image")
+            if port in ("image", "frames"):
+                g.link(node_id, port, "thumbnails", "image")
         media.append(("thumbnails", "thumbnails"))
     if "blend" in config.export_formats:
         g.add("blend", "export_blend", 6, 2)

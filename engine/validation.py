@@ -8,11 +8,27 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from .node_definition import NodeDefinition
+from .node_definition import NodeDefinition, Port
 from .registry import REGISTRY, NodeDefinitionRegistry
-from .workflow import Workflow, WorkflowNode
+from .workflow import Workflow, WorkflowEdge, WorkflowNode
 
 Severity = Literal["error", "warning"]
+
+PROBLEM_CODES: dict[str, str] = {
+    "duplicate_node_id": "two nodes share an id",
+    "unknown_step": "a node names a step the registry does not have",
+    "invalid_setting": "a setting has a wrong type, is out of bounds or is unknown",
+    "unknown_source_node": "an edge comes from a node that is not in the graph",
+    "unknown_target_node": "an edge goes to a node that is not in the graph",
+    "unknown_output_port": "an edge leaves from an output the step does not have",
+    "unknown_input_port": "an edge arrives at an input the step does not have",
+    "kind_mismatch": "an edge carries an artifact kind the input does not take",
+    "self_loop": "a node feeds itself",
+    "cycle": "nodes feed each other in a loop",
+    "required_input_unconnected": "a required input has no edge",
+    "multiple_edges_into_single_input": "an input that takes one edge has several",
+}
+WARNING_CODES: dict[str, str] = {"family_mismatch": "a step is not meant for the workflow's family"}
 
 
 class Problem(BaseModel):
@@ -81,20 +97,26 @@ def settings_problems(node: WorkflowNode, definition: NodeDefinition) -> list[Pr
     return []
 
 
+def _unknown_step_problem(node: WorkflowNode, hint: str | None) -> Problem:
+    suggestion = f"; did you mean '{hint}'?" if hint else ""
+    return Problem(code="unknown_step", node_id=node.id, field="step", value=node.step,
+                   message=f"unknown step '{node.step}'{suggestion}")
+
+
 def _node_problems(workflow: Workflow, registry: NodeDefinitionRegistry) -> tuple[dict[str, WorkflowNode], list[Problem]]:
     nodes: dict[str, WorkflowNode] = {}
     problems: list[Problem] = []
+    hints: dict[str, str | None] = {}
     for node in workflow.nodes:
         if node.id in nodes:
-            problems.append(Problem(code="duplicate_node_id", node_id=node.id,
+            problems.append(Problem(code="duplicate_node_id", node_id=node.id, field="id",
                                     message=f"node id '{node.id}' is used more than once; ids must be unique"))
             continue
         nodes[node.id] = node
         if node.step not in registry:
-            hint = registry.closest(node.step)
-            suggestion = f"; did you mean '{hint}'?" if hint else ""
-            problems.append(Problem(code="unknown_step", node_id=node.id, value=node.step,
-                                    message=f"unknown step '{node.step}'{suggestion}"))
+            if node.step not in hints:
+                hints[node.step] = registry.closest(node.step)
+            problems.append(_unknown_step_problem(node, hints[node.step]))
             continue
         definition = registry.get(node.step)
         problems.extend(settings_problems(node, definition))
@@ -106,83 +128,123 @@ def _node_problems(workflow: Workflow, registry: NodeDefinitionRegistry) -> tupl
     return nodes, problems
 
 
-def _edge_problems(workflow: Workflow, nodes: dict[str, WorkflowNode],
-                   registry: NodeDefinitionRegistry) -> tuple[list[tuple[str, str]], list[Problem]]:
-    problems: list[Problem] = []
-    links: list[tuple[str, str]] = []
-    fan_in: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for index, edge in enumerate(workflow.edges):
-        ok = True
-        source = nodes.get(edge.source)
-        target = nodes.get(edge.target)
+class _EdgeCheck:
+    """Walks the edges once, collecting problems, the links between known nodes and the fan-in."""
+
+    def __init__(self, workflow: Workflow, nodes: dict[str, WorkflowNode], registry: NodeDefinitionRegistry):
+        self.workflow, self.nodes, self.registry = workflow, nodes, registry
+        self.problems: list[Problem] = []
+        self.links: list[tuple[str, str]] = []
+        self.link_ports: dict[tuple[str, str], str] = {}
+        self.fan_in: dict[tuple[str, str], list[int]] = defaultdict(list)
+        self._ports: dict[str, tuple[dict[str, Port], dict[str, Port]]] = {}
+
+    def definition(self, node: WorkflowNode | None) -> NodeDefinition | None:
+        return self.registry.get(node.step) if node is not None and node.step in self.registry else None
+
+    def ports(self, definition: NodeDefinition) -> tuple[dict[str, Port], dict[str, Port]]:
+        """Inputs and outputs of a step by name, built once per step rather than once per edge."""
+        if definition.key not in self._ports:
+            self._ports[definition.key] = ({p.name: p for p in definition.inputs},
+                                           {p.name: p for p in definition.outputs})
+        return self._ports[definition.key]
+
+    def run(self) -> _EdgeCheck:
+        for index, edge in enumerate(self.workflow.edges):
+            self.check_edge(index, edge)
+        self.check_fan_in()
+        self.check_unconnected()
+        return self
+
+    def check_edge(self, index: int, edge: WorkflowEdge) -> None:
+        source, target = self.nodes.get(edge.source), self.nodes.get(edge.target)
         if source is None:
-            problems.append(Problem(code="unknown_source_node", node_id=edge.target if target else None,
-                                    edge_index=index, value=edge.source,
-                                    message=f"edge comes from node '{edge.source}', which is not in the workflow"))
-            ok = False
+            self.problems.append(Problem(
+                code="unknown_source_node", node_id=edge.target if target else None, edge_index=index,
+                port=edge.target_input if target else None, value=edge.source,
+                message=f"edge comes from node '{edge.source}', which is not in the workflow"))
         if target is None:
-            problems.append(Problem(code="unknown_target_node", node_id=edge.source if source else None,
-                                    edge_index=index, value=edge.target,
-                                    message=f"edge goes to node '{edge.target}', which is not in the workflow"))
-            ok = False
+            self.problems.append(Problem(
+                code="unknown_target_node", node_id=edge.source if source else None, edge_index=index,
+                port=edge.source_output if source else None, value=edge.target,
+                message=f"edge goes to node '{edge.target}', which is not in the workflow"))
         if edge.source == edge.target:
-            problems.append(Problem(code="self_loop", node_id=edge.source, edge_index=index,
-                                    port=edge.target_input,
-                                    message=f"node '{edge.source}' feeds its own input '{edge.target_input}'"))
-            continue
-        if not ok or source is None or target is None:
-            continue
-        links.append((edge.source, edge.target))
-        out_port = in_port = None
-        if source.step in registry:
-            src_def = registry.get(source.step)
-            out_port = src_def.output(edge.source_output)
-            if out_port is None:
-                names = ", ".join(p.name for p in src_def.outputs) or "none"
-                problems.append(Problem(code="unknown_output_port", node_id=source.id, port=edge.source_output,
-                                        edge_index=index,
-                                        message=f"step '{source.step}' has no output '{edge.source_output}'; outputs: {names}"))
-        if target.step in registry:
-            tgt_def = registry.get(target.step)
-            in_port = tgt_def.input(edge.target_input)
-            if in_port is None:
-                names = ", ".join(p.name for p in tgt_def.inputs) or "none"
-                problems.append(Problem(code="unknown_input_port", node_id=target.id, port=edge.target_input,
-                                        edge_index=index,
-                                        message=f"step '{target.step}' has no input '{edge.target_input}'; inputs: {names}"))
-            else:
-                fan_in[(target.id, in_port.name)].append(index)
+            self.problems.append(Problem(code="self_loop", node_id=edge.source, edge_index=index,
+                                         port=edge.target_input,
+                                         message=f"node '{edge.source}' feeds its own input '{edge.target_input}'"))
+        out_port = self.output_port(index, edge, source)
+        in_port = self.input_port(index, edge, target)
+        if source is not None and target is not None and source is not target:
+            self.links.append((source.id, target.id))
+            self.link_ports.setdefault((source.id, target.id), edge.target_input)
         if out_port and in_port and out_port.kind not in in_port.kinds:
             accepted = " or ".join(str(k) for k in in_port.kinds)
-            problems.append(Problem(
-                code="kind_mismatch", node_id=target.id, port=in_port.name, edge_index=index,
-                message=f"'{source.id}.{out_port.name}' gives {out_port.kind} but input '{in_port.name}' "
+            self.problems.append(Problem(
+                code="kind_mismatch", node_id=edge.target, port=in_port.name, edge_index=index,
+                value=str(out_port.kind),
+                message=f"'{edge.source}.{out_port.name}' gives {out_port.kind} but input '{in_port.name}' "
                         f"takes {accepted}"))
-    for (node_id, port_name), indices in fan_in.items():
-        port = registry.get(nodes[node_id].step).input(port_name)
-        if port is not None and not port.multiple and len(indices) > 1:
-            sources = ", ".join(workflow.edges[i].source for i in indices)
-            problems.append(Problem(code="multiple_edges_into_single_input", node_id=node_id, port=port_name,
-                                    edge_index=indices[1],
-                                    message=f"input '{port_name}' takes one edge but has {len(indices)} (from {sources})"))
-    connected = set(fan_in)
-    for node in nodes.values():
-        if node.step not in registry:
-            continue
-        for port in registry.get(node.step).inputs:
-            if port.required and (node.id, port.name) not in connected:
-                kinds = " or ".join(str(k) for k in port.kinds)
-                problems.append(Problem(code="required_input_unconnected", node_id=node.id, port=port.name,
-                                        message=f"required input '{port.name}' ({kinds}) is not connected"))
-    return links, problems
+
+    def output_port(self, index: int, edge: WorkflowEdge, source: WorkflowNode | None) -> Port | None:
+        definition = self.definition(source)
+        if definition is None:
+            return None
+        port = self.ports(definition)[1].get(edge.source_output)
+        if port is None:
+            names = ", ".join(p.name for p in definition.outputs) or "none"
+            self.problems.append(Problem(
+                code="unknown_output_port", node_id=edge.source, port=edge.source_output, edge_index=index,
+                message=f"step '{definition.key}' has no output '{edge.source_output}'; outputs: {names}"))
+        return port
+
+    def input_port(self, index: int, edge: WorkflowEdge, target: WorkflowNode | None) -> Port | None:
+        definition = self.definition(target)
+        if definition is None:
+            return None
+        port = self.ports(definition)[0].get(edge.target_input)
+        if port is None:
+            names = ", ".join(p.name for p in definition.inputs) or "none"
+            self.problems.append(Problem(
+                code="unknown_input_port", node_id=edge.target, port=edge.target_input, edge_index=index,
+                message=f"step '{definition.key}' has no input '{edge.target_input}'; inputs: {names}"))
+        else:
+            self.fan_in[(edge.target, port.name)].append(index)
+        return port
+
+    def check_fan_in(self) -> None:
+        for (node_id, port_name), indices in self.fan_in.items():
+            definition = self.definition(self.nodes[node_id])
+            port = self.ports(definition)[0][port_name] if definition else None
+            if port is not None and not port.multiple and len(indices) > 1:
+                sources = ", ".join(self.workflow.edges[i].source for i in indices)
+                self.problems.append(Problem(
+                    code="multiple_edges_into_single_input", node_id=node_id, port=port_name,
+                    edge_index=indices[1],
+                    message=f"input '{port_name}' takes one edge but has {len(indices)} (from {sources})"))
+
+    def check_unconnected(self) -> None:
+        for node in self.nodes.values():
+            definition = self.definition(node)
+            for port in definition.inputs if definition else ():
+                if port.required and (node.id, port.name) not in self.fan_in:
+                    kinds = " or ".join(str(k) for k in port.kinds)
+                    self.problems.append(Problem(
+                        code="required_input_unconnected", node_id=node.id, port=port.name,
+                        message=f"required input '{port.name}' ({kinds}) is not connected"))
 
 
 def find_cycle_nodes(node_ids: list[str], links: list[tuple[str, str]]) -> list[list[str]]:
-    """Cycles as ordered node lists, found in linear time (Kahn, then a walk of what is left)."""
+    """Cycles as ordered node lists, found in linear time.
+
+    Kahn's algorithm removes every node not downstream of a cycle. Every node left has a
+    predecessor that is also left, so walking predecessors from any of them must close a loop.
+    """
     successors: dict[str, list[str]] = defaultdict(list)
+    predecessors: dict[str, list[str]] = defaultdict(list)
     indegree = dict.fromkeys(node_ids, 0)
     for source, target in links:
         successors[source].append(target)
+        predecessors[target].append(source)
         indegree[target] += 1
     queue = deque(n for n, d in indegree.items() if d == 0)
     while queue:
@@ -192,6 +254,7 @@ def find_cycle_nodes(node_ids: list[str], links: list[tuple[str, str]]) -> list[
             if indegree[nxt] == 0:
                 queue.append(nxt)
     remaining = {n for n, d in indegree.items() if d > 0}
+    order = {n: i for i, n in enumerate(node_ids)}
     cycles: list[list[str]] = []
     seen: set[str] = set()
     for start in node_ids:
@@ -203,19 +266,23 @@ def find_cycle_nodes(node_ids: list[str], links: list[tuple[str, str]]) -> list[
         while current not in position and current not in seen:
             position[current] = len(path)
             path.append(current)
-            current = next(n for n in successors[current] if n in remaining)
+            current = next(n for n in predecessors[current] if n in remaining)
         if current in position:
-            cycles.append(path[position[current]:])
+            cycle = list(reversed(path[position[current]:]))
+            first = min(range(len(cycle)), key=lambda i: order[cycle[i]])
+            cycles.append(cycle[first:] + cycle[:first])
         seen.update(path)
     return cycles
 
 
 def validate_workflow(workflow: Workflow, registry: NodeDefinitionRegistry = REGISTRY) -> ValidationReport:
+    """Every problem of the graph at once: nodes and settings, edges and ports, then cycles."""
     nodes, problems = _node_problems(workflow, registry)
-    links, edge_problems = _edge_problems(workflow, nodes, registry)
-    problems.extend(edge_problems)
-    for cycle in find_cycle_nodes(list(nodes), links):
+    edges = _EdgeCheck(workflow, nodes, registry).run()
+    problems.extend(edges.problems)
+    for cycle in find_cycle_nodes(list(nodes), edges.links):
         loop = " -> ".join(cycle + [cycle[0]])
         problems.append(Problem(code="cycle", node_id=cycle[0], value=cycle,
+                                port=edges.link_ports.get((cycle[-1], cycle[0])),
                                 message=f"the graph has a cycle: {loop}"))
     return ValidationReport(problems=problems)

@@ -54,7 +54,7 @@ class Workflow(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: Literal[1] = CURRENT_VERSION
+    version: Literal[1] = 1
     name: str = Field(min_length=1, max_length=256)
     family: str = Field(min_length=1, max_length=64)
     nodes: list[WorkflowNode] = Field(default_factory=list)
@@ -79,27 +79,43 @@ class WorkflowLoadError(ValueError):
     """A workflow document that cannot be read; the message names the source and the problem."""
 
 
+def _v0_node(node: Any) -> Any:
+    """One v0 node renamed to v1 fields; anything that is not an object is left for the model to reject."""
+    if not isinstance(node, dict):
+        return node
+    node = dict(node)
+    if "pipeline_step" in node and "step" not in node:
+        node["step"] = node.pop("pipeline_step")
+    if "settings" in node and "params" not in node:
+        node["params"] = node.pop("settings")
+    if "position" in node:
+        ui = node.get("ui")
+        node["ui"] = {**(ui if isinstance(ui, dict) else {}), "position": node.pop("position")}
+    return node
+
+
+def _v0_edge(link: Any) -> Any:
+    """One v0 link (React-Flow handles or from/to ports) as a v1 edge."""
+    if not isinstance(link, dict):
+        return link
+    link = dict(link)
+    source_handle, from_port = link.pop("sourceHandle", None), link.pop("from_port", None)
+    target_handle, to_port = link.pop("targetHandle", None), link.pop("to_port", None)
+    link.setdefault("source_output", source_handle or from_port or "out")
+    link.setdefault("target_input", target_handle or to_port or "in")
+    return link
+
+
 def _v0_to_v1(doc: dict[str, Any]) -> dict[str, Any]:
     """Version 0 (the web editor's format) kept `pipeline_step` on nodes and `links` for edges."""
-    nodes = []
-    for node in doc.get("nodes", []):
-        node = dict(node)
-        if "pipeline_step" in node and "step" not in node:
-            node["step"] = node.pop("pipeline_step")
-        if "settings" in node and "params" not in node:
-            node["params"] = node.pop("settings")
-        if "position" in node:
-            node.setdefault("ui", {})["position"] = node.pop("position")
-        nodes.append(node)
-    edges = []
-    for link in doc.get("edges", doc.get("links", [])):
-        link = dict(link)
-        link.setdefault("source_output", link.pop("sourceHandle", None) or link.pop("from_port", "out"))
-        link.setdefault("target_input", link.pop("targetHandle", None) or link.pop("to_port", "in"))
-        edges.append(link)
-    out = {k: v for k, v in doc.items() if k not in ("links",)}
-    out.update(version=1, nodes=nodes, edges=edges)
+    nodes = doc.get("nodes", [])
+    edges = doc["edges"] if "edges" in doc else doc.get("links", [])
+    out = {k: v for k, v in doc.items() if k != "links"}
+    out.update(version=1,
+               nodes=[_v0_node(n) for n in nodes] if isinstance(nodes, list) else nodes,
+               edges=[_v0_edge(e) for e in edges] if isinstance(edges, list) else edges)
     out.setdefault("family", "still")
+    out.setdefault("name", "migrated workflow")
     return out
 
 
@@ -130,9 +146,14 @@ def parse_workflow_document(doc: Any, source: str = "workflow") -> Workflow:
         raise WorkflowLoadError(
             f"{source}: a workflow must be a JSON object, got {type(doc).__name__}"
         )
-    doc = migrate_document(doc)
+    try:
+        doc = migrate_document(doc)
+    except WorkflowLoadError as exc:
+        raise WorkflowLoadError(f"{source}: {exc}") from None
     try:
         return Workflow.model_validate(doc)
+    except RecursionError:
+        raise WorkflowLoadError(f"{source}: nested too deeply to be a workflow") from None
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
@@ -152,6 +173,8 @@ def load_workflow_text(text: str | bytes, source: str = "workflow") -> Workflow:
         doc = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise WorkflowLoadError(f"{source}: not valid JSON: {exc}") from None
+    except RecursionError:
+        raise WorkflowLoadError(f"{source}: JSON nested too deeply to be a workflow") from None
     return parse_workflow_document(doc, source)
 
 
@@ -165,7 +188,11 @@ def load_workflow(path: str | Path) -> Workflow:
         raise WorkflowLoadError(
             f"{file_path}: {size} bytes is larger than the {MAX_WORKFLOW_BYTES} byte limit for a workflow"
         )
-    return load_workflow_text(file_path.read_bytes(), str(file_path))
+    try:
+        data = file_path.read_bytes()
+    except OSError as exc:
+        raise WorkflowLoadError(f"{file_path}: cannot read: {exc.strerror}") from None
+    return load_workflow_text(data, str(file_path))
 
 
 def workflow_json_schema() -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 from collections.abc import Sequence
@@ -33,6 +34,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (HartomatError, WorkflowLoadError, FileNotFoundError) as exc:
         print(f"hartomat {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and the like: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except KeyboardInterrupt:
         print(f"hartomat {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # the user gets one line, a developer asks for the traceback
+        if os.environ.get("HARTOMAT_DEBUG"):
+            raise
+        print(f"hartomat {args.command}: internal error: {type(exc).__name__}: {exc} "
+              "(set HARTOMAT_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 3

@@ -1,0 +1,69 @@
+"""Render engine and output settings from a node's `RenderSettings`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "OPEN_EXR": "exr"}
+
+
+def has_denoiser() -> bool:
+    """Whether this Blender's Cycles was built with OpenImageDenoise (Debian's is not)."""
+    try:
+        import _cycles  # type: ignore[import-not-found]
+    except ImportError:
+        return False
+    return bool(getattr(_cycles, "with_openimagedenoise", False))
+
+
+def _cycles(scene: Any, settings: Any) -> None:
+    cycles = scene.cycles
+    cycles.device = "CPU"
+    cycles.samples = settings.samples
+    cycles.use_adaptive_sampling = settings.adaptive_threshold > 0
+    if settings.adaptive_threshold > 0:
+        cycles.adaptive_threshold = settings.adaptive_threshold
+    cycles.use_denoising = bool(settings.denoise and has_denoiser())
+    if cycles.use_denoising:
+        cycles.denoiser = "OPENIMAGEDENOISE"
+
+
+def _workbench(scene: Any) -> None:
+    shading = scene.display.shading
+    shading.light = "STUDIO"
+    shading.color_type = "MATERIAL"
+    shading.show_shadows = True
+
+
+def _image_format(scene: Any, file_format: str, transparent: bool) -> None:
+    image = scene.render.image_settings
+    image.media_type = "IMAGE"
+    image.file_format = file_format
+    if file_format == "JPEG":
+        image.color_mode = "RGB"
+        image.quality = 92
+    elif file_format == "OPEN_EXR":
+        image.color_mode = "RGBA"
+        image.color_depth = "16"
+        image.exr_codec = "ZIP"
+    else:
+        image.color_mode = "RGBA" if transparent else "RGB"
+        image.color_depth = "8"
+        image.compression = 15
+
+
+def configure(scene: Any, settings: Any) -> None:
+    """Engine, resolution, sampling, denoising, background and file format of one render."""
+    render = scene.render
+    render.engine = "BLENDER_WORKBENCH" if settings.engine == "WORKBENCH" else "CYCLES"
+    render.resolution_x = settings.resolution_x
+    render.resolution_y = settings.resolution_y
+    render.resolution_percentage = 100
+    render.pixel_aspect_x = render.pixel_aspect_y = 1.0
+    render.film_transparent = settings.transparent
+    render.use_file_extension = False
+    if render.engine == "CYCLES":
+        _cycles(scene, settings)
+    else:
+        _workbench(scene)
+    _image_format(scene, settings.file_format, settings.transparent)

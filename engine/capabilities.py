@@ -1,0 +1,35 @@
+"""What this interpreter can run: `bpy`, `ocp` (OpenCascade) and a headless `browser`.
+
+Detection looks for the modules without importing them (importing bpy or OCP costs seconds).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import shutil
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+@functools.lru_cache(maxsize=1)
+def detect_capabilities() -> frozenset[str]:
+    found = set()
+    if _importable("bpy"):
+        found.add("bpy")
+    if _importable("OCP"):
+        found.add("ocp")
+    if any(shutil.which(name) for name in BROWSERS):
+        found.add("browser")
+    return frozenset(found)
+
+
+def missing_capabilities(needed: tuple[str, ...] | list[str], available: frozenset[str]) -> list[str]:
+    return [c for c in needed if c not in available]

@@ -1,0 +1,110 @@
+"""`hartomat convert PART.step -o PART.glb`: the CAD half of the pipeline as one command.
+
+It runs the bundled graph engine/graphs/cad_convert.json through the runtime (so the run is
+recorded and cached like any other), then copies the GLB out and prints the parts it found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from ..errors import HartomatError
+
+GRAPH = Path(__file__).resolve().parent.parent / "graphs" / "cad_convert.json"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("convert", help="convert a STEP file to GLB (names, colours, instances kept)")
+    parser.add_argument("step", help="STEP file (.step/.stp)")
+    parser.add_argument("-o", "--output", required=True, help="GLB file to write")
+    parser.add_argument("--linear-deflection", type=float, help="chordal deviation in mm (default 0.1)")
+    parser.add_argument("--angular-deflection", type=float, help="angular deviation in radians (default 0.5)")
+    parser.add_argument("--json", action="store_true", help="print the parts, bbox and GLB as JSON")
+    parser.add_argument("--work-dir", help="run folder (run record and cache); default ~/.cache/hartomat/convert")
+    parser.add_argument("--no-cache", action="store_true", help="do not reuse cached node results")
+    parser.set_defaults(func=run)
+
+
+def default_work_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "hartomat" / "convert"
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    tessellation = {"linear_deflection": args.linear_deflection, "angular_deflection": args.angular_deflection}
+    chosen = {k: v for k, v in tessellation.items() if v is not None}
+    return {"glb_export": chosen} if chosen else {}
+
+
+def _output(result: Any, node: str, port: str) -> Any:
+    for ref in result.node_results[node].outputs:
+        if ref.port == port:
+            return ref
+    raise HartomatError(f"node '{node}' gave no '{port}' output")
+
+
+def _failure(result: Any) -> str:
+    for node in result.node_results.values():
+        if node.error:
+            return f"{node.node_id} ({node.step}): {node.error.get('message')}"
+    return result.error or f"run {result.status}"
+
+
+def convert(step: Path, output: Path, work_dir: Path, overrides: dict[str, dict[str, Any]],
+            use_cache: bool = True) -> dict[str, Any]:
+    """Run the bundled CAD graph on `step`, copy the GLB to `output`; returns the report."""
+    from ..context import OrderLine
+    from ..runtime import RunOptions, run_workflow
+    from ..workflow import load_workflow
+
+    if not step.is_file():
+        raise HartomatError(f"STEP file not found: {step}")
+    line = OrderLine(id=step.stem, product=step.stem, step_path=str(step.resolve()), output_type="cad_convert")
+    result = run_workflow(load_workflow(GRAPH), line, RunOptions(
+        out_dir=work_dir / "runs" / step.stem, cache_dir=work_dir / "cache", use_cache=use_cache,
+        overrides=overrides, fallback=False))
+    if not result.ok:
+        raise HartomatError(_failure(result))
+    glb, parts, bbox = _output(result, "glb_export", "glb"), _output(result, "extract", "cad_parts"), \
+        _output(result, "bbox", "bbox")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(glb.path, output)
+    cached = sorted(n.node_id for n in result.node_results.values() if n.status == "cached")
+    return {"step": str(step), "glb": str(output), "run_id": result.run_id, "cached_nodes": cached,
+            "length_unit": parts.data["length_unit"], "instance_total": parts.data["instance_total"],
+            "parts": [{k: p[k] for k in ("name", "colour", "instances", "bbox_mm", "layers")}
+                      for p in parts.data["parts"]],
+            "bbox_m": {k: bbox.data[k] for k in ("min", "max", "size", "center", "diagonal")},
+            "glb_nodes": glb.data.get("nodes"), "glb_meshes": glb.data.get("meshes")}
+
+
+def _mm(values: list[float]) -> str:
+    return " x ".join(f"{v:.3f}" for v in values)
+
+
+def print_report(report: dict[str, Any]) -> None:
+    print(f"{report['step']}: {len(report['parts'])} parts, {report['instance_total']} instances, "
+          f"file unit {report['length_unit']}")
+    width = max(len(p["name"]) for p in report["parts"])
+    for part in report["parts"]:
+        box = part["bbox_mm"]
+        size = [hi - lo for lo, hi in zip(box["min"], box["max"], strict=True)] if box else [0.0] * 3
+        print(f"  {part['name']:<{width}}  {part['colour'] or '-':<7}  x{part['instances']:<4} "
+              f"bbox {_mm(size)} mm")
+    print(f"wrote {report['glb']} ({report['glb_nodes']} nodes, {report['glb_meshes']} meshes), "
+          f"size {_mm([s * 1000 for s in report['bbox_m']['size']])} mm")
+
+
+def run(args: argparse.Namespace) -> int:
+    work_dir = Path(args.work_dir) if args.work_dir else default_work_dir()
+    report = convert(Path(args.step), Path(args.output), work_dir, _overrides(args), not args.no_cache)
+    if args.json:
+        print(json.dumps(report, indent=1))
+    else:
+        print_report(report)
+    return 0

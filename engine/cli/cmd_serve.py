@@ -1,0 +1,28 @@
+"""`hartomat serve [--host] [--port] [--data DIR]`: the farm's queue server."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("serve", help="run the farm queue server")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="port (0 = any free port; default 8765)")
+    parser.add_argument("--data", default=None, help="data folder (default $HARTOMAT_DATA or ./hartomat-farm)")
+    parser.add_argument("--lease", type=float, default=None, help="job lease in seconds (default 30)")
+    parser.add_argument("--max-upload", type=int, default=None, help="largest upload in bytes")
+    parser.add_argument("--library", default=None, help="product library folder of NAME.step files")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from server_bridge.server import serve
+    from server_bridge.settings import ServerSettings
+
+    settings = ServerSettings.from_env(args.data, lease_s=args.lease, max_upload_bytes=args.max_upload,
+                                       library_dir=Path(args.library) if args.library else None)
+    serve(settings, args.host, args.port)
+    return 0

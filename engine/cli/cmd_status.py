@@ -1,0 +1,44 @@
+"""`hartomat status ORDER [--json] [--wait]`: an order's status, per line, with its outputs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from ._farm import add_connection, client
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("status", help="show a farm order's status")
+    parser.add_argument("order", help="order id")
+    parser.add_argument("--json", action="store_true", help="print the whole status as JSON")
+    parser.add_argument("--wait", action="store_true", help="wait until the order has finished")
+    parser.add_argument("--timeout", type=float, default=3600.0, help="longest wait in seconds")
+    add_connection(parser)
+    parser.set_defaults(func=run)
+
+
+def describe(order: dict[str, Any]) -> list[str]:
+    webhook = order["webhook"]
+    lines = [f"order {order['id']}: {order['status']}"
+             + (" (fell back to legacy)" if order.get("fell_back") else "")
+             + (f"; webhook {webhook['status']}" if webhook["url"] else "")]
+    for line in order["lines"]:
+        job = line["job"] or {}
+        extra = f" - {job['error']}" if job.get("error") else ""
+        lines.append(f"  {line['id']} {line['product']} [{line['output_type']}]: {job.get('status')}"
+                     f" ({len(line['assets'])} outputs, attempt {job.get('attempts')}){extra}")
+    return lines
+
+
+def run(args: argparse.Namespace) -> int:
+    farm = client(args)
+    order = farm.wait_order(args.order, args.timeout) if args.wait else farm.order(args.order)
+    if args.json:
+        print(json.dumps(order, indent=2))
+    else:
+        print("\n".join(describe(order)))
+    if order["status"] in ("failed", "cancelled", "partial"):
+        return 1
+    return 0

@@ -1,0 +1,48 @@
+"""`hartomat submit PART.step [...] --output-type still [--webhook URL]`: prints the order id."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ._farm import add_connection, client
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("submit", help="submit an order to the farm (one line per STEP file)")
+    parser.add_argument("steps", nargs="*", help="STEP files to upload, one order line each")
+    parser.add_argument("--product", action="append", default=[], help="a product from the server's library")
+    parser.add_argument("--output-type", required=True, help="output type, e.g. still, turntable")
+    parser.add_argument("--webhook", default=None, help="URL that gets one POST when the order finishes")
+    parser.add_argument("--set", action="append", default=[], metavar="NODE.FIELD=JSON",
+                        help="invocation override, e.g. --set still.samples=2 (node id or step key)")
+    add_connection(parser)
+    parser.set_defaults(func=run)
+
+
+def parse_overrides(items: list[str]) -> dict[str, dict[str, object]]:
+    from ..errors import HartomatError
+
+    overrides: dict[str, dict[str, object]] = {}
+    for item in items:
+        target, sep, raw = item.partition("=")
+        node, dot, field = target.partition(".")
+        if not sep or not dot or not node or not field:
+            raise HartomatError(f"--set {item!r}: expected NODE.FIELD=VALUE")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        overrides.setdefault(node, {})[field] = value
+    return overrides
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import HartomatError
+
+    if not args.steps and not args.product:
+        raise HartomatError("nothing to submit: give STEP files or --product NAME")
+    order = client(args).submit(args.steps, args.output_type, args.webhook, parse_overrides(args.set),
+                                args.product)
+    print(order["id"])
+    return 0

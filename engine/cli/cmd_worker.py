@@ -1,0 +1,52 @@
+"""`hartomat worker --server URL --token T`: a warm farm worker on this interpreter's bpy."""
+
+from __future__ import annotations
+
+import argparse
+
+from ._farm import add_connection
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("worker", help="run a farm worker (claims and runs jobs until stopped)")
+    add_worker_options(parser)
+    parser.set_defaults(func=run)
+
+
+def add_worker_options(parser: argparse.ArgumentParser) -> None:
+    add_connection(parser)
+    parser.add_argument("--name", default="", help="worker name shown on the server (default host-pid)")
+    parser.add_argument("--work-dir", default=None, help="scratch folder for jobs and the node cache")
+    parser.add_argument("--capabilities", default=None,
+                        help="comma-separated capabilities to offer (default: detected bpy, ocp, browser)")
+    parser.add_argument("--wait", type=float, default=20.0, help="long-poll wait per claim, seconds")
+    parser.add_argument("--max-jobs", type=int, default=None, help="exit after this many jobs")
+    parser.add_argument("--idle-exit", type=float, default=None, help="exit after this long without a job")
+    parser.add_argument("--retry", type=float, default=120.0, help="keep retrying an unreachable server this long")
+
+
+def run(args: argparse.Namespace) -> int:
+    return start_worker(args)
+
+
+def start_worker(args: argparse.Namespace) -> int:
+    """Shared by `hartomat worker` and scripts/farm_worker.py inside Blender."""
+    import tempfile
+    from pathlib import Path
+
+    from server_bridge.client import FarmClient
+    from server_bridge.worker import Worker
+
+    from ..capabilities import detect_capabilities
+
+    if args.capabilities is not None:
+        capabilities = [c for c in args.capabilities.split(",") if c]
+    else:
+        capabilities = sorted(detect_capabilities())
+    client = FarmClient(args.server, args.token, retry_s=args.retry)
+    work_dir = Path(args.work_dir or tempfile.mkdtemp(prefix="hartomat-worker-"))
+    worker = Worker(client, capabilities, work_dir, name=args.name, wait_s=args.wait, max_jobs=args.max_jobs,
+                    idle_exit_s=args.idle_exit)
+    worker.install_signal_handlers()
+    worker.warm_up()
+    return worker.run()

@@ -1,0 +1,222 @@
+"""CAD executors: find the STEP file, read its parts, write a GLB, measure it, cache STLs.
+
+OCP is imported only inside the functions that need it (through engine.occ), so this module
+loads anywhere; the runtime may call these functions in a spawned worker process.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from ..artifacts import Artifact, ArtifactKind, sha256_file
+from ..context import NodeCall
+from ..errors import NodeInputError
+
+STEP_SUFFIXES = (".step", ".stp")
+
+
+def safe_name(name: str) -> str:
+    """A file-system-safe form of a part or product name."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "part"
+
+
+# --- resolve_step_path --------------------------------------------------------------------------
+
+def find_in_library(library: Path, product: str) -> Path:
+    """The STEP file named after `product` in `library` (any depth; case-insensitive name and suffix)."""
+    if not library.is_dir():
+        raise NodeInputError(f"product library folder not found: {library} (looking for product '{product}')")
+    wanted = product.strip().lower()
+    matches = sorted(p for p in library.rglob("*")
+                     if p.is_file() and p.suffix.lower() in STEP_SUFFIXES and p.stem.lower() == wanted)
+    if not matches:
+        raise NodeInputError(
+            f"no STEP file for product '{product}' in library {library} (looked for {product}.step/.stp)")
+    return matches[0]
+
+
+def _step_candidate(call: NodeCall, line: dict[str, Any]) -> Path:
+    settings = call.settings
+    explicit = settings.step_path or line.get("step_path")
+    if explicit:
+        return Path(explicit).expanduser()
+    product = settings.product_number or line.get("product") or ""
+    if settings.library_dir and product:
+        return find_in_library(Path(settings.library_dir).expanduser(), product)
+    raise NodeInputError(
+        f"node '{call.node_id}' (resolve_step_path): no STEP file given: set step_path, the order line's "
+        f"step_path, or library_dir with a product number (order line product: '{product}')")
+
+
+def resolve_step_path(call: NodeCall) -> dict[str, Artifact]:
+    order_line = call.input("order_line")
+    line = order_line.data if order_line else call.context.order_line.model_dump()
+    path = _step_candidate(call, line)
+    if not path.is_file():
+        raise NodeInputError(f"node '{call.node_id}' (resolve_step_path): STEP file not found: {path}")
+    call.log(f"STEP file {path}")
+    product = line.get("product") or path.stem
+    artifact = Artifact.from_file(ArtifactKind.STEP_FILE, path.resolve(),
+                                  data={"product": product, "file_name": path.name})
+    return {"step_file": artifact}
+
+
+# --- occ_object_extract -------------------------------------------------------------------------
+
+def step_source(call: NodeCall) -> tuple[Path, str]:
+    """The STEP file path and fingerprint from the `step_file` input."""
+    artifact = call.require("step_file")
+    if not artifact.path:
+        raise NodeInputError(f"node '{call.node_id}' ({call.step}): input 'step_file' has no path")
+    path = Path(artifact.path)
+    return path, artifact.sha256 or (sha256_file(path) if path.is_file() else "")
+
+
+def occ_object_extract(call: NodeCall) -> dict[str, Artifact]:
+    from ..occ.assembly import describe_assembly
+    from ..occ.step_reader import read_step
+
+    path, sha = step_source(call)
+    settings = call.settings
+    call.progress(0.1, f"reading {path.name}")
+    step = read_step(path, settings.read_names, settings.read_colours, settings.read_layers)
+    call.check_cancelled()
+    parts, tree = describe_assembly(step)
+    document = {
+        "source": str(path), "sha256": sha, "length_unit": step.length_unit,
+        "parts": [part.as_json() for part in parts], "tree": tree,
+        "instance_total": sum(len(part.placements) for part in parts),
+    }
+    target = call.workdir / "cad_parts.json"
+    target.write_text(json.dumps(document, indent=1))
+    call.log(f"{len(parts)} parts, {document['instance_total']} instances, file unit {step.length_unit}")
+    return {"cad_parts": Artifact(kind=ArtifactKind.CAD_PARTS, path=str(target), data=document,
+                                  sha256=sha256_file(target), size=target.stat().st_size)}
+
+
+# --- occ_glb_export -----------------------------------------------------------------------------
+
+def occ_glb_export(call: NodeCall) -> dict[str, Artifact]:
+    from ..occ.gltf_export import write_document_glb
+    from ..occ.step_reader import read_step
+    from ..occ.tessellate import MeshParams, mesh_shapes, part_shapes, product_labels
+
+    path, _sha = step_source(call)
+    settings = call.settings
+    params = MeshParams.from_settings(settings)
+    call.progress(0.05, f"reading {path.name}")
+    step = read_step(path)
+    call.check_cancelled()
+    labels = product_labels(step.shape_tool)
+    call.progress(0.3, f"meshing {len(labels)} unique parts")
+    mesh_shapes(part_shapes(labels), params)
+    call.check_cancelled()
+    call.progress(0.8, "writing GLB")
+    target = call.workdir / f"{safe_name(path.stem)}.glb"
+    counts = write_document_glb(step, target, settings.merge_faces, settings.instance_names, params.parallel)
+    call.log(f"GLB {target.name}: {counts['nodes']} nodes, {counts['meshes']} meshes "
+             f"({counts['shared_meshes_removed']} instance meshes shared)")
+    return {"glb": Artifact.from_file(ArtifactKind.GLB, target, role="glb_model",
+                                      data={"nodes": counts["nodes"], "meshes": counts["meshes"]})}
+
+
+# --- glb_bbox -----------------------------------------------------------------------------------
+
+def glb_bounds(path: Path) -> tuple[list[float], list[float]]:
+    """Scene bounds of a GLB in its own units (metres), Y-up."""
+    import trimesh
+
+    try:
+        scene = trimesh.load(str(path), force="scene")
+    except Exception as exc:  # trimesh raises many kinds on bad files
+        raise NodeInputError(f"cannot read GLB {path}: {exc}") from exc
+    bounds = scene.bounds
+    if bounds is None:
+        raise NodeInputError(f"GLB has no geometry: {path}")
+    return [float(v) for v in bounds[0]], [float(v) for v in bounds[1]]
+
+
+def bbox_data(low: list[float], high: list[float], padding: float = 0.0) -> dict[str, Any]:
+    """min/max/size/center/diagonal, with `padding` (a fraction of the size) on each side."""
+    size = [h - lo for lo, h in zip(low, high, strict=True)]
+    low = [lo - s * padding for lo, s in zip(low, size, strict=True)]
+    high = [h + s * padding for h, s in zip(high, size, strict=True)]
+    size = [h - lo for lo, h in zip(low, high, strict=True)]
+    return {"min": low, "max": high, "size": size,
+            "center": [(lo + h) / 2 for lo, h in zip(low, high, strict=True)],
+            "diagonal": sum(s * s for s in size) ** 0.5, "up": "Y"}
+
+
+def glb_bbox(call: NodeCall) -> dict[str, Artifact]:
+    glb = call.require("glb")
+    if not glb.path:
+        raise NodeInputError(f"node '{call.node_id}' (glb_bbox): input 'glb' has no path")
+    low, high = glb_bounds(Path(glb.path))
+    data = bbox_data(low, high, call.settings.padding)
+    call.log(f"bbox size {[round(s, 4) for s in data['size']]} m, diagonal {data['diagonal']:.4f} m")
+    return {"bbox": Artifact(kind=ArtifactKind.BBOX, data=data)}
+
+
+# --- stl_cache_generate -------------------------------------------------------------------------
+
+def stl_cache_root(call: NodeCall) -> Path:
+    if call.settings.cache_dir:
+        return Path(call.settings.cache_dir).expanduser()
+    if call.context.cache_dir:
+        return Path(call.context.cache_dir) / "stl"
+    return call.context.run_dir / "stl-cache"
+
+
+def stl_cache_key(sha: str, settings: Any) -> str:
+    """STEP fingerprint + tessellation settings (+ STL flavour) -> a folder name."""
+    import hashlib
+
+    fields = {k: settings.model_dump()[k] for k in
+              ("linear_deflection", "relative_deflection", "angular_deflection", "binary")}
+    return hashlib.sha256(json.dumps([sha, fields], sort_keys=True).encode()).hexdigest()[:32]
+
+
+def _cached_stls(folder: Path) -> list[str] | None:
+    manifest = folder / "manifest.json"
+    if not manifest.is_file():
+        return None
+    files = [str(folder / name) for name in json.loads(manifest.read_text())["files"]]
+    return files if all(Path(f).is_file() for f in files) else None
+
+
+def _write_stls(call: NodeCall, path: Path, folder: Path) -> list[str]:
+    from ..occ.assembly import describe_assembly
+    from ..occ.step_reader import read_step
+    from ..occ.stl_export import write_part_stls
+    from ..occ.tessellate import MeshParams
+
+    step = read_step(path, layers=False)  # keep the document alive while its labels are used
+    parts, _tree = describe_assembly(step)
+    staging = folder.with_name(folder.name + ".partial")
+    staging.mkdir(parents=True, exist_ok=True)
+    names = write_part_stls([(safe_name(p.name), p.label) for p in parts], staging,
+                            MeshParams.from_settings(call.settings), call.settings.binary,
+                            lambda done: call.progress(0.1 + 0.8 * done, "writing STLs"), call.check_cancelled)
+    (staging / "manifest.json").write_text(json.dumps({"source": str(path), "files": names}, indent=1))
+    if folder.exists():
+        import shutil
+
+        shutil.rmtree(folder)
+    staging.rename(folder)
+    return [str(folder / name) for name in names]
+
+
+def stl_cache_generate(call: NodeCall) -> dict[str, Artifact]:
+    path, sha = step_source(call)
+    key = stl_cache_key(sha, call.settings)
+    folder = stl_cache_root(call) / key
+    files = _cached_stls(folder)
+    hit = files is not None
+    if files is None:
+        files = _write_stls(call, path, folder)
+    call.log(f"STL cache {'hit' if hit else 'miss'}: {len(files)} parts in {folder}")
+    return {"stl_set": Artifact(kind=ArtifactKind.STL_SET, path=str(folder), files=files, role="stl_parts",
+                                data={"cache_hit": hit, "cache_key": key, "parts": len(files)})}

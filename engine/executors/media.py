@@ -1,0 +1,67 @@
+"""Media executors that need no Blender: thumbnails with Pillow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..artifacts import Artifact, ArtifactKind
+from ..context import NodeCall
+from ..errors import NodeInputError
+from ..node_settings import ThumbnailSaveSettings
+
+READABLE = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
+EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
+
+
+def _sources(call: NodeCall) -> list[Path]:
+    """Every image file on the 'image' input, set members included; EXR and others are skipped."""
+    files: list[Path] = []
+    for artifact in call.inputs.get("image") or []:
+        for path in artifact.member_paths():
+            if path.suffix.lower() in READABLE:
+                files.append(path)
+            else:
+                call.log(f"thumbnails: skipped {path.name} (Pillow cannot read {path.suffix or 'it'})")
+    if not files:
+        raise NodeInputError(f"node '{call.node_id}' (thumbnail_save): input 'image' has no readable image file")
+    return files
+
+
+def _thumbnail(source: Path, size: int, target: Path, file_format: str) -> Path:
+    from PIL import Image
+
+    with Image.open(source) as image:
+        image.load()
+        scale = size / max(image.size)
+        thumb = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+                             Image.Resampling.LANCZOS)
+    if file_format == "JPEG" and thumb.mode in ("RGBA", "LA", "P"):
+        background = Image.new("RGB", thumb.size, (255, 255, 255))
+        thumb = thumb.convert("RGBA")
+        background.paste(thumb, mask=thumb.getchannel("A"))
+        thumb = background
+    thumb.save(target, format=file_format)
+    return target
+
+
+def thumbnail_save(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
+    """One thumbnail per source image and size (longest edge = size), in one image set."""
+    settings = call.settings if isinstance(call.settings, ThumbnailSaveSettings) else \
+        ThumbnailSaveSettings.model_validate(call.settings or {})
+    if any(size < 1 for size in settings.sizes):
+        raise NodeInputError(f"node '{call.node_id}' (thumbnail_save): sizes: {settings.sizes} must be positive")
+    folder = call.workdir / "thumbnails"
+    folder.mkdir(parents=True, exist_ok=True)
+    sources = _sources(call)
+    written: list[str] = []
+    for index, source in enumerate(sources):
+        call.check_cancelled()
+        call.progress(index / len(sources), f"thumbnails of {source.name}")
+        for size in settings.sizes:
+            target = folder / f"{source.stem}_{size}.{EXTENSIONS[settings.format]}"
+            try:
+                written.append(str(_thumbnail(source, size, target, settings.format)))
+            except OSError as exc:
+                raise NodeInputError(f"node '{call.node_id}' (thumbnail_save): image {source}: {exc}") from None
+    return {"thumbnails": Artifact(kind=ArtifactKind.IMAGE_SET, path=str(folder), files=written, role="thumbnail",
+                                   data={"sizes": settings.sizes, "count": len(written), "format": settings.format})}

@@ -1,0 +1,204 @@
+"""Executors that need neither bpy nor OCP: order line set-up, material mapping, publishing
+(output_save) and notification (notify)."""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import hmac
+import json
+import math
+import os
+import time
+from typing import Any
+
+from ..artifacts import Artifact, ArtifactKind
+from ..context import NodeCall
+from ..errors import HartomatError, NodeInputError
+from ..materials import LIBRARY
+from ..publishing import primary_index, role_of
+
+SIGNATURE_HEADER = "X-HartOMat-Signature"
+
+
+# -- order_line_setup ------------------------------------------------------------------------------
+def order_line_setup(call: NodeCall) -> dict[str, Artifact]:
+    """The order line as an artifact, with its working folder created under the run folder."""
+    line = call.context.order_line
+    settings = call.settings
+    work_dir = call.context.run_dir / (settings.work_subdir or line.id)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    data = line.model_dump(mode="json")
+    if "output_type" not in line.model_fields_set:
+        data["output_type"] = settings.output_type
+    data["category"] = line.category or settings.product_category
+    data["work_dir"] = str(work_dir)
+    call.log(f"order line {line.id}: product {line.product or '-'}, output {data['output_type']}, folder {work_dir}")
+    return {"order_line": Artifact(kind=ArtifactKind.ORDER_LINE, data=data)}
+
+
+# -- material_map_resolve ----------------------------------------------------------------------------
+def _parts(call: NodeCall) -> list[dict[str, Any]]:
+    artifact = call.require("cad_parts")
+    parts = artifact.data.get("parts")
+    if not isinstance(parts, list):
+        raise NodeInputError(f"node '{call.node_id}': cad_parts from {artifact.path or 'upstream'} has no 'parts' list")
+    return parts
+
+
+def _rgb(colour: str) -> tuple[float, float, float]:
+    return tuple(int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5))  # type: ignore[return-value]
+
+
+def _rule_matches(rule: Any, name: str, colour: str | None, case_sensitive: bool) -> bool:
+    if rule.name_pattern:
+        matcher = fnmatch.fnmatchcase if case_sensitive else (lambda n, p: fnmatch.fnmatchcase(n.lower(), p.lower()))
+        if not matcher(name, rule.name_pattern):
+            return False
+    if rule.colour:
+        if not colour:
+            return False
+        return math.dist(_rgb(colour), _rgb(rule.colour)) <= rule.colour_tolerance
+    return True
+
+
+def material_map_resolve(call: NodeCall) -> dict[str, Artifact]:
+    """Each part gets the material of the first rule that matches its name and colour."""
+    rules = call.settings.rules
+    for index, rule in enumerate(rules):
+        if rule.material not in LIBRARY:
+            raise NodeInputError(f"node '{call.node_id}': rules[{index}].material '{rule.material}' is not in the "
+                                 f"material library; known: {', '.join(LIBRARY)}")
+    assignments: dict[str, dict[str, Any]] = {}
+    for part in _parts(call):
+        name, colour = str(part.get("name", "")), part.get("colour")
+        for index, rule in enumerate(rules):
+            if _rule_matches(rule, name, colour, call.settings.case_sensitive):
+                assignments[name] = {"material": rule.material, "source": "rule", "rule": index, "colour": colour}
+                break
+    call.log(f"{len(assignments)} of {len(_parts(call))} parts matched a rule")
+    return {"material_map": Artifact(kind=ArtifactKind.MATERIAL_MAP, data={"assignments": assignments, "assumed": []})}
+
+
+# -- auto_populate_materials ---------------------------------------------------------------------
+def auto_populate_materials(call: NodeCall) -> dict[str, Artifact]:
+    """Parts no rule matched get their CAD colour as a plastic, else the default material."""
+    default = call.settings.default_material
+    if default not in LIBRARY:
+        raise NodeInputError(f"node '{call.node_id}': default_material '{default}' is not in the material library; "
+                             f"known: {', '.join(LIBRARY)}")
+    upstream = call.input("material_map")
+    assignments = dict(upstream.data.get("assignments", {})) if upstream else {}
+    assumed = list(upstream.data.get("assumed", [])) if upstream else []
+    for part in _parts(call):
+        name, colour = str(part.get("name", "")), part.get("colour")
+        if name in assignments:
+            continue
+        if colour and call.settings.derive_from_colour:
+            assignments[name] = {"material": "cad_colour", "source": "colour", "rule": None, "colour": colour}
+        else:
+            assignments[name] = {"material": default, "source": "default", "rule": None, "colour": colour}
+            assumed.append(name)
+    if assumed:
+        call.log(f"assumed '{default}' for {len(assumed)} part(s): {', '.join(assumed[:10])}")
+    return {"material_map": Artifact(kind=ArtifactKind.MATERIAL_MAP,
+                                     data={"assignments": assignments, "assumed": assumed})}
+
+
+# -- output_save --------------------------------------------------------------------------------
+def output_save(call: NodeCall) -> dict[str, Artifact]:
+    """Publish every media input through the run's publisher (idempotent per role and content).
+
+    The primary output is the configured role, else the first render; exports never replace it.
+    A shadow run's publisher publishes nothing.
+    """
+    publisher = call.context.publisher
+    media = [a for a in call.inputs.get("media", []) if a.path or a.files]
+    if publisher is None:
+        raise HartomatError(f"node '{call.node_id}' (output_save): this run has no publisher")
+    roles = [role_of(a) for a in media]
+    primary = primary_index(roles, call.settings.primary_role) if call.settings.publish_primary else None
+    assets = []
+    for index, artifact in enumerate(media):
+        call.check_cancelled()
+        asset = publisher.publish(artifact, roles[index], index == primary, call.node_id, call.context.run_id)
+        assets.append(asset.model_dump(mode="json"))
+        call.log(f"published {roles[index]}: {asset.path}")
+    if not call.context.authoritative:
+        call.log(f"shadow run: {len(assets)} output(s) recorded, nothing published")
+    primary_path = assets[primary]["path"] if primary is not None else None
+    return {"assets": Artifact(kind=ArtifactKind.MEDIA_ASSET, data={"assets": assets, "primary": primary_path},
+                               role="media_assets")}
+
+
+# -- notify -----------------------------------------------------------------------------------------
+def sign(body: bytes, secret: str) -> str:
+    """The X-HartOMat-Signature header value: 'sha256=' + HMAC-SHA256 of the body, hex."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _notification(call: NodeCall, **data: Any) -> dict[str, Artifact]:
+    return {"notification": Artifact(kind=ArtifactKind.NOTIFICATION, data=data)}
+
+
+def _body(call: NodeCall) -> bytes:
+    line = call.context.order_line
+    assets = [a for item in call.inputs.get("assets", []) for a in item.data.get("assets", [])]
+    payload = {"event": "order_line.completed", "run_id": call.context.run_id, "order_id": line.order_id,
+               "order_line_id": line.id, "product": line.product, "output_type": line.output_type,
+               "assets": [{k: a.get(k) for k in ("role", "path", "sha256", "size", "kind", "primary")} for a in assets]}
+    return json.dumps(payload, sort_keys=True).encode()
+
+
+def notify(call: NodeCall) -> dict[str, Artifact]:
+    """POST a signed JSON body to the webhook, retrying connection errors, 5xx and 429 with
+    exponential backoff; a log line only when no webhook is set or the run is a shadow."""
+    settings = call.settings
+    if not settings.webhook_url:
+        call.log("no webhook set: order line done, nobody notified")
+        return _notification(call, sent=False, reason="no webhook_url")
+    if not call.context.authoritative:
+        call.log(f"shadow run: webhook {settings.webhook_url} not called")
+        return _notification(call, sent=False, reason="shadow run", url=settings.webhook_url)
+    body = _body(call)
+    headers = {"Content-Type": "application/json", "User-Agent": "HartOMat"}
+    secret = os.environ.get(settings.secret_env, "")
+    if secret:
+        headers[SIGNATURE_HEADER] = sign(body, secret)
+    else:
+        call.log(f"warning: ${settings.secret_env} is not set: webhook sent unsigned")
+    status, attempts = _deliver(call, body, headers)
+    return _notification(call, sent=True, url=settings.webhook_url, status_code=status, attempts=attempts)
+
+
+def _deliver(call: NodeCall, body: bytes, headers: dict[str, str]) -> tuple[int, int]:
+    import requests
+
+    settings = call.settings
+    last = ""
+    for attempt in range(1, settings.max_attempts + 1):
+        call.check_cancelled()
+        try:
+            response = requests.post(settings.webhook_url, data=body, headers=headers, timeout=settings.timeout_s)
+        except requests.RequestException as exc:
+            last = f"{type(exc).__name__}: {exc}"
+        else:
+            if response.status_code < 300:
+                call.log(f"webhook {settings.webhook_url}: {response.status_code} (attempt {attempt})")
+                return response.status_code, attempt
+            last = f"HTTP {response.status_code}"
+            if response.status_code < 500 and response.status_code != 429:
+                raise NodeInputError(f"node '{call.node_id}': webhook {settings.webhook_url} refused the "
+                                     f"notification: {last}")
+        call.log(f"webhook attempt {attempt} failed: {last}")
+        if attempt < settings.max_attempts:
+            _sleep(call, settings.backoff_s * 2 ** (attempt - 1))
+    raise HartomatError(f"node '{call.node_id}': webhook {settings.webhook_url} failed after "
+                        f"{settings.max_attempts} attempts: {last}")
+
+
+def _sleep(call: NodeCall, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        call.check_cancelled()
+        time.sleep(min(left, 0.05))

@@ -1,0 +1,250 @@
+"""Render executors: template choice, stills, template-camera renders, turntables, .blend export.
+
+Each render node builds a fresh scene (template + GLB + materials), frames the camera on the
+`bbox` with `engine.framing`, and writes its files under `call.workdir`. Bad input (missing GLB,
+unusable bbox, unknown material, bad chunk range) raises NodeInputError naming node and field.
+Publishing is the runtime's: it publishes a render node's outputs only when no output_save is downstream.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..artifacts import Artifact, ArtifactKind
+from ..context import NodeCall
+from ..errors import NodeInputError
+from ..framing import (
+    Box,
+    Lens,
+    box_from_bbox_artifact,
+    frame_box,
+    orbit_distance,
+    pose_at,
+    turntable_azimuths,
+)
+from ..node_definition import NodeSettings
+from ..node_settings import (
+    BlenderRenderSettings,
+    BlenderStillSettings,
+    BlenderTurntableSettings,
+    ExportBlendSettings,
+    RenderSettings,
+    ResolveTemplateSettings,
+)
+from ..template_library import TemplateLibrary
+
+S = TypeVar("S", bound=NodeSettings)
+
+
+def _settings(call: NodeCall, model: type[S]) -> S:
+    if isinstance(call.settings, model):
+        return call.settings
+    raw = call.settings.model_dump() if isinstance(call.settings, NodeSettings) else (call.settings or {})
+    return model.model_validate(raw)
+
+
+def _fail(call: NodeCall, field: str, problem: str) -> NodeInputError:
+    return NodeInputError(f"node '{call.node_id}' ({call.step}): {field}: {problem}")
+
+
+def resolve_template(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
+    """Pick the template .blend by name, or by the order line's output type and product category."""
+    settings = _settings(call, ResolveTemplateSettings)
+    order = call.input("order_line")
+    line = order.data if order else call.context.order_line.model_dump()
+    category = settings.category or str(line.get("category") or "")
+    output_type = str(line.get("output_type") or call.context.order_line.output_type)
+    try:
+        library = TemplateLibrary.load(settings.library_dir or None)
+        entry = library.choose(output_type, category, settings.template)
+    except ValueError as exc:
+        raise _fail(call, "template", str(exc)) from None
+    path = library.path(entry)
+    if not path.is_file():
+        raise _fail(call, "template", f"{path} is missing; run scripts/setup.sh (scripts/build_templates.py)")
+    call.log(f"template '{entry.name}' for output type '{output_type}', category '{category or '-'}'")
+    return {"template": Artifact.from_file(ArtifactKind.TEMPLATE, path,
+                                           data={"name": entry.name, "camera": entry.camera, "category": category})}
+
+
+@dataclass
+class Stage:
+    """A prepared render scene: template, product with materials, render settings applied."""
+
+    scene: Any
+    box: Box
+    camera: Any
+    meshes: list[Any]
+
+
+def _input_file(call: NodeCall, port: str, required: bool = True) -> Path | None:
+    artifact = call.require(port) if required else call.input(port)
+    if artifact is None:
+        return None
+    if not artifact.path or not Path(artifact.path).is_file():
+        raise _fail(call, f"input '{port}'", f"file {artifact.path!r} does not exist")
+    return Path(artifact.path)
+
+
+def _stage(call: NodeCall, settings: RenderSettings) -> Stage:
+    from ..blender import camera, importer, render_setup, scene, shading, studio
+
+    glb = _input_file(call, "glb")
+    assert glb is not None
+    try:
+        box = box_from_bbox_artifact(call.require("bbox").data)
+    except ValueError as exc:
+        raise _fail(call, "input 'bbox'", str(exc)) from None
+    template = _input_file(call, "template", required=False)
+    call.progress(0.02, "building the scene")
+    render_scene = scene.new_render_scene(template)
+    try:
+        product = importer.import_glb(glb, render_scene)
+    except (ValueError, RuntimeError) as exc:
+        raise _fail(call, "input 'glb'", str(exc)) from None
+    material_map = call.input("material_map")
+    if material_map is not None:
+        try:
+            count = shading.apply_material_map(product.meshes, material_map.data, call.log)
+        except (KeyError, ValueError) as exc:
+            raise _fail(call, "input 'material_map'", str(exc).strip("\"'")) from None
+        call.log(f"materials: {count} of {len(product.meshes)} meshes from the material map")
+    render_setup.configure(render_scene, settings)
+    studio.set_transparent(render_scene, settings.transparent)
+    return Stage(scene=render_scene, box=box, camera=camera.scene_camera(render_scene), meshes=product.meshes)
+
+
+def _lens(settings: RenderSettings, focal_mm: float | None = None) -> Lens:
+    return Lens(focal_mm=focal_mm or settings.focal_length, res_x=settings.resolution_x, res_y=settings.resolution_y)
+
+
+def _frame(stage: Stage, azimuth: float, elevation: float, lens: Lens, margin: float) -> None:
+    from ..blender import camera
+
+    camera.apply_pose(stage.camera, frame_box(stage.box, azimuth, elevation, lens, margin), lens)
+    camera.place_studio(stage.scene, stage.box, azimuth)
+
+
+def _image(call: NodeCall, settings: RenderSettings, stage: Stage, view: str) -> Artifact:
+    from ..blender import output, render_setup
+
+    name = re.sub(r"[^A-Za-z0-9_-]+", "_", view) or "still"
+    path = call.workdir / f"{name}.{render_setup.EXTENSIONS[settings.file_format]}"
+    call.progress(0.1, f"rendering {settings.resolution_x}x{settings.resolution_y} {settings.engine.lower()}")
+    output.render_still(stage.scene, path)
+    artifact = Artifact.from_file(ArtifactKind.IMAGE, path, role="primary_render",
+                                  data={"width": settings.resolution_x, "height": settings.resolution_y, "view": view})
+    call.progress(1.0, f"wrote {path.name}")
+    return artifact
+
+
+def blender_still(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
+    """A still framed on the bounding box from the settings' azimuth and elevation."""
+    settings = _settings(call, BlenderStillSettings)
+    call.workdir.mkdir(parents=True, exist_ok=True)
+    stage = _stage(call, settings)
+    _frame(stage, settings.azimuth, settings.elevation, _lens(settings), settings.margin)
+    return {"image": _image(call, settings, stage, settings.view_name or "still")}
+
+
+def blender_render(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
+    """A render through the template's camera: its viewing angle and lens, framed on the product."""
+    from ..blender import camera
+
+    settings = _settings(call, BlenderRenderSettings)
+    call.workdir.mkdir(parents=True, exist_ok=True)
+    stage = _stage(call, settings)
+    if settings.use_template_camera:
+        azimuth, elevation = camera.view_angles(stage.camera)
+        lens = _lens(settings, stage.camera.data.lens)
+    else:
+        defaults = BlenderStillSettings()
+        azimuth, elevation, lens = defaults.azimuth, defaults.elevation, _lens(settings)
+    call.log(f"camera at azimuth {azimuth:.1f}, elevation {elevation:.1f}, {lens.focal_mm:g} mm")
+    _frame(stage, azimuth, elevation, lens, settings.margin)
+    return {"image": _image(call, settings, stage, "render")}
+
+
+def _chunk(call: NodeCall, settings: BlenderTurntableSettings) -> range:
+    end = settings.chunk_end or settings.frame_count
+    if end > settings.frame_count:
+        raise _fail(call, "chunk_end", f"{end} is past frame_count {settings.frame_count}")
+    if settings.chunk_start >= end:
+        raise _fail(call, "chunk_start", f"{settings.chunk_start} must be below chunk_end {end}")
+    return range(settings.chunk_start, end)
+
+
+def _render_frames(call: NodeCall, settings: BlenderTurntableSettings, stage: Stage, frames: range) -> list[Path]:
+    from ..blender import camera, output
+
+    lens = _lens(settings)
+    azimuths = turntable_azimuths(settings.frame_count)
+    distance = orbit_distance(stage.box, azimuths, settings.elevation, lens, settings.margin)
+    stage.scene.render.use_persistent_data = True  # geometry stays loaded between frames
+    paths = []
+    for done, index in enumerate(frames):
+        call.check_cancelled()
+        call.progress(0.05 + 0.85 * done / len(frames), f"frame {index + 1}/{settings.frame_count}")
+        camera.apply_pose(stage.camera, pose_at(stage.box, azimuths[index], settings.elevation, distance), lens)
+        camera.place_studio(stage.scene, stage.box, azimuths[index])
+        paths.append(output.render_still(stage.scene, call.workdir / "frames" / f"frame_{index:04d}.png"))
+    return paths
+
+
+def blender_turntable(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
+    """One full turn in frame_count frames (or the chunk asked), encoded to H.264 video."""
+    from ..blender import output
+
+    settings = _settings(call, BlenderTurntableSettings)
+    frames = _chunk(call, settings)
+    call.workdir.mkdir(parents=True, exist_ok=True)
+    stage = _stage(call, settings.model_copy(update={"file_format": "PNG"}))
+    paths = _render_frames(call, settings, stage, frames)
+    chunked = len(frames) < settings.frame_count
+    suffix = f"_{frames.start:04d}-{frames.stop - 1:04d}" if chunked else ""
+    container = output.CONTAINERS[settings.video_format][1]
+    call.progress(0.92, f"encoding {len(paths)} frames")
+    video_path = output.encode_video(paths, call.workdir / f"turntable{suffix}.{container}", settings.fps,
+                                     settings.video_format, (settings.resolution_x, settings.resolution_y))
+    video = Artifact.from_file(ArtifactKind.VIDEO, video_path, role="turntable_video",
+                               data={"frames": len(paths), "fps": settings.fps, "chunk": [frames.start, frames.stop],
+                                     "frame_count": settings.frame_count})
+    result: dict[str, Artifact | list[Artifact]] = {"video": video}
+    if settings.keep_frames or chunked:
+        result["frames"] = Artifact(kind=ArtifactKind.IMAGE_SET, path=str(call.workdir / "frames"),
+                                    files=[str(p) for p in paths], role="turntable_frames",
+                                    data={"first": frames.start, "count": len(paths)})
+    else:
+        for path in paths:
+            path.unlink()
+    call.progress(1.0, f"wrote {video_path.name}")
+    return result
+
+
+def _blend_name(call: NodeCall, settings: ExportBlendSettings) -> str:
+    glb = call.input("glb")
+    base = settings.file_name or call.context.order_line.product or (Path(glb.path).stem if glb and glb.path else "")
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", base.removesuffix(".blend")) or "product"
+
+
+def export_blend(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
+    """The production scene (studio, product, materials, framed camera) as a self-contained .blend."""
+    import bpy
+
+    settings = _settings(call, ExportBlendSettings)
+    call.workdir.mkdir(parents=True, exist_ok=True)
+    view = BlenderStillSettings()
+    stage = _stage(call, view)
+    _frame(stage, view.azimuth, view.elevation, _lens(view), view.margin)
+    if settings.pack_resources:
+        for image in bpy.data.images:
+            if image.source == "FILE" and not image.packed_file and image.filepath:
+                image.pack()
+    path = call.workdir / f"{_blend_name(call, settings)}.blend"
+    bpy.data.libraries.write(str(path), {stage.scene}, fake_user=True, compress=settings.compress,
+                             path_remap="RELATIVE_ALL")
+    call.log(f"saved {path.name} ({len(stage.meshes)} product meshes)")
+    return {"blend": Artifact.from_file(ArtifactKind.BLEND_FILE, path, role="blend_production")}

@@ -1,0 +1,95 @@
+"""Executor of `threejs_render`: the web preview of a GLB, and a PNG of it where Chromium exists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..artifacts import Artifact, ArtifactKind
+from ..context import NodeCall
+from ..errors import NodeInputError
+from ..web.browser import BROWSER_ENV, BrowserError, find_browser, snapshot
+from ..web.page import ViewerConfig, write_viewer
+
+GLB_MAGIC = b"glTF"
+BLANK_SHARE = 0.005  # a snapshot with fewer non-background pixels than this shows nothing
+
+
+def _glb_path(call: NodeCall) -> Path:
+    glb = call.require("glb")
+    path = Path(glb.path or "")
+    if not glb.path or not path.is_file():
+        raise NodeInputError(f"node '{call.node_id}' (threejs_render): GLB file {glb.path!r} does not exist")
+    with path.open("rb") as handle:
+        if handle.read(4) != GLB_MAGIC:
+            raise NodeInputError(f"node '{call.node_id}' (threejs_render): {path} is not a binary glTF (GLB) file")
+    return path
+
+
+def _title(call: NodeCall, glb_path: Path) -> str:
+    return call.context.order_line.product or glb_path.stem
+
+
+def _skip_reason(call: NodeCall) -> tuple[str | None, str | None]:
+    """(browser, None) when a snapshot can be taken, else (None, why it is skipped)."""
+    if not call.settings.snapshot:
+        return None, "snapshot turned off in the node settings"
+    browser = find_browser()
+    if browser is None:
+        return None, f"no headless Chromium found (PATH or ${BROWSER_ENV}); the PNG snapshot was skipped"
+    return browser, None
+
+
+def _foreground_share(png: Path, background: str) -> float:
+    """Share of pixels that differ clearly from the background colour."""
+    from PIL import Image, ImageChops
+
+    with Image.open(png) as image:
+        rgb = image.convert("RGB")
+    plain = Image.new("RGB", rgb.size, background)
+    diff = ImageChops.difference(rgb, plain).convert("L").point(lambda v: 255 if v > 24 else 0)
+    histogram = diff.histogram()
+    return histogram[255] / float(rgb.width * rgb.height)
+
+
+def _take_snapshot(call: NodeCall, browser: str, page: Path, glb_path: Path) -> Path:
+    settings = call.settings
+    png = call.workdir / "snapshot.png"
+    call.log(f"snapshot with {browser} at {settings.width}x{settings.height}")
+    try:
+        report = snapshot(browser, page, png, settings.width, settings.height)
+    except BrowserError as exc:
+        raise BrowserError(f"node '{call.node_id}' (threejs_render): {exc}") from exc
+    if report.errors:
+        raise NodeInputError(f"node '{call.node_id}' (threejs_render): the viewer of {glb_path} reported errors: "
+                             + "; ".join(report.errors))
+    share = _foreground_share(png, settings.background)
+    if share < BLANK_SHARE:
+        raise NodeInputError(f"node '{call.node_id}' (threejs_render): the snapshot of {glb_path} is blank "
+                             f"({share:.2%} of pixels differ from the background)")
+    call.log(f"snapshot {png.name}: {share:.0%} of pixels show the product; stats {report.state.get('stats')}")
+    return png
+
+
+def threejs_render(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
+    """Writes viewer.html (self-contained) and, with a browser, snapshot.png taken of it."""
+    settings = call.settings
+    glb_path = _glb_path(call)
+    call.workdir.mkdir(parents=True, exist_ok=True)
+    page = write_viewer(glb_path, call.workdir / "viewer.html",
+                        ViewerConfig(width=settings.width, height=settings.height, background=settings.background),
+                        _title(call, glb_path))
+    call.progress(0.3, "viewer page written")
+    browser, reason = _skip_reason(call)
+    if browser is None:
+        call.log(f"viewer written to {page}; {reason}")
+        viewer = Artifact.from_file(ArtifactKind.HTML_VIEWER, page, role="web_viewer",
+                                    data={"snapshot": None, "snapshot_skipped_reason": reason})
+        return {"viewer": viewer}
+    call.check_cancelled()
+    png = _take_snapshot(call, browser, page, glb_path)
+    call.progress(1.0, "snapshot taken")
+    viewer = Artifact.from_file(ArtifactKind.HTML_VIEWER, page, role="web_viewer",
+                                data={"snapshot": str(png), "snapshot_skipped_reason": None})
+    image = Artifact.from_file(ArtifactKind.IMAGE, png, role="web_snapshot",
+                               data={"width": settings.width, "height": settings.height, "view": "threejs"})
+    return {"viewer": viewer, "snapshot": image}

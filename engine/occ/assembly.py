@@ -1,0 +1,158 @@
+"""Walk an XCAF document into plain data: parts (unique products) with instances, and the tree.
+
+A product placed N times (a bearing's balls) is one part with N placements, never N copies.
+All lengths are millimetres (the reader converted them), placements are world 4x4 row-major.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .step_reader import StepDocument
+
+
+@dataclass
+class PartInfo:
+    """One unique product: its label, a unique name, colour, layers and world placements."""
+
+    label: Any
+    name: str
+    colour: str | None
+    layers: list[str]
+    bbox_mm: dict[str, list[float]] | None
+    placements: list[list[float]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"name": self.name, "colour": self.colour, "instances": len(self.placements),
+                "bbox_mm": self.bbox_mm, "layers": self.layers, "placements": self.placements}
+
+
+def label_name(label: Any) -> str | None:
+    from OCP.TDataStd import TDataStd_Name
+
+    if not label.IsAttribute(TDataStd_Name.GetID_s()):
+        return None  # FindAttribute on a label without a name crashes through the bindings
+    attribute = TDataStd_Name()
+    if label.FindAttribute(TDataStd_Name.GetID_s(), attribute):
+        return str(attribute.Get().ToExtString()).strip() or None
+    return None
+
+
+def colour_hex(colour: Any) -> str:
+    """An OCCT colour (linear RGB inside) as the '#rrggbb' sRGB a person sees in CAD."""
+    from OCP.Quantity import Quantity_TOC_sRGB
+
+    r, g, b = colour.Values(Quantity_TOC_sRGB)
+    return "#" + "".join(f"{round(max(0.0, min(1.0, c)) * 255):02x}" for c in (r, g, b))
+
+
+def label_colour(label: Any) -> str | None:
+    """Colour set on the product (generic, surface or curve), else the first coloured sub-shape."""
+    from OCP.OCP.collections import Sequence_TDF_Label as Labels
+    from OCP.Quantity import Quantity_Color
+    from OCP.XCAFDoc import XCAFDoc_ColorCurv, XCAFDoc_ColorGen, XCAFDoc_ColorSurf, XCAFDoc_ColorTool, XCAFDoc_ShapeTool
+
+    colour = Quantity_Color()
+    for kind in (XCAFDoc_ColorSurf, XCAFDoc_ColorGen, XCAFDoc_ColorCurv):
+        if XCAFDoc_ColorTool.GetColor_s(label, kind, colour):
+            return colour_hex(colour)
+    subs = Labels()
+    XCAFDoc_ShapeTool.GetSubShapes_s(label, subs)
+    for index in range(1, subs.Size() + 1):
+        for kind in (XCAFDoc_ColorSurf, XCAFDoc_ColorGen):
+            if XCAFDoc_ColorTool.GetColor_s(subs.Value(index), kind, colour):
+                return colour_hex(colour)
+    return None
+
+
+def label_layers(step: StepDocument, label: Any) -> list[str]:
+    names = step.layer_tool.GetLayers(label)
+    return sorted({str(names.Value(i).ToExtString()) for i in range(1, names.Length() + 1)})
+
+
+def shape_bbox_mm(shape: Any) -> dict[str, list[float]] | None:
+    """Exact-ish box of a shape from its geometry (no triangulation needed)."""
+    from OCP.Bnd import Bnd_Box
+    from OCP.BRepBndLib import BRepBndLib
+
+    box = Bnd_Box()
+    BRepBndLib.AddOptimal_s(shape, box, False, False)
+    if box.IsVoid():
+        return None
+    low, high = box.CornerMin(), box.CornerMax()
+    return {"min": [round(v, 6) for v in (low.X(), low.Y(), low.Z())],
+            "max": [round(v, 6) for v in (high.X(), high.Y(), high.Z())]}
+
+
+def trsf_matrix(trsf: Any) -> list[float]:
+    """A gp_Trsf as 16 floats, row-major 4x4 (translation in the last column, mm)."""
+    rows = [[trsf.Value(r, c) for c in range(1, 5)] for r in range(1, 4)]
+    return [round(v, 9) for row in rows for v in row] + [0.0, 0.0, 0.0, 1.0]
+
+
+class AssemblyWalker:
+    """Collects unique parts and the assembly tree from the document's free shapes."""
+
+    def __init__(self, step: StepDocument) -> None:
+        self.step = step
+        self.parts: dict[str, PartInfo] = {}
+        self._names: set[str] = set()
+
+    def _unique(self, name: str) -> str:
+        candidate, suffix = name, 2
+        while candidate in self._names:
+            candidate, suffix = f"{name}_{suffix}", suffix + 1
+        self._names.add(candidate)
+        return candidate
+
+    def _part(self, label: Any) -> PartInfo:
+        from OCP.XCAFDoc import XCAFDoc_ShapeTool
+
+        entry = label_entry(label)
+        if entry not in self.parts:
+            name = self._unique(label_name(label) or f"part_{len(self.parts) + 1}")
+            self.parts[entry] = PartInfo(label, name, label_colour(label), label_layers(self.step, label),
+                                         shape_bbox_mm(XCAFDoc_ShapeTool.GetShape_s(label)))
+        return self.parts[entry]
+
+    def walk(self, label: Any, world: Any, instance_name: str | None = None) -> dict[str, Any]:
+        """The tree node of `label` placed at `world` (a gp_Trsf), recording part placements."""
+        from OCP.OCP.collections import Sequence_TDF_Label as Labels
+        from OCP.TDF import TDF_Label
+        from OCP.XCAFDoc import XCAFDoc_ShapeTool
+
+        if not XCAFDoc_ShapeTool.IsAssembly_s(label):
+            part = self._part(label)
+            part.placements.append(trsf_matrix(world))
+            return {"name": instance_name or part.name, "children": [], "part": part.name}
+        node: dict[str, Any] = {"name": instance_name or label_name(label) or "assembly", "children": [],
+                                "part": None}
+        components = Labels()
+        XCAFDoc_ShapeTool.GetComponents_s(label, components, False)
+        for index in range(1, components.Size() + 1):
+            component = components.Value(index)
+            referred = TDF_Label()
+            XCAFDoc_ShapeTool.GetReferredShape_s(component, referred)
+            local = XCAFDoc_ShapeTool.GetLocation_s(component).Transformation()
+            node["children"].append(self.walk(referred, world.Multiplied(local), label_name(component)))
+        return node
+
+
+def label_entry(label: Any) -> str:
+    from OCP.TCollection import TCollection_AsciiString
+    from OCP.TDF import TDF_Tool
+
+    entry = TCollection_AsciiString()
+    TDF_Tool.Entry_s(label, entry)
+    return str(entry.ToCString())
+
+
+def describe_assembly(step: StepDocument) -> tuple[list[PartInfo], dict[str, Any]]:
+    """Every unique part (in first-seen order) and the tree rooted at the file's free shapes."""
+    from OCP.gp import gp_Trsf
+
+    walker = AssemblyWalker(step)
+    trees = [walker.walk(label, gp_Trsf()) for label in step.roots]
+    tree = trees[0] if len(trees) == 1 else {"name": step.source.stem, "children": trees, "part": None}
+    return list(walker.parts.values()), tree

@@ -1,0 +1,118 @@
+"""Read a STEP file into an XCAF document, refusing bad input with an error naming the file.
+
+OCCT can crash or silently return nothing on garbage, so the file is checked before OCCT sees it
+(exists, not empty, a STEP header, a complete DATA section) and the transfer is checked after
+(status, roots, at least one face to tessellate).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import NodeInputError
+from .quiet import silence_occt
+
+UNIT_NAMES = {
+    "millimetre": "mm", "millimeter": "mm", "mm": "mm", "centimetre": "cm", "centimeter": "cm",
+    "metre": "m", "meter": "m", "m": "m", "inch": "inch", "in": "inch", "foot": "ft", "feet": "ft",
+    "micrometre": "um", "micrometer": "um", "kilometre": "km", "kilometer": "km", "mil": "mil",
+}
+
+
+@dataclass
+class StepDocument:
+    """A read STEP file: its XCAF document and tools, its free (root) labels, its unit."""
+
+    source: Path
+    doc: Any
+    shape_tool: Any
+    colour_tool: Any
+    layer_tool: Any
+    roots: list[Any]
+    length_unit: str
+
+
+def check_step_file(path: Path) -> None:
+    """Cheap checks that turn the usual bad uploads into clear errors before OCCT parses them."""
+    if not path.exists():
+        raise NodeInputError(f"STEP file not found: {path}")
+    if not path.is_file():
+        raise NodeInputError(f"STEP path is not a file: {path}")
+    size = path.stat().st_size
+    if size == 0:
+        raise NodeInputError(f"STEP file is empty: {path}")
+    with open(path, "rb") as handle:
+        head = handle.read(256).lstrip(b"\xef\xbb\xbf \t\r\n")
+        handle.seek(max(0, size - 1024))
+        tail = handle.read()
+    if not head.upper().startswith(b"ISO-10303-21"):
+        raise NodeInputError(f"not a STEP file (no ISO-10303-21 header): {path}")
+    if b"END-ISO-10303-21" not in tail.upper():
+        raise NodeInputError(f"STEP file is truncated (no END-ISO-10303-21 line): {path}")
+
+
+def _new_document() -> Any:
+    from OCP.TCollection import TCollection_ExtendedString
+    from OCP.TDocStd import TDocStd_Document
+    from OCP.XCAFApp import XCAFApp_Application
+
+    doc = TDocStd_Document(TCollection_ExtendedString("XmlOcaf"))
+    XCAFApp_Application.GetApplication_s().InitDocument(doc)
+    return doc
+
+
+def _file_length_unit(reader: Any) -> str:
+    """The file's own length unit ('mm', 'inch', ...), from its unit context entities."""
+    from OCP.OCP.collections import Sequence_TCollection_AsciiString as Names
+
+    lengths, angles, solid_angles = Names(), Names(), Names()
+    reader.ChangeReader().FileUnits(lengths, angles, solid_angles)
+    found = [lengths.Value(i).ToCString().strip().lower() for i in range(1, lengths.Size() + 1)]
+    return UNIT_NAMES.get(found[0], found[0]) if found else "mm"
+
+
+def _free_labels(shape_tool: Any) -> list[Any]:
+    from OCP.OCP.collections import Sequence_TDF_Label as Labels
+
+    labels = Labels()
+    shape_tool.GetFreeShapes(labels)
+    return [labels.Value(i) for i in range(1, labels.Size() + 1)]
+
+
+def has_faces(shape: Any) -> bool:
+    from OCP.TopAbs import TopAbs_FACE
+    from OCP.TopExp import TopExp_Explorer
+
+    return bool(shape is not None and not shape.IsNull() and TopExp_Explorer(shape, TopAbs_FACE).More())
+
+
+def read_step(path: str | Path, names: bool = True, colours: bool = True, layers: bool = True) -> StepDocument:
+    """Read `path` with STEPCAFControl_Reader (lengths come out in mm whatever the file unit)."""
+    from OCP.IFSelect import IFSelect_RetDone
+    from OCP.STEPCAFControl import STEPCAFControl_Reader
+    from OCP.XCAFDoc import XCAFDoc_DocumentTool, XCAFDoc_ShapeTool
+
+    source = Path(path)
+    check_step_file(source)
+    silence_occt()
+    reader = STEPCAFControl_Reader()
+    reader.SetNameMode(names)
+    reader.SetColorMode(colours)
+    reader.SetLayerMode(layers)
+    if reader.ReadFile(str(source)) != IFSelect_RetDone:
+        raise NodeInputError(f"STEP file could not be parsed: {source}")
+    if reader.NbRootsForTransfer() == 0:
+        raise NodeInputError(f"STEP file has no shapes to transfer: {source}")
+    unit = _file_length_unit(reader)
+    doc = _new_document()
+    if not reader.Transfer(doc):
+        raise NodeInputError(f"STEP file could not be transferred to shapes: {source}")
+    main = doc.Main()
+    shape_tool = XCAFDoc_DocumentTool.ShapeTool_s(main)
+    roots = _free_labels(shape_tool)
+    if not any(has_faces(XCAFDoc_ShapeTool.GetShape_s(label)) for label in roots):
+        raise NodeInputError(f"STEP file has no solids or surfaces to tessellate: {source}")
+    return StepDocument(source, doc, shape_tool, XCAFDoc_DocumentTool.ColorTool_s(main),
+                        XCAFDoc_DocumentTool.LayerTool_s(main), roots, unit)

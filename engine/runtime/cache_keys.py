@@ -1,0 +1,84 @@
+"""Content-addressed node keys: step, definition version, canonical settings, upstream keys and
+fingerprints of the files a node reads from outside the graph (the order line's STEP file, and
+any setting naming an existing file). `ui` never enters a key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from ..artifacts import sha256_file
+from ..context import OrderLine
+
+# Steps with side effects (folders, publishing, webhooks): they always run.
+NEVER_CACHED = frozenset({"order_line_setup", "output_save", "notify"})
+ORDER_LINE_FIELDS = ("product", "step_path", "output_type", "category")
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+class Fingerprints:
+    """sha256 of outside files, memoised per run by (path, size, mtime)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, int, int], str] = {}
+
+    def of(self, path: str) -> str | None:
+        try:
+            stat = os.stat(path)
+        except (OSError, ValueError):
+            return None
+        if not os.path.isfile(path):
+            return None
+        key = (os.path.abspath(path), stat.st_size, stat.st_mtime_ns)
+        if key not in self._seen:
+            self._seen[key] = sha256_file(path)
+        return self._seen[key]
+
+    def of_settings(self, settings: Any) -> dict[str, str]:
+        """Fingerprints of setting values that name existing files (nested values included)."""
+        found: dict[str, str] = {}
+        for value in _strings(settings):
+            if len(value) < 4096 and (os.sep in value or value.endswith((".step", ".stp", ".blend"))):
+                digest = self.of(value)
+                if digest:
+                    found[value] = digest
+        return found
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def order_line_fingerprint(order_line: OrderLine, prints: Fingerprints) -> str:
+    """What a root node depends on from the order line (not its id: caches serve many orders)."""
+    data: dict[str, Any] = {k: getattr(order_line, k) for k in ORDER_LINE_FIELDS}
+    if order_line.step_path:
+        data["step_sha256"] = prints.of(str(Path(order_line.step_path)))
+    return hashlib.sha256(canonical_json(data).encode()).hexdigest()
+
+
+def node_key(step: str, version: int, settings: dict[str, Any], upstream: list[tuple[str, str, str]],
+             files: dict[str, str], root: str) -> str:
+    """The cache key. `upstream` is (input port, upstream key, upstream port) in edge order."""
+    payload = {
+        "step": step,
+        "version": version,
+        "settings": settings,
+        "upstream": upstream,
+        "files": files,
+        "root": root if not upstream else "",
+    }
+    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()

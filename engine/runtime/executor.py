@@ -1,0 +1,178 @@
+"""The graph executor: runs a plan's nodes in dependency order and applies on-fail policies.
+
+Inline nodes run one at a time on the calling thread (Blender's main thread for bpy work);
+process and helper nodes run on waiting threads that hand the work to the process pool or a
+helper interpreter, so independent branches overlap. Among ready nodes the earliest in the
+plan goes first, so a run without process nodes is fully deterministic.
+"""
+
+from __future__ import annotations
+
+import heapq
+import queue
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..artifacts import Artifact
+from ..context import WorkflowContext
+from .options import NodeResult
+from .planning import Plan, PlannedNode
+from .publish import publish_render_outputs
+from .runner import NodeRunner, NodeSpec
+from .session import RunSession
+
+Outputs = dict[str, list[Artifact]]
+
+
+@dataclass
+class GraphOutcome:
+    status: str  # succeeded | failed | cancelled
+    results: dict[str, NodeResult]
+    outputs: dict[str, Outputs]
+    fallback_requested: bool = False
+    failed_nodes: list[str] = field(default_factory=list)
+
+    @property
+    def error(self) -> str | None:
+        messages = [f"node '{n}' ({self.results[n].step}): {(self.results[n].error or {}).get('message', '')}"
+                    for n in self.failed_nodes]
+        return "; ".join(messages) or None
+
+
+def spec_of(node: PlannedNode) -> NodeSpec:
+    return NodeSpec(node_id=node.node_id, step=node.step, definition=node.definition, settings=node.settings,
+                    policy=node.policy, cache_key=node.cache_key, cacheable=node.cacheable, where=node.where,
+                    missing=node.missing, self_publish=node.self_publish)
+
+
+class GraphExecutor:
+    def __init__(self, plan: Plan, session: RunSession, ctx: WorkflowContext, phase: str, work_root: Path) -> None:
+        self.plan, self.session, self.ctx = plan, session, ctx
+        self.nodes = plan.by_id()
+        self.runner = NodeRunner(session, ctx, phase, work_root)
+        self.results = {n.node_id: NodeResult(node_id=n.node_id, step=n.step, phase=phase) for n in plan.nodes}
+        self.outputs: dict[str, Outputs] = {}
+        self.waiting = {n.node_id: len({e.source for e in n.inputs}) for n in plan.nodes}
+        self.ready: list[int] = [n.index for n in plan.nodes if self.waiting[n.node_id] == 0]
+        heapq.heapify(self.ready)
+        self.done: queue.SimpleQueue[tuple[str, NodeResult, Outputs]] = queue.SimpleQueue()
+        self.in_flight = 0
+        self.stop_reason: str | None = None
+        self.fallback = False
+        self.failed: list[str] = []
+
+    def run(self) -> GraphOutcome:
+        threads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="hartomat-node")
+        try:
+            self._loop(threads)
+        finally:
+            threads.shutdown(wait=True)
+        self._mark_unrun()
+        status = "cancelled" if self.session.cancelled() and not self.failed else (
+            "failed" if self.failed else "succeeded")
+        return GraphOutcome(status=status, results=self.results, outputs=self.outputs,
+                            fallback_requested=self.fallback, failed_nodes=self.failed)
+
+    def _loop(self, threads: ThreadPoolExecutor) -> None:
+        while self.ready or self.in_flight:
+            if self.stop_reason is None and self.session.cancelled():
+                self.stop_reason = "run cancelled"
+            if self.stop_reason is not None:
+                self.ready.clear()
+            inline = self._start_ready(threads)
+            if inline is not None:
+                self._finish(inline, *self.runner.run(spec_of(inline), self._inputs(inline)))
+            elif self.in_flight:
+                node_id, result, outputs = self.done.get()
+                self.in_flight -= 1
+                self._finish(self.nodes[node_id], result, outputs)
+            self._drain()
+            self.session.flush_events()
+
+    def _start_ready(self, threads: ThreadPoolExecutor) -> PlannedNode | None:
+        """Hand every ready off-thread node to a waiting thread; return the first inline one."""
+        held: list[int] = []
+        chosen = None
+        while self.ready:
+            node = self.plan.nodes[heapq.heappop(self.ready)]
+            if node.where in ("process", "helper"):
+                self.in_flight += 1
+                threads.submit(self._run_off_thread, node)
+            elif chosen is None:
+                chosen = node
+            else:
+                held.append(node.index)
+        for index in held:
+            heapq.heappush(self.ready, index)
+        return chosen
+
+    def _run_off_thread(self, node: PlannedNode) -> None:
+        try:
+            result, outputs = self.runner.run(spec_of(node), self._inputs(node))
+        except BaseException as exc:  # noqa: BLE001 - must reach the main loop or it waits forever
+            result = self.runner.mark(node.node_id, node.step, "failed", f"runtime error: {exc}")
+            outputs = {}
+        self.done.put((node.node_id, result, outputs))
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                node_id, result, outputs = self.done.get_nowait()
+            except queue.Empty:
+                return
+            self.in_flight -= 1
+            self._finish(self.nodes[node_id], result, outputs)
+
+    def _inputs(self, node: PlannedNode) -> dict[str, list[Artifact]]:
+        inputs: dict[str, list[Artifact]] = {}
+        for edge in node.inputs:
+            inputs.setdefault(edge.target_input, []).extend(self.outputs.get(edge.source, {}).get(edge.source_output, []))
+        return inputs
+
+    def _finish(self, node: PlannedNode, result: NodeResult, outputs: Outputs) -> None:
+        self.results[node.node_id] = result
+        if result.status in ("succeeded", "cached"):
+            self.outputs[node.node_id] = outputs
+            if node.self_publish and self.ctx.authoritative:
+                publish_render_outputs(self.ctx, node, outputs)
+            for dependant in node.dependants:
+                self.waiting[dependant] -= 1
+                if self.waiting[dependant] == 0 and self.results[dependant].status == "pending":
+                    heapq.heappush(self.ready, self.nodes[dependant].index)
+            return
+        if result.status == "cancelled":
+            self.stop_reason = self.stop_reason or "run cancelled"
+            return
+        self.failed.append(node.node_id)
+        policy = node.policy.on_fail
+        if policy == "continue":
+            self._skip_descendants(node)
+        else:
+            self.fallback = self.fallback or policy == "fallback_legacy"
+            self.stop_reason = f"node '{node.node_id}' failed (on_fail={policy})"
+
+    def _skip_descendants(self, node: PlannedNode) -> None:
+        stack = list(node.dependants)
+        while stack:
+            current = self.nodes[stack.pop()]
+            if self.results[current.node_id].status != "pending":
+                continue
+            self.results[current.node_id] = self.runner.mark(
+                current.node_id, current.step, "skipped", f"upstream node '{node.node_id}' failed")
+            stack.extend(current.dependants)
+
+    def _mark_unrun(self) -> None:
+        reason = self.stop_reason or "not reached"
+        status = "cancelled" if reason == "run cancelled" else "skipped"
+        for node in self.plan.nodes:
+            if self.results[node.node_id].status == "pending":
+                self.results[node.node_id] = self.runner.mark(node.node_id, node.step, status, reason)
+
+
+def run_plan(plan: Plan, session: RunSession, ctx: WorkflowContext, phase: str, work_root: Path) -> GraphOutcome:
+    return GraphExecutor(plan, session, ctx, phase, work_root).run()
+
+
+__all__: list[Any] = ["GraphExecutor", "GraphOutcome", "run_plan"]

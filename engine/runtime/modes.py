@@ -1,0 +1,196 @@
+"""run_workflow: one order line through legacy, graph or shadow mode, with hard fallback.
+
+- legacy: the fixed preset pipeline, authoritative.
+- graph: the DAG, authoritative; when it fails and a node's policy says fallback_legacy (or
+  RunOptions.fallback is set) legacy re-runs for the same line and the run says fell_back.
+- shadow: legacy authoritative; the graph runs into out_dir/shadow, publishes nothing, and
+  the parity of the two output sets is stored with the run.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from ..artifacts import Artifact
+from ..cache import NodeCache, default_cache_dir
+from ..context import OrderLine
+from ..errors import HartomatError
+from ..legacy import run_legacy_pipeline
+from ..node_definition import NodeDefinition
+from ..publishing import DryRunPublisher, LocalPublisher, MediaAsset, role_of
+from ..store import RunStore, default_store_path
+from ..workflow import NodePolicy, Workflow, load_workflow
+from .executor import GraphOutcome, run_plan
+from .options import NodeResult, RunOptions, RunResult
+from .planning import Plan, merged_overrides, plan_workflow, resolve_settings
+from .runner import NodeRunner, NodeSpec
+from .session import RecordingPublisher, RunSession
+
+
+class LegacyStepFailed(HartomatError):
+    pass
+
+
+def _cache(options: RunOptions) -> NodeCache | None:
+    if not options.use_cache:
+        return None
+    return NodeCache(options.cache_dir or default_cache_dir())
+
+
+def plan(workflow: Workflow | str | Path, order_line: OrderLine, options: RunOptions | None = None) -> Plan:
+    """Dry run: the plan with cache hits marked; writes nothing."""
+    options = options or RunOptions()
+    wf = workflow if isinstance(workflow, Workflow) else load_workflow(workflow)
+    return plan_workflow(wf, order_line, options, cache=_cache(options))
+
+
+def run_workflow(workflow: Workflow | str | Path, order_line: OrderLine, options: RunOptions | None = None) -> RunResult:
+    options = options or RunOptions()
+    wf = workflow if isinstance(workflow, Workflow) else load_workflow(workflow)
+    graph_plan = None if options.mode == "legacy" else plan_workflow(wf, order_line, options)
+    out_dir = options.out_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    store = RunStore(options.store_path or default_store_path(out_dir))
+    run_id = uuid.uuid4().hex
+    store.create_run(run_id, order_line.model_dump(mode="json"), wf.name, options.mode, out_dir)
+    session = RunSession(options=options, store=store, run_id=run_id, cache=_cache(options))
+    result = RunResult(run_id=run_id, status="running", mode=options.mode, out_dir=out_dir,
+                       published=session.published, store_path=store.path)
+    try:
+        _run_mode(session, wf, graph_plan, order_line, result)
+    except BaseException as exc:
+        result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"
+        _finish(store, result)
+        session.close()
+        store.close()
+        raise
+    session.close()
+    _finish(store, result)
+    store.close()
+    return result
+
+
+def _finish(store: RunStore, result: RunResult) -> None:
+    summary = result.summary()
+    result.write_summary()
+    store.finish_run(result.run_id, result.status, result.fell_back, result.error, result.parity, summary)
+
+
+def _publisher(session: RunSession, order_line: OrderLine) -> RecordingPublisher:
+    inner = session.options.publisher or LocalPublisher(session.options.out_dir / "media", order_line.id)
+    return RecordingPublisher(inner, session.store, session.published)
+
+
+def _run_mode(session: RunSession, wf: Workflow, graph_plan: Plan | None, order_line: OrderLine,
+              result: RunResult) -> None:
+    out_dir = session.options.out_dir
+    if graph_plan is None:
+        _run_legacy(session, order_line, result)
+        return
+    if session.options.mode == "shadow":
+        _run_legacy(session, order_line, result)
+        shadow = DryRunPublisher(order_line.id)
+        ctx = session.context(out_dir / "shadow", "shadow", False, order_line, shadow)
+        outcome = run_plan(graph_plan, session, ctx, "shadow", out_dir / "shadow" / "nodes")
+        result.node_results = outcome.results
+        result.parity = _parity(result, outcome, shadow)
+        return
+    ctx = session.context(out_dir, "graph", True, order_line, _publisher(session, order_line))
+    outcome = run_plan(graph_plan, session, ctx, "graph", out_dir / "nodes")
+    result.node_results = outcome.results
+    result.status, result.error = outcome.status, outcome.error  # type: ignore[assignment]
+    if outcome.status == "failed" and (outcome.fallback_requested or session.options.fallback):
+        result.fell_back = True
+        graph_error = outcome.error
+        _run_legacy(session, order_line, result)
+        result.error = f"graph failed ({graph_error}); legacy fallback {result.status}"
+
+
+def _run_legacy(session: RunSession, order_line: OrderLine, result: RunResult) -> None:
+    """Run the preset pipeline for the line's output type; steps are recorded in phase 'legacy'."""
+    from ..presets import PRESETS
+
+    config = session.options.legacy_config or PRESETS.get(order_line.output_type)
+    if config is None:
+        result.status = "failed"
+        result.error = (f"order line '{order_line.id}': no legacy preset for output type "
+                        f"'{order_line.output_type}'; known: {', '.join(PRESETS)}")
+        return
+    out_dir = session.options.out_dir
+    publisher = _publisher(session, order_line)
+    ctx = session.context(out_dir, "legacy", True, order_line, publisher)
+    runner = NodeRunner(session, ctx, "legacy", out_dir / "legacy")
+
+    def run_step(node_id: str, step: str, params: dict[str, Any], inputs: dict[str, list[Artifact]]) -> dict[
+            str, list[Artifact]]:
+        if session.cancelled():
+            raise LegacyStepFailed("run cancelled")
+        definition: NodeDefinition = session.registry.get(step)
+        settings, problems = resolve_settings(definition, node_id, params,
+                                              merged_overrides(order_line, session.options, node_id, step))
+        if problems:
+            raise LegacyStepFailed("; ".join(problems))
+        spec = NodeSpec(node_id=node_id, step=step, definition=definition, settings=settings, policy=NodePolicy(),
+                        where=_legacy_where(session, definition))
+        node_result, outputs = runner.run(spec, inputs)
+        result.legacy_results[node_id] = node_result
+        if node_result.status != "succeeded":
+            raise LegacyStepFailed(f"legacy step '{node_id}' ({step}): "
+                                   f"{(node_result.error or {}).get('message', node_result.status)}")
+        return outputs
+
+    def publish(artifact: Artifact, role: str, primary: bool, node_id: str) -> MediaAsset:
+        return publisher.publish(artifact, role, primary, node_id, session.run_id)
+
+    try:
+        run_legacy_pipeline(config, run_step, publish)
+    except LegacyStepFailed as exc:
+        result.status = "cancelled" if session.cancelled() else "failed"
+        result.error = str(exc)
+        return
+    result.status, result.error = "succeeded", None
+
+
+def _legacy_where(session: RunSession, definition: NodeDefinition) -> str:
+    from ..capabilities import detect_capabilities, missing_capabilities
+
+    caps = session.options.capabilities if session.options.capabilities is not None else detect_capabilities()
+    if missing_capabilities(definition.capabilities, caps):
+        return "helper" if session.options.helper_python else "unavailable"
+    return "inline"
+
+
+def _outputs_by_role(artifacts: list[tuple[str, Artifact | MediaAsset]]) -> dict[str, Any]:
+    grouped: dict[str, list[Path]] = {}
+    for role, item in artifacts:
+        members = [Path(f) for f in item.files] or [Path(str(item.path))]
+        grouped.setdefault(role, []).extend(members)
+    return {role: paths[0] if len(paths) == 1 else paths for role, paths in grouped.items()}
+
+
+def _parity(result: RunResult, outcome: GraphOutcome, shadow: DryRunPublisher) -> dict[str, Any]:
+    """Compare what legacy published with what the graph would have published."""
+    legacy = _outputs_by_role([(a.role, a) for a in result.published])
+    graph_items: list[tuple[str, Artifact | MediaAsset]] = [(a.role, a) for a in shadow.assets]
+    if not graph_items:  # no output_save in the graph: compare its render outputs
+        graph_items = [(role_of(a), a) for node_id, outs in outcome.outputs.items()
+                       if outcome.results[node_id].step.startswith("blender_")
+                       for items in outs.values() for a in items]
+    graph = _outputs_by_role(graph_items)
+    record: dict[str, Any] = {"graph_status": outcome.status, "graph_error": outcome.error,
+                              "legacy_roles": sorted(legacy), "graph_roles": sorted(graph)}
+    try:
+        from ..compare import compare_output_sets
+    except ImportError:
+        record["error"] = "engine.compare is not available; outputs were not compared"
+        return record
+    try:
+        record.update(compare_output_sets(legacy, graph, diff_dir=result.out_dir / "shadow" / "parity"))
+    except Exception as exc:  # noqa: BLE001 - a comparison failure must not fail the authoritative run
+        record["error"] = f"comparison failed: {type(exc).__name__}: {exc}"
+    return record
+
+
+__all__ = ["NodeResult", "plan", "run_workflow"]

@@ -1,0 +1,160 @@
+"""The runtime's public records: what a caller passes in (RunOptions) and gets back (RunResult).
+
+Kept apart from the machinery so the add-on, the CLI and the farm worker can import them cheaply.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ..registry import REGISTRY, NodeDefinitionRegistry
+
+RunMode = Literal["graph", "legacy", "shadow"]
+RunStatus = Literal["running", "succeeded", "failed", "cancelled", "interrupted"]
+NodeStatus = Literal["pending", "running", "succeeded", "failed", "skipped", "cached", "cancelled",
+                     "interrupted"]
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """One progress report: a node changed status, or a running node reported a fraction."""
+
+    node_id: str
+    step: str
+    status: str
+    fraction: float = 0.0
+    message: str = ""
+
+
+@dataclass
+class RunOptions:
+    """How to run one workflow for one order line; every field has a safe default."""
+
+    out_dir: Path = field(default_factory=lambda: Path("hartomat-out"))
+    mode: RunMode = "graph"
+    use_cache: bool = True
+    cache_dir: Path | None = None
+    store_path: Path | None = None
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    progress: Callable[[ProgressEvent], None] | None = None
+    cancel: Callable[[], bool] | None = None
+    registry: NodeDefinitionRegistry = REGISTRY
+    capabilities: frozenset[str] | None = None
+    helper_python: str | None = None
+    legacy_config: Any = None
+    publisher: Any = None
+    max_workers: int | None = None  # process-pool size; 0 runs process nodes in the main process
+    fallback: bool = False  # graph mode: re-run legacy whenever the graph fails, not only on fallback_legacy
+
+    def __post_init__(self) -> None:
+        self.out_dir = Path(self.out_dir)
+        if self.cache_dir is not None:
+            self.cache_dir = Path(self.cache_dir)
+        if self.store_path is not None:
+            self.store_path = Path(self.store_path)
+
+
+@dataclass
+class OutputRef:
+    """An output artifact as recorded: enough to find and check the file later."""
+
+    port: str
+    kind: str
+    path: str | None
+    sha256: str | None
+    size: int | None
+    role: str | None
+    files: list[str] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class NodeResult:
+    """What happened to one node in a run (its last attempt; the store keeps every attempt)."""
+
+    node_id: str
+    step: str
+    status: NodeStatus = "pending"
+    attempt: int = 0
+    started: float | None = None
+    ended: float | None = None
+    duration: float | None = None
+    logs: list[str] = field(default_factory=list)
+    outputs: list[OutputRef] = field(default_factory=list)
+    error: dict[str, Any] | None = None
+    interpreter: str | None = None
+    cache_key: str | None = None
+    phase: str = "graph"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        data["outputs"] = [o.to_dict() for o in self.outputs]
+        return data
+
+
+@dataclass
+class RunResult:
+    """The outcome of `run_workflow`: status, per-node results, published media, parity."""
+
+    run_id: str
+    status: RunStatus
+    mode: RunMode
+    out_dir: Path
+    fell_back: bool = False
+    node_results: dict[str, NodeResult] = field(default_factory=dict)
+    legacy_results: dict[str, NodeResult] = field(default_factory=dict)
+    published: list[Any] = field(default_factory=list)
+    parity: dict[str, Any] | None = None
+    error: str | None = None
+    store_path: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "succeeded"
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready record of the run; written as out_dir/run.json."""
+        outputs = [
+            {"node": r.node_id, "phase": r.phase, **o.to_dict()}
+            for results in (self.legacy_results, self.node_results)
+            for r in results.values() for o in r.outputs
+        ]
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "mode": self.mode,
+            "fell_back": self.fell_back,
+            "error": self.error,
+            "nodes": {k: _node_summary(r) for k, r in self.node_results.items()},
+            "legacy_nodes": {k: _node_summary(r) for k, r in self.legacy_results.items()},
+            "outputs": outputs,
+            "published": [a.model_dump(mode="json") for a in self.published],
+            "parity": self.parity,
+            "store": str(self.store_path) if self.store_path else None,
+        }
+
+    def write_summary(self) -> Path:
+        path = self.out_dir / "run.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.summary(), indent=2, default=str) + "\n")
+        return path
+
+
+def _node_summary(result: NodeResult) -> dict[str, Any]:
+    return {
+        "step": result.step,
+        "status": result.status,
+        "attempt": result.attempt,
+        "duration": result.duration,
+        "interpreter": result.interpreter,
+        "cache_key": result.cache_key,
+        "error": result.error,
+        "outputs": [o.to_dict() for o in result.outputs],
+    }

@@ -1,0 +1,221 @@
+"""Planning: a deterministic topological order, resolved and validated settings, cache keys and
+where each node will run. A plan has no side effects, so a dry run is just a printed plan.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..capabilities import detect_capabilities, missing_capabilities
+from ..context import OrderLine
+from ..errors import HartomatError
+from ..node_definition import NodeDefinition
+from ..registry import NodeDefinitionRegistry
+from ..validation import validate_workflow
+from ..workflow import NodePolicy, Workflow, WorkflowEdge
+from .cache_keys import NEVER_CACHED, Fingerprints, node_key, order_line_fingerprint
+from .options import RunOptions
+
+
+class PlanError(HartomatError):
+    """The workflow cannot run as given; the message lists every problem with node and field."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("workflow cannot run:\n  " + "\n  ".join(problems))
+
+
+@dataclass
+class PlannedNode:
+    """One node as it will run."""
+
+    node_id: str
+    step: str
+    index: int
+    definition: NodeDefinition
+    settings: dict[str, Any]
+    policy: NodePolicy
+    inputs: list[WorkflowEdge]
+    dependants: list[str] = field(default_factory=list)
+    cache_key: str = ""
+    cacheable: bool = True
+    cache_hit: bool = False
+    where: str = "inline"  # inline | process | helper | unavailable
+    missing: list[str] = field(default_factory=list)
+    self_publish: bool = False
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "node_id": self.node_id,
+            "step": self.step,
+            "settings": self.settings,
+            "policy": self.policy.model_dump(),
+            "cache_key": self.cache_key,
+            "cacheable": self.cacheable,
+            "cache_hit": self.cache_hit,
+            "where": self.where,
+            "capabilities": list(self.definition.capabilities),
+            "missing_capabilities": self.missing,
+            "self_publish": self.self_publish,
+            "depends_on": sorted({e.source for e in self.inputs}),
+        }
+
+
+@dataclass
+class Plan:
+    workflow: Workflow
+    order_line: OrderLine
+    nodes: list[PlannedNode]
+    capabilities: frozenset[str]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def order(self) -> list[str]:
+        return [n.node_id for n in self.nodes]
+
+    def by_id(self) -> dict[str, PlannedNode]:
+        return {n.node_id: n for n in self.nodes}
+
+    @property
+    def capabilities_needed(self) -> list[str]:
+        return sorted({c for n in self.nodes for c in n.definition.capabilities})
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "workflow": self.workflow.name,
+            "order_line": self.order_line.model_dump(mode="json"),
+            "order": self.order,
+            "capabilities_needed": self.capabilities_needed,
+            "capabilities_available": sorted(self.capabilities),
+            "cache_hits": [n.node_id for n in self.nodes if n.cache_hit],
+            "warnings": self.warnings,
+            "nodes": [n.describe() for n in self.nodes],
+        }
+
+
+def topological_order(node_ids: list[str], edges: list[WorkflowEdge]) -> list[str]:
+    """Kahn's algorithm; among ready nodes the one earliest in the JSON goes first."""
+    position = {node_id: i for i, node_id in enumerate(node_ids)}
+    indegree = dict.fromkeys(node_ids, 0)
+    successors: dict[str, list[str]] = defaultdict(list)
+    for edge in edges:
+        successors[edge.source].append(edge.target)
+        indegree[edge.target] += 1
+    ready = [position[n] for n, d in indegree.items() if d == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        current = node_ids[heapq.heappop(ready)]
+        order.append(current)
+        for nxt in successors[current]:
+            indegree[nxt] -= 1
+            if indegree[nxt] == 0:
+                heapq.heappush(ready, position[nxt])
+    return order
+
+
+def merged_overrides(order_line: OrderLine, options: RunOptions, node_id: str, step: str) -> dict[str, Any]:
+    """Step-key overrides, then node-id overrides; the invocation's win over the order line's."""
+    merged: dict[str, Any] = {}
+    for key in (step, node_id):
+        merged.update(order_line.overrides.get(key, {}))
+        merged.update(options.overrides.get(key, {}))
+    return merged
+
+
+def resolve_settings(definition: NodeDefinition, node_id: str, params: dict[str, Any],
+                     overrides: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """defaults <- params <- overrides, validated by the step's settings model."""
+    values = {**params, **overrides}
+    try:
+        model = definition.settings_model.model_validate(values)
+    except ValidationError as exc:
+        problems = [
+            f"node '{node_id}' ({definition.key}): setting '{'.'.join(str(p) for p in err['loc'])}': "
+            f"{err['msg']} (got {err.get('input')!r})"
+            for err in exc.errors()
+        ]
+        return {}, problems
+    return model.model_dump(mode="json"), []
+
+
+def unknown_override_keys(workflow: Workflow, registry: NodeDefinitionRegistry,
+                          overrides: dict[str, dict[str, Any]]) -> list[str]:
+    known = {n.id for n in workflow.nodes} | set(registry.keys())
+    return [f"override '{k}' names neither a node id of '{workflow.name}' nor a step key"
+            for k in overrides if k not in known]
+
+
+def _where(definition: NodeDefinition, capabilities: frozenset[str], options: RunOptions) -> tuple[str, list[str]]:
+    missing = missing_capabilities(definition.capabilities, capabilities)
+    if missing:
+        return ("helper" if options.helper_python else "unavailable"), missing
+    if definition.execution == "process" and options.max_workers != 0:
+        return "process", []
+    return "inline", []
+
+
+def _mark_self_publishing(nodes: list[PlannedNode]) -> None:
+    """A render node publishes by itself only when no output_save is downstream of it."""
+    by_id = {n.node_id: n for n in nodes}
+    feeds_save: dict[str, bool] = {}
+    for node in reversed(nodes):
+        feeds_save[node.node_id] = any(
+            by_id[d].step == "output_save" or feeds_save[d] for d in node.dependants
+        )
+    for node in nodes:
+        node.self_publish = (node.definition.is_render or node.definition.self_publishes) and not feeds_save[
+            node.node_id]
+
+
+def plan_workflow(workflow: Workflow, order_line: OrderLine, options: RunOptions | None = None,
+                  cache: Any = None) -> Plan:
+    """The dry run: refuses an invalid graph, otherwise orders, resolves and keys every node."""
+    options = options or RunOptions()
+    registry = options.registry
+    report = validate_workflow(workflow, registry)
+    if not report.ok:
+        raise PlanError([f"{workflow.name}: {p.line()}" for p in report.errors])
+    problems = unknown_override_keys(workflow, registry, {**order_line.overrides, **options.overrides})
+    capabilities = options.capabilities if options.capabilities is not None else detect_capabilities()
+    incoming: dict[str, list[WorkflowEdge]] = defaultdict(list)
+    outgoing: dict[str, list[str]] = defaultdict(list)
+    for edge in workflow.edges:
+        incoming[edge.target].append(edge)
+        if edge.target not in outgoing[edge.source]:
+            outgoing[edge.source].append(edge.target)
+    order = topological_order([n.id for n in workflow.nodes], workflow.edges)
+    prints = Fingerprints()
+    root = order_line_fingerprint(order_line, prints)
+    planned: list[PlannedNode] = []
+    keys: dict[str, str] = {}
+    for index, node_id in enumerate(order):
+        node = workflow.node(node_id)
+        definition = registry.get(node.step)
+        settings, errors = resolve_settings(definition, node.id, node.params,
+                                            merged_overrides(order_line, options, node.id, node.step))
+        problems.extend(errors)
+        policy = node.policy or NodePolicy()
+        upstream = [(e.target_input, keys[e.source], e.source_output) for e in incoming[node_id]]
+        keys[node_id] = node_key(node.step, definition.version, settings, upstream,
+                                 prints.of_settings(settings), root)
+        where, missing = _where(definition, capabilities, options)
+        planned.append(PlannedNode(
+            node_id=node_id, step=node.step, index=index, definition=definition, settings=settings,
+            policy=policy, inputs=incoming[node_id], dependants=outgoing[node_id], cache_key=keys[node_id],
+            cacheable=options.use_cache and policy.cache and node.step not in NEVER_CACHED,
+            where=where, missing=missing,
+        ))
+    if problems:
+        raise PlanError(problems)
+    _mark_self_publishing(planned)
+    if cache is not None:
+        for item in planned:
+            item.cache_hit = item.cacheable and cache.contains(item.cache_key)
+    return Plan(workflow=workflow, order_line=order_line, nodes=planned, capabilities=capabilities,
+                warnings=[f"{workflow.name}: {p.line()}" for p in report.problems if p.severity == "warning"])

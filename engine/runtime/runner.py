@@ -1,0 +1,167 @@
+"""Running one node with its policy: cache lookup, attempts with backoff, timeout, recording.
+
+Every attempt is written to the store when it starts and when it ends; the returned
+NodeResult is the last attempt. Used alike by the graph executor and the legacy pipeline.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..artifacts import Artifact
+from ..context import WorkflowContext
+from ..errors import CancelledError
+from ..node_definition import NodeDefinition
+from ..workflow import NodePolicy
+from .calls import context_snapshot, error_record, module_dir, normalise_outputs, ref_of
+from .dispatch import run_helper, run_inline, run_pooled
+from .options import NodeResult, OutputRef, ProgressEvent
+from .session import RunSession
+
+Outputs = dict[str, list[Artifact]]
+
+
+@dataclass
+class NodeSpec:
+    """What the runner needs of a node; a PlannedNode has all of it."""
+
+    node_id: str
+    step: str
+    definition: NodeDefinition
+    settings: dict[str, Any]
+    policy: NodePolicy
+    cache_key: str = ""
+    cacheable: bool = False
+    where: str = "inline"
+    missing: tuple[str, ...] | list[str] = ()
+    self_publish: bool = False
+
+
+def output_refs(outputs: Outputs) -> list[OutputRef]:
+    return [OutputRef(port=port, kind=str(a.kind), path=a.path, sha256=a.sha256, size=a.size, role=a.role,
+                      files=list(a.files), data=a.data)
+            for port, items in outputs.items() for a in items]
+
+
+class NodeRunner:
+    def __init__(self, session: RunSession, ctx: WorkflowContext, phase: str, work_root: Path) -> None:
+        self.session, self.ctx, self.phase, self.work_root = session, ctx, phase, work_root
+
+    # -- recording ------------------------------------------------------------------------------
+    def _record(self, result: NodeResult) -> None:
+        self.session.store.record_attempt(self.session.run_id, self.phase, result.to_dict())
+        self.session.emit(ProgressEvent(result.node_id, result.step, result.status,
+                                        1.0 if result.status in ("succeeded", "cached") else 0.0,
+                                        (result.error or {}).get("message", "")))
+
+    def mark(self, node_id: str, step: str, status: str, message: str) -> NodeResult:
+        """Record a node that did not run (skipped or cancelled) with the reason."""
+        result = NodeResult(node_id=node_id, step=step, status=status, phase=self.phase,  # type: ignore[arg-type]
+                            error={"type": status.capitalize(), "message": message, "traceback": "",
+                                   "expected": True})
+        self._record(result)
+        return result
+
+    # -- running --------------------------------------------------------------------------------
+    def run(self, spec: NodeSpec, inputs: Outputs) -> tuple[NodeResult, Outputs]:
+        if spec.cacheable and self.session.cache is not None:
+            cached = self.session.cache.load(spec.cache_key)
+            if cached is not None:
+                return self._cached(spec, cached), cached
+        if spec.where == "unavailable":
+            return self._unavailable(spec), {}
+        result = NodeResult(node_id=spec.node_id, step=spec.step, phase=self.phase)
+        outputs: Outputs = {}
+        for attempt in range(1, spec.policy.max_attempts + 1):
+            if self.session.cancelled():
+                return self.mark(spec.node_id, spec.step, "cancelled", "run cancelled before this node"), {}
+            result, outputs = self._attempt(spec, inputs, attempt)
+            if result.status in ("succeeded", "cancelled"):
+                break
+            if attempt < spec.policy.max_attempts and not self._backoff(spec.policy.backoff_s * 2 ** (attempt - 1)):
+                break
+        if result.status == "succeeded" and spec.cacheable and self.session.cache is not None:
+            self.session.cache.store(spec.cache_key, outputs)
+        return result, outputs
+
+    def _backoff(self, seconds: float) -> bool:
+        """Wait before a retry; False when the run was cancelled meanwhile."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            if self.session.cancelled():
+                return False
+            time.sleep(min(0.05, max(0.0, end - time.monotonic())))
+        return not self.session.cancelled()
+
+    def _attempt(self, spec: NodeSpec, inputs: Outputs, attempt: int) -> tuple[NodeResult, Outputs]:
+        started = time.time()
+        self.session.store.start_attempt(self.session.run_id, self.phase, spec.node_id, spec.step, attempt, started)
+        self.session.emit(ProgressEvent(spec.node_id, spec.step, "running", 0.0, f"attempt {attempt}"))
+        workdir = self.work_root / spec.node_id
+        raw = self._dispatch(spec, inputs, workdir)
+        outputs: Outputs = {}
+        error = raw.get("error")
+        if error is None:
+            try:
+                outputs = normalise_outputs(raw["outputs"], spec.node_id, spec.step, spec.definition)
+            except Exception as exc:  # noqa: BLE001 - a malformed result is this node's failure
+                error = error_record(exc)
+        ended = time.time()
+        status = "succeeded" if error is None else ("cancelled" if error["type"] == "CancelledError" else "failed")
+        result = NodeResult(node_id=spec.node_id, step=spec.step, status=status, attempt=attempt,  # type: ignore[arg-type]
+                            started=started, ended=ended, duration=ended - started, logs=raw.get("logs", []),
+                            outputs=output_refs(outputs), error=error, interpreter=raw.get("interpreter"),
+                            cache_key=spec.cache_key or None, phase=self.phase)
+        self._record(result)
+        return result, outputs
+
+    def _dispatch(self, spec: NodeSpec, inputs: Outputs, workdir: Path) -> dict[str, Any]:
+        timeout = spec.policy.timeout_s
+        if spec.where == "inline":
+            return run_inline(self.session, self.ctx, spec, inputs, workdir, timeout)
+        payload = self._payload(spec, inputs, workdir, timeout)
+        if spec.where == "helper":
+            return run_helper(self.session, str(self.session.options.helper_python), payload, timeout)
+        return run_pooled(self.session, payload, timeout)
+
+    def _payload(self, spec: NodeSpec, inputs: Outputs, workdir: Path, timeout: float | None) -> dict[str, Any]:
+        executor = self.session.registry.executor(spec.step)
+        model = spec.definition.settings_model
+        paths = [p for p in (module_dir(executor), module_dir(model)) if p]
+        return {
+            "node_id": spec.node_id, "step": spec.step, "settings": spec.settings,
+            "inputs": {k: [a.model_dump(mode="json") for a in v] for k, v in inputs.items()},
+            "workdir": str(workdir), "context": context_snapshot(self.ctx),
+            "executor": ref_of(executor), "settings_model": ref_of(model), "sys_path": paths,
+            "timeout_left": timeout, "self_publish": spec.self_publish,
+            "cancel_flag": str(self.work_root / f".cancel-{self.session.run_id}"),
+            "interpreter": sys.executable,
+        }
+
+    def _cached(self, spec: NodeSpec, outputs: Outputs) -> NodeResult:
+        now = time.time()
+        result = NodeResult(node_id=spec.node_id, step=spec.step, status="cached", attempt=1, started=now,
+                            ended=now, duration=0.0, logs=[f"cache hit {spec.cache_key[:16]}"],
+                            outputs=output_refs(outputs), cache_key=spec.cache_key, phase=self.phase)
+        self._record(result)
+        return result
+
+    def _unavailable(self, spec: NodeSpec) -> NodeResult:
+        missing = ", ".join(spec.missing)
+        message = (f"node '{spec.node_id}' ({spec.step}) needs capability {missing}, which this interpreter "
+                   f"({sys.executable}) lacks; set a helper interpreter (RunOptions.helper_python, "
+                   f"--helper-python) or run it on a worker that has it")
+        now = time.time()
+        result = NodeResult(node_id=spec.node_id, step=spec.step, status="failed", attempt=1, started=now,
+                            ended=now, duration=0.0, phase=self.phase,
+                            error={"type": "MissingCapability", "message": message, "traceback": "",
+                                   "expected": True})
+        self._record(result)
+        return result
+
+
+__all__ = ["CancelledError", "NodeRunner", "NodeSpec", "output_refs"]

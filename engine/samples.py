@@ -1,0 +1,302 @@
+"""Sample STEP files built with OCP: test fixtures, bench inputs and the README's sample.
+
+Every builder writes a real STEP file through XCAF (names, colours, layers, instances) so the CAD
+nodes are exercised on the same kind of file a customer sends. OCP is imported inside functions:
+the engine must import without OpenCascade.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BEARING_BALLS = 9
+# Bearing 6200-like proportions in millimetres.
+BORE_R, INNER_R, OUTER_IN_R, OUTER_R, WIDTH = 5.0, 8.0, 12.0, 15.0, 9.0
+PITCH_R, BALL_R = 10.0, 2.4
+
+INCH = 25.4
+
+
+@dataclass
+class PartSpec:
+    """A product to put in a sample document: its shape, name, colour and layer."""
+
+    name: str
+    shape: Any
+    colour: str | None = None
+    layer: str | None = None
+
+
+@dataclass
+class AssemblySpec:
+    """An assembly: a name and its components (part or assembly, placement as a gp_Trsf)."""
+
+    name: str
+    components: list[tuple[PartSpec | AssemblySpec, Any]] = field(default_factory=list)
+
+
+# --- geometry helpers ---------------------------------------------------------------------------
+
+def _cylinder(radius: float, height: float, z0: float = 0.0) -> Any:
+    from OCP.BRepPrimAPI import BRepPrimAPI_MakeCylinder
+    from OCP.gp import gp_Ax2, gp_Dir, gp_Pnt
+
+    return BRepPrimAPI_MakeCylinder(gp_Ax2(gp_Pnt(0, 0, z0), gp_Dir(0, 0, 1)), radius, height).Shape()
+
+
+def _cut(shape: Any, *tools: Any) -> Any:
+    from OCP.BRepAlgoAPI import BRepAlgoAPI_Cut
+
+    for tool in tools:
+        shape = BRepAlgoAPI_Cut(shape, tool).Shape()
+    return shape
+
+
+def _tube(r_in: float, r_out: float, height: float, z0: float = 0.0) -> Any:
+    return _cut(_cylinder(r_out, height, z0), _cylinder(r_in, height + 2, z0 - 1))
+
+
+def _torus(major: float, minor: float, z: float) -> Any:
+    from OCP.BRepPrimAPI import BRepPrimAPI_MakeTorus
+    from OCP.gp import gp_Ax2, gp_Dir, gp_Pnt
+
+    return BRepPrimAPI_MakeTorus(gp_Ax2(gp_Pnt(0, 0, z), gp_Dir(0, 0, 1)), major, minor).Shape()
+
+
+def _sphere(radius: float, x: float = 0.0, y: float = 0.0, z: float = 0.0) -> Any:
+    from OCP.BRepPrimAPI import BRepPrimAPI_MakeSphere
+    from OCP.gp import gp_Pnt
+
+    return BRepPrimAPI_MakeSphere(gp_Pnt(x, y, z), radius).Shape()
+
+
+def _box(dx: float, dy: float, dz: float, x: float = 0.0, y: float = 0.0, z: float = 0.0) -> Any:
+    from OCP.BRepPrimAPI import BRepPrimAPI_MakeBox
+    from OCP.gp import gp_Pnt
+
+    return BRepPrimAPI_MakeBox(gp_Pnt(x, y, z), dx, dy, dz).Shape()
+
+
+def _move(x: float = 0.0, y: float = 0.0, z: float = 0.0, angle_z: float = 0.0) -> Any:
+    """A placement: rotation about Z (radians) then translation."""
+    from OCP.gp import gp_Ax1, gp_Dir, gp_Pnt, gp_Trsf, gp_Vec
+
+    rotation = gp_Trsf()
+    rotation.SetRotation(gp_Ax1(gp_Pnt(0, 0, 0), gp_Dir(0, 0, 1)), angle_z)
+    translation = gp_Trsf()
+    translation.SetTranslation(gp_Vec(x, y, z))
+    return translation.Multiplied(rotation)
+
+
+# --- XCAF document writing ----------------------------------------------------------------------
+
+def _rgb(colour: str) -> tuple[float, float, float]:
+    """'#rrggbb' as sRGB fractions: STEP's COLOUR_RGB holds display (sRGB) values."""
+    return tuple(int(colour[i:i + 2], 16) / 255.0 for i in (1, 3, 5))  # type: ignore[return-value]
+
+
+class _DocWriter:
+    """Builds an XCAF document from specs; a product used many times is added once."""
+
+    def __init__(self, length_unit_m: float = 0.001) -> None:
+        from OCP.TCollection import TCollection_ExtendedString
+        from OCP.TDocStd import TDocStd_Document
+        from OCP.XCAFApp import XCAFApp_Application
+        from OCP.XCAFDoc import XCAFDoc_DocumentTool
+
+        self.doc = TDocStd_Document(TCollection_ExtendedString("XmlOcaf"))
+        XCAFApp_Application.GetApplication_s().InitDocument(self.doc)
+        XCAFDoc_DocumentTool.SetLengthUnit_s(self.doc, length_unit_m)
+        self.shapes = XCAFDoc_DocumentTool.ShapeTool_s(self.doc.Main())
+        self.colours = XCAFDoc_DocumentTool.ColorTool_s(self.doc.Main())
+        self.layers = XCAFDoc_DocumentTool.LayerTool_s(self.doc.Main())
+        self._labels: dict[int, Any] = {}
+
+    @staticmethod
+    def _name(label: Any, name: str) -> None:
+        from OCP.TCollection import TCollection_ExtendedString
+        from OCP.TDataStd import TDataStd_Name
+
+        TDataStd_Name.Set_s(label, TCollection_ExtendedString(name))
+
+    def _part(self, spec: PartSpec) -> Any:
+        from OCP.Quantity import Quantity_Color, Quantity_TOC_sRGB
+        from OCP.TCollection import TCollection_ExtendedString
+        from OCP.XCAFDoc import XCAFDoc_ColorGen
+
+        label = self.shapes.AddShape(spec.shape, False)
+        self._name(label, spec.name)
+        if spec.colour:
+            self.colours.SetColor(label, Quantity_Color(*_rgb(spec.colour), Quantity_TOC_sRGB), XCAFDoc_ColorGen)
+        if spec.layer:
+            self.layers.SetLayer(label, TCollection_ExtendedString(spec.layer))
+        return label
+
+    def label(self, spec: PartSpec | AssemblySpec) -> Any:
+        key = id(spec)
+        if key not in self._labels:
+            self._labels[key] = self._part(spec) if isinstance(spec, PartSpec) else self._assembly(spec)
+        return self._labels[key]
+
+    def _assembly(self, spec: AssemblySpec) -> Any:
+        from OCP.TopLoc import TopLoc_Location
+
+        label = self.shapes.NewShape()
+        self._name(label, spec.name)
+        for index, (child, placement) in enumerate(spec.components, start=1):
+            component = self.shapes.AddComponent(label, self.label(child), TopLoc_Location(placement))
+            self._name(component, f"{child.name}:{index}")
+        return label
+
+    def write(self, path: Path, unit: str = "MM") -> Path:
+        from OCP.IFSelect import IFSelect_RetDone
+        from OCP.Interface import Interface_Static
+        from OCP.STEPCAFControl import STEPCAFControl_Writer
+        from OCP.STEPControl import STEPControl_AsIs
+
+        self.shapes.UpdateAssemblies()
+        writer = STEPCAFControl_Writer()
+        writer.SetNameMode(True)
+        writer.SetColorMode(True)
+        writer.SetLayerMode(True)
+        Interface_Static.SetCVal_s("write.step.unit", unit)
+        try:
+            writer.Transfer(self.doc, STEPControl_AsIs)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if writer.Write(str(path)) != IFSelect_RetDone:
+                raise OSError(f"could not write STEP file {path}")
+        finally:
+            Interface_Static.SetCVal_s("write.step.unit", "MM")
+        return path
+
+
+def write_step(root: PartSpec | AssemblySpec, path: str | Path, unit: str = "MM") -> Path:
+    """Write one part or assembly to a STEP file; `unit` is the file's length unit (MM, INCH)."""
+    from .occ.quiet import silence_occt
+
+    silence_occt()
+    unit_m = {"MM": 0.001, "INCH": 0.0254, "M": 1.0}[unit]
+    writer = _DocWriter(unit_m)
+    writer.label(root)
+    return writer.write(Path(path), unit)
+
+
+# --- the samples --------------------------------------------------------------------------------
+
+def bearing_spec(balls: int = BEARING_BALLS) -> AssemblySpec:
+    """A deep-groove ball bearing: two grooved rings, a cage with pockets, balls as instances."""
+    mid = WIDTH / 2
+    groove = _torus(PITCH_R, BALL_R * 1.04, mid)
+    inner = PartSpec("inner_ring", _cut(_tube(BORE_R, INNER_R, WIDTH), groove), "#b4b4be", "rings")
+    outer = PartSpec("outer_ring", _cut(_tube(OUTER_IN_R, OUTER_R, WIDTH), groove), "#6e7380", "rings")
+    pockets = [_sphere(BALL_R * 1.08, PITCH_R * math.cos(a), PITCH_R * math.sin(a), mid)
+               for a in (2 * math.pi * i / balls for i in range(balls))]
+    cage = PartSpec("cage", _cut(_tube(PITCH_R - 0.6, PITCH_R + 0.6, 6.6, mid - 3.3), *pockets),
+                    "#c8962d", "cage")
+    ball = PartSpec("ball", _sphere(BALL_R), "#e6e6f0", "rolling")
+    bearing = AssemblySpec("bearing_6200", [(outer, _move()), (inner, _move()), (cage, _move())])
+    for i in range(balls):
+        angle = 2 * math.pi * i / balls
+        bearing.components.append((ball, _move(PITCH_R * math.cos(angle), PITCH_R * math.sin(angle), mid)))
+    return bearing
+
+
+def single_part_spec() -> PartSpec:
+    """An L-bracket with two holes: one solid, one colour."""
+    plate = _box(40, 20, 4)
+    upright = _box(4, 20, 30)
+    from OCP.BRepAlgoAPI import BRepAlgoAPI_Fuse
+
+    body = BRepAlgoAPI_Fuse(plate, upright).Shape()
+    from OCP.gp import gp_Trsf, gp_Vec
+
+    holes = []
+    for x in (15.0, 30.0):
+        move = gp_Trsf()
+        move.SetTranslation(gp_Vec(x, 10, 0))
+        from OCP.BRepBuilderAPI import BRepBuilderAPI_Transform
+
+        holes.append(BRepBuilderAPI_Transform(_cylinder(3, 10, -2), move).Shape())
+    return PartSpec("bracket", _cut(body, *holes), "#2a5db0", "body")
+
+
+def nested_spec() -> AssemblySpec:
+    """Two levels of instancing: a frame holding two wheel units, each a hub with four bolts."""
+    bolt = PartSpec("bolt", _cut(_cylinder(1.5, 8), _cylinder(0.6, 3, 6)), "#3c3c3c", "fasteners")
+    hub = PartSpec("hub", _tube(2, 10, 6), "#d23c28", "wheels")
+    wheel = AssemblySpec("wheel_unit", [(hub, _move())])
+    for i in range(4):
+        angle = math.pi / 2 * i
+        wheel.components.append((bolt, _move(6 * math.cos(angle), 6 * math.sin(angle), -1)))
+    frame = PartSpec("frame", _box(60, 10, 4, -30, -5, -6), "#46a050", "body")
+    return AssemblySpec("trolley", [(frame, _move()), (wheel, _move(-20, 0, 0)), (wheel, _move(20, 0, 0, 0.3))])
+
+
+def inch_spec() -> PartSpec:
+    """A 2 x 1 x 0.5 inch block with a 0.25 inch hole, built in inch units."""
+    block = _cut(_box(2.0, 1.0, 0.5), _cylinder(0.25, 1.0, -0.25))
+    return PartSpec("inch_block", block, "#aa7733", "body")
+
+
+def large_assembly_spec(parts: int = 300) -> AssemblySpec:
+    """Hundreds of distinct parts (each unique: meshing cost grows with parts) on a grid."""
+    root = AssemblySpec(f"large_assembly_{parts}")
+    side = max(1, math.ceil(math.sqrt(parts)))
+    for i in range(parts):
+        radius = 3.0 + (i % 7) * 0.4
+        height = 4.0 + (i % 5)
+        body = _cut(_cylinder(radius, height), _cylinder(radius * 0.4, height + 2, -1))
+        body = _cut(body, _sphere(radius * 0.5, radius, 0, height))
+        colour = f"#{(40 + 37 * i) % 256:02x}{(90 + 53 * i) % 256:02x}{(160 + 11 * i) % 256:02x}"
+        part = PartSpec(f"part_{i:04d}", body, colour, f"layer_{i % 4}")
+        root.components.append((part, _move(16.0 * (i % side), 16.0 * (i // side), 0)))
+    return root
+
+
+def make_bearing_step(path: str | Path, balls: int = BEARING_BALLS) -> Path:
+    return write_step(bearing_spec(balls), path)
+
+
+def make_single_part_step(path: str | Path) -> Path:
+    return write_step(single_part_spec(), path)
+
+
+def make_nested_assembly_step(path: str | Path) -> Path:
+    return write_step(nested_spec(), path)
+
+
+def make_inch_part_step(path: str | Path) -> Path:
+    return write_step(inch_spec(), path, unit="INCH")
+
+
+def make_large_assembly_step(path: str | Path, parts: int = 300) -> Path:
+    return write_step(large_assembly_spec(parts), path)
+
+
+def make_broken_step(path: str | Path) -> Path:
+    """A real STEP file cut off part-way through its DATA section (an interrupted upload)."""
+    target = Path(path)
+    make_bearing_step(target)
+    content = target.read_bytes()
+    target.write_bytes(content[: len(content) * 2 // 5])
+    return target
+
+
+def make_no_solid_step(path: str | Path) -> Path:
+    """A valid STEP file holding only a wire (no solids, no faces): nothing to tessellate."""
+    from OCP.BRepBuilderAPI import BRepBuilderAPI_MakeEdge
+    from OCP.gp import gp_Pnt
+
+    edge = BRepBuilderAPI_MakeEdge(gp_Pnt(0, 0, 0), gp_Pnt(10, 0, 0)).Edge()
+    return write_step(PartSpec("sketch_line", edge), path)
+
+
+SAMPLES = {
+    "bearing": make_bearing_step,
+    "single": make_single_part_step,
+    "nested": make_nested_assembly_step,
+    "inch": make_inch_part_step,
+}

@@ -1,0 +1,206 @@
+"""Headless Chromium driven over the DevTools protocol on a pipe, with the standard library only.
+
+Why not `chromium --screenshot`: a page that failed still gives a white PNG and exit 0, and it
+cannot wait for the first WebGL frame. Why not playwright: the engine also runs vendored inside
+Blender, where there is no node_modules. `--remote-debugging-pipe` gives us the protocol on file
+descriptors 3 (commands in) and 4 (replies out), NUL-separated JSON.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import queue
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..capabilities import BROWSERS
+from ..errors import HartomatError
+
+BROWSER_ENV = "HARTOMAT_CHROMIUM"
+FLAGS = (
+    "--headless", "--no-sandbox", "--enable-unsafe-swiftshader", "--remote-debugging-pipe",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-first-run", "--no-default-browser-check", "--hide-scrollbars", "--mute-audio",
+)
+
+
+class BrowserError(HartomatError):
+    """Chromium could not be started or driven, or the page reported errors."""
+
+
+def find_browser() -> str | None:
+    """The Chromium to use: $HARTOMAT_CHROMIUM if set (even when it does not exist), else PATH."""
+    configured = os.environ.get(BROWSER_ENV)
+    if configured is not None:
+        path = shutil.which(configured) or configured
+        return path if os.path.isfile(path) and os.access(path, os.X_OK) else None
+    for name in BROWSERS:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+@dataclass
+class PageReport:
+    """What the page said while it rendered: its state object and any console errors."""
+
+    state: dict[str, Any] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+class DevToolsPipe:
+    """A minimal DevTools client: numbered commands, replies matched by id, events collected."""
+
+    def __init__(self, write_fd: int, read_fd: int) -> None:
+        self._writer = os.fdopen(write_fd, "wb", buffering=0)
+        self._reader = os.fdopen(read_fd, "rb", buffering=0)
+        self._replies: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self.events: list[dict[str, Any]] = []
+        self._next_id = 0
+        threading.Thread(target=self._read_loop, daemon=True).start()
+
+    def _read_loop(self) -> None:
+        buffer = b""
+        while chunk := self._reader.read(1 << 16):
+            buffer += chunk
+            *messages, buffer = buffer.split(b"\0")
+            for raw in messages:
+                message = json.loads(raw)
+                if "id" in message:
+                    self._replies.put(message)
+                else:
+                    self.events.append(message)
+        self._replies.put(None)
+
+    def call(self, method: str, params: dict[str, Any] | None = None, session: str | None = None,
+             timeout: float = 30.0) -> dict[str, Any]:
+        self._next_id += 1
+        message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
+        if session:
+            message["sessionId"] = session
+        self._writer.write(json.dumps(message).encode() + b"\0")
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                reply = self._replies.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise BrowserError(f"Chromium did not answer {method} within {timeout:.0f} s") from None
+            if reply is None:
+                raise BrowserError(f"Chromium closed its DevTools pipe during {method}")
+            if reply.get("id") == self._next_id:
+                if "error" in reply:
+                    raise BrowserError(f"Chromium refused {method}: {reply['error'].get('message')}")
+                return dict(reply.get("result", {}))
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+def _high_fd(fd: int) -> int:
+    """A copy of `fd` numbered 10 or more, so the 3/4 redirections cannot clobber it.
+
+    Such numbers need bash: dash takes single-digit fds only.
+    """
+    import fcntl
+
+    high = fcntl.fcntl(fd, fcntl.F_DUPFD, 10)
+    os.close(fd)
+    return high
+
+
+@contextmanager
+def launch(browser: str, width: int, height: int) -> Iterator[DevToolsPipe]:
+    """Starts Chromium with a fresh profile and yields its DevTools pipe; always cleans up."""
+    to_browser_r, to_browser_w = (_high_fd(fd) for fd in os.pipe())
+    from_browser_r, from_browser_w = (_high_fd(fd) for fd in os.pipe())
+    profile = tempfile.mkdtemp(prefix="hartomat-chromium-")
+    shell = f'exec "$@" 3<&{to_browser_r} 4>&{from_browser_w} {to_browser_r}<&- {from_browser_w}>&-'
+    argv = [shutil.which("bash") or "/bin/bash", "-c", shell, "bash", browser, *FLAGS, f"--user-data-dir={profile}",
+            f"--window-size={width},{height}", "about:blank"]
+    try:
+        process = subprocess.Popen(argv, pass_fds=(to_browser_r, from_browser_w), stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    except OSError as exc:
+        raise BrowserError(f"cannot start Chromium {browser}: {exc}") from exc
+    finally:
+        os.close(to_browser_r)
+        os.close(from_browser_w)
+    pipe = DevToolsPipe(to_browser_w, from_browser_r)
+    try:
+        yield pipe
+    finally:
+        _shutdown(process, pipe)
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _shutdown(process: subprocess.Popen[bytes], pipe: DevToolsPipe) -> None:
+    try:
+        pipe.call("Browser.close", timeout=5)
+    except (BrowserError, OSError):
+        pass
+    try:
+        pipe.close()
+    except OSError:
+        pass
+    try:
+        process.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+
+
+def _event_errors(events: list[dict[str, Any]]) -> list[str]:
+    """Console errors, uncaught exceptions and error log entries the page produced."""
+    errors = []
+    for event in events:
+        params = event.get("params", {})
+        if event.get("method") == "Runtime.consoleAPICalled" and params.get("type") == "error":
+            errors.append(" ".join(str(a.get("value", a.get("description", ""))) for a in params.get("args", [])))
+        elif event.get("method") == "Runtime.exceptionThrown":
+            details = params.get("exceptionDetails", {})
+            errors.append(details.get("exception", {}).get("description") or details.get("text", "exception"))
+        elif event.get("method") == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
+            errors.append(params["entry"].get("text", "error"))
+    return errors
+
+
+def _wait_for_page(pipe: DevToolsPipe, session: str, timeout: float) -> dict[str, Any]:
+    """Polls the page's window.__hartomat until it is ready or reports errors."""
+    deadline = time.monotonic() + timeout
+    expression = "JSON.stringify(window.__hartomat || null)"
+    while time.monotonic() < deadline:
+        result = pipe.call("Runtime.evaluate", {"expression": expression, "returnByValue": True}, session)
+        state = json.loads(result.get("result", {}).get("value") or "null")
+        if state and (state.get("ready") or state.get("errors")):
+            return dict(state)
+        time.sleep(0.1)
+    raise BrowserError(f"the viewer page did not draw its first frame within {timeout:.0f} s")
+
+
+def snapshot(browser: str, page: Path, png: Path, width: int, height: int, timeout: float = 90.0) -> PageReport:
+    """Opens `page` at a fixed viewport, waits for its first frame and writes a PNG of it."""
+    with launch(browser, width, height) as pipe:
+        target = pipe.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = pipe.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        for method in ("Runtime.enable", "Log.enable", "Page.enable"):
+            pipe.call(method, session=session)
+        pipe.call("Emulation.setDeviceMetricsOverride",
+                  {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}, session)
+        pipe.call("Page.navigate", {"url": page.resolve().as_uri()}, session)
+        state = _wait_for_page(pipe, session, timeout)
+        report = PageReport(state=state, errors=[*state.get("errors", []), *_event_errors(pipe.events)])
+        if state.get("ready"):
+            shot = pipe.call("Page.captureScreenshot", {"format": "png"}, session, timeout=timeout)
+            png.write_bytes(base64.b64decode(shot["data"]))
+        return report

@@ -1,0 +1,65 @@
+"""HartOMat for Blender: author, validate, run and inspect render workflows as node graphs.
+
+A thin layer: node classes are generated from the engine's registry; the tree maps to and from
+the canonical workflow JSON; operators call the engine. No engine logic lives here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import bpy
+
+_REGISTERED: list[type] = []
+_TIMERS: list[Any] = []
+
+
+def _classes() -> list[type]:
+    from . import ops_io, ops_run, ops_validate, panels, prefs
+    from .nodes import node_classes
+    from .sockets import socket_classes
+    from .tree import HartomatWorkflowTree
+
+    return [*prefs.CLASSES, *socket_classes(), HartomatWorkflowTree, *node_classes(), *ops_io.CLASSES,
+            *ops_validate.CLASSES, *ops_run.CLASSES, *panels.CLASSES]
+
+
+def _menu_import(self: Any, context: Any) -> None:
+    self.layout.operator("hartomat.import_json", text="HartOMat Workflow (.json)")
+
+
+def register() -> None:
+    from . import menus, ops_validate
+    from .tree import _Registration
+
+    _Registration.active = True
+    try:
+        for cls in _classes():
+            bpy.utils.register_class(cls)
+            _REGISTERED.append(cls)
+    finally:
+        _Registration.active = False
+    menus.register()
+    bpy.types.TOPBAR_MT_file_import.append(_menu_import)
+    if not bpy.app.background:
+        bpy.app.timers.register(ops_validate.auto_validate, first_interval=1.0, persistent=True)
+        _TIMERS.append(ops_validate.auto_validate)
+
+
+def unregister() -> None:
+    from . import menus
+    from .tree import _Registration
+
+    for timer in _TIMERS:
+        if bpy.app.timers.is_registered(timer):
+            bpy.app.timers.unregister(timer)
+    _TIMERS.clear()
+    bpy.types.TOPBAR_MT_file_import.remove(_menu_import)
+    menus.unregister()
+    _Registration.active = True
+    try:
+        for cls in reversed(_REGISTERED):
+            bpy.utils.unregister_class(cls)
+    finally:
+        _Registration.active = False
+    _REGISTERED.clear()

@@ -1,0 +1,68 @@
+"""Drawing inside nodes and the settings sidebar: problems, run status, grouped settings."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+from .tree import json_prop
+
+WRAP = 42
+
+
+def _wrapped(layout: Any, text: str, icon: str = "NONE") -> None:
+    lines = textwrap.wrap(text, WRAP) or [""]
+    for index, line in enumerate(lines):
+        layout.label(text=line, icon=icon if index == 0 else "BLANK1")
+
+
+def draw_problems(node: Any, layout: Any) -> None:
+    for problem in json_prop(node, "hm_problems", []):
+        where = problem.get("field") or problem.get("port")
+        prefix = f"{where}: " if where else ""
+        icon = "ERROR" if problem.get("severity") == "error" else "INFO"
+        _wrapped(layout.column(align=True), prefix + problem.get("message", ""), icon)
+
+
+def run_summary(record: dict[str, Any]) -> str:
+    parts = [record.get("status", "")]
+    if record.get("duration_s") is not None:
+        parts.append(f"{record['duration_s']:.2f} s")
+    if record.get("attempts"):
+        parts.append(f"{record['attempts']} attempt{'s' if record['attempts'] != 1 else ''}")
+    return ", ".join(p for p in parts if p)
+
+
+def draw_node_body(node: Any, layout: Any) -> None:
+    layout.label(text=f"id: {node.hm_id}")
+    record = json_prop(node, "hm_run", {})
+    if record:
+        layout.label(text=run_summary(record), icon="TIME")
+    draw_problems(node, layout)
+
+
+def _field_problem(node: Any, field: str) -> str | None:
+    for problem in json_prop(node, "hm_problems", []):
+        if problem.get("field") and problem["field"].split(".")[0] == field:
+            return str(problem.get("message", ""))
+    return None
+
+
+def draw_settings(node: Any, layout: Any) -> None:
+    """The node's settings grouped by the schema's field groups, errors beside their field."""
+    specs = {spec.field: spec for spec in node.field_specs}
+    raw = json_prop(node, "hm_raw", {})
+    for group in node.definition.field_groups():
+        box = layout.box()
+        box.label(text=group["label"])
+        column = box.column()
+        for field in group["fields"]:
+            spec = specs[field]
+            row = column.row()
+            problem = _field_problem(node, field)
+            row.alert = problem is not None
+            row.prop(node, spec.prop)
+            if field in raw:
+                column.label(text=f"imported value {raw[field]!r} kept until edited", icon="INFO")
+            if problem:
+                _wrapped(column, problem, "ERROR")

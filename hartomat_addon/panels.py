@@ -1,0 +1,159 @@
+"""Sidebar (N panel) of the HartOMat editor: workflow, node settings, validation, plan, run."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+import bpy
+
+from .node_draw import draw_settings, run_summary
+from .nodes import is_hartomat_node
+from .ops_io import active_tree
+from .tree import json_prop
+
+
+class _Panel:
+    bl_space_type = "NODE_EDITOR"
+    bl_region_type = "UI"
+    bl_category = "HartOMat"
+
+    @classmethod
+    def poll(cls, context: Any) -> bool:
+        return active_tree(context) is not None
+
+
+def _lines(layout: Any, text: str, icon: str = "NONE", width: int = 48) -> None:
+    for index, line in enumerate(textwrap.wrap(text, width) or [""]):
+        layout.label(text=line, icon=icon if index == 0 else "BLANK1")
+
+
+class HARTOMAT_PT_workflow(_Panel, bpy.types.Panel):
+    bl_label = "Workflow"
+
+    def draw(self, context: Any) -> None:
+        tree = active_tree(context)
+        layout = self.layout
+        layout.prop(tree, "hm_name")
+        layout.prop(tree, "hm_family")
+        row = layout.row(align=True)
+        row.operator("hartomat.import_json", icon="IMPORT", text="Import")
+        row.operator("hartomat.export_json", icon="EXPORT", text="Export")
+        layout.operator_menu_enum("hartomat.load_starter", "family", text="Load Starter Graph", icon="PRESET")
+
+
+class HARTOMAT_PT_node(_Panel, bpy.types.Panel):
+    bl_label = "Node Settings"
+
+    @classmethod
+    def poll(cls, context: Any) -> bool:
+        node = getattr(context, "active_node", None)
+        return _Panel.poll(context) and node is not None and is_hartomat_node(node)
+
+    def draw(self, context: Any) -> None:
+        node = context.active_node
+        layout = self.layout
+        layout.label(text=node.definition.label, icon=node.definition.icon)
+        layout.prop(node, "hm_id")
+        _lines(layout.column(), node.definition.description)
+        draw_settings(node, layout)
+        layout.prop(node, "hm_policy")
+
+
+class HARTOMAT_PT_validation(_Panel, bpy.types.Panel):
+    bl_label = "Validation"
+
+    def draw(self, context: Any) -> None:
+        tree = active_tree(context)
+        layout = self.layout
+        layout.operator("hartomat.validate", icon="CHECKMARK")
+        if tree.hm_dirty:
+            layout.label(text="changed since the last validation", icon="INFO")
+        if not tree.hm_validated:
+            return
+        problems = json_prop(tree, "hm_report", [])
+        if not problems:
+            layout.label(text="valid: no problems", icon="CHECKMARK")
+        for problem in problems:
+            where = ", ".join(str(problem[k]) for k in ("node_id", "port", "field") if problem.get(k))
+            icon = "ERROR" if problem.get("severity") == "error" else "INFO"
+            _lines(layout.box().column(align=True), f"{where}: {problem.get('message', '')}", icon)
+
+
+class HARTOMAT_PT_plan(_Panel, bpy.types.Panel):
+    bl_label = "Dry Run"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context: Any) -> None:
+        tree = active_tree(context)
+        layout = self.layout
+        layout.operator("hartomat.dry_run", icon="VIEWZOOM")
+        plan = json_prop(tree, "hm_plan", {})
+        if not plan:
+            return
+        layout.label(text=f"needs: {', '.join(plan.get('capabilities_needed', [])) or 'nothing'}")
+        layout.label(text=f"here: {', '.join(plan.get('capabilities_available', [])) or 'nothing'}")
+        for index, node in enumerate(plan.get("nodes", []), 1):
+            hit = " (cache hit)" if node.get("cache_hit") else ""
+            layout.label(text=f"{index}. {node['node_id']} [{node['step']}] {node.get('where', '')}{hit}")
+        for warning in plan.get("warnings", []):
+            _lines(layout, warning, "INFO")
+
+
+class HARTOMAT_PT_run(_Panel, bpy.types.Panel):
+    bl_label = "Run"
+
+    def draw(self, context: Any) -> None:
+        tree = active_tree(context)
+        layout = self.layout
+        layout.prop(tree, "hm_step_path")
+        layout.prop(tree, "hm_out_dir")
+        row = layout.row(align=True)
+        row.operator("hartomat.run_local", icon="PLAY")
+        row.operator("hartomat.dispatch", icon="URL")
+        if tree.hm_run_state:
+            layout.label(text=f"{tree.hm_run_state}: {tree.hm_progress_message}")
+            if tree.hm_run_state == "running":
+                layout.prop(tree, "hm_progress", text="Progress", slider=True)
+        row = layout.row(align=True)
+        row.operator("hartomat.inspect_run", icon="FILE_FOLDER")
+        row.operator("hartomat.clear_marks", icon="X")
+
+
+class HARTOMAT_PT_inspect(_Panel, bpy.types.Panel):
+    """The selected node in the run shown: status, duration, attempts, interpreter, log tail, outputs."""
+
+    bl_label = "Run Inspection"
+
+    @classmethod
+    def poll(cls, context: Any) -> bool:
+        tree = active_tree(context)
+        return tree is not None and bool(tree.hm_run)
+
+    def draw(self, context: Any) -> None:
+        tree = active_tree(context)
+        run = json_prop(tree, "hm_run", {})
+        layout = self.layout
+        layout.label(text=f"run {run.get('run_id', '')}: {run.get('status', '')}")
+        if run.get("error"):
+            _lines(layout, str(run["error"]), "ERROR")
+        node = getattr(context, "active_node", None)
+        record = json_prop(node, "hm_run", {}) if node is not None and is_hartomat_node(node) else {}
+        if not record:
+            layout.label(text="select a node to see its record")
+            return
+        box = layout.box()
+        box.label(text=f"{node.hm_id}: {run_summary(record)}", icon="NODE")
+        if record.get("interpreter"):
+            _lines(box, f"ran in: {record['interpreter']}", "CONSOLE")
+        if record.get("error"):
+            _lines(box, str(record["error"].get("message", record["error"])
+                            if isinstance(record["error"], dict) else record["error"]), "ERROR")
+        for line in record.get("log_tail", []):
+            _lines(box, str(line), width=60)
+        for output in record.get("outputs", []):
+            _lines(box, f"{output.get('port', '')} ({output.get('kind', '')}): {output.get('path', '')}", "FILE")
+
+
+CLASSES = (HARTOMAT_PT_workflow, HARTOMAT_PT_node, HARTOMAT_PT_validation, HARTOMAT_PT_plan, HARTOMAT_PT_run,
+           HARTOMAT_PT_inspect)

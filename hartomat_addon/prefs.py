@@ -1,0 +1,62 @@
+"""Add-on preferences: the queue server (URL, token), the helper interpreter, auto-validation."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import bpy
+
+BUILD_INFO = Path(__file__).with_name("build_info.json")
+
+
+def default_helper_python() -> str:
+    """The README set-up's interpreter: $HARTOMAT_HELPER_PYTHON, the repo's .venv (running from
+    the repo), or the one recorded when the extension was built."""
+    if os.environ.get("HARTOMAT_HELPER_PYTHON"):
+        return os.environ["HARTOMAT_HELPER_PYTHON"]
+    repo_venv = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "python"
+    if repo_venv.exists():
+        return str(repo_venv)
+    if BUILD_INFO.exists():
+        return str(json.loads(BUILD_INFO.read_text()).get("helper_python", ""))
+    return sys.executable if "bpy" not in sys.modules else ""
+
+
+class HartomatPreferences(bpy.types.AddonPreferences):
+    bl_idname = __package__
+
+    server_url: bpy.props.StringProperty(
+        name="Queue Server URL", default="", description="HartOMat queue server, e.g. http://farm:8470")
+    server_token: bpy.props.StringProperty(
+        name="Token", default="", subtype="PASSWORD", description="API token for the queue server")
+    helper_python: bpy.props.StringProperty(
+        name="Helper Interpreter", subtype="FILE_PATH", default=default_helper_python(),
+        description="Python with the HartOMat project and OCP installed; runs CAD nodes when OCP does not "
+                    "import inside Blender")
+    auto_validate: bpy.props.BoolProperty(
+        name="Validate on Change", default=True,
+        description="Validate edited workflows a moment after each change (the editor only)")
+
+    def draw(self, context: Any) -> None:
+        layout = self.layout
+        box = layout.box()
+        box.label(text="Queue Server", icon="URL")
+        box.prop(self, "server_url")
+        box.prop(self, "server_token")
+        box = layout.box()
+        box.label(text="Local Runs", icon="CONSOLE")
+        box.prop(self, "helper_python")
+        box.prop(self, "auto_validate")
+
+
+def addon_prefs(context: Any = None) -> Any:
+    context = context or bpy.context
+    addon = context.preferences.addons.get(__package__)
+    return addon.preferences if addon else None
+
+
+CLASSES = (HartomatPreferences,)

@@ -1,0 +1,56 @@
+"""A run as the editor shows it: per node status, duration, attempts, log tail, outputs.
+
+Built from the runtime's RunResult (local runs) or read from a run.json / server record, so the
+inspection panel has one shape to draw.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+LOG_TAIL = 12
+
+
+def _node_record(node: dict[str, Any], logs: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "step": node.get("step"),
+        "status": node.get("status"),
+        "duration_s": node.get("duration_s", node.get("duration")),
+        "attempts": node.get("attempts", node.get("attempt")),
+        "interpreter": node.get("interpreter"),
+        "error": node.get("error"),
+        "log_tail": list(logs if logs is not None else node.get("log_tail", node.get("logs", [])))[-LOG_TAIL:],
+        "outputs": [
+            {k: o.get(k) for k in ("port", "kind", "role", "path", "files") if o.get(k) not in (None, [])}
+            for o in node.get("outputs", [])
+        ],
+    }
+
+
+def from_summary(summary: dict[str, Any], logs: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """A run.json summary (optionally with full per-node logs) as the editor's run record."""
+    logs = logs or {}
+    return {
+        "run_id": summary.get("run_id", ""),
+        "status": summary.get("status", ""),
+        "mode": summary.get("mode", ""),
+        "error": summary.get("error"),
+        "fell_back": summary.get("fell_back", False),
+        "nodes": {node_id: _node_record(node, logs.get(node_id))
+                  for node_id, node in (summary.get("nodes") or {}).items()},
+        "published": [{k: a.get(k) for k in ("role", "path", "kind", "primary")}
+                      for a in summary.get("published") or []],
+    }
+
+
+def from_result(result: Any) -> dict[str, Any]:
+    logs = {node_id: list(r.logs) for node_id, r in result.node_results.items()}
+    return from_summary(result.summary(), logs)
+
+
+def images(record: dict[str, Any]) -> list[str]:
+    """Paths of image outputs (published first), for opening in an Image Editor."""
+    paths = [a["path"] for a in record.get("published", []) if a.get("kind") == "image" and a.get("path")]
+    for node in record.get("nodes", {}).values():
+        paths += [o["path"] for o in node.get("outputs", []) if o.get("kind") == "image" and o.get("path")]
+    return list(dict.fromkeys(paths))

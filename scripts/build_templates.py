@@ -1,0 +1,54 @@
+"""Builds the render templates (.blend) listed in engine/templates/templates.json, from code.
+
+Each template is the studio rig of `engine.blender.studio` in one style, saved as its own
+.blend, so the shipped templates are reproducible rather than binary blobs of unknown origin.
+Usage: .venv/bin/python scripts/build_templates.py [--out DIR] [--only NAME ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from engine.template_library import BUNDLED_DIR, INDEX, TemplateLibrary  # noqa: E402
+
+
+def build_one(style: str, name: str, camera: str, target: Path) -> None:
+    """Save one template: an empty file holding only the studio scene."""
+    import bpy
+
+    from engine.blender.studio import build_studio
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    scene.name = name
+    build_studio(scene, style)
+    scene.camera.name = camera
+    target.parent.mkdir(parents=True, exist_ok=True)
+    bpy.data.libraries.write(str(target), {scene}, fake_user=True, compress=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=BUNDLED_DIR, help="library folder (default: engine/templates)")
+    parser.add_argument("--only", nargs="*", default=[], help="template names to build (default: all)")
+    args = parser.parse_args(argv)
+    library = TemplateLibrary.load(BUNDLED_DIR)
+    if args.out.resolve() != BUNDLED_DIR.resolve():
+        args.out.mkdir(parents=True, exist_ok=True)
+        shutil.copy(BUNDLED_DIR / INDEX, args.out / INDEX)
+    for entry in library.templates:
+        if args.only and entry.name not in args.only:
+            continue
+        build_one(entry.style, entry.name, entry.camera, args.out / entry.file)
+        print(f"built {args.out / entry.file}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Render templates: builds engine/templates/*.blend from code when one is missing or older than
+# the code that makes it (scripts/build_templates.py, engine/blender/studio.py, the index).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+dir=engine/templates
+sources=(scripts/build_templates.py engine/blender/studio.py "$dir/templates.json")
+stale=0
+for blend in $(.venv/bin/python -c "import json; print(' '.join(t['file'] for t in json.load(open('$dir/templates.json'))['templates']))"); do
+  if [ ! -s "$dir/$blend" ]; then stale=1; fi
+  for src in "${sources[@]}"; do
+    if [ "$src" -nt "$dir/$blend" ]; then stale=1; fi
+  done
+done
+if [ "$stale" = 1 ]; then
+  out=$(.venv/bin/python scripts/build_templates.py 2>&1) || { echo "$out" >&2; echo "template build failed" >&2; exit 1; }
+  echo "$out" | grep '^built'
+else
+  echo "templates up to date"
+fi

@@ -1,0 +1,75 @@
+"""Request bodies of the farm API: strict, so a misspelt field is a 422 naming it."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TokenRequest(Strict):
+    role: Literal["submit", "worker", "admin"]
+    name: str = Field("", max_length=128)
+
+
+class OutputTypeRequest(Strict):
+    family: str = Field(min_length=1, max_length=64)
+    artifact_kind: str = Field(min_length=1, max_length=64)
+    workflow_id: str = Field(min_length=1, max_length=128)
+    overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    mode: Literal["legacy", "graph", "shadow"] = "graph"
+    legacy_fallback: bool = True
+
+
+class ModeRequest(Strict):
+    mode: Literal["legacy", "graph", "shadow"]
+
+
+class OrderLineRequest(Strict):
+    output_type: str = Field(min_length=1, max_length=128)
+    product: str = Field("", max_length=256)
+    step_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+class OrderRequest(Strict):
+    lines: list[OrderLineRequest] = Field(min_length=1, max_length=1000)
+    webhook_url: str | None = Field(None, pattern=r"^https?://", max_length=2000)
+
+
+class RegisterRequest(Strict):
+    name: str = Field("", max_length=128)
+    capabilities: list[Literal["bpy", "ocp", "browser"]] = Field(default_factory=list)
+
+
+class ClaimRequest(Strict):
+    wait_s: float = Field(0.0, ge=0, le=60)
+
+
+class WorkerRef(Strict):
+    worker_id: str = Field(min_length=1, max_length=64)
+
+
+class ProgressRecord(BaseModel):
+    node_id: str = Field(max_length=128)
+    step: str | None = Field(None, max_length=128)
+    status: str = Field("running", max_length=32)
+    fraction: float | None = None
+    message: str | None = Field(None, max_length=4000)
+
+
+class HeartbeatRequest(WorkerRef):
+    events: list[ProgressRecord] = Field(default_factory=list, max_length=1000)
+    logs: list[str] = Field(default_factory=list, max_length=5000)
+
+
+class CompleteRequest(WorkerRef):
+    status: Literal["succeeded", "failed", "cancelled"]
+    error: str | None = Field(None, max_length=20000)
+    fell_back: bool = False
+    summary: dict[str, Any] | None = None
+    parity: dict[str, Any] | None = None

@@ -1,0 +1,370 @@
+"""The queue server's HTTP API (FastAPI): every route but /health needs a token of the right role.
+
+Routes call the small modules that own the data (catalog, orders, queue, storage); this module
+only maps HTTP to them and their errors to 4xx answers with a message naming what is at fault.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi import Body, Depends, FastAPI, Header, Query, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+
+from . import catalog, orders, queue
+from .api_models import (
+    ClaimRequest,
+    CompleteRequest,
+    HeartbeatRequest,
+    ModeRequest,
+    OrderRequest,
+    OutputTypeRequest,
+    RegisterRequest,
+    TokenRequest,
+    WorkerRef,
+)
+from .auth import Principal, TokenCache, create_token
+from .db import Store
+from .notify import Notifier
+from .parity import parity_summary
+from .settings import ServerSettings
+from .storage import FileStore, UploadError, ingest_copy, library_path
+from .waker import Waker
+
+DOMAIN_ERRORS = (catalog.CatalogError, orders.OrderError, queue.QueueError, UploadError)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def create_app(settings: ServerSettings) -> FastAPI:
+    store = Store(settings.data_dir / "farm.sqlite")
+    catalog.seed_presets(store)
+    files = FileStore(settings.data_dir / "files", settings.max_upload_bytes)
+    tokens = TokenCache(store)
+    notifier = Notifier(store, attempts=settings.webhook_attempts, backoff_s=settings.webhook_backoff_s)
+    waker = Waker()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        notifier.start()
+        reaper = asyncio.create_task(_reap_loop(store, waker, notifier, settings.lease_s))
+        yield
+        reaper.cancel()
+        notifier.stop()
+
+    app = FastAPI(title="HartOMat farm", version="1", lifespan=lifespan)
+    app.state.store, app.state.files, app.state.settings = store, files, settings
+
+    def role(*allowed: str) -> Callable[..., Principal]:
+        def dependency(authorization: str | None = Header(None)) -> Principal:
+            if not authorization or not authorization.startswith("Bearer "):
+                raise ApiError(401, "missing bearer token (Authorization: Bearer <token>)")
+            principal = tokens.resolve(authorization[7:].strip())
+            if principal is None:
+                raise ApiError(401, "unknown or revoked token")
+            if principal.role not in allowed:
+                raise ApiError(403, f"a {principal.role} token may not do this (needs {' or '.join(allowed)})")
+            return principal
+        return dependency
+
+    admin, submitter, worker_role = role("admin"), role("submit", "admin"), role("worker")
+    anyone = role("submit", "worker", "admin")
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+
+    for error_type in DOMAIN_ERRORS:
+        @app.exception_handler(error_type)
+        async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+            body: dict[str, Any] = {"detail": str(exc)}
+            if isinstance(exc, catalog.CatalogError):
+                body["problems"] = exc.problems
+            return JSONResponse(body, status_code=getattr(exc, "status", 400))
+
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        return {"ok": True}
+
+    # --- admin: tokens, workflows, output types, workers -------------------------------------
+    @app.post("/api/tokens", status_code=201)
+    def make_token(req: TokenRequest, who: Principal = Depends(admin)) -> dict[str, str]:
+        return {"token": create_token(store, req.role, req.name), "role": req.role}
+
+    @app.get("/api/workflows/node-definitions")
+    def node_definitions(who: Principal = Depends(anyone)) -> dict[str, Any]:
+        from engine.registry import REGISTRY
+
+        return REGISTRY.describe()
+
+    @app.get("/api/workflows")
+    def list_workflows(who: Principal = Depends(submitter)) -> list[dict[str, Any]]:
+        return [dict(r) for r in store.all("SELECT id, name, family, updated_at FROM workflows ORDER BY id")]
+
+    @app.post("/api/workflows", status_code=201)
+    def create_workflow(document: dict[str, Any] = Body(...), who: Principal = Depends(admin)) -> dict[str, Any]:
+        return catalog.save_workflow(store, document)
+
+    @app.get("/api/workflows/{workflow_id}")
+    def get_workflow(workflow_id: str, who: Principal = Depends(submitter)) -> dict[str, Any]:
+        workflow: dict[str, Any] = catalog.load_workflow_row(store, workflow_id).canonical()
+        return workflow
+
+    @app.put("/api/workflows/{workflow_id}")
+    def put_workflow(workflow_id: str, document: dict[str, Any] = Body(...),
+                     who: Principal = Depends(admin)) -> dict[str, Any]:
+        return catalog.save_workflow(store, document, workflow_id)
+
+    @app.get("/api/output-types")
+    def list_output_types(who: Principal = Depends(submitter)) -> list[dict[str, Any]]:
+        return catalog.list_output_types(store)
+
+    @app.get("/api/output-types/{name}")
+    def get_output_type(name: str, who: Principal = Depends(submitter)) -> dict[str, Any]:
+        return catalog.get_output_type(store, name)
+
+    @app.put("/api/output-types/{name}")
+    def put_output_type(name: str, req: OutputTypeRequest, who: Principal = Depends(admin)) -> dict[str, Any]:
+        return catalog.save_output_type(store, {**req.model_dump(), "name": name}, who.name)
+
+    @app.post("/api/output-types/{name}/mode")
+    def set_mode(name: str, req: ModeRequest, who: Principal = Depends(admin)) -> dict[str, Any]:
+        return catalog.set_mode(store, name, req.mode, who.name)
+
+    @app.get("/api/output-types/{name}/parity")
+    def parity(name: str, last: int = Query(20, ge=1, le=1000),
+               who: Principal = Depends(submitter)) -> dict[str, Any]:
+        catalog.get_output_type(store, name)
+        return parity_summary(store, name, last)
+
+    @app.get("/api/workers")
+    def workers(who: Principal = Depends(admin)) -> list[dict[str, Any]]:
+        return queue.list_workers(store)
+
+    @app.delete("/api/workers/{worker_id}/blocks")
+    def clear_blocks(worker_id: str, output_type: str | None = None,
+                     who: Principal = Depends(admin)) -> dict[str, int]:
+        return {"cleared": queue.clear_blocks(store, worker_id, output_type)}
+
+    # --- submitters: files, orders, cancellation ----------------------------------------------
+    @app.post("/api/files", status_code=201)
+    async def upload_file(request: Request, x_sha256: str = Header(...), x_filename: str = Header("upload.step"),
+                          who: Principal = Depends(submitter)) -> dict[str, Any]:
+        sha, size = await _receive(request, files, x_sha256)
+        _record_file(store, sha, size, x_filename)
+        return {"sha256": sha, "size": size}
+
+    @app.post("/api/orders", status_code=201)
+    async def create_order(req: OrderRequest, who: Principal = Depends(submitter)) -> dict[str, Any]:
+        def from_library(product: str) -> str | None:
+            path = library_path(settings.library_dir, product)
+            if path is None:
+                return None
+            sha, size = ingest_copy(files, path)
+            _record_file(store, sha, size, path.name)
+            return sha
+
+        order = orders.create_order(store, who, [line.model_dump() for line in req.lines], req.webhook_url,
+                                    from_library)
+        waker.wake()
+        return order
+
+    @app.get("/api/orders")
+    def list_orders(limit: int = Query(50, ge=1, le=1000), who: Principal = Depends(submitter)) -> list[dict[str, Any]]:
+        rows = store.all("SELECT id, status, created_at, finished_at FROM orders WHERE ? OR submitted_by = ? "
+                         "ORDER BY created_at DESC LIMIT ?", who.role == "admin", who.token_id, limit)
+        return [dict(r) for r in rows]
+
+    def own_order(order_id: str, who: Principal) -> None:
+        if not orders.visible(store, who, order_id):
+            raise ApiError(404, f"order {order_id!r} does not exist")
+
+    @app.get("/api/orders/{order_id}")
+    def get_order(order_id: str, who: Principal = Depends(submitter)) -> dict[str, Any]:
+        own_order(order_id, who)
+        return orders.order_status(store, order_id)
+
+    @app.post("/api/orders/{order_id}/cancel")
+    def cancel_order(order_id: str, who: Principal = Depends(submitter)) -> dict[str, Any]:
+        own_order(order_id, who)
+        touched, finished = orders.cancel_jobs(store, "order_id = ?", order_id)
+        for done in finished:
+            notifier.order_finished(done)
+        return {"cancelled": touched, "order": orders.order_status(store, order_id)}
+
+    def own_job(job_id: str, who: Principal) -> Any:
+        job = store.one("SELECT order_id FROM jobs WHERE id = ?", job_id)
+        if job is None or not orders.visible(store, who, job["order_id"]):
+            raise ApiError(404, f"job {job_id!r} does not exist")
+        return job
+
+    @app.get("/api/jobs/{job_id}")
+    def get_job(job_id: str, who: Principal = Depends(submitter)) -> dict[str, Any]:
+        own_job(job_id, who)
+        return _job_detail(store, job_id)
+
+    @app.post("/api/jobs/{job_id}/cancel")
+    def cancel_job(job_id: str, who: Principal = Depends(submitter)) -> dict[str, Any]:
+        job = own_job(job_id, who)
+        touched, finished = orders.cancel_jobs(store, "id = ?", job_id)
+        for done in finished:
+            notifier.order_finished(done)
+        return {"cancelled": touched, "order_status": orders.order_status(store, job["order_id"])["status"]}
+
+    @app.get("/api/assets/{asset_id}")
+    def get_asset(asset_id: str, who: Principal = Depends(anyone), worker_id: str | None = None) -> FileResponse:
+        asset = store.one("SELECT * FROM media_assets WHERE id = ?", asset_id)
+        if asset is None or not _may_read_asset(store, who, asset, worker_id):
+            raise ApiError(404, f"asset {asset_id!r} does not exist")
+        return FileResponse(files.path(asset["sha256"]), filename=asset["name"],
+                            headers={"X-Sha256": asset["sha256"]})
+
+    # --- workers ---------------------------------------------------------------------------------
+    @app.post("/api/workers/register", status_code=201)
+    def register(req: RegisterRequest, who: Principal = Depends(worker_role)) -> dict[str, Any]:
+        return {**queue.register_worker(store, who, req.name, req.capabilities), "lease_s": settings.lease_s}
+
+    @app.post("/api/workers/{worker_id}/claim")
+    async def claim(worker_id: str, req: ClaimRequest, who: Principal = Depends(worker_role)) -> Response:
+        worker = queue.own_worker(store, who, worker_id)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + min(req.wait_s, settings.max_wait_s)
+        while True:
+            event = waker.current()
+            job = queue.claim(store, worker, settings.lease_s)
+            if job is not None:
+                return JSONResponse(job)
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return Response(status_code=204)
+            await waker.wait(event, remaining)
+
+    @app.get("/api/files/{sha256}")
+    def download_file(sha256: str, worker_id: str | None = None, who: Principal = Depends(anyone)) -> FileResponse:
+        if not _may_read_file(store, who, sha256, worker_id):
+            raise ApiError(404, f"file {sha256[:80]!r} does not exist")
+        row = store.one("SELECT name FROM files WHERE sha256 = ?", sha256)
+        return FileResponse(files.path(sha256), filename=row["name"] if row else "file",
+                            headers={"X-Sha256": sha256})
+
+    @app.post("/api/jobs/{job_id}/heartbeat")
+    def heartbeat(job_id: str, req: HeartbeatRequest, who: Principal = Depends(worker_role)) -> dict[str, Any]:
+        queue.own_worker(store, who, req.worker_id)
+        return queue.heartbeat(store, req.worker_id, job_id, settings.lease_s,
+                               [e.model_dump() for e in req.events], req.logs)
+
+    @app.post("/api/jobs/{job_id}/assets", status_code=201)
+    async def upload_asset(job_id: str, request: Request, worker_id: str, role: str = Query(..., min_length=1),
+                           name: str = "output", kind: str = "", primary: bool = False, node_id: str = "",
+                           x_sha256: str = Header(...), who: Principal = Depends(worker_role)) -> dict[str, Any]:
+        from .storage import safe_name
+
+        queue.own_worker(store, who, worker_id)
+        queue.held_job(store, worker_id, job_id)
+        sha, size = await _receive(request, files, x_sha256)
+        meta = {"role": role[:200], "name": safe_name(name), "kind": kind[:64], "primary": primary,
+                "node_id": node_id[:128]}
+        return queue.add_asset(store, worker_id, job_id, meta, sha, size)
+
+    @app.post("/api/jobs/{job_id}/complete")
+    def complete(job_id: str, req: CompleteRequest, who: Principal = Depends(worker_role)) -> dict[str, Any]:
+        queue.own_worker(store, who, req.worker_id)
+        result = queue.complete(store, req.worker_id, job_id, req.model_dump())
+        if result["order_finished"]:
+            notifier.order_finished(result["order_finished"])
+        if result["job"] == "queued":
+            waker.wake()
+        return result
+
+    @app.post("/api/jobs/{job_id}/hand-back")
+    def hand_back(job_id: str, req: WorkerRef, who: Principal = Depends(worker_role)) -> dict[str, Any]:
+        queue.own_worker(store, who, req.worker_id)
+        result = queue.hand_back(store, req.worker_id, job_id)
+        waker.wake()
+        return result
+
+    return app
+
+
+async def _receive(request: Request, files: FileStore, declared: str) -> tuple[str, int]:
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > files.max_bytes:
+        raise UploadError(f"upload of {length} bytes is larger than the {files.max_bytes} byte limit", 413)
+    files.path(declared.lower())  # rejects a malformed digest before reading the body
+    return await files.save(request.stream(), declared)
+
+
+def _record_file(store: Store, sha: str, size: int, name: str) -> None:
+    from .db import now
+    from .storage import safe_name
+
+    with store.tx() as c:
+        c.execute("INSERT OR IGNORE INTO files VALUES (?, ?, ?, ?)", (sha, size, safe_name(name), now()))
+
+
+def _held_lines(store: Store, who: Principal, worker_id: str | None) -> list[Any]:
+    """Order lines of the jobs a worker (of this token) holds right now."""
+    if not worker_id:
+        return []
+    return store.all("SELECT l.id, l.step_sha256 FROM jobs j JOIN order_lines l ON l.id = j.order_line_id "
+                     "JOIN workers w ON w.id = j.worker_id WHERE j.worker_id = ? AND j.status = 'running' "
+                     "AND w.token_id = ?", worker_id, who.token_id)
+
+
+def _may_read_asset(store: Store, who: Principal, asset: Any, worker_id: str | None) -> bool:
+    if who.role == "worker":
+        return any(line["id"] == asset["order_line_id"] for line in _held_lines(store, who, worker_id))
+    return bool(asset["committed"]) and orders.visible(store, who, asset["order_id"])
+
+
+def _may_read_file(store: Store, who: Principal, sha256: str, worker_id: str | None) -> bool:
+    if who.role == "admin":
+        return store.one("SELECT 1 FROM files WHERE sha256 = ?", sha256) is not None
+    if who.role == "worker":
+        return any(line["step_sha256"] == sha256 for line in _held_lines(store, who, worker_id))
+    return False
+
+
+def _job_detail(store: Store, job_id: str) -> dict[str, Any]:
+    from .db import loads
+
+    job = dict(store.one("SELECT * FROM jobs WHERE id = ?", job_id))  # type: ignore[arg-type]
+    runs = []
+    for run in store.all("SELECT * FROM runs WHERE job_id = ? ORDER BY started_at", job_id):
+        nodes = store.all("SELECT node_id, step, status, fraction, message FROM node_results WHERE run_id = ?",
+                          run["id"])
+        runs.append({**dict(run), "summary": loads(run["summary"]), "parity": loads(run["parity"]),
+                     "nodes": [dict(n) for n in nodes]})
+    logs = [r["line"] for r in store.all("SELECT line FROM job_logs WHERE job_id = ? ORDER BY id", job_id)]
+    return {**job, "runs": runs, "logs": logs[-500:]}
+
+
+async def _reap_loop(store: Store, waker: Waker, notifier: Notifier, lease_s: float) -> None:
+    """Every fraction of a lease: put expired jobs back and wake the claimers."""
+    interval = max(0.2, min(2.0, lease_s / 4))
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            requeued, finished = queue.reap_expired(store)
+            for order_id in finished:
+                notifier.order_finished(order_id)
+            if requeued:
+                waker.wake()
+        except Exception as exc:  # keep reaping whatever one pass hit
+            print(f"hartomat serve: lease reaper: {exc}", flush=True)
+
+
+def create_default_app() -> FastAPI:
+    """For `uvicorn server_bridge.app:create_default_app --factory` (data from $HARTOMAT_DATA)."""
+    return create_app(ServerSettings.from_env())
+
+
+__all__ = ["create_app", "create_default_app", "Path"]

@@ -1,0 +1,189 @@
+"""Workflows and output types: stored canonical JSON, validated on save, seeded from presets.
+
+An output type names what an order line asks for (`still`, `turntable`, ...): the workflow
+family, the artifact kind it delivers, the linked workflow, invocation overrides and the
+execution mode. Saving one that disagrees with its workflow is refused.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .db import Store, loads, new_id, now
+
+MODES = ("legacy", "graph", "shadow")
+CAPABILITY_BITS = {"bpy": 1, "ocp": 2, "browser": 4}
+LEGACY_CAPABILITIES = ("bpy", "ocp")
+
+
+class CatalogError(ValueError):
+    """Refused workflow or output type; `problems` are structured records for a 422 answer."""
+
+    def __init__(self, message: str, problems: list[dict[str, Any]] | None = None, status: int = 422) -> None:
+        super().__init__(message)
+        self.problems = problems or [{"code": "invalid", "message": message, "severity": "error"}]
+        self.status = status
+
+
+def caps_mask(capabilities: list[str] | tuple[str, ...] | frozenset[str]) -> int:
+    return sum(CAPABILITY_BITS.get(c, 0) for c in set(capabilities))
+
+
+def parse_and_validate(document: Any, source: str = "workflow") -> Any:
+    """The canonical Workflow of a document, or CatalogError listing every problem."""
+    from engine.validation import validate_workflow
+    from engine.workflow import WorkflowLoadError, parse_workflow_document
+
+    try:
+        workflow = parse_workflow_document(document, source)
+    except WorkflowLoadError as exc:
+        raise CatalogError(str(exc), [{"code": "unreadable_workflow", "message": str(exc),
+                                       "severity": "error"}]) from None
+    report = validate_workflow(workflow)
+    if not report.ok:
+        problems = [p.model_dump(mode="json") for p in report.problems]
+        raise CatalogError(f"{source}: {len(report.errors)} problem(s)", problems)
+    return workflow
+
+
+def required_capabilities(workflow: Any, mode: str) -> list[str]:
+    """What a worker needs to run this workflow in this mode (optional capabilities excluded)."""
+    from engine.registry import REGISTRY
+
+    needed: set[str] = set()
+    if mode in ("legacy", "shadow"):
+        needed.update(LEGACY_CAPABILITIES)
+    if mode in ("graph", "shadow"):
+        for node in workflow.nodes:
+            if node.step in REGISTRY:
+                needed.update(REGISTRY.get(node.step).capabilities)
+    return sorted(needed)
+
+
+def delivered_kinds(workflow: Any) -> set[str]:
+    """Artifact kinds a workflow delivers: what its render nodes produce."""
+    from engine.registry import REGISTRY
+
+    kinds: set[str] = set()
+    for node in workflow.nodes:
+        if node.step in REGISTRY and REGISTRY.get(node.step).is_render:
+            kinds.update(str(p.kind) for p in REGISTRY.get(node.step).outputs)
+    return kinds
+
+
+def save_workflow(store: Store, document: Any, workflow_id: str | None = None) -> dict[str, Any]:
+    workflow = parse_and_validate(document)
+    text = json.dumps(workflow.canonical(), sort_keys=True)
+    t = now()
+    with store.tx() as c:
+        if workflow_id and c.execute("SELECT 1 FROM workflows WHERE id = ?", (workflow_id,)).fetchone():
+            c.execute("UPDATE workflows SET name = ?, family = ?, document = ?, updated_at = ? WHERE id = ?",
+                      (workflow.name, workflow.family, text, t, workflow_id))
+        else:
+            workflow_id = workflow_id or new_id("wf")
+            c.execute("INSERT INTO workflows VALUES (?, ?, ?, ?, ?, ?)",
+                      (workflow_id, workflow.name, workflow.family, text, t, t))
+    return {"id": workflow_id, "name": workflow.name, "family": workflow.family}
+
+
+def load_workflow_row(store: Store, workflow_id: str) -> Any:
+    from engine.workflow import parse_workflow_document
+
+    row = store.one("SELECT document FROM workflows WHERE id = ?", workflow_id)
+    if row is None:
+        raise CatalogError(f"workflow {workflow_id!r} does not exist", status=404)
+    return parse_workflow_document(loads(row["document"]), f"workflow {workflow_id}")
+
+
+def check_output_type(store: Store, spec: dict[str, Any]) -> Any:
+    """The linked workflow, once the output type's family and artifact kind agree with it."""
+    workflow = load_workflow_row(store, spec["workflow_id"])
+    problems = []
+    if workflow.family != spec["family"]:
+        problems.append({"code": "family_mismatch", "field": "family", "severity": "error",
+                         "message": f"output type family {spec['family']!r} but workflow "
+                                    f"{spec['workflow_id']!r} is family {workflow.family!r}"})
+    kinds = delivered_kinds(workflow)
+    if spec["artifact_kind"] not in kinds:
+        problems.append({"code": "artifact_kind_mismatch", "field": "artifact_kind", "severity": "error",
+                         "message": f"artifact kind {spec['artifact_kind']!r} is not produced by workflow "
+                                    f"{spec['workflow_id']!r} (it renders {sorted(kinds) or 'nothing'})"})
+    if spec["mode"] not in MODES:
+        problems.append({"code": "bad_mode", "field": "mode", "severity": "error",
+                         "message": f"mode must be one of {', '.join(MODES)}"})
+    if problems:
+        raise CatalogError(f"output type {spec['name']!r} does not match its workflow", problems)
+    return workflow
+
+
+def save_output_type(store: Store, spec: dict[str, Any], changed_by: str) -> dict[str, Any]:
+    check_output_type(store, spec)
+    t = now()
+    with store.tx() as c:
+        old = c.execute("SELECT mode FROM output_types WHERE name = ?", (spec["name"],)).fetchone()
+        c.execute(
+            """INSERT INTO output_types (name, family, artifact_kind, workflow_id, overrides, mode,
+                   legacy_fallback, mode_changed_by, mode_changed_at, created_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT(name) DO UPDATE SET family = excluded.family, artifact_kind = excluded.artifact_kind,
+                   workflow_id = excluded.workflow_id, overrides = excluded.overrides,
+                   legacy_fallback = excluded.legacy_fallback""",
+            (spec["name"], spec["family"], spec["artifact_kind"], spec["workflow_id"],
+             json.dumps(spec.get("overrides") or {}), spec["mode"], int(spec.get("legacy_fallback", True)),
+             changed_by, t, t))
+        if old is None or old["mode"] != spec["mode"]:
+            _record_mode(c, spec["name"], old["mode"] if old else None, spec["mode"], changed_by)
+    return get_output_type(store, spec["name"])
+
+
+def _record_mode(c: Any, name: str, old: str | None, new: str, changed_by: str) -> None:
+    t = now()
+    c.execute("UPDATE output_types SET mode = ?, mode_changed_by = ?, mode_changed_at = ? WHERE name = ?",
+              (new, changed_by, t, name))
+    c.execute("INSERT INTO mode_changes (output_type, old_mode, new_mode, changed_by, changed_at) "
+              "VALUES (?, ?, ?, ?, ?)", (name, old, new, changed_by, t))
+
+
+def set_mode(store: Store, name: str, mode: str, changed_by: str) -> dict[str, Any]:
+    """Roll an output type forward or back (legacy -> shadow -> graph), recording who and when."""
+    if mode not in MODES:
+        raise CatalogError(f"mode must be one of {', '.join(MODES)}, got {mode!r}",
+                           [{"code": "bad_mode", "field": "mode", "message": f"unknown mode {mode!r}",
+                             "severity": "error"}])
+    with store.tx() as c:
+        row = c.execute("SELECT mode FROM output_types WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise CatalogError(f"output type {name!r} does not exist", status=404)
+        if row["mode"] != mode:
+            _record_mode(c, name, row["mode"], mode, changed_by)
+    return get_output_type(store, name)
+
+
+def get_output_type(store: Store, name: str) -> dict[str, Any]:
+    row = store.one("SELECT * FROM output_types WHERE name = ?", name)
+    if row is None:
+        raise CatalogError(f"output type {name!r} does not exist", status=404)
+    history = store.all("SELECT old_mode, new_mode, changed_by, changed_at FROM mode_changes "
+                        "WHERE output_type = ? ORDER BY id", name)
+    return {**dict(row), "overrides": loads(row["overrides"], {}), "legacy_fallback": bool(row["legacy_fallback"]),
+            "mode_history": [dict(h) for h in history]}
+
+
+def list_output_types(store: Store) -> list[dict[str, Any]]:
+    return [get_output_type(store, row["name"]) for row in store.all("SELECT name FROM output_types ORDER BY name")]
+
+
+def seed_presets(store: Store) -> None:
+    """A fresh server gets one output type per legacy preset, linked to its migrated graph."""
+    from engine.presets import PRESETS, preset_workflow
+
+    if store.one("SELECT 1 FROM output_types LIMIT 1"):
+        return
+    for name in PRESETS:
+        workflow = preset_workflow(name)
+        saved = save_workflow(store, workflow.canonical(), workflow_id=f"wf-preset-{name}")
+        kind = "video" if name == "turntable" else "image"
+        save_output_type(store, {"name": name, "family": workflow.family, "artifact_kind": kind,
+                                 "workflow_id": saved["id"], "overrides": {}, "mode": "graph",
+                                 "legacy_fallback": True}, changed_by="seed")

@@ -1,0 +1,266 @@
+"""The farm's HTTP client (requests), shared by workers, the CLI and the add-on's dispatch.
+
+Every failure becomes a FarmError with one line a person can act on: the server is down, the
+token is refused, or what the server said was wrong with the request.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import requests
+
+from engine.artifacts import sha256_file
+from engine.errors import HartomatError
+
+T = TypeVar("T")
+
+
+class FarmError(HartomatError):
+    """A request the farm did not answer or refused; `status` is the HTTP status (0 = no answer)."""
+
+    def __init__(self, message: str, status: int = 0, body: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+
+
+def _detail(reply: requests.Response) -> tuple[str, Any]:
+    try:
+        body = reply.json()
+    except ValueError:
+        return reply.text[:300] or reply.reason, None
+    detail = body.get("detail") if isinstance(body, dict) else body
+    if isinstance(detail, list):  # FastAPI's request validation errors
+        detail = "; ".join(f"{'.'.join(str(p) for p in d.get('loc', []))}: {d.get('msg')}" for d in detail[:5])
+    problems = body.get("problems") if isinstance(body, dict) else None
+    if problems:
+        detail = f"{detail}: " + "; ".join(p.get("message", "") for p in problems[:5])
+    return str(detail), body
+
+
+class FarmClient:
+    def __init__(self, server: str | None = None, token: str | None = None, timeout: float = 30.0,
+                 retry_s: float = 0.0) -> None:
+        server = server or os.environ.get("HARTOMAT_SERVER")
+        token = token or os.environ.get("HARTOMAT_TOKEN")
+        if not server:
+            raise FarmError("no farm server given (--server URL or $HARTOMAT_SERVER)")
+        if not token:
+            raise FarmError("no token given (--token T or $HARTOMAT_TOKEN)")
+        self.server = server.rstrip("/")
+        self.timeout = timeout
+        self.retry_s = retry_s
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {token}"
+
+    # --- plumbing -----------------------------------------------------------------------------
+    def _send(self, method: str, path: str, *, expect: tuple[int, ...] = (200, 201), timeout: float | None = None,
+              **kwargs: Any) -> requests.Response:
+        url = f"{self.server}{path}"
+        try:
+            reply = self.session.request(method, url, timeout=timeout or self.timeout, **kwargs)
+        except requests.ConnectionError:
+            raise FarmError(f"cannot reach the farm server at {self.server} (is `hartomat serve` running?)") from None
+        except requests.Timeout:
+            raise FarmError(f"the farm server at {self.server} did not answer {method} {path} in time") from None
+        if reply.status_code not in expect:
+            detail, body = _detail(reply)
+            who = {401: "the token was refused", 403: "the token's role may not do this"}.get(reply.status_code, "")
+            prefix = f"{who}: " if who else ""
+            raise FarmError(f"{method} {path}: HTTP {reply.status_code}: {prefix}{detail}", reply.status_code, body)
+        return reply
+
+    def _retrying(self, call: Callable[[], T]) -> T:
+        """Retry a call while the server cannot be reached (a restart), for up to retry_s."""
+        deadline = time.monotonic() + self.retry_s
+        delay = 0.2
+        while True:
+            try:
+                return call()
+            except FarmError as exc:
+                if exc.status != 0 or time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self._retrying(lambda: self._send(method, path, **kwargs).json())
+
+    # --- everyone ------------------------------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._send("GET", "/health").json()
+        return result
+
+    def node_definitions(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._json("GET", "/api/workflows/node-definitions")
+        return result
+
+    # --- submitters ----------------------------------------------------------------------------
+    def upload_file(self, path: str | Path) -> str:
+        file_path = Path(path)
+        if not file_path.is_file():
+            raise FarmError(f"{file_path}: no such file")
+        sha = sha256_file(file_path)
+        with open(file_path, "rb") as handle:
+            self._send("POST", "/api/files", data=handle,
+                       headers={"X-Sha256": sha, "X-Filename": file_path.name})
+        return sha
+
+    def submit(self, steps: list[str | Path], output_type: str, webhook_url: str | None = None,
+               overrides: dict[str, dict[str, Any]] | None = None, products: list[str] | None = None) -> dict[str, Any]:
+        """An order with one line per STEP file (uploaded) and per library product name."""
+        lines: list[dict[str, Any]] = []
+        for step in steps:
+            lines.append({"output_type": output_type, "product": Path(step).stem,
+                          "step_sha256": self.upload_file(step), "overrides": overrides or {}})
+        for product in products or []:
+            lines.append({"output_type": output_type, "product": product, "overrides": overrides or {}})
+        body: dict[str, Any] = {"lines": lines}
+        if webhook_url:
+            body["webhook_url"] = webhook_url
+        result: dict[str, Any] = self._send("POST", "/api/orders", json=body).json()
+        return result
+
+    def order(self, order_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._json("GET", f"/api/orders/{order_id}")
+        return result
+
+    def wait_order(self, order_id: str, timeout: float = 3600.0, poll_s: float = 0.5) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            order = self.order(order_id)
+            if order["finished_at"] is not None or time.monotonic() > deadline:
+                return order
+            time.sleep(poll_s)
+
+    def cancel_order(self, order_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._send("POST", f"/api/orders/{order_id}/cancel").json()
+        return result
+
+    def cancel_job(self, job_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._send("POST", f"/api/jobs/{job_id}/cancel").json()
+        return result
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._json("GET", f"/api/jobs/{job_id}")
+        return result
+
+    def download(self, path: str, dest: Path, expect_sha: str | None = None) -> Path:
+        """Stream a file to `dest`, checking the sha256 the server declares (or `expect_sha`)."""
+        reply = self._send("GET", path, stream=True)
+        want = expect_sha or reply.headers.get("X-Sha256")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(dest.name + ".part")
+        with open(tmp, "wb") as handle:
+            for chunk in reply.iter_content(1 << 20):
+                handle.write(chunk)
+        got = sha256_file(tmp)
+        if want and got != want:
+            tmp.unlink()
+            raise FarmError(f"{path}: downloaded content has sha256 {got}, expected {want}")
+        tmp.replace(dest)
+        return dest
+
+    def fetch(self, order_id: str, out_dir: str | Path) -> list[Path]:
+        """Download every published asset of an order into OUT/<line id>/<role>/<name>."""
+        order = self.order(order_id)
+        paths = []
+        for line in order["lines"]:
+            for asset in line["assets"]:
+                dest = Path(out_dir) / line["id"] / _safe(asset["role"]) / _safe(asset["name"])
+                paths.append(self.download(f"/api/assets/{asset['id']}", dest, asset["sha256"]))
+        return paths
+
+    # --- admins --------------------------------------------------------------------------------
+    def create_token(self, role: str, name: str = "") -> str:
+        token: str = self._send("POST", "/api/tokens", json={"role": role, "name": name}).json()["token"]
+        return token
+
+    def output_types(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._json("GET", "/api/output-types")
+        return result
+
+    def put_output_type(self, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = self._send("PUT", f"/api/output-types/{name}", json=spec).json()
+        return result
+
+    def set_mode(self, name: str, mode: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._send("POST", f"/api/output-types/{name}/mode", json={"mode": mode}).json()
+        return result
+
+    def parity(self, name: str, last: int = 20) -> dict[str, Any]:
+        result: dict[str, Any] = self._json("GET", f"/api/output-types/{name}/parity", params={"last": last})
+        return result
+
+    def save_workflow(self, document: dict[str, Any], workflow_id: str | None = None) -> dict[str, Any]:
+        reply = (self._send("PUT", f"/api/workflows/{workflow_id}", json=document) if workflow_id
+                 else self._send("POST", "/api/workflows", json=document))
+        result: dict[str, Any] = reply.json()
+        return result
+
+    def workers(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._json("GET", "/api/workers")
+        return result
+
+    def clear_blocks(self, worker_id: str, output_type: str | None = None) -> int:
+        params = {"output_type": output_type} if output_type else {}
+        cleared: int = self._send("DELETE", f"/api/workers/{worker_id}/blocks", params=params).json()["cleared"]
+        return cleared
+
+    # --- workers -------------------------------------------------------------------------------
+    def register(self, name: str, capabilities: list[str]) -> dict[str, Any]:
+        result: dict[str, Any] = self._json("POST", "/api/workers/register",
+                                            json={"name": name, "capabilities": capabilities})
+        return result
+
+    def claim(self, worker_id: str, wait_s: float = 20.0) -> dict[str, Any] | None:
+        """The next job, or None after waiting up to wait_s (the server long-polls)."""
+        reply = self._retrying(lambda: self._send("POST", f"/api/workers/{worker_id}/claim", expect=(200, 204),
+                                                  json={"wait_s": wait_s}, timeout=wait_s + self.timeout))
+        if reply.status_code == 204:
+            return None
+        job: dict[str, Any] = reply.json()
+        return job
+
+    def heartbeat(self, job_id: str, worker_id: str, events: list[dict[str, Any]], logs: list[str]) -> dict[str, Any]:
+        result: dict[str, Any] = self._json("POST", f"/api/jobs/{job_id}/heartbeat",
+                                            json={"worker_id": worker_id, "events": events, "logs": logs})
+        return result
+
+    def upload_asset(self, job_id: str, worker_id: str, path: Path, role: str, kind: str, primary: bool,
+                     node_id: str) -> dict[str, Any]:
+        sha = sha256_file(path)
+        params = {"worker_id": worker_id, "role": role, "name": path.name, "kind": kind,
+                  "primary": str(primary).lower(), "node_id": node_id}
+
+        def send() -> dict[str, Any]:
+            with open(path, "rb") as handle:
+                result: dict[str, Any] = self._send("POST", f"/api/jobs/{job_id}/assets", params=params,
+                                                    data=handle, headers={"X-Sha256": sha}).json()
+                return result
+        return self._retrying(send)
+
+    def complete(self, job_id: str, worker_id: str, report: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = self._json("POST", f"/api/jobs/{job_id}/complete",
+                                            json={"worker_id": worker_id, **report})
+        return result
+
+    def hand_back(self, job_id: str, worker_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._json("POST", f"/api/jobs/{job_id}/hand-back", json={"worker_id": worker_id})
+        return result
+
+    def download_step(self, job: dict[str, Any], worker_id: str, dest_dir: Path) -> Path:
+        step = job["step_file"]
+        dest = dest_dir / _safe(step.get("name") or f"{job['product']}.step")
+        return self.download(f"/api/files/{step['sha256']}?worker_id={worker_id}", dest, step["sha256"])
+
+
+def _safe(name: str) -> str:
+    from .storage import safe_name
+
+    return safe_name(name)

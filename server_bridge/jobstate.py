@@ -1,0 +1,88 @@
+"""The job state machine: the only code that changes a job's status.
+
+    queued --claim--> running --complete--> succeeded | failed | cancelled
+      ^                  |
+      +---- requeue -----+   (lease expired, handed back, failed with retries left)
+    queued --cancel--> cancelled
+
+Every change is a guarded UPDATE (`WHERE status IN (allowed sources)`), so two racing callers
+cannot both move a job: the loser's UPDATE matches no row.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any, Literal
+
+from .db import now
+
+JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+TERMINAL: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
+
+# target status -> statuses it may be entered from
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "running": ("queued",),
+    "queued": ("running",),
+    "succeeded": ("running",),
+    "failed": ("running", "queued"),
+    "cancelled": ("queued", "running"),
+}
+
+_FIELDS = frozenset({"worker_id", "run_id", "lease_expires", "error", "failed_workers", "cancel_requested"})
+
+
+class TransitionError(ValueError):
+    """A status change the state machine does not allow (a bug, not bad input)."""
+
+
+def _assignments(fields: dict[str, Any]) -> tuple[str, list[Any]]:
+    unknown = set(fields) - _FIELDS
+    if unknown:
+        raise TransitionError(f"jobs have no settable field(s) {sorted(unknown)}")
+    sql = "".join(f", {name} = ?" for name in fields)
+    return sql, list(fields.values())
+
+
+def move(conn: sqlite3.Connection, job_id: str, to: str, *, held_by: str | None = None,
+         **fields: Any) -> bool:
+    """Move one job to `to` if its current status allows it (and, when given, worker `held_by`
+    still holds it). Returns whether the job moved."""
+    sources = TRANSITIONS.get(to)
+    if sources is None:
+        raise TransitionError(f"unknown job status {to!r}")
+    sets, values = _assignments(fields)
+    guard = f"status IN ({','.join('?' * len(sources))})"
+    args: list[Any] = [to, now(), *values, job_id, *sources]
+    if held_by is not None:
+        guard += " AND worker_id = ?"
+        args.append(held_by)
+    cursor = conn.execute(f"UPDATE jobs SET status = ?, updated_at = ?{sets} WHERE id = ? AND {guard}", args)
+    return cursor.rowcount == 1
+
+
+def claim_next(conn: sqlite3.Connection, worker_id: str, caps: int, run_id: str,
+               lease_s: float) -> sqlite3.Row | None:
+    """queued -> running for the oldest job this worker can do: its capabilities cover the
+    job's, it has not failed the job before, and it is not blocked from the output type."""
+    t = now()
+    return conn.execute(
+        """UPDATE jobs SET status = 'running', worker_id = ?, run_id = ?, lease_expires = ?,
+               attempts = attempts + 1, cancel_requested = 0, updated_at = ?
+           WHERE seq = (
+               SELECT seq FROM jobs
+               WHERE status = 'queued' AND (caps & ?) = 0
+                 AND instr(failed_workers, ?) = 0
+                 AND output_type NOT IN (
+                     SELECT output_type FROM worker_streaks WHERE worker_id = ? AND blocked = 1)
+               ORDER BY seq LIMIT 1)
+             AND status = 'queued'
+           RETURNING *""",
+        (worker_id, run_id, t + lease_s, t, ~caps, f"|{worker_id}|", worker_id),
+    ).fetchone()
+
+
+def expired(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    """Running jobs whose lease ran out (worker killed, host lost)."""
+    return list(conn.execute(
+        "SELECT id, worker_id, failed_workers FROM jobs WHERE status = 'running' AND lease_expires < ?",
+        (now(),)).fetchall())

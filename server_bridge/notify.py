@@ -1,0 +1,85 @@
+"""Order webhooks: one signed POST when an order finishes, retried with backoff.
+
+The body is the order's status JSON; `X-Hartomat-Signature: sha256=<hex>` is the HMAC-SHA256
+of the body with the secret from $HARTOMAT_WEBHOOK_SECRET (as the `notify` node signs).
+Delivery state lives on the order (pending, delivered, failed), so a restarted server resumes
+what was still pending.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import queue
+import threading
+import time
+
+from .db import Store
+from .orders import order_status
+
+SIGNATURE_HEADER = "X-Hartomat-Signature"
+
+
+def sign(body: bytes, secret: str) -> str:
+    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+class Notifier:
+    """A daemon thread delivering finished orders' webhooks one at a time."""
+
+    def __init__(self, store: Store, attempts: int = 5, backoff_s: float = 0.5, timeout_s: float = 10.0) -> None:
+        self.store = store
+        self.attempts, self.backoff_s, self.timeout_s = attempts, backoff_s, timeout_s
+        self.secret = os.environ.get("HARTOMAT_WEBHOOK_SECRET", "")
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._loop, name="hartomat-notify", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+        for row in self.store.all("SELECT id FROM orders WHERE webhook_status = 'pending' AND finished_at IS NOT NULL"):
+            self._queue.put(row["id"])
+
+    def stop(self) -> None:
+        self._queue.put(None)
+
+    def order_finished(self, order_id: str) -> None:
+        self._queue.put(order_id)
+
+    def _loop(self) -> None:
+        while (order_id := self._queue.get()) is not None:
+            try:
+                self.deliver(order_id)
+            except Exception as exc:  # never let one order stop the notifier
+                self._record(order_id, "failed", 0, f"notifier error: {exc}")
+
+    def deliver(self, order_id: str) -> str:
+        import requests
+
+        row = self.store.one("SELECT webhook_url, webhook_status FROM orders WHERE id = ?", order_id)
+        if row is None or not row["webhook_url"] or row["webhook_status"] != "pending":
+            return "skipped"
+        body = json.dumps({"event": "order.finished", "order": order_status(self.store, order_id)},
+                          sort_keys=True).encode("utf-8")
+        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, self.secret)}
+        error = ""
+        for attempt in range(1, self.attempts + 1):
+            try:
+                reply = requests.post(row["webhook_url"], data=body, headers=headers, timeout=self.timeout_s)
+                if reply.status_code < 300:
+                    self._record(order_id, "delivered", attempt, None)
+                    return "delivered"
+                error = f"HTTP {reply.status_code}"
+            except requests.RequestException as exc:
+                error = f"{type(exc).__name__}: {exc}"[:500]
+            self._record(order_id, "pending", attempt, error)
+            if attempt < self.attempts:
+                time.sleep(self.backoff_s * 2 ** (attempt - 1))
+        self._record(order_id, "failed", self.attempts, error)
+        return "failed"
+
+    def _record(self, order_id: str, status: str, attempts: int, error: str | None) -> None:
+        with self.store.tx() as c:
+            c.execute("UPDATE orders SET webhook_status = ?, webhook_attempts = ?, webhook_error = ? WHERE id = ?",
+                      (status, attempts, error, order_id))

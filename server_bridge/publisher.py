@@ -1,0 +1,47 @@
+"""RemotePublisher: the farm worker's publisher; uploads a run's media assets to the server.
+
+Idempotent like every publisher: the server keys assets by (order line, role, sha256), so a
+re-run job (another worker after a crash) uploads the same content onto the same record.
+A set (frames, thumbnails, STL files) uploads each member under the set's role.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from engine.artifacts import Artifact
+from engine.publishing import MediaAsset, artifact_fingerprint
+
+from .client import FarmClient
+
+
+class RemotePublisher:
+    def __init__(self, client: FarmClient, job_id: str, worker_id: str, order_line_id: str,
+                 log: Any = None) -> None:
+        self.client, self.job_id, self.worker_id = client, job_id, worker_id
+        self.order_line_id = order_line_id
+        self.log = log or (lambda line: None)
+        self.assets: dict[tuple[str, str], MediaAsset] = {}
+        self._lock = threading.Lock()
+
+    def publish(self, artifact: Artifact, role: str, primary: bool, node_id: str, run_id: str) -> MediaAsset:
+        sha, size = artifact_fingerprint(artifact)
+        key = (role, sha)
+        with self._lock:
+            if key in self.assets:
+                return self.assets[key]
+            members = [Path(p) for p in artifact.files] or [Path(str(artifact.path))]
+            records = [self.client.upload_asset(self.job_id, self.worker_id, member, role, str(artifact.kind),
+                                                primary and index == 0, node_id)
+                       for index, member in enumerate(members)]
+            first = records[0]
+            self.log(f"published {role} ({len(members)} file(s)) as {first['id']}"
+                     + (" (already on the server)" if first.get("duplicate") else ""))
+            asset = MediaAsset(role=role, path=f"farm://assets/{first['id']}", sha256=sha, size=size,
+                               kind=str(artifact.kind), primary=primary, node_id=node_id, run_id=run_id,
+                               order_line_id=self.order_line_id,
+                               files=[f"farm://assets/{r['id']}" for r in records] if artifact.files else [])
+            self.assets[key] = asset
+            return asset

@@ -1,0 +1,230 @@
+"""What workers do to jobs: register, claim, heartbeat, upload assets, complete, hand back.
+
+Status changes go through `jobstate`; this module decides which change a report means
+(retry elsewhere, fail for good, block a worker from an output type).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from . import jobstate
+from .auth import Principal
+from .catalog import caps_mask, get_output_type, load_workflow_row
+from .db import Store, loads, new_id, now
+from .orders import roll_up
+
+MAX_WORKERS_PER_JOB = 3  # a job that fails on this many different workers fails for good
+BLOCK_AFTER = 3  # a worker failing this many jobs of one output type in a row is blocked from it
+
+
+class QueueError(ValueError):
+    def __init__(self, message: str, status: int = 409) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def register_worker(store: Store, principal: Principal, name: str, capabilities: Sequence[str]) -> dict[str, Any]:
+    worker_id, t = new_id("wrk"), now()
+    caps = sorted(set(capabilities))
+    with store.tx() as c:
+        c.execute("INSERT INTO workers VALUES (?, ?, ?, ?, ?, ?, ?)",
+                  (worker_id, name or worker_id, principal.token_id, caps_mask(caps), json.dumps(caps), t, t))
+    return {"worker_id": worker_id, "capabilities": caps}
+
+
+def own_worker(store: Store, principal: Principal, worker_id: str) -> Any:
+    row = store.one("SELECT * FROM workers WHERE id = ?", worker_id)
+    if row is None or row["token_id"] != principal.token_id:
+        raise QueueError(f"worker {worker_id!r} is not registered with this token", 404)
+    return row
+
+
+def claim(store: Store, worker: Any, lease_s: float) -> dict[str, Any] | None:
+    """Atomically take the next job this worker can run; None when there is none."""
+    run_id = new_id("run")
+    with store.tx() as c:
+        c.execute("UPDATE workers SET last_seen = ? WHERE id = ?", (now(), worker["id"]))
+        job = jobstate.claim_next(c, worker["id"], worker["caps"], run_id, lease_s)
+        if job is None:
+            return None
+        c.execute("INSERT INTO runs (id, job_id, worker_id, status, mode, started_at) VALUES (?, ?, ?, 'running', ?, ?)",
+                  (run_id, job["id"], worker["id"], job["mode"], now()))
+        roll_up(c, job["order_id"])
+    return job_payload(store, job, lease_s)
+
+
+def job_payload(store: Store, job: Any, lease_s: float) -> dict[str, Any]:
+    """Everything a worker needs to run a job: order line, workflow, mode, overrides, STEP."""
+    line = store.one("SELECT * FROM order_lines WHERE id = ?", job["order_line_id"])
+    if line is None:
+        raise QueueError(f"job {job['id']!r} has no order line", 500)
+    output_type = get_output_type(store, job["output_type"])
+    workflow = load_workflow_row(store, output_type["workflow_id"])
+    overrides = {**output_type["overrides"]}
+    for key, values in loads(line["overrides"], {}).items():
+        overrides[key] = {**overrides.get(key, {}), **values}
+    step: Any = store.one("SELECT sha256, size, name FROM files WHERE sha256 = ?", line["step_sha256"]) or {}
+    return {"job_id": job["id"], "run_id": job["run_id"], "order_id": job["order_id"],
+            "order_line_id": line["id"], "product": line["product"], "output_type": job["output_type"],
+            "family": workflow.family, "mode": job["mode"], "legacy_fallback": output_type["legacy_fallback"],
+            "overrides": overrides, "workflow": workflow.canonical(), "step_file": dict(step),
+            "lease_s": lease_s, "attempt": job["attempts"]}
+
+
+def held_job(store: Store, worker_id: str, job_id: str) -> Any:
+    job = store.one("SELECT * FROM jobs WHERE id = ?", job_id)
+    if job is None:
+        raise QueueError(f"job {job_id!r} does not exist", 404)
+    if job["status"] != "running" or job["worker_id"] != worker_id:
+        raise QueueError(f"job {job_id!r} is not held by worker {worker_id!r} (status {job['status']})")
+    return job
+
+
+def heartbeat(store: Store, worker_id: str, job_id: str, lease_s: float, events: list[dict[str, Any]],
+              logs: list[str]) -> dict[str, Any]:
+    """Renew the lease, record per-node progress and log lines; the reply says whether to cancel."""
+    t = now()
+    with store.tx() as c:
+        job = c.execute("SELECT * FROM jobs WHERE id = ? AND status = 'running' AND worker_id = ?",
+                        (job_id, worker_id)).fetchone()
+        if job is None:
+            raise QueueError(f"job {job_id!r} is no longer held by worker {worker_id!r}")
+        c.execute("UPDATE jobs SET lease_expires = ? WHERE id = ?", (t + lease_s, job_id))
+        c.execute("UPDATE workers SET last_seen = ? WHERE id = ?", (t, worker_id))
+        for event in events:
+            c.execute("INSERT INTO node_results VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(run_id, node_id) DO UPDATE "
+                      "SET status = excluded.status, fraction = excluded.fraction, message = excluded.message, "
+                      "step = coalesce(excluded.step, step), updated_at = excluded.updated_at",
+                      (job["run_id"], str(event.get("node_id", "")), event.get("step"),
+                       str(event.get("status", "running")), event.get("fraction"),
+                       str(event.get("message") or "")[:2000], t))
+        c.executemany("INSERT INTO job_logs (job_id, run_id, at, line) VALUES (?, ?, ?, ?)",
+                      [(job_id, job["run_id"], t, str(line)[:4000]) for line in logs])
+    return {"cancel": bool(job["cancel_requested"]), "lease_expires": t + lease_s}
+
+
+def add_asset(store: Store, worker_id: str, job_id: str, meta: dict[str, Any], sha256: str,
+              size: int) -> dict[str, Any]:
+    """Record an uploaded output; the same (order line, role, sha256) is one asset, however
+    often a job is re-run. It becomes visible when its run completes."""
+    with store.tx() as c:
+        job = c.execute("SELECT * FROM jobs WHERE id = ? AND status = 'running' AND worker_id = ?",
+                        (job_id, worker_id)).fetchone()
+        if job is None:
+            raise QueueError(f"job {job_id!r} is not held by worker {worker_id!r}")
+        c.execute("INSERT OR IGNORE INTO files VALUES (?, ?, ?, ?)", (sha256, size, meta["name"], now()))
+        existing = c.execute("SELECT * FROM media_assets WHERE order_line_id = ? AND role = ? AND sha256 = ?",
+                             (job["order_line_id"], meta["role"], sha256)).fetchone()
+        if existing is not None:
+            c.execute("UPDATE media_assets SET run_id = ?, job_id = ? WHERE id = ? AND committed = 0",
+                      (job["run_id"], job_id, existing["id"]))
+            return {**dict(existing), "duplicate": True}
+        asset_id = new_id("ast")
+        c.execute("INSERT INTO media_assets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
+                  (asset_id, job["order_id"], job["order_line_id"], job_id, job["run_id"], meta.get("node_id"),
+                   meta["role"], meta.get("kind"), meta["name"], sha256, size, int(bool(meta.get("primary"))), now()))
+    row = store.one("SELECT * FROM media_assets WHERE id = ?", asset_id)
+    return {**dict(row), "duplicate": False}  # type: ignore[arg-type]
+
+
+def _streak(c: Any, worker_id: str, output_type: str, failed: bool) -> None:
+    if not failed:
+        c.execute("DELETE FROM worker_streaks WHERE worker_id = ? AND output_type = ?", (worker_id, output_type))
+        return
+    c.execute("INSERT INTO worker_streaks (worker_id, output_type, failures) VALUES (?, ?, 1) "
+              "ON CONFLICT(worker_id, output_type) DO UPDATE SET failures = failures + 1", (worker_id, output_type))
+    c.execute("UPDATE worker_streaks SET blocked = 1 WHERE worker_id = ? AND output_type = ? AND failures >= ?",
+              (worker_id, output_type, BLOCK_AFTER))
+
+
+def _fail_or_retry(c: Any, job: Any, worker_id: str, error: str) -> None:
+    """A failure on this worker: back to the queue for another worker, or failed for good."""
+    failed_workers = job["failed_workers"] + f"|{worker_id}|"
+    distinct = {w for w in failed_workers.split("|") if w}
+    if job["cancel_requested"]:
+        jobstate.move(c, job["id"], "cancelled", error="cancelled")
+    elif len(distinct) >= MAX_WORKERS_PER_JOB:
+        jobstate.move(c, job["id"], "failed", failed_workers=failed_workers,
+                      error=f"failed on {len(distinct)} workers; last: {error}")
+    else:
+        jobstate.move(c, job["id"], "queued", failed_workers=failed_workers, worker_id=None,
+                      lease_expires=None, error=error)
+
+
+def complete(store: Store, worker_id: str, job_id: str, report: dict[str, Any]) -> dict[str, Any]:
+    """Apply a worker's final report. Returns {"job": status, "order_finished": order id or None}."""
+    status = report.get("status")
+    if status not in ("succeeded", "failed", "cancelled"):
+        raise QueueError(f"'status' must be succeeded, failed or cancelled, got {status!r}", 422)
+    error = str(report.get("error") or "")[:4000] or None
+    with store.tx() as c:
+        job = c.execute("SELECT * FROM jobs WHERE id = ? AND status = 'running' AND worker_id = ?",
+                        (job_id, worker_id)).fetchone()
+        if job is None:
+            raise QueueError(f"job {job_id!r} is not held by worker {worker_id!r}")
+        c.execute("UPDATE runs SET status = ?, fell_back = ?, summary = ?, parity = ?, error = ?, finished_at = ? "
+                  "WHERE id = ?", (status, int(bool(report.get("fell_back"))), json.dumps(report.get("summary")),
+                                   json.dumps(report["parity"]) if report.get("parity") else None, error, now(),
+                                   job["run_id"]))
+        if status == "succeeded":
+            jobstate.move(c, job_id, "succeeded", held_by=worker_id, error=None)
+            c.execute("UPDATE media_assets SET committed = 1 WHERE run_id = ?", (job["run_id"],))
+        elif status == "cancelled" or job["cancel_requested"]:
+            jobstate.move(c, job_id, "cancelled", held_by=worker_id, error=error or "cancelled")
+        else:
+            _fail_or_retry(c, job, worker_id, error or "failed without a message")
+        if status != "cancelled":
+            _streak(c, worker_id, job["output_type"], status == "failed")
+        finished = roll_up(c, job["order_id"])
+        final = c.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()["status"]
+    return {"job": final, "order_finished": job["order_id"] if finished else None}
+
+
+def hand_back(store: Store, worker_id: str, job_id: str) -> dict[str, Any]:
+    """A worker shutting down returns its job to the queue without it counting as a failure."""
+    with store.tx() as c:
+        job = c.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if job is None or not jobstate.move(c, job_id, "queued", held_by=worker_id, worker_id=None,
+                                            lease_expires=None):
+            raise QueueError(f"job {job_id!r} is not held by worker {worker_id!r}")
+        c.execute("UPDATE runs SET status = 'handed_back', finished_at = ? WHERE id = ?", (now(), job["run_id"]))
+        roll_up(c, job["order_id"])
+    return {"job": "queued"}
+
+
+def reap_expired(store: Store) -> tuple[int, list[str]]:
+    """Put jobs whose lease ran out back in the queue (counted against the lost worker).
+    Returns how many, and the orders this finished (a job that ran out of workers)."""
+    finished, count = [], 0
+    with store.tx() as c:
+        for job in jobstate.expired(c):
+            full = c.execute("SELECT * FROM jobs WHERE id = ?", (job["id"],)).fetchone()
+            c.execute("UPDATE runs SET status = 'lost', finished_at = ? WHERE id = ?", (now(), full["run_id"]))
+            _fail_or_retry(c, full, full["worker_id"], f"lease expired on worker {full['worker_id']}")
+            count += 1
+            if roll_up(c, full["order_id"]):
+                finished.append(full["order_id"])
+    return count, finished
+
+
+def clear_blocks(store: Store, worker_id: str, output_type: str | None) -> int:
+    with store.tx() as c:
+        if output_type:
+            cursor = c.execute("DELETE FROM worker_streaks WHERE worker_id = ? AND output_type = ?",
+                               (worker_id, output_type))
+        else:
+            cursor = c.execute("DELETE FROM worker_streaks WHERE worker_id = ?", (worker_id,))
+    return cursor.rowcount
+
+
+def list_workers(store: Store) -> list[dict[str, Any]]:
+    out = []
+    for row in store.all("SELECT * FROM workers ORDER BY registered_at"):
+        blocked = [r["output_type"] for r in store.all(
+            "SELECT output_type FROM worker_streaks WHERE worker_id = ? AND blocked = 1", row["id"])]
+        out.append({"id": row["id"], "name": row["name"], "capabilities": loads(row["capabilities"], []),
+                    "last_seen": row["last_seen"], "blocked_output_types": blocked})
+    return out

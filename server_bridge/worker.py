@@ -1,0 +1,221 @@
+"""The farm worker loop: register, long-poll for jobs, run each with the engine runtime,
+heartbeat progress, upload outputs, report. One warm process serves many jobs.
+
+SIGTERM (or Ctrl-C) lets the current job finish, then exits; a second one cancels the job and
+hands it back to the queue.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .client import FarmClient, FarmError
+from .publisher import RemotePublisher
+
+Runner = Callable[["JobContext"], dict[str, Any]]
+
+
+@dataclass
+class JobContext:
+    """One claimed job as the runner sees it."""
+
+    job: dict[str, Any]
+    step_path: Path
+    workdir: Path
+    cache_dir: Path
+    publisher: RemotePublisher
+    progress: Callable[[Any], None]
+    cancel: Callable[[], bool]
+    log: Callable[[str], None]
+
+
+@dataclass
+class _Beat:
+    """Progress and log lines waiting for the next heartbeat, and what the server answered."""
+
+    events: dict[str, dict[str, Any]] = field(default_factory=dict)
+    logs: list[str] = field(default_factory=list)
+    cancel: bool = False
+    lost: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self) -> tuple[list[dict[str, Any]], list[str]]:
+        with self.lock:
+            events, logs = list(self.events.values()), self.logs
+            self.events, self.logs = {}, []
+        return events, logs
+
+
+def run_with_runtime(ctx: JobContext) -> dict[str, Any]:
+    """The default runner: engine.runtime.run_workflow in the output type's mode."""
+    from engine.context import OrderLine
+    from engine.presets import PRESETS
+    from engine.runtime import RunOptions, run_workflow
+    from engine.workflow import parse_workflow_document
+
+    job = ctx.job
+    workflow = parse_workflow_document(job["workflow"], f"job {job['job_id']} workflow")
+    order_line = OrderLine(id=job["order_line_id"], order_id=job["order_id"], product=job["product"],
+                           step_path=str(ctx.step_path), output_type=job["output_type"], overrides=job["overrides"])
+    options = RunOptions(out_dir=ctx.workdir / "run", mode=job["mode"], cache_dir=ctx.cache_dir,
+                         store_path=ctx.workdir / "runs.sqlite", progress=ctx.progress, cancel=ctx.cancel,
+                         publisher=ctx.publisher, legacy_config=PRESETS.get(job["family"]),
+                         fallback=bool(job.get("legacy_fallback", True)))
+    result = run_workflow(workflow, order_line, options)
+    status = result.status if result.status in ("succeeded", "failed", "cancelled") else "failed"
+    return {"status": status, "error": result.error, "fell_back": result.fell_back,
+            "summary": _json_safe(result.summary()), "parity": _json_safe(result.parity) if result.parity else None}
+
+
+def _json_safe(value: Any) -> Any:
+    import json
+
+    return json.loads(json.dumps(value, default=str))
+
+
+class Worker:
+    def __init__(self, client: FarmClient, capabilities: list[str], work_root: Path, name: str = "",
+                 runner: Runner = run_with_runtime, wait_s: float = 20.0, max_jobs: int | None = None,
+                 idle_exit_s: float | None = None, log: Callable[[str], None] | None = None) -> None:
+        self.client = client
+        self.capabilities = sorted(capabilities)
+        self.work_root = Path(work_root)
+        self.name = name or f"{socket.gethostname()}-{os.getpid()}"
+        self.runner = runner
+        self.wait_s = wait_s
+        self.max_jobs = max_jobs
+        self.idle_exit_s = idle_exit_s
+        self.print = log or (lambda line: print(f"hartomat worker: {line}", flush=True))
+        self.worker_id = ""
+        self.lease_s = 30.0
+        self.stopping = False
+        self.abandon = False
+        self.jobs_done = 0
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    def install_signal_handlers(self) -> None:
+        def on_term(signum: int, frame: Any) -> None:
+            if self.stopping:
+                self.abandon = True
+                self.print("second stop signal: cancelling the current job and handing it back")
+            else:
+                self.stopping = True
+                self.print("stop signal: finishing the current job, then exiting")
+        signal.signal(signal.SIGTERM, on_term)
+        signal.signal(signal.SIGINT, on_term)
+
+    def warm_up(self) -> None:
+        """Pay the expensive imports once, so every job after the first starts warm."""
+        if "bpy" in self.capabilities:
+            import bpy  # noqa: F401
+        import engine.runtime  # noqa: F401
+
+    def run(self) -> int:
+        registered = self.client.register(self.name, self.capabilities)
+        self.worker_id, self.lease_s = registered["worker_id"], float(registered.get("lease_s", 30.0))
+        self.print(f"registered as {self.worker_id} with {', '.join(self.capabilities) or 'no capabilities'}"
+                   f" at {self.client.server}")
+        idle_since = time.monotonic()
+        while not self.stopping and (self.max_jobs is None or self.jobs_done < self.max_jobs):
+            job = self.client.claim(self.worker_id, self.wait_s)
+            if job is None:
+                if self.idle_exit_s is not None and time.monotonic() - idle_since > self.idle_exit_s:
+                    break
+                continue
+            self.run_job(job)
+            self.jobs_done += 1
+            idle_since = time.monotonic()
+        self.print(f"stopping after {self.jobs_done} job(s)")
+        return 0
+
+    # --- one job -----------------------------------------------------------------------------
+    def run_job(self, job: dict[str, Any]) -> str:
+        job_id = job["job_id"]
+        workdir = self.work_root / "jobs" / job_id / job["run_id"]
+        workdir.mkdir(parents=True, exist_ok=True)
+        beat = _Beat()
+
+        def log(line: str) -> None:
+            with beat.lock:
+                beat.logs.append(line)
+
+        def progress(event: Any) -> None:
+            record = {"node_id": event.node_id, "step": event.step, "status": event.status,
+                      "fraction": event.fraction, "message": event.message}
+            with beat.lock:
+                beat.events[event.node_id] = record
+                if event.status != "running" or event.message:
+                    beat.logs.append(f"[{event.node_id}] {event.status} {event.message}".rstrip())
+
+        stop = threading.Event()
+        pulse = threading.Thread(target=self._heartbeats, args=(job_id, beat, stop), daemon=True)
+        pulse.start()
+        self.print(f"running {job_id} ({job['output_type']}, {job['mode']}, attempt {job['attempt']})")
+        try:
+            report = self._execute(job, workdir, beat, log, progress)
+        finally:
+            stop.set()
+            pulse.join()
+        if self.abandon or beat.lost:
+            return self._give_up(job_id, beat)
+        self._flush(job_id, beat)
+        self._report(job_id, report)
+        shutil.rmtree(workdir, ignore_errors=True)
+        return str(report["status"])
+
+    def _execute(self, job: dict[str, Any], workdir: Path, beat: _Beat, log: Callable[[str], None],
+                 progress: Callable[[Any], None]) -> dict[str, Any]:
+        try:
+            step_path = self.client.download_step(job, self.worker_id, workdir / "input")
+            publisher = RemotePublisher(self.client, job["job_id"], self.worker_id, job["order_line_id"], log)
+            ctx = JobContext(job=job, step_path=step_path, workdir=workdir, cache_dir=self.work_root / "cache",
+                             publisher=publisher, progress=progress,
+                             cancel=lambda: beat.cancel or beat.lost or self.abandon, log=log)
+            return self.runner(ctx)
+        except Exception as exc:  # the job fails; the worker lives on for the next one
+            log(traceback.format_exc(limit=8))
+            return {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
+
+    def _heartbeats(self, job_id: str, beat: _Beat, stop: threading.Event) -> None:
+        interval = max(0.2, min(1.0, self.lease_s / 3))
+        while not stop.wait(interval):
+            self._flush(job_id, beat)
+
+    def _flush(self, job_id: str, beat: _Beat) -> None:
+        events, logs = beat.take()
+        try:
+            reply = self.client.heartbeat(job_id, self.worker_id, events, logs)
+            beat.cancel = beat.cancel or bool(reply.get("cancel"))
+        except FarmError as exc:
+            if exc.status == 409:  # the lease was lost: someone else runs the job now
+                beat.lost = True
+            else:
+                self.print(f"heartbeat for {job_id} failed: {exc}")
+
+    def _report(self, job_id: str, report: dict[str, Any]) -> None:
+        try:
+            result = self.client.complete(job_id, self.worker_id, report)
+            self.print(f"{job_id}: {report['status']} -> job {result['job']}")
+        except FarmError as exc:
+            self.print(f"{job_id}: could not report {report['status']}: {exc}")
+
+    def _give_up(self, job_id: str, beat: _Beat) -> str:
+        if beat.lost:
+            self.print(f"{job_id}: lease lost; dropping the job")
+            return "lost"
+        try:
+            self.client.hand_back(job_id, self.worker_id)
+            self.print(f"{job_id}: handed back to the queue")
+        except FarmError as exc:
+            self.print(f"{job_id}: could not hand back: {exc}")
+        return "handed_back"

@@ -1,0 +1,82 @@
+"""Runs inside a Blender (the bpy module or a Blender executable): installs the HartOMat
+extension zip with Blender's own operator, enables it, and exercises it as a user would.
+
+Usage: python extension_checks.py ZIP OUT_DIR   |   blender -b --python extension_checks.py -- ZIP OUT_DIR
+Prints HARTOMAT_EXTENSION_OK at the end; any failure raises (exit code 1 with --python-exit-code 1).
+"""
+
+import json
+import sys
+
+import bpy  # noqa: I001 - bpy first: it puts Blender's modules (addon_utils) on the path
+import addon_utils
+
+MODULE = "bl_ext.user_default.hartomat"
+FAMILIES = ("still", "turntable", "multi_angle", "still_with_exports")
+args = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else sys.argv[1:]
+zip_path, out_dir = args[0], args[1]
+
+
+def hartomat_trees():
+    return [t for t in bpy.data.node_groups if t.bl_idname == "HartomatWorkflowTree"]
+
+
+def registered_node_types(keys):
+    return [key for key in keys if bpy.types.Node.bl_rna_get_subclass_py(f"HartomatNode_{key}")]
+
+
+result = bpy.ops.extensions.package_install_files(filepath=zip_path, repo="user_default", enable_on_install=True)
+assert result == {"FINISHED"}, result
+assert addon_utils.check(MODULE)[1], "the extension is not enabled after install"
+ext = sys.modules[MODULE]
+from bl_ext.user_default.hartomat import convert, engine_link  # noqa: E402
+
+assert engine_link.ENGINE_PACKAGE == MODULE + ".vendor.engine", engine_link.ENGINE_PACKAGE
+print("python", sys.version.split()[0], "blender", bpy.app.version_string, "engine", engine_link.ENGINE_PACKAGE)
+
+# every node type
+tree = bpy.data.node_groups.new("every node", "HartomatWorkflowTree")
+tree.use_fake_user = True
+for key in engine_link.REGISTRY.keys():
+    tree.nodes.new(f"HartomatNode_{key}")
+assert len(tree.nodes) == len(engine_link.REGISTRY)
+
+# every starter graph: validates clean and round-trips to identical JSON
+for family in FAMILIES:
+    assert bpy.ops.hartomat.load_starter(family=family) == {"FINISHED"}
+    starter = next(t for t in hartomat_trees() if t.hm_family == family and t.name != "every node")
+    assert bpy.ops.hartomat.validate(tree_name=starter.name) == {"FINISHED"}
+    errors = [p for p in json.loads(starter.hm_report) if p["severity"] == "error"]
+    assert errors == [], errors
+    first = convert.tree_to_json(starter)
+    assert first == engine_link.presets.preset_workflow(family).to_json()
+    assert convert.tree_to_json(convert.load_document_into_tree(first, "export")) == first
+
+# a validation error lands on its node
+still = bpy.data.node_groups["still (migrated)"]
+still.links.remove(next(link for link in still.links if link.to_node.hm_id == "bbox"))
+bpy.ops.hartomat.validate(tree_name=still.name)
+flagged = sorted(n.hm_id for n in still.nodes if n.use_custom_color)
+assert flagged == ["bbox"], flagged
+expected = {t.name: convert.tree_to_json(t) for t in hartomat_trees()}
+
+# disable -> enable in one session: no leftovers, trees intact
+del tree, still, starter
+bpy.ops.preferences.addon_disable(module=MODULE)
+STEP_KEYS = engine_link.REGISTRY.keys()
+assert registered_node_types(STEP_KEYS) == []
+assert bpy.types.NodeTree.bl_rna_get_subclass_py("HartomatWorkflowTree") is None
+assert "validate" not in dir(bpy.ops.hartomat)
+bpy.ops.preferences.addon_enable(module=MODULE)
+from bl_ext.user_default.hartomat import convert  # noqa: E402,F811
+
+assert registered_node_types(STEP_KEYS) == STEP_KEYS
+assert {t.name: convert.tree_to_json(t) for t in hartomat_trees()} == expected
+
+# save and reopen
+blend = f"{out_dir}/workflows.blend"
+bpy.ops.wm.save_as_mainfile(filepath=blend)
+bpy.ops.wm.read_homefile(use_empty=True)
+bpy.ops.wm.open_mainfile(filepath=blend)
+assert {t.name: convert.tree_to_json(t) for t in hartomat_trees()} == expected
+print("HARTOMAT_EXTENSION_OK")

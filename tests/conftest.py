@@ -1,0 +1,52 @@
+"""Shared fixtures: sample STEP files built once per session by OCP (engine/samples.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+
+def _build(factory: pytest.TempPathFactory, name: str, builder: Callable[[Path], Path]) -> Path:
+    return builder(factory.mktemp("step") / name)
+
+
+@pytest.fixture(scope="session")
+def bearing_step(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Deep-groove ball bearing: outer_ring, inner_ring, cage and 9 instances of one 'ball'."""
+    from engine.samples import make_bearing_step
+
+    return _build(tmp_path_factory, "bearing.step", make_bearing_step)
+
+
+@pytest.fixture(scope="session")
+def single_part_step(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One solid named 'bracket', blue."""
+    from engine.samples import make_single_part_step
+
+    return _build(tmp_path_factory, "bracket.step", make_single_part_step)
+
+
+@pytest.fixture(scope="session")
+def nested_step(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two-level assembly: frame + 2 wheel_unit (hub + 4 bolt each)."""
+    from engine.samples import make_nested_assembly_step
+
+    return _build(tmp_path_factory, "nested.step", make_nested_assembly_step)
+
+
+@pytest.fixture(scope="session")
+def inch_step(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2 x 1 x 0.5 inch block written with the file unit INCH."""
+    from engine.samples import make_inch_part_step
+
+    return _build(tmp_path_factory, "inch_block.step", make_inch_part_step)
+
+
+@pytest.fixture(scope="session")
+def broken_step(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A bearing STEP truncated part-way through its DATA section."""
+    from engine.samples import make_broken_step
+
+    return _build(tmp_path_factory, "broken.step", make_broken_step)

@@ -1,0 +1,100 @@
+"""Real farm processes for tests: a `hartomat serve` on a free loopback port, tokens, workers.
+
+Everything runs as subprocesses of the project's own CLI, the way an operator starts them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+CLI = [sys.executable, "-m", "engine"]
+
+
+def token(data: Path, role: str, name: str = "") -> str:
+    out = subprocess.run([*CLI, "token", "create", "--role", role, "--data", str(data), "--name", name or role],
+                         capture_output=True, text=True, check=True, timeout=60)
+    return out.stdout.strip()
+
+
+@dataclass
+class FarmServer:
+    data: Path
+    lease_s: float = 30.0
+    max_upload: int | None = None
+    port: int = 0
+    env: dict[str, str] = field(default_factory=dict)
+    proc: subprocess.Popen[str] | None = None
+    url: str = ""
+
+    def start(self) -> FarmServer:
+        cmd = [*CLI, "serve", "--port", str(self.port), "--data", str(self.data), "--lease", str(self.lease_s)]
+        if self.max_upload:
+            cmd += ["--max-upload", str(self.max_upload)]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                     env={**os.environ, **self.env})
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        assert "listening on" in line, f"server did not start: {line}{self.proc.stdout.read()}"
+        self.url = line.split("listening on ")[1].split()[0]
+        self.port = int(self.url.rsplit(":", 1)[1])
+        wait_until(lambda: requests.get(f"{self.url}/health", timeout=2).ok, 20, "server health")
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def call(self, method: str, path: str, tok: str | None, **kwargs: Any) -> requests.Response:
+        headers = kwargs.pop("headers", {})
+        if tok:
+            headers["Authorization"] = f"Bearer {tok}"
+        return requests.request(method, f"{self.url}{path}", headers=headers, timeout=60, **kwargs)
+
+
+def wait_until(predicate: Any, timeout: float, what: str, interval: float = 0.1) -> Any:
+    """Poll `predicate` until it returns something truthy; fail naming `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except (requests.RequestException, KeyError, IndexError) as exc:
+            last_error = exc
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last error: {last_error})")
+
+
+def start_worker(server: FarmServer, tok: str, work: Path, name: str, *extra: str) -> subprocess.Popen[str]:
+    log = open(work.parent / f"{name}.log", "w")  # noqa: SIM115  (kept open for the process' life)
+    return subprocess.Popen([*CLI, "worker", "--server", server.url, "--token", tok, "--work-dir", str(work),
+                             "--name", name, "--wait", "2", *extra], stdout=log, stderr=subprocess.STDOUT, text=True)
+
+
+def stop_process(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)

@@ -1,0 +1,217 @@
+"""Test-only nodes and fakes for the runtime tests (never registered in the shipped registry).
+
+Module-level functions, so spawned pool processes and helper interpreters can import them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from engine.artifacts import Artifact, ArtifactKind
+from engine.context import NodeCall, OrderLine
+from engine.errors import NodeInputError
+from engine.node_definition import NodeDefinition, NodeSettings, inp, out
+from engine.registry import REGISTRY, NodeDefinitionRegistry
+from engine.workflow import Workflow, WorkflowEdge, WorkflowNode
+
+K = ArtifactKind
+
+
+class ProbeSettings(NodeSettings):
+    tag: str = ""
+    fail_times: int = 0
+    seconds: float = 0.0
+    source: str = ""
+
+
+def _tick(call: NodeCall) -> Artifact:
+    return Artifact(kind=K.BBOX, data={"node": call.node_id, "tag": call.settings.tag})
+
+
+def noop(call: NodeCall) -> dict[str, Artifact]:
+    return {"out": _tick(call)}
+
+
+def flaky(call: NodeCall) -> dict[str, Artifact]:
+    """Fails `fail_times` times (counted in its work folder), then succeeds."""
+    counter = call.workdir / "count"
+    count = int(counter.read_text()) if counter.exists() else 0
+    counter.write_text(str(count + 1))
+    if count < call.settings.fail_times:
+        raise RuntimeError(f"flaky failure {count + 1}")
+    return {"out": _tick(call)}
+
+
+def slow(call: NodeCall) -> dict[str, Artifact]:
+    end = time.monotonic() + call.settings.seconds
+    steps = 0
+    while time.monotonic() < end:
+        steps += 1
+        call.progress(min(1.0, steps / 100), "working")
+        time.sleep(0.02)
+    return {"out": _tick(call)}
+
+
+def boom(call: NodeCall) -> dict[str, Artifact]:
+    print("about to fail")
+    raise RuntimeError(f"boom in {call.node_id}")
+
+
+def write_file(call: NodeCall) -> dict[str, Artifact]:
+    """Copies `source` (upper-cased) into an image-like file: a node with a file output."""
+    source = Path(call.settings.source)
+    if not source.is_file():
+        raise NodeInputError(f"node '{call.node_id}': source '{source}' does not exist")
+    target = call.workdir / f"{call.node_id}.txt"
+    target.write_text(source.read_text().upper() + call.settings.tag)
+    call.log(f"wrote {target}")
+    return {"image": Artifact.from_file(K.IMAGE, target, data={"width": 1, "height": 1, "view": call.node_id})}
+
+
+def _def(key: str, func: str, *, render: bool = False, execution: str = "inline", outputs: Any = None,
+         inputs: Any = None) -> NodeDefinition:
+    return NodeDefinition(
+        key=key, label=key, description=f"test-only {key}", family="test", module_key=f"test.{func}",
+        settings_model=ProbeSettings,
+        inputs=inputs if inputs is not None else (inp("inp", K.BBOX, required=False, multiple=True),),
+        outputs=outputs if outputs is not None else (out("out", K.BBOX),),
+        execution=execution, is_render=render,  # type: ignore[arg-type]
+    )
+
+
+TEST_NODES = {
+    "t_noop": (_def("t_noop", "noop"), noop),
+    "t_flaky": (_def("t_flaky", "flaky"), flaky),
+    "t_slow": (_def("t_slow", "slow"), slow),
+    "t_boom": (_def("t_boom", "boom"), boom),
+    "t_proc": (_def("t_proc", "slow", execution="process"), slow),
+    "t_proc_boom": (_def("t_proc_boom", "boom", execution="process"), boom),
+    "t_file": (_def("t_file", "write_file", render=True, outputs=(out("image", K.IMAGE, role="primary_render"),)),
+               write_file),
+}
+
+
+def runtime_registry() -> NodeDefinitionRegistry:
+    registry = REGISTRY.copy()
+    for definition, executor in TEST_NODES.values():
+        registry.register(definition, executor=executor)
+    return registry
+
+
+def node(node_id: str, step: str, policy: dict[str, Any] | None = None, **params: Any) -> WorkflowNode:
+    return WorkflowNode.model_validate({"id": node_id, "step": step, "params": params,
+                                       **({"policy": policy} if policy else {})})
+
+
+def edge(source: str, target: str, source_output: str = "out", target_input: str = "inp") -> WorkflowEdge:
+    return WorkflowEdge(source=source, source_output=source_output, target=target, target_input=target_input)
+
+
+def graph(nodes: list[WorkflowNode], edges: list[WorkflowEdge], name: str = "test graph") -> Workflow:
+    return Workflow(name=name, family="still", nodes=nodes, edges=edges)
+
+
+def chain(count: int, step: str = "t_noop") -> Workflow:
+    nodes = [node(f"n{i}", step) for i in range(count)]
+    return graph(nodes, [edge(f"n{i}", f"n{i + 1}") for i in range(count - 1)], name=f"chain {count}")
+
+
+def wide(count: int, step: str = "t_noop") -> Workflow:
+    nodes = [node("root", step)] + [node(f"w{i}", step) for i in range(count - 2)] + [node("sink", step)]
+    edges = [edge("root", f"w{i}") for i in range(count - 2)] + [edge(f"w{i}", "sink") for i in range(count - 2)]
+    return graph(nodes, edges, name=f"wide {count}")
+
+
+# -- fakes of the CAD and render executors, for legacy / shadow / fallback tests -------------------
+def _png(path: Path, seed: str) -> Path:
+    from PIL import Image
+
+    digest = hashlib.sha256(seed.encode()).digest()
+    Image.new("RGB", (16, 16), tuple(digest[:3])).save(path)
+    return path
+
+
+def fake_resolve_step_path(call: NodeCall) -> dict[str, Artifact]:
+    line = call.require("order_line").data
+    path = Path(line["step_path"] or "")
+    if not path.is_file():
+        raise NodeInputError(f"node '{call.node_id}': STEP file '{path}' does not exist")
+    return {"step_file": Artifact.from_file(K.STEP_FILE, path, data={"product": line["product"],
+                                                                      "file_name": path.name})}
+
+
+def fake_extract(call: NodeCall) -> dict[str, Artifact]:
+    parts = [{"name": "ball", "colour": None}, {"name": "outer_ring", "colour": "#ff0000"},
+             {"name": "housing", "colour": None}]
+    path = call.workdir / "cad_parts.json"
+    data = {"source": call.require("step_file").path, "parts": parts}
+    path.write_text(json.dumps(data))
+    return {"cad_parts": Artifact(kind=K.CAD_PARTS, path=str(path), data=data)}
+
+
+def fake_glb(call: NodeCall) -> dict[str, Artifact]:
+    step = call.require("step_file")
+    path = call.workdir / "model.glb"
+    path.write_bytes(b"glTF" + (step.sha256 or "").encode())
+    return {"glb": Artifact.from_file(K.GLB, path, role="glb_model", data={"nodes": 1, "meshes": 1})}
+
+
+def fake_bbox(call: NodeCall) -> dict[str, Artifact]:
+    return {"bbox": Artifact(kind=K.BBOX, data={"min": [0, 0, 0], "max": [1, 1, 1], "size": [1, 1, 1],
+                                                "center": [0.5, 0.5, 0.5], "diagonal": 1.73, "up": "Y"})}
+
+
+def fake_template(call: NodeCall) -> dict[str, Artifact]:
+    path = call.workdir / "studio.blend"
+    path.write_bytes(b"BLENDER-fake")
+    return {"template": Artifact.from_file(K.TEMPLATE, path, data={"name": "studio", "camera": "Camera",
+                                                                   "category": ""})}
+
+
+def fake_still(call: NodeCall) -> dict[str, Artifact]:
+    settings = call.settings
+    if settings.view_name == "fail":
+        raise RuntimeError("render failed (asked to)")
+    view = settings.view_name or "still"
+    seed = f"{call.require('glb').sha256}{settings.azimuth}{settings.elevation}{settings.resolution_x}"
+    path = _png(call.workdir / f"{view}.png", seed)
+    return {"image": Artifact.from_file(K.IMAGE, path, role="primary_render",
+                                        data={"width": 16, "height": 16, "view": view})}
+
+
+def fake_thumbnails(call: NodeCall) -> dict[str, Artifact]:
+    folder = call.workdir / "thumbs"
+    folder.mkdir(exist_ok=True)
+    files = []
+    for image in call.inputs.get("image", []):
+        for size in call.settings.sizes:
+            files.append(str(_png(folder / f"{Path(str(image.path)).stem}_{size}.png", f"{image.sha256}{size}")))
+    return {"thumbnails": Artifact(kind=K.IMAGE_SET, path=str(folder), files=files, role="thumbnail")}
+
+
+FAKES = {
+    "resolve_step_path": fake_resolve_step_path,
+    "occ_object_extract": fake_extract,
+    "occ_glb_export": fake_glb,
+    "glb_bbox": fake_bbox,
+    "resolve_template": fake_template,
+    "blender_still": fake_still,
+    "thumbnail_save": fake_thumbnails,
+}
+
+
+def fake_registry() -> NodeDefinitionRegistry:
+    """The shipped definitions with fake CAD/render executors, plus the test-only nodes."""
+    registry = runtime_registry()
+    for step, executor in FAKES.items():
+        registry.register(REGISTRY.get(step), executor=executor)
+    return registry
+
+
+def order_line(step_path: Path | None = None, **extra: Any) -> OrderLine:
+    return OrderLine(id="line-1", order_id="order-1", product="bearing",
+                     step_path=str(step_path) if step_path else None, **extra)

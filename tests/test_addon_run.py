@@ -1,0 +1,64 @@
+"""Dry run and local run from the add-on's operators (the synchronous path), in the real bpy
+module, on the bearing fixture with tiny render settings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+bpy = pytest.importorskip("bpy")
+
+from tests.addon_support import addon, node, starter_tree  # noqa: E402,F401
+
+TINY = {"still": {"resolution_x": 64, "resolution_y": 64, "samples": 2, "denoise": False},
+        "thumbnails": {"sizes": [32]}}
+
+
+def test_dry_run_puts_the_plan_in_the_tree(addon, tmp_path):
+    tree = starter_tree("still")
+    tree.hm_out_dir = str(tmp_path / "out")
+    assert bpy.ops.hartomat.dry_run(tree_name=tree.name) == {"FINISHED"}
+    plan = json.loads(tree.hm_plan)
+    assert plan["order"][0] == "setup" and plan["order"].index("extract") < plan["order"].index("still")
+    assert {n["node_id"]: n["settings"]["samples"] for n in plan["nodes"] if n["step"] == "blender_still"} == \
+        {"still": 64}
+    assert not (tmp_path / "out").exists()  # a dry run has no side effects
+
+
+def test_dry_run_refuses_an_invalid_graph_and_marks_it(addon):
+    tree = starter_tree("still")
+    tree.links.remove(next(link for link in tree.links if link.to_node.hm_id == "bbox"))
+    with pytest.raises(RuntimeError, match="required input 'glb'"):
+        bpy.ops.hartomat.dry_run(tree_name=tree.name)
+    assert node(tree, "bbox").use_custom_color
+
+
+@pytest.mark.slow
+def test_run_still_starter_graph_on_the_bearing_from_the_operator(addon, tmp_path, bearing_step):
+    tree = starter_tree("still")
+    tree.hm_out_dir = str(tmp_path / "out")
+    result = bpy.ops.hartomat.run_local(tree_name=tree.name, step_path=str(bearing_step),
+                                        overrides=json.dumps(TINY))
+    assert result == {"FINISHED"}, tree.hm_run
+    run = json.loads(tree.hm_run)
+    assert run["status"] == "succeeded"
+    still = node(tree, "still")
+    assert still.hm_status == "succeeded" and still.use_custom_color
+    record = json.loads(still.hm_run)
+    assert record["duration_s"] > 0 and record["attempts"] == 1
+    (image,) = [o for o in record["outputs"] if o["kind"] == "image"]
+    from PIL import Image
+
+    with Image.open(image["path"]) as png:
+        assert png.size == (64, 64)
+    assert any(Path(i.filepath) == Path(image["path"]) or i.filepath.endswith("still.png") for i in bpy.data.images)
+    assert (tmp_path / "out" / "run.json").is_file()
+    assert any(a["role"] for a in run["published"])
+
+
+def test_run_without_a_step_file_names_the_problem(addon, tmp_path):
+    tree = starter_tree("still")
+    with pytest.raises(RuntimeError, match=r"STEP file '.*missing.step' not found"):
+        bpy.ops.hartomat.run_local(tree_name=tree.name, step_path=str(tmp_path / "missing.step"))

@@ -1,0 +1,225 @@
+"""The farm server's API against a real `hartomat serve` process: auth on every route, bad
+requests answered 4xx (never 500), workflows and output types validated, mode rollout recorded,
+uploads size-limited and checked, workers confined to their own jobs' files."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from farm_support import FarmServer, token
+
+ROLES = ("submit", "worker", "admin")
+SUBMIT = {"submit", "admin"}
+ALL = set(ROLES)
+# Every route of the API and the roles allowed on it. The test below fails when the OpenAPI
+# document lists a route missing here, so a new endpoint cannot be left unprotected by accident.
+EXPECTED_ROLES: dict[tuple[str, str], set[str]] = {
+    ("post", "/api/tokens"): {"admin"},
+    ("get", "/api/workflows/node-definitions"): ALL,
+    ("get", "/api/workflows"): SUBMIT,
+    ("post", "/api/workflows"): {"admin"},
+    ("get", "/api/workflows/{workflow_id}"): SUBMIT,
+    ("put", "/api/workflows/{workflow_id}"): {"admin"},
+    ("get", "/api/output-types"): SUBMIT,
+    ("get", "/api/output-types/{name}"): SUBMIT,
+    ("put", "/api/output-types/{name}"): {"admin"},
+    ("post", "/api/output-types/{name}/mode"): {"admin"},
+    ("get", "/api/output-types/{name}/parity"): SUBMIT,
+    ("get", "/api/workers"): {"admin"},
+    ("delete", "/api/workers/{worker_id}/blocks"): {"admin"},
+    ("post", "/api/files"): SUBMIT,
+    ("get", "/api/files/{sha256}"): ALL,
+    ("post", "/api/orders"): SUBMIT,
+    ("get", "/api/orders"): SUBMIT,
+    ("get", "/api/orders/{order_id}"): SUBMIT,
+    ("post", "/api/orders/{order_id}/cancel"): SUBMIT,
+    ("get", "/api/jobs/{job_id}"): SUBMIT,
+    ("post", "/api/jobs/{job_id}/cancel"): SUBMIT,
+    ("get", "/api/assets/{asset_id}"): ALL,
+    ("post", "/api/workers/register"): {"worker"},
+    ("post", "/api/workers/{worker_id}/claim"): {"worker"},
+    ("post", "/api/jobs/{job_id}/heartbeat"): {"worker"},
+    ("post", "/api/jobs/{job_id}/assets"): {"worker"},
+    ("post", "/api/jobs/{job_id}/complete"): {"worker"},
+    ("post", "/api/jobs/{job_id}/hand-back"): {"worker"},
+}
+
+
+@pytest.fixture(scope="module")
+def farm(tmp_path_factory: pytest.TempPathFactory):
+    data = tmp_path_factory.mktemp("farm-api")
+    tokens = {role: token(data, role) for role in ROLES}
+    server = FarmServer(data, max_upload=64 * 1024).start()
+    yield server, tokens
+    server.stop()
+
+
+def upload(server: FarmServer, tok: str, content: bytes, name: str = "part.step") -> str:
+    sha = hashlib.sha256(content).hexdigest()
+    reply = server.call("POST", "/api/files", tok, data=content, headers={"X-Sha256": sha, "X-Filename": name})
+    assert reply.status_code == 201, reply.text
+    return sha
+
+
+def test_every_route_refuses_a_missing_or_wrong_role_token(farm):
+    server, tokens = farm
+    spec = server.call("GET", "/openapi.json", tokens["admin"]).json()
+    routes = {(method, path) for path, ops in spec["paths"].items() for method in ops if path != "/health"}
+    assert routes == set(EXPECTED_ROLES), f"routes without an expected role: {routes ^ set(EXPECTED_ROLES)}"
+    for (method, path), allowed in EXPECTED_ROLES.items():
+        url = path.replace("{", "").replace("}", "")  # any value for the path parameters
+        assert server.call(method, url, None).status_code == 401, (method, path)
+        assert server.call(method, url, "hm_admin_not-a-real-token").status_code == 401, (method, path)
+        for role in set(ROLES) - allowed:
+            reply = server.call(method, url, tokens[role], json={})
+            assert reply.status_code == 403, (method, path, role, reply.text)
+    assert server.call("GET", "/health", None).json() == {"ok": True}
+
+
+def test_node_definitions_come_from_the_registry(farm):
+    from engine.registry import REGISTRY
+
+    server, tokens = farm
+    described = server.call("GET", "/api/workflows/node-definitions", tokens["submit"]).json()
+    assert [d["key"] for d in described["definitions"]] == REGISTRY.keys()
+
+
+def test_fresh_server_has_an_output_type_per_preset(farm):
+    server, tokens = farm
+    types = {t["name"]: t for t in server.call("GET", "/api/output-types", tokens["submit"]).json()}
+    assert set(types) == {"still", "turntable", "multi_angle", "still_with_exports"}
+    assert types["turntable"]["artifact_kind"] == "video"
+    workflow = server.call("GET", f"/api/workflows/{types['still']['workflow_id']}", tokens["submit"]).json()
+    assert workflow["family"] == "still" and any(n["step"] == "blender_still" for n in workflow["nodes"])
+
+
+@pytest.mark.parametrize("method, path, kwargs, status", [
+    ("POST", "/api/orders", {"json": {}}, 422),
+    ("POST", "/api/orders", {"json": {"lines": []}}, 422),
+    ("POST", "/api/orders", {"data": b"{not json", "headers": {"Content-Type": "application/json"}}, 422),
+    ("POST", "/api/orders", {"json": {"lines": "still"}}, 422),
+    ("POST", "/api/orders", {"json": {"lines": [{"output_type": "still", "step_sha256": "../../etc"}]}}, 422),
+    ("POST", "/api/orders", {"json": {"lines": [{"output_type": "still", "step_sha256": "a" * 64}]}}, 422),
+    ("POST", "/api/orders", {"json": {"lines": [{"output_type": "nope", "product": "x"}]}}, 422),
+    ("POST", "/api/orders", {"json": {"lines": [{"output_type": "still", "product": "../../etc/passwd"}]}}, 422),
+    ("POST", "/api/orders", {"json": {"lines": [{"output_type": "still"}], "webhook_url": "file:///x"}}, 422),
+    ("GET", "/api/orders/ord-missing", {}, 404),
+    ("GET", "/api/jobs/job-missing", {}, 404),
+    ("POST", "/api/orders/ord-missing/cancel", {}, 404),
+    ("GET", "/api/assets/ast-missing", {}, 404),
+    ("GET", "/api/orders?limit=-3", {}, 422),
+    ("POST", "/api/files", {"data": b"abc"}, 422),
+    ("POST", "/api/files", {"data": b"abc", "headers": {"X-Sha256": "../../../etc/passwd"}}, 400),
+    ("POST", "/api/files", {"data": b"abc", "headers": {"X-Sha256": "0" * 64}}, 422),
+    ("POST", "/api/files", {"data": b"x" * (65 * 1024), "headers": {"X-Sha256": "1" * 64}}, 413),
+])
+def test_bad_submit_requests_get_a_4xx_naming_the_problem(farm, method, path, kwargs, status):
+    server, tokens = farm
+    reply = server.call(method, path, tokens["submit"], **kwargs)
+    assert reply.status_code == status, reply.text
+    assert reply.json()["detail"]
+
+
+@pytest.mark.parametrize("method, path, body, status", [
+    ("POST", "/api/workflows", {"version": 1, "name": "x"}, 422),
+    ("POST", "/api/workflows", {"version": 9, "name": "x", "family": "still"}, 422),
+    ("POST", "/api/workflows", [1, 2], 422),
+    ("PUT", "/api/output-types/x", {"family": "still"}, 422),
+    ("PUT", "/api/output-types/x", {"family": "still", "artifact_kind": "image", "workflow_id": "wf-nope"}, 404),
+    ("POST", "/api/output-types/still/mode", {"mode": "sideways"}, 422),
+    ("POST", "/api/output-types/nope/mode", {"mode": "graph"}, 404),
+    ("POST", "/api/tokens", {"role": "root"}, 422),
+    ("DELETE", "/api/workers/wrk-nope/blocks", None, 200),
+])
+def test_bad_admin_requests_get_a_4xx(farm, method, path, body, status):
+    server, tokens = farm
+    reply = server.call(method, path, tokens["admin"], json=body)
+    assert reply.status_code == status, reply.text
+
+
+@pytest.mark.parametrize("method, path, body, status", [
+    ("POST", "/api/workers/register", {"capabilities": ["gpu"]}, 422),
+    ("POST", "/api/workers/wrk-nope/claim", {"wait_s": 0}, 404),
+    ("POST", "/api/workers/wrk-nope/claim", {"wait_s": 600}, 422),
+    ("POST", "/api/jobs/job-nope/heartbeat", {"worker_id": "wrk-nope"}, 404),
+    ("POST", "/api/jobs/job-nope/complete", {"worker_id": "wrk-nope", "status": "done"}, 422),
+    ("POST", "/api/jobs/job-nope/hand-back", {}, 422),
+    ("GET", "/api/files/abc", None, 404),
+])
+def test_bad_worker_requests_get_a_4xx(farm, method, path, body, status):
+    server, tokens = farm
+    reply = server.call(method, path, tokens["worker"], json=body)
+    assert reply.status_code == status, reply.text
+
+
+def test_invalid_workflow_is_refused_with_every_problem(farm):
+    server, tokens = farm
+    doc = {"version": 1, "name": "bad", "family": "still",
+           "nodes": [{"id": "a", "step": "blender_stil"}, {"id": "a", "step": "output_save"}], "edges": []}
+    reply = server.call("POST", "/api/workflows", tokens["admin"], json=doc)
+    assert reply.status_code == 422
+    codes = {p["code"] for p in reply.json()["problems"]}
+    assert len(codes) >= 2 and all(p["message"] for p in reply.json()["problems"])
+
+
+def test_output_type_must_agree_with_its_workflow(farm):
+    server, tokens = farm
+    still_wf = server.call("GET", "/api/output-types/still", tokens["admin"]).json()["workflow_id"]
+    reply = server.call("PUT", "/api/output-types/clip", tokens["admin"],
+                        json={"family": "turntable", "artifact_kind": "video", "workflow_id": still_wf})
+    assert reply.status_code == 422
+    assert {p["code"] for p in reply.json()["problems"]} == {"family_mismatch", "artifact_kind_mismatch"}
+    ok = server.call("PUT", "/api/output-types/still-small", tokens["admin"],
+                     json={"family": "still", "artifact_kind": "image", "workflow_id": still_wf,
+                           "overrides": {"still": {"resolution_x": 64}}})
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["overrides"] == {"still": {"resolution_x": 64}}
+
+
+def test_mode_rollout_is_recorded_with_who_and_when(farm):
+    server, tokens = farm
+    for mode in ("legacy", "shadow", "graph"):
+        reply = server.call("POST", "/api/output-types/multi_angle/mode", tokens["admin"], json={"mode": mode})
+        assert reply.status_code == 200 and reply.json()["mode"] == mode
+    history = reply.json()["mode_history"]
+    assert [h["new_mode"] for h in history][-3:] == ["legacy", "shadow", "graph"]
+    assert history[-1]["changed_by"] == "admin" and history[-1]["changed_at"] > 0
+    assert reply.json()["legacy_fallback"] is True
+
+
+def test_submitters_see_only_their_own_orders(farm, tmp_path: Path):
+    server, tokens = farm
+    other = token(server.data, "submit", "other-team")
+    sha = upload(server, tokens["submit"], b"ISO-10303-21; mine")
+    order = server.call("POST", "/api/orders", tokens["submit"],
+                        json={"lines": [{"output_type": "still", "step_sha256": sha}]}).json()
+    assert server.call("GET", f"/api/orders/{order['id']}", other).status_code == 404
+    assert server.call("GET", f"/api/orders/{order['id']}", tokens["admin"]).status_code == 200
+    assert server.call("POST", f"/api/orders/{order['id']}/cancel", tokens["submit"]).json()["cancelled"] == 1
+
+
+def test_a_worker_reads_only_the_files_of_jobs_it_holds(farm):
+    server, tokens = farm
+    shas = [upload(server, tokens["submit"], f"ISO-10303-21; part {i}".encode()) for i in range(2)]
+    server.call("POST", "/api/orders", tokens["submit"],
+                json={"lines": [{"output_type": "still_with_exports", "step_sha256": s} for s in shas]})
+    wid = server.call("POST", "/api/workers/register", tokens["worker"],
+                      json={"capabilities": ["bpy", "ocp"]}).json()["worker_id"]
+    jobs = []
+    while (reply := server.call("POST", f"/api/workers/{wid}/claim", tokens["worker"], json={})).status_code == 200:
+        jobs.append(reply.json())
+    mine = next(j for j in jobs if j["step_file"]["sha256"] == shas[0])
+    for job in jobs:
+        if job is not mine:
+            server.call("POST", f"/api/jobs/{job['job_id']}/hand-back", tokens["worker"], json={"worker_id": wid})
+    own = server.call("GET", f"/api/files/{shas[0]}?worker_id={wid}", tokens["worker"])
+    assert own.status_code == 200 and hashlib.sha256(own.content).hexdigest() == shas[0]
+    assert server.call("GET", f"/api/files/{shas[1]}?worker_id={wid}", tokens["worker"]).status_code == 404
+    assert server.call("GET", f"/api/files/{shas[0]}", tokens["worker"]).status_code == 404
+    # another worker token cannot act for this worker
+    intruder = token(server.data, "worker", "intruder")
+    reply = server.call("POST", f"/api/jobs/{mine['job_id']}/heartbeat", intruder, json={"worker_id": wid})
+    assert reply.status_code == 404

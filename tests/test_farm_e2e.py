@@ -1,0 +1,145 @@
+"""The farm end to end with real processes: `hartomat serve`, two `hartomat worker` processes
+on the bpy module rendering tiny stills, the CLI submitting, waiting and fetching; a worker
+killed with SIGKILL mid-job; the server restarted mid-order."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from farm_support import CLI, FarmServer, start_worker, stop_process, token, wait_until
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+
+TINY = {"still": {"resolution_x": 64, "resolution_y": 64, "samples": 1}, "thumbnails": {"sizes": [32]}}
+
+
+@pytest.fixture(scope="module")
+def farm(tmp_path_factory: pytest.TempPathFactory):
+    data = tmp_path_factory.mktemp("farm-e2e")
+    tokens = {role: token(data, role) for role in ("submit", "worker", "admin")}
+    server = FarmServer(data, lease_s=4).start()
+    still = server.call("GET", "/api/output-types/still", tokens["admin"]).json()
+    reply = server.call("PUT", "/api/output-types/tiny", tokens["admin"], json={
+        "family": "still", "artifact_kind": "image", "workflow_id": still["workflow_id"], "overrides": TINY})
+    assert reply.status_code == 200, reply.text
+    yield server, tokens
+    server.stop()
+
+
+@pytest.fixture()
+def workers(farm, tmp_path: Path):
+    server, tokens = farm
+    procs: dict[str, subprocess.Popen[str]] = {}
+
+    def start(name: str) -> subprocess.Popen[str]:
+        procs[name] = start_worker(server, tokens["worker"], tmp_path / name, name)
+        return procs[name]
+
+    yield start
+    for proc in procs.values():
+        stop_process(proc)
+
+
+def cli(server: FarmServer, tok: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args, "--server", server.url, "--token", tok], capture_output=True, text=True,
+                          timeout=400)
+
+
+def order(server: FarmServer, tok: str, order_id: str) -> dict[str, Any]:
+    reply: dict[str, Any] = server.call("GET", f"/api/orders/{order_id}", tok).json()
+    return reply
+
+
+def assert_each_output_published_once(status: dict[str, Any]) -> None:
+    for line in status["lines"]:
+        roles = [a["role"] for a in line["assets"]]
+        assert sorted(roles) == ["primary_render", "thumbnail"], line
+        assert sum(a["is_primary"] for a in line["assets"]) == 1
+
+
+def test_two_workers_render_an_order_of_four_lines(farm, workers, bearing_step, single_part_step, nested_step,
+                                                   inch_step, tmp_path: Path):
+    from PIL import Image
+
+    server, tokens = farm
+    workers("w-one")
+    workers("w-two")
+    steps = [str(p) for p in (bearing_step, single_part_step, nested_step, inch_step)]
+    submitted = cli(server, tokens["submit"], "submit", *steps, "--output-type", "tiny")
+    assert submitted.returncode == 0, submitted.stderr
+    order_id = submitted.stdout.strip()
+    waited = cli(server, tokens["submit"], "status", order_id, "--wait", "--json", "--timeout", "400")
+    status = json.loads(waited.stdout)
+    assert waited.returncode == 0 and status["status"] == "succeeded", waited.stdout
+    assert_each_output_published_once(status)
+    fetched = cli(server, tokens["submit"], "fetch", order_id, "-o", str(tmp_path / "out"))
+    assert fetched.returncode == 0, fetched.stderr
+    renders = sorted((tmp_path / "out").glob("*/primary_render/*.png"))
+    assert len(renders) == 4
+    assert all(Image.open(p).size == (64, 64) for p in renders)
+    job = server.call("GET", f"/api/jobs/{status['lines'][0]['job']['id']}", tokens["admin"]).json()
+    assert {n["node_id"]: n["status"] for n in job["runs"][-1]["nodes"]}["still"] == "succeeded"
+    assert any("[still]" in line for line in job["logs"])
+
+
+def test_a_worker_killed_mid_job_loses_nothing_and_publishes_nothing_twice(farm, workers, bearing_step,
+                                                                             single_part_step):
+    server, tokens = farm
+    procs = {"victim": workers("victim")}
+    submitted = cli(server, tokens["submit"], "submit", str(bearing_step), str(single_part_step),
+                    "--output-type", "tiny")
+    order_id = submitted.stdout.strip()
+
+    def victim_job() -> dict[str, Any] | None:
+        for line in order(server, tokens["admin"], order_id)["lines"]:
+            job = server.call("GET", f"/api/jobs/{line['job']['id']}", tokens["admin"]).json()
+            nodes = job["runs"][-1]["nodes"] if job["runs"] else []
+            if job["status"] == "running" and any(n["status"] == "succeeded" for n in nodes):
+                return job
+        return None
+
+    job = wait_until(victim_job, 120, "the victim to be part-way through a job")
+    procs["victim"].send_signal(signal.SIGKILL)
+    procs["victim"].wait(10)
+    workers("survivor")
+    status = wait_until(lambda: (s := order(server, tokens["submit"], order_id))["finished_at"] and s, 300,
+                        "the order to finish on the survivor")
+    assert status["status"] == "succeeded"
+    assert_each_output_published_once(status)
+    detail = server.call("GET", f"/api/jobs/{job['id']}", tokens["admin"]).json()
+    assert detail["attempts"] == 2 and [r["status"] for r in detail["runs"]] == ["lost", "succeeded"]
+
+
+def test_a_server_restart_mid_order_loses_nothing(farm, workers, bearing_step, single_part_step, nested_step):
+    server, tokens = farm
+    workers("steady")
+    submitted = cli(server, tokens["submit"], "submit", str(bearing_step), str(single_part_step),
+                    str(nested_step), "--output-type", "tiny")
+    order_id = submitted.stdout.strip()
+    wait_until(lambda: any(ln["job"]["status"] == "succeeded" for ln in order(server, tokens["admin"], order_id)
+                           ["lines"]), 200, "the first line to finish")
+    server.restart()
+    status = wait_until(lambda: (s := order(server, tokens["submit"], order_id))["finished_at"] and s, 300,
+                        "the order to finish after the restart")
+    assert status["status"] == "succeeded"
+    assert_each_output_published_once(status)
+
+
+def test_cli_errors_are_one_line(farm, tmp_path: Path, bearing_step):
+    server, tokens = farm
+    down = subprocess.run([*CLI, "status", "ord-x", "--server", "http://127.0.0.1:9", "--token", "t"],
+                          capture_output=True, text=True, timeout=60)
+    assert down.returncode == 2 and "cannot reach the farm server" in down.stderr
+    assert len(down.stderr.strip().splitlines()) == 1
+    refused = cli(server, tokens["worker"], "submit", str(bearing_step), "--output-type", "tiny")
+    assert refused.returncode == 2 and "HTTP 403" in refused.stderr and "Traceback" not in refused.stderr
+    unknown = cli(server, tokens["submit"], "submit", str(bearing_step), "--output-type", "nope")
+    assert unknown.returncode == 2 and "unknown output type 'nope'" in unknown.stderr
+    missing = cli(server, tokens["submit"], "status", "ord-missing")
+    assert missing.returncode == 2 and "HTTP 404" in missing.stderr

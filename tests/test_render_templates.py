@@ -1,0 +1,106 @@
+"""Template library: built from code by scripts/build_templates.py, chosen by output type and category."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from render_support import node_call
+
+from engine.artifacts import ArtifactKind
+from engine.context import OrderLine
+from engine.errors import NodeInputError
+from engine.executors import render
+from engine.template_library import BUNDLED_DIR, TemplateLibrary
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The templates built afresh by the script into a temporary library."""
+    out = tmp_path_factory.mktemp("templates")
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_templates.py"), "--out", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return out
+
+
+CONTENTS = """
+import json, sys, bpy
+bpy.ops.wm.open_mainfile(filepath=sys.argv[1], load_ui=False)
+scene = bpy.context.scene
+print("RESULT" + json.dumps({
+    "objects": {o.name: o.type for o in scene.objects},
+    "camera": scene.camera.name, "world": bool(scene.world), "engine": scene.render.engine,
+    "view": scene.view_settings.view_transform,
+    "lights": sorted(o.data.type for o in scene.objects if o.type == "LIGHT"),
+}))
+"""
+
+
+@pytest.mark.parametrize("name", ["studio_white", "studio_dark"])
+def test_script_builds_each_template_with_studio_lights_camera_and_world(built, name):
+    index = json.loads((built / "templates.json").read_text())
+    entry = next(t for t in index["templates"] if t["name"] == name)
+    done = subprocess.run([sys.executable, "-c", CONTENTS, str(built / entry["file"])], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    scene = json.loads(next(x for x in done.stdout.splitlines() if x.startswith("RESULT"))[6:])
+    assert scene["camera"] == entry["camera"] and scene["objects"]["Backdrop"] == "MESH"
+    assert scene["lights"] == ["AREA", "AREA", "AREA"]
+    assert scene["world"] and scene["engine"] == "CYCLES" and scene["view"] == "AgX"
+
+
+def test_bundled_index_lists_output_types_categories_and_cameras():
+    library = TemplateLibrary.load()
+    assert {"studio_white", "studio_dark"} <= set(library.names())
+    assert all(t.camera and t.output_types and t.categories for t in library.templates)
+
+
+@pytest.mark.parametrize("output_type, category, expected", [
+    ("still", "", "studio_white"),
+    ("multi_angle", "bearings", "studio_white"),
+    ("turntable", "", "studio_dark"),
+    ("still", "tools", "studio_dark"),
+])
+def test_choice_by_output_type_and_category(output_type, category, expected):
+    assert TemplateLibrary.load().choose(output_type, category).name == expected
+
+
+def test_no_candidate_falls_back_to_the_default(tmp_path):
+    index = {"default": "b", "templates": [{"name": "a", "file": "a.blend", "output_types": ["turntable"]},
+                                           {"name": "b", "file": "b.blend", "output_types": ["turntable"]}]}
+    (tmp_path / "templates.json").write_text(json.dumps(index))
+    assert TemplateLibrary.load(tmp_path).choose("still").name == "b"
+    assert TemplateLibrary.load(tmp_path).choose("turntable").name == "a"
+
+
+def test_resolve_template_executor_uses_the_order_line(tmp_path):
+    order = OrderLine(output_type="turntable", category="")
+    out = render.resolve_template(node_call("resolve_template", tmp_path, {}, {}, order_line=order))
+    template = out["template"]
+    assert template.kind == ArtifactKind.TEMPLATE and template.data["name"] == "studio_dark"
+    assert template.data["camera"] == "Camera" and Path(template.path).parent == BUNDLED_DIR
+    assert template.sha256 and template.size
+
+
+def test_resolve_template_category_setting_overrides_the_order_line(tmp_path):
+    out = render.resolve_template(node_call("resolve_template", tmp_path, {"category": "tools"}, {}))
+    assert out["template"].data == {"name": "studio_dark", "camera": "Camera", "category": "tools"}
+
+
+def test_unknown_template_or_library_is_a_clear_error(tmp_path):
+    with pytest.raises(NodeInputError, match="template: no template 'marble'.*have: studio_white"):
+        render.resolve_template(node_call("resolve_template", tmp_path, {"template": "marble"}, {}))
+    with pytest.raises(NodeInputError, match="has no templates.json"):
+        render.resolve_template(node_call("resolve_template", tmp_path, {"library_dir": str(tmp_path)}, {}))
+    (tmp_path / "templates.json").write_text('{"default": "x", "templates": [{"name": "x", "file": "x.blend"}]}')
+    with pytest.raises(NodeInputError, match="x.blend is missing; run scripts/setup.sh"):
+        render.resolve_template(node_call("resolve_template", tmp_path, {"library_dir": str(tmp_path)}, {}))
+    (tmp_path / "templates.json").write_text("{not json")
+    with pytest.raises(NodeInputError, match="not a valid template index"):
+        render.resolve_template(node_call("resolve_template", tmp_path, {"library_dir": str(tmp_path)}, {}))

@@ -1,0 +1,139 @@
+// The HartOMat three.js viewer: reads the GLB embedded in the page (base64), frames it on its
+// bounding box, lights it and renders. It publishes its state on window.__hartomat so a headless
+// browser can wait for the first frame ({ready: true}) and collect errors ({errors: [...]}).
+import * as THREE from 'three';
+import { GLTFLoader } from 'three/examples/jsm/loaders/GLTFLoader.js';
+import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
+import { RoomEnvironment } from 'three/examples/jsm/environments/RoomEnvironment.js';
+
+const state = { ready: false, errors: [], stats: null };
+window.__hartomat = state;
+
+function fail(message) {
+  state.errors.push(String(message));
+  document.documentElement.dataset.state = 'error';
+  const box = document.getElementById('hartomat-error');
+  if (box) { box.textContent = state.errors.join('\n'); box.hidden = false; }
+}
+window.addEventListener('error', (event) => fail(event.message || event.error));
+window.addEventListener('unhandledrejection', (event) => fail(event.reason && event.reason.message ? event.reason.message : event.reason));
+
+function readJson(id) {
+  return JSON.parse(document.getElementById(id).textContent);
+}
+
+function decodeBase64(text) {
+  const binary = atob(text.replace(/\s+/g, ''));
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes.buffer;
+}
+
+// OCCT writes only baseColorFactor; glTF's default metallicFactor is 1, which three.js shows as
+// dark metal. Where the file does not say, treat the part as a satin dielectric.
+function softenImplicitMetal(gltf) {
+  const defs = (gltf.parser.json.materials || []);
+  gltf.scene.traverse((object) => {
+    if (!object.isMesh) return;
+    const materials = Array.isArray(object.material) ? object.material : [object.material];
+    for (const material of materials) {
+      const assoc = gltf.parser.associations.get(material);
+      const def = assoc && assoc.materials !== undefined ? defs[assoc.materials] : undefined;
+      const pbr = (def && def.pbrMetallicRoughness) || {};
+      if (pbr.metallicFactor === undefined && material.metalness !== undefined) material.metalness = 0.0;
+      if (pbr.roughnessFactor === undefined && material.roughness !== undefined) material.roughness = 0.5;
+      material.side = THREE.DoubleSide;
+    }
+  });
+}
+
+function countGeometry(root) {
+  let meshes = 0, triangles = 0;
+  root.traverse((object) => {
+    if (!object.isMesh) return;
+    meshes += 1;
+    const geometry = object.geometry;
+    const count = geometry.index ? geometry.index.count : geometry.attributes.position.count;
+    triangles += Math.floor(count / 3);
+  });
+  return { meshes, triangles };
+}
+
+function frameCamera(camera, controls, box, config) {
+  const sphere = box.getBoundingSphere(new THREE.Sphere());
+  const radius = Math.max(sphere.radius, 1e-6);
+  const vfov = THREE.MathUtils.degToRad(camera.fov);
+  const hfov = 2 * Math.atan(Math.tan(vfov / 2) * camera.aspect);
+  const distance = (radius / Math.sin(Math.min(vfov, hfov) / 2)) * (1 + config.margin);
+  const az = THREE.MathUtils.degToRad(config.azimuth);
+  const el = THREE.MathUtils.degToRad(config.elevation);
+  const direction = new THREE.Vector3(Math.sin(az) * Math.cos(el), Math.sin(el), Math.cos(az) * Math.cos(el));
+  camera.position.copy(sphere.center).addScaledVector(direction, distance);
+  camera.near = distance / 100;
+  camera.far = distance * 100;
+  camera.updateProjectionMatrix();
+  controls.target.copy(sphere.center);
+  controls.update();
+  return radius;
+}
+
+function addLights(scene, renderer, center, radius) {
+  const pmrem = new THREE.PMREMGenerator(renderer);
+  scene.environment = pmrem.fromScene(new RoomEnvironment(), 0.04).texture;
+  scene.add(new THREE.HemisphereLight(0xffffff, 0x606060, 0.8));
+  const key = new THREE.DirectionalLight(0xffffff, 1.6);
+  key.position.set(center.x + radius * 2, center.y + radius * 3, center.z + radius * 2.5);
+  key.target.position.copy(center);
+  scene.add(key, key.target);
+}
+
+function viewportSize(config) {
+  const width = window.innerWidth || config.width;
+  const height = window.innerHeight || config.height;
+  return [width, height];
+}
+
+function start() {
+  const config = readJson('hartomat-config');
+  const [width, height] = viewportSize(config);
+  const renderer = new THREE.WebGLRenderer({ antialias: true, preserveDrawingBuffer: true });
+  renderer.setPixelRatio(1);
+  renderer.setSize(width, height);
+  renderer.outputColorSpace = THREE.SRGBColorSpace;
+  document.getElementById('hartomat-viewer').appendChild(renderer.domElement);
+
+  const scene = new THREE.Scene();
+  scene.background = new THREE.Color(config.background);
+  const camera = new THREE.PerspectiveCamera(35, width / height, 0.01, 1000);
+  const controls = new OrbitControls(camera, renderer.domElement);
+  controls.enableDamping = false;
+
+  const glb = decodeBase64(document.getElementById('hartomat-glb').textContent);
+  new GLTFLoader().parse(glb, '', (gltf) => {
+    softenImplicitMetal(gltf);
+    scene.add(gltf.scene);
+    const box = new THREE.Box3().setFromObject(gltf.scene);
+    if (box.isEmpty()) { fail('the GLB has no visible geometry'); return; }
+    const radius = frameCamera(camera, controls, box, config);
+    addLights(scene, renderer, box.getCenter(new THREE.Vector3()), radius);
+    state.stats = { ...countGeometry(gltf.scene), min: box.min.toArray(), max: box.max.toArray() };
+    let frames = 0;
+    renderer.setAnimationLoop(() => {
+      controls.update();
+      renderer.render(scene, camera);
+      frames += 1;
+      if (frames === 2 && state.errors.length === 0) {
+        state.ready = true;
+        document.documentElement.dataset.state = 'ready';
+      }
+    });
+    window.addEventListener('resize', () => {
+      const [w, h] = viewportSize(config);
+      camera.aspect = w / h;
+      camera.updateProjectionMatrix();
+      renderer.setSize(w, h);
+    });
+  }, (error) => fail('cannot read the GLB: ' + (error && error.message ? error.message : error)));
+}
+
+try { start(); } catch (error) { fail(error && error.message ? error.message : error); }
