@@ -1,8 +1,9 @@
 """The node cache: output artifacts stored by content-addressed key under cache_dir/<key>/.
 
-An entry is a folder with the output files and a manifest.json of the artifacts, written to a
-temporary folder and renamed into place, so a reader sees a whole entry or none. A hit is used
-only when every file still exists and matches its sha256.
+An entry with files is a folder with the output files and a manifest.json of the artifacts,
+written to a temporary folder and renamed into place; an entry of JSON data only is one
+<key>.json file, written and renamed likewise. A reader sees a whole entry or none. A hit is
+used only when every file still exists and matches its sha256.
 """
 
 from __future__ import annotations
@@ -27,9 +28,22 @@ def default_cache_dir() -> Path:
 class NodeCache:
     def __init__(self, root: str | Path | None = None) -> None:
         self.root = Path(root) if root is not None else default_cache_dir()
+        self._made: set[Path] = set()
 
     def entry(self, key: str) -> Path:
+        """The folder of an entry with files."""
         return self.root / key[:2] / key
+
+    def data_entry(self, key: str) -> Path:
+        """The file of an entry of JSON data only."""
+        return self.root / key[:2] / f"{key}.json"
+
+    def _parent(self, key: str) -> Path:
+        parent = self.root / key[:2]
+        if parent not in self._made:
+            parent.mkdir(parents=True, exist_ok=True)
+            self._made.add(parent)
+        return parent
 
     def contains(self, key: str) -> bool:
         """Cheap check for plans: the manifest is there and every file exists (no hashing)."""
@@ -47,16 +61,20 @@ class NodeCache:
         return {port: [Artifact.model_validate(a) for a in items] for port, items in manifest["outputs"].items()}
 
     def _manifest(self, key: str) -> dict[str, Any] | None:
-        try:
-            data: dict[str, Any] = json.loads((self.entry(key) / "manifest.json").read_text())
-            return data
-        except (OSError, ValueError):
-            return None
+        for path in (self.data_entry(key), self.entry(key) / "manifest.json"):
+            try:
+                data: dict[str, Any] = json.loads(path.read_text())
+                return data
+            except (OSError, ValueError):
+                continue
+        return None
 
     def store(self, key: str, outputs: Outputs) -> Outputs:
         """Copy the outputs' files into the cache; returns the artifacts as they now live there."""
+        parent = self._parent(key)
+        if not any(a.path or a.files for items in outputs.values() for a in items):
+            return self._store_data(key, outputs, parent)
         final = self.entry(key)
-        final.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{key[:12]}-", dir=final.parent))
         try:
             stored = {port: [_copy_artifact(a, staging, final, f"{port}-{i}") for i, a in enumerate(items)]
@@ -73,6 +91,15 @@ class NodeCache:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         return stored
+
+
+    def _store_data(self, key: str, outputs: Outputs, parent: Path) -> Outputs:
+        manifest = {"key": key, "checks": [],
+                    "outputs": {p: [a.model_dump(mode="json") for a in items] for p, items in outputs.items()}}
+        staging = parent / f".{key}.{os.getpid()}.tmp"
+        staging.write_text(json.dumps(manifest))
+        os.replace(staging, self.data_entry(key))
+        return outputs
 
 
 def _files(manifest: dict[str, Any]) -> list[tuple[str, str]]:

@@ -3,7 +3,10 @@
 An executor is a plain function `run(call: NodeCall) -> dict[str, Artifact | list[Artifact]]`
 keyed by output port name. It reads its validated settings, its upstream artifacts and the
 context; it writes files only under `call.workdir`; it reports through `call.log` and
-`call.progress`, and calls `call.check_cancelled()` in long loops.
+`call.progress`, and calls `call.check_cancelled()` in long loops. The runtime creates
+`call.workdir` before the call, except for nodes whose outputs are all JSON data (order line,
+bbox, material map, media asset, notification): those call `call.workdir.mkdir(...)` if they
+need a scratch file.
 """
 
 from __future__ import annotations

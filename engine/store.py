@@ -164,18 +164,23 @@ class RunStore:
                 "VALUES (?, ?, ?, ?, ?, 'running', ?, ?)", (run_id, phase, node_id, attempt, step, started, self._seq))
 
     def record_attempt(self, run_id: str, phase: str, result: dict[str, Any]) -> None:
-        """Write an attempt's final state (insert or replace its 'running' row)."""
+        """Write an attempt's final state: update its 'running' row, or insert one (cached, skipped)."""
+        values = (result["status"], result.get("started"), result.get("ended"), result.get("duration"),
+                  _dumps(result.get("logs", [])), _dumps(result.get("outputs", [])),
+                  _dumps(result["error"]) if result.get("error") else None, result.get("interpreter"),
+                  result.get("cache_key"))
+        key = (run_id, phase, result["node_id"], result["attempt"])
         with self._tx():
-            self._seq += 1
-            self.conn.execute(
-                "INSERT OR REPLACE INTO node_attempts (run_id, phase, node_id, attempt, step, status, started, "
-                "ended, duration, logs, outputs, error, interpreter, cache_key, seq) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, phase, result["node_id"], result["attempt"], result["step"], result["status"],
-                 result.get("started"), result.get("ended"), result.get("duration"), _dumps(result.get("logs", [])),
-                 _dumps(result.get("outputs", [])),
-                 _dumps(result["error"]) if result.get("error") else None, result.get("interpreter"),
-                 result.get("cache_key"), self._seq))
+            updated = self.conn.execute(
+                "UPDATE node_attempts SET status=?, started=?, ended=?, duration=?, logs=?, outputs=?, error=?, "
+                "interpreter=?, cache_key=? WHERE run_id=? AND phase=? AND node_id=? AND attempt=?", values + key)
+            if updated.rowcount == 0:
+                self._seq += 1
+                self.conn.execute(
+                    "INSERT INTO node_attempts (status, started, ended, duration, logs, outputs, error, interpreter, "
+                    "cache_key, run_id, phase, node_id, attempt, step, seq) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    values + key + (result["step"], self._seq))
 
     # -- media ----------------------------------------------------------------------------------
     def add_media_asset(self, asset: dict[str, Any]) -> bool:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from .node_definition import NodeDefinition, Port
 from .registry import REGISTRY, NodeDefinitionRegistry
-from .workflow import Workflow, WorkflowEdge, WorkflowNode
+from .workflow import Workflow, WorkflowEdge, WorkflowNode, gc_paused
 
 Severity = Literal["error", "warning"]
 
@@ -89,10 +89,13 @@ def settings_problems(node: WorkflowNode, definition: NodeDefinition) -> list[Pr
             field = ".".join(str(p) for p in err["loc"])
             if err["type"] == "extra_forbidden":
                 message = f"unknown setting '{field}' for step '{definition.key}'; known settings: {', '.join(known)}"
+            elif err["type"] == "missing":
+                message = f"setting '{field}' is required but missing"
             else:
                 message = f"value {_short(err.get('input'))} is not allowed: {err['msg']}"
             problems.append(Problem(code="invalid_setting", node_id=node.id, field=field,
-                                    value=err.get("input"), message=message))
+                                    value=None if err["type"] == "missing" else err.get("input"),
+                                    message=message))
         return problems
     return []
 
@@ -277,12 +280,13 @@ def find_cycle_nodes(node_ids: list[str], links: list[tuple[str, str]]) -> list[
 
 def validate_workflow(workflow: Workflow, registry: NodeDefinitionRegistry = REGISTRY) -> ValidationReport:
     """Every problem of the graph at once: nodes and settings, edges and ports, then cycles."""
-    nodes, problems = _node_problems(workflow, registry)
-    edges = _EdgeCheck(workflow, nodes, registry).run()
-    problems.extend(edges.problems)
-    for cycle in find_cycle_nodes(list(nodes), edges.links):
-        loop = " -> ".join(cycle + [cycle[0]])
-        problems.append(Problem(code="cycle", node_id=cycle[0], value=cycle,
-                                port=edges.link_ports.get((cycle[-1], cycle[0])),
-                                message=f"the graph has a cycle: {loop}"))
-    return ValidationReport(problems=problems)
+    with gc_paused():
+        nodes, problems = _node_problems(workflow, registry)
+        edges = _EdgeCheck(workflow, nodes, registry).run()
+        problems.extend(edges.problems)
+        for cycle in find_cycle_nodes(list(nodes), edges.links):
+            loop = " -> ".join(cycle + [cycle[0]])
+            problems.append(Problem(code="cycle", node_id=cycle[0], value=cycle,
+                                    port=edges.link_ports.get((cycle[-1], cycle[0])),
+                                    message=f"the graph has a cycle: {loop}"))
+        return ValidationReport(problems=problems)

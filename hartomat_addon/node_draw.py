@@ -7,21 +7,25 @@ from typing import Any
 
 from .tree import json_prop
 
-WRAP = 42
+CHAR_PX = 6.5  # average label character width at UI scale 1, for wrapping long messages
 
 
-def _wrapped(layout: Any, text: str, icon: str = "NONE") -> None:
-    lines = textwrap.wrap(text, WRAP) or [""]
-    for index, line in enumerate(lines):
-        layout.label(text=line, icon=icon if index == 0 else "BLANK1")
+def wrap_width(pixels: float) -> int:
+    return max(16, int(pixels / CHAR_PX) - 4)
 
 
-def draw_problems(node: Any, layout: Any) -> None:
+def wrapped(layout: Any, text: str, width: int, icon: str = "NONE") -> None:
+    """Labels cannot wrap: split the text into lines that fit, the icon on the first."""
+    for index, line in enumerate(textwrap.wrap(text, width) or [""]):
+        layout.label(text=line, icon=icon if index == 0 or icon == "NONE" else "BLANK1")
+
+
+def draw_problems(node: Any, layout: Any, width: int) -> None:
     for problem in json_prop(node, "hm_problems", []):
         where = problem.get("field") or problem.get("port")
         prefix = f"{where}: " if where else ""
         icon = "ERROR" if problem.get("severity") == "error" else "INFO"
-        _wrapped(layout.column(align=True), prefix + problem.get("message", ""), icon)
+        wrapped(layout.column(align=True), prefix + problem.get("message", ""), width, icon)
 
 
 def run_summary(record: dict[str, Any]) -> str:
@@ -38,7 +42,7 @@ def draw_node_body(node: Any, layout: Any) -> None:
     record = json_prop(node, "hm_run", {})
     if record:
         layout.label(text=run_summary(record), icon="TIME")
-    draw_problems(node, layout)
+    draw_problems(node, layout, wrap_width(node.width - 30))
 
 
 def _field_problem(node: Any, field: str) -> str | None:
@@ -48,7 +52,7 @@ def _field_problem(node: Any, field: str) -> str | None:
     return None
 
 
-def draw_settings(node: Any, layout: Any) -> None:
+def draw_settings(node: Any, layout: Any, width: int = 40) -> None:
     """The node's settings grouped by the schema's field groups, errors beside their field."""
     specs = {spec.field: spec for spec in node.field_specs}
     raw = json_prop(node, "hm_raw", {})
@@ -65,4 +69,4 @@ def draw_settings(node: Any, layout: Any) -> None:
             if field in raw:
                 column.label(text=f"imported value {raw[field]!r} kept until edited", icon="INFO")
             if problem:
-                _wrapped(column, problem, "ERROR")
+                wrapped(column, problem, width, "ERROR")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import queue
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 
 import bpy
 
-from . import convert, marks, run_record
+from . import convert, farm_link, marks, run_record
 from .engine_link import context as engine_context
 from .engine_link import engine_module
 from .ops_io import TreeOperatorMixin
@@ -126,18 +127,26 @@ def finish_run(tree: Any, result: Any) -> dict[str, Any]:
     return record
 
 
+def _image_editor(screen: Any) -> Any:
+    """An Image Editor area: one on the screen, else a new window turned into one."""
+    area = next((a for a in screen.areas if a.type == "IMAGE_EDITOR"), None)
+    if area is None:
+        bpy.ops.wm.window_new()
+        area = bpy.context.window_manager.windows[-1].screen.areas[0]
+        area.ui_type = "IMAGE_EDITOR"
+    return area
+
+
 def show_images(context: Any, record: dict[str, Any]) -> list[Any]:
     """Load the run's images; in the editor, show the first in an Image Editor."""
     loaded = [bpy.data.images.load(path, check_existing=True) for path in run_record.images(record)
               if Path(path).is_file()]
     screen = getattr(context, "screen", None)
     if loaded and screen is not None and not bpy.app.background:
-        area = next((a for a in screen.areas if a.type == "IMAGE_EDITOR"), None)
-        if area is None:
-            bpy.ops.wm.window_new()
-            area = bpy.context.window_manager.windows[-1].screen.areas[0]
-            area.ui_type = "IMAGE_EDITOR"
-        area.spaces.active.image = loaded[0]
+        try:
+            _image_editor(screen).spaces.active.image = loaded[0]
+        except (RuntimeError, AttributeError, IndexError) as exc:  # the image is loaded either way
+            print(f"HartOMat: could not open an Image Editor for {loaded[0].filepath}: {exc}")
     return loaded
 
 
@@ -192,6 +201,8 @@ class HARTOMAT_OT_run_local(TreeOperatorMixin, bpy.types.Operator):
         level = "INFO" if result.status == "succeeded" else "ERROR"
         detail = f": {result.error}" if result.error else ""
         self.report({level}, f"run {result.run_id} {result.status}{detail} (outputs in {result.out_dir})")
+        for interpreter, nodes in run_record.foreign_interpreters(record, sys.executable).items():
+            self.report({"INFO"}, f"{', '.join(nodes)} ran in the helper interpreter {interpreter}")
         return {"FINISHED"} if result.status == "succeeded" else {"CANCELLED"}
 
     def invoke(self, context: Any, event: Any) -> set[str]:
@@ -253,21 +264,34 @@ class HARTOMAT_OT_dispatch(TreeOperatorMixin, bpy.types.Operator):
     bl_idname = "hartomat.dispatch"
     bl_label = "Dispatch to Farm"
 
+    step_path: bpy.props.StringProperty(name="STEP File", subtype="FILE_PATH", options={"SKIP_SAVE"},
+                                        description="STEP file of the order; empty = the tree's")
+
     def execute(self, context: Any) -> set[str]:
         tree = self.target_tree(context)
         if tree is None:
             return {"CANCELLED"}
-        prefs = addon_prefs(context)
-        if prefs is None or not prefs.server_url:
+        server, token = farm_link.server_settings(addon_prefs(context))
+        if not server:
             self.report({"ERROR"}, "no queue server is configured: set its URL and token in "
                                    "Preferences > Add-ons > HartOMat")
+            return {"CANCELLED"}
+        step = bpy.path.abspath(self.step_path or tree.hm_step_path)
+        if not step or not Path(step).is_file():
+            self.report({"ERROR"}, f"STEP file '{step}' not found: choose one in the sidebar")
             return {"CANCELLED"}
         wf = checked_workflow(self, tree)
         if wf is None:
             return {"CANCELLED"}
-        self.report({"ERROR"}, f"the queue server client (server_bridge) is not available yet; cannot dispatch "
-                               f"'{wf.name}' to {prefs.server_url}")
-        return {"CANCELLED"}
+        try:
+            sent = farm_link.dispatch(server, token, wf, tree.name, step, {})
+        except (engine_module("errors").HartomatError, RuntimeError) as exc:
+            self.report({"ERROR"}, f"dispatch to {server} failed: {exc}")
+            return {"CANCELLED"}
+        tree.hm_dispatch = json.dumps(sent, default=str)
+        order_id = sent["order"].get("id", "?")
+        self.report({"INFO"}, f"order {order_id} sent to {server} (output type {sent['output_type']})")
+        return {"FINISHED"}
 
 
 class HARTOMAT_OT_inspect_run(TreeOperatorMixin, bpy.types.Operator):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import textwrap
 from typing import Any
 
 import bpy
 
-from .node_draw import draw_settings, run_summary
+from .node_draw import draw_settings, run_summary, wrap_width, wrapped
 from .nodes import is_hartomat_node
 from .ops_io import active_tree
 from .tree import json_prop
@@ -23,9 +22,15 @@ class _Panel:
         return active_tree(context) is not None
 
 
-def _lines(layout: Any, text: str, icon: str = "NONE", width: int = 48) -> None:
-    for index, line in enumerate(textwrap.wrap(text, width) or [""]):
-        layout.label(text=line, icon=icon if index == 0 else "BLANK1")
+def panel_width(context: Any) -> int:
+    """Characters per line that fit the sidebar as wide as it is now."""
+    region = getattr(context, "region", None)
+    scale = context.preferences.system.ui_scale if context.preferences else 1.0
+    return wrap_width((region.width if region else 300) / scale - 30)
+
+
+def _lines(context: Any, layout: Any, text: str, icon: str = "NONE") -> None:
+    wrapped(layout, text, panel_width(context), icon)
 
 
 class HARTOMAT_PT_workflow(_Panel, bpy.types.Panel):
@@ -55,8 +60,8 @@ class HARTOMAT_PT_node(_Panel, bpy.types.Panel):
         layout = self.layout
         layout.label(text=node.definition.label, icon=node.definition.icon)
         layout.prop(node, "hm_id")
-        _lines(layout.column(), node.definition.description)
-        draw_settings(node, layout)
+        _lines(context, layout.column(), node.definition.description)
+        draw_settings(node, layout, panel_width(context))
         layout.prop(node, "hm_policy")
 
 
@@ -77,7 +82,7 @@ class HARTOMAT_PT_validation(_Panel, bpy.types.Panel):
         for problem in problems:
             where = ", ".join(str(problem[k]) for k in ("node_id", "port", "field") if problem.get(k))
             icon = "ERROR" if problem.get("severity") == "error" else "INFO"
-            _lines(layout.box().column(align=True), f"{where}: {problem.get('message', '')}", icon)
+            _lines(context, layout.box().column(align=True), f"{where}: {problem.get('message', '')}", icon)
 
 
 class HARTOMAT_PT_plan(_Panel, bpy.types.Panel):
@@ -97,7 +102,7 @@ class HARTOMAT_PT_plan(_Panel, bpy.types.Panel):
             hit = " (cache hit)" if node.get("cache_hit") else ""
             layout.label(text=f"{index}. {node['node_id']} [{node['step']}] {node.get('where', '')}{hit}")
         for warning in plan.get("warnings", []):
-            _lines(layout, warning, "INFO")
+            _lines(context, layout, warning, "INFO")
 
 
 class HARTOMAT_PT_run(_Panel, bpy.types.Panel):
@@ -136,7 +141,7 @@ class HARTOMAT_PT_inspect(_Panel, bpy.types.Panel):
         layout = self.layout
         layout.label(text=f"run {run.get('run_id', '')}: {run.get('status', '')}")
         if run.get("error"):
-            _lines(layout, str(run["error"]), "ERROR")
+            _lines(context, layout, str(run["error"]), "ERROR")
         node = getattr(context, "active_node", None)
         record = json_prop(node, "hm_run", {}) if node is not None and is_hartomat_node(node) else {}
         if not record:
@@ -145,14 +150,15 @@ class HARTOMAT_PT_inspect(_Panel, bpy.types.Panel):
         box = layout.box()
         box.label(text=f"{node.hm_id}: {run_summary(record)}", icon="NODE")
         if record.get("interpreter"):
-            _lines(box, f"ran in: {record['interpreter']}", "CONSOLE")
+            _lines(context, box, f"ran in: {record['interpreter']}", "CONSOLE")
         if record.get("error"):
-            _lines(box, str(record["error"].get("message", record["error"])
+            _lines(context, box, str(record["error"].get("message", record["error"])
                             if isinstance(record["error"], dict) else record["error"]), "ERROR")
         for line in record.get("log_tail", []):
-            _lines(box, str(line), width=60)
+            _lines(context, box, str(line))
         for output in record.get("outputs", []):
-            _lines(box, f"{output.get('port', '')} ({output.get('kind', '')}): {output.get('path', '')}", "FILE")
+            port, kind = output.get("port", ""), output.get("kind", "")
+            _lines(context, box, f"{port} ({kind}): {output.get('path', '')}", "FILE")
 
 
 CLASSES = (HARTOMAT_PT_workflow, HARTOMAT_PT_node, HARTOMAT_PT_validation, HARTOMAT_PT_plan, HARTOMAT_PT_run,

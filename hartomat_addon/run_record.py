@@ -54,3 +54,13 @@ def images(record: dict[str, Any]) -> list[str]:
     for node in record.get("nodes", {}).values():
         paths += [o["path"] for o in node.get("outputs", []) if o.get("kind") == "image" and o.get("path")]
     return list(dict.fromkeys(paths))
+
+
+def foreign_interpreters(record: dict[str, Any], here: str) -> dict[str, list[str]]:
+    """Interpreter -> node ids, for nodes that ran outside this process's interpreter (the helper)."""
+    found: dict[str, list[str]] = {}
+    for node_id, node in record.get("nodes", {}).items():
+        interpreter = node.get("interpreter")
+        if interpreter and interpreter != here:
+            found.setdefault(str(interpreter), []).append(node_id)
+    return found

@@ -54,6 +54,7 @@ class HartomatWorkflowTree(bpy.types.NodeTree):
     hm_run_state: bpy.props.StringProperty(default="", description="idle, running, succeeded, failed, ...")
     hm_progress: bpy.props.FloatProperty(default=0.0, min=0.0, max=1.0, subtype="FACTOR")
     hm_progress_message: bpy.props.StringProperty(default="")
+    hm_dispatch: bpy.props.StringProperty(default="", description="The last order sent to the farm (JSON)")
     hm_step_path: bpy.props.StringProperty(name="STEP File", subtype="FILE_PATH",
                                            description="The STEP file a local run renders")
     hm_out_dir: bpy.props.StringProperty(name="Output Folder", subtype="DIR_PATH",

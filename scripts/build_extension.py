@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parent.parent
 MANIFEST = REPO / "blender_manifest.toml"
 CACHE = REPO / "build" / "wheel-cache"
 PYTHONS = ("3.11", "3.13")
-PLATFORM_TAGS = ("manylinux2014_x86_64", "manylinux_2_17_x86_64")
+PLATFORM_TAGS = ("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64")
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "vendor", "build_info.json")
 WHEEL_NAME = re.compile(r"^(?P<dist>[^-]+)-(?P<version>[^-]+)-(?P<python>cp3\d+|py3)-")
 
@@ -58,6 +58,15 @@ def fetch_wheels(wheels: list[str]) -> dict[str, Path]:
     return {name: CACHE / name for name in names}
 
 
+def vendor_farm_client(target: Path) -> None:
+    """The farm's HTTP client for dispatch; its absolute `engine` imports become relative ones
+    (`..engine`, the vendored engine), since nothing may be installed as top-level `engine`."""
+    target.mkdir(parents=True)
+    (target / "__init__.py").write_text('"""The queue server client, vendored for dispatch."""\n')
+    source = (REPO / "server_bridge" / "client.py").read_text()
+    (target / "client.py").write_text(re.sub(r"^from engine\.", "from ..engine.", source, flags=re.M))
+
+
 def stage(out_dir: Path) -> Path:
     """The extension's folder as it goes into the zip."""
     manifest = tomllib.loads(MANIFEST.read_text())
@@ -66,6 +75,7 @@ def stage(out_dir: Path) -> Path:
     shutil.copytree(REPO / "hartomat_addon", staging, ignore=IGNORE)
     shutil.copytree(REPO / "engine", staging / "vendor" / "engine", ignore=IGNORE)
     (staging / "vendor" / "__init__.py").write_text('"""Project packages shipped inside the extension."""\n')
+    vendor_farm_client(staging / "vendor" / "server_bridge")
     shutil.copy2(MANIFEST, staging / "blender_manifest.toml")
     helper = REPO / ".venv" / "bin" / "python"
     (staging / "build_info.json").write_text(json.dumps(

@@ -45,7 +45,7 @@ class GoldenCase:
 
         base = PRESETS[self.preset]
         thumbs = {"thumbnail_sizes": [32]} if base.thumbnail_sizes else {}
-        return base.model_copy(update={**TINY, **thumbs, **self.updates, **(extra or {})})
+        return type(base).model_validate({**base.model_dump(), **TINY, **thumbs, **self.updates, **(extra or {})})
 
 
 CASES = {case.name: case for case in (

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +63,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app = FastAPI(title="HartOMat farm", version="1", lifespan=lifespan)
     app.state.store, app.state.files, app.state.settings = store, files, settings
 
-    def role(*allowed: str) -> Callable[..., Principal]:
-        def dependency(authorization: str | None = Header(None)) -> Principal:
+    def role(*allowed: str) -> Callable[..., Awaitable[Principal]]:
+        async def dependency(authorization: str | None = Header(None)) -> Principal:
             if not authorization or not authorization.startswith("Bearer "):
                 raise ApiError(401, "missing bearer token (Authorization: Bearer <token>)")
             principal = tokens.resolve(authorization[7:].strip())
@@ -91,66 +91,66 @@ def create_app(settings: ServerSettings) -> FastAPI:
             return JSONResponse(body, status_code=getattr(exc, "status", 400))
 
     @app.get("/health")
-    def health() -> dict[str, Any]:
+    async def health() -> dict[str, Any]:
         return {"ok": True}
 
     # --- admin: tokens, workflows, output types, workers -------------------------------------
     @app.post("/api/tokens", status_code=201)
-    def make_token(req: TokenRequest, who: Principal = Depends(admin)) -> dict[str, str]:
+    async def make_token(req: TokenRequest, who: Principal = Depends(admin)) -> dict[str, str]:
         return {"token": create_token(store, req.role, req.name), "role": req.role}
 
     @app.get("/api/workflows/node-definitions")
-    def node_definitions(who: Principal = Depends(anyone)) -> dict[str, Any]:
+    async def node_definitions(who: Principal = Depends(anyone)) -> dict[str, Any]:
         from engine.registry import REGISTRY
 
         return REGISTRY.describe()
 
     @app.get("/api/workflows")
-    def list_workflows(who: Principal = Depends(submitter)) -> list[dict[str, Any]]:
+    async def list_workflows(who: Principal = Depends(submitter)) -> list[dict[str, Any]]:
         return [dict(r) for r in store.all("SELECT id, name, family, updated_at FROM workflows ORDER BY id")]
 
     @app.post("/api/workflows", status_code=201)
-    def create_workflow(document: dict[str, Any] = Body(...), who: Principal = Depends(admin)) -> dict[str, Any]:
+    async def create_workflow(document: dict[str, Any] = Body(...), who: Principal = Depends(admin)) -> dict[str, Any]:
         return catalog.save_workflow(store, document)
 
     @app.get("/api/workflows/{workflow_id}")
-    def get_workflow(workflow_id: str, who: Principal = Depends(submitter)) -> dict[str, Any]:
+    async def get_workflow(workflow_id: str, who: Principal = Depends(submitter)) -> dict[str, Any]:
         workflow: dict[str, Any] = catalog.load_workflow_row(store, workflow_id).canonical()
         return workflow
 
     @app.put("/api/workflows/{workflow_id}")
-    def put_workflow(workflow_id: str, document: dict[str, Any] = Body(...),
+    async def put_workflow(workflow_id: str, document: dict[str, Any] = Body(...),
                      who: Principal = Depends(admin)) -> dict[str, Any]:
         return catalog.save_workflow(store, document, workflow_id)
 
     @app.get("/api/output-types")
-    def list_output_types(who: Principal = Depends(submitter)) -> list[dict[str, Any]]:
+    async def list_output_types(who: Principal = Depends(submitter)) -> list[dict[str, Any]]:
         return catalog.list_output_types(store)
 
     @app.get("/api/output-types/{name}")
-    def get_output_type(name: str, who: Principal = Depends(submitter)) -> dict[str, Any]:
+    async def get_output_type(name: str, who: Principal = Depends(submitter)) -> dict[str, Any]:
         return catalog.get_output_type(store, name)
 
     @app.put("/api/output-types/{name}")
-    def put_output_type(name: str, req: OutputTypeRequest, who: Principal = Depends(admin)) -> dict[str, Any]:
+    async def put_output_type(name: str, req: OutputTypeRequest, who: Principal = Depends(admin)) -> dict[str, Any]:
         return catalog.save_output_type(store, {**req.model_dump(), "name": name}, who.name)
 
     @app.post("/api/output-types/{name}/mode")
-    def set_mode(name: str, req: ModeRequest, who: Principal = Depends(admin)) -> dict[str, Any]:
+    async def set_mode(name: str, req: ModeRequest, who: Principal = Depends(admin)) -> dict[str, Any]:
         return catalog.set_mode(store, name, req.mode, who.name)
 
     @app.get("/api/output-types/{name}/parity")
-    def parity(name: str, last: int = Query(20, ge=1, le=1000),
+    async def parity(name: str, last: int = Query(20, ge=1, le=1000),
                who: Principal = Depends(submitter)) -> dict[str, Any]:
         catalog.get_output_type(store, name)
         return parity_summary(store, name, last)
 
     @app.get("/api/workers")
-    def workers(who: Principal = Depends(admin)) -> list[dict[str, Any]]:
+    async def workers(who: Principal = Depends(admin)) -> list[dict[str, Any]]:
         return queue.list_workers(store)
 
     @app.delete("/api/workers/{worker_id}/blocks")
-    def clear_blocks(worker_id: str, output_type: str | None = None,
+    async def clear_blocks(worker_id: str, output_type: str | None = None,
                      who: Principal = Depends(admin)) -> dict[str, int]:
         return {"cleared": queue.clear_blocks(store, worker_id, output_type)}
 
@@ -178,7 +178,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         return order
 
     @app.get("/api/orders")
-    def list_orders(limit: int = Query(50, ge=1, le=1000), who: Principal = Depends(submitter)) -> list[dict[str, Any]]:
+    async def list_orders(limit: int = Query(50, ge=1, le=1000), who: Principal = Depends(submitter)) -> list[dict[str, Any]]:
         rows = store.all("SELECT id, status, created_at, finished_at FROM orders WHERE ? OR submitted_by = ? "
                          "ORDER BY created_at DESC LIMIT ?", who.role == "admin", who.token_id, limit)
         return [dict(r) for r in rows]
@@ -188,12 +188,12 @@ def create_app(settings: ServerSettings) -> FastAPI:
             raise ApiError(404, f"order {order_id!r} does not exist")
 
     @app.get("/api/orders/{order_id}")
-    def get_order(order_id: str, who: Principal = Depends(submitter)) -> dict[str, Any]:
+    async def get_order(order_id: str, who: Principal = Depends(submitter)) -> dict[str, Any]:
         own_order(order_id, who)
         return orders.order_status(store, order_id)
 
     @app.post("/api/orders/{order_id}/cancel")
-    def cancel_order(order_id: str, who: Principal = Depends(submitter)) -> dict[str, Any]:
+    async def cancel_order(order_id: str, who: Principal = Depends(submitter)) -> dict[str, Any]:
         own_order(order_id, who)
         touched, finished = orders.cancel_jobs(store, "order_id = ?", order_id)
         for done in finished:
@@ -207,12 +207,12 @@ def create_app(settings: ServerSettings) -> FastAPI:
         return job
 
     @app.get("/api/jobs/{job_id}")
-    def get_job(job_id: str, who: Principal = Depends(submitter)) -> dict[str, Any]:
+    async def get_job(job_id: str, who: Principal = Depends(submitter)) -> dict[str, Any]:
         own_job(job_id, who)
         return _job_detail(store, job_id)
 
     @app.post("/api/jobs/{job_id}/cancel")
-    def cancel_job(job_id: str, who: Principal = Depends(submitter)) -> dict[str, Any]:
+    async def cancel_job(job_id: str, who: Principal = Depends(submitter)) -> dict[str, Any]:
         job = own_job(job_id, who)
         touched, finished = orders.cancel_jobs(store, "id = ?", job_id)
         for done in finished:
@@ -220,7 +220,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         return {"cancelled": touched, "order_status": orders.order_status(store, job["order_id"])["status"]}
 
     @app.get("/api/assets/{asset_id}")
-    def get_asset(asset_id: str, who: Principal = Depends(anyone), worker_id: str | None = None) -> FileResponse:
+    async def get_asset(asset_id: str, who: Principal = Depends(anyone), worker_id: str | None = None) -> FileResponse:
         asset = store.one("SELECT * FROM media_assets WHERE id = ?", asset_id)
         if asset is None or not _may_read_asset(store, who, asset, worker_id):
             raise ApiError(404, f"asset {asset_id!r} does not exist")
@@ -229,7 +229,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     # --- workers ---------------------------------------------------------------------------------
     @app.post("/api/workers/register", status_code=201)
-    def register(req: RegisterRequest, who: Principal = Depends(worker_role)) -> dict[str, Any]:
+    async def register(req: RegisterRequest, who: Principal = Depends(worker_role)) -> dict[str, Any]:
         return {**queue.register_worker(store, who, req.name, req.capabilities), "lease_s": settings.lease_s}
 
     @app.post("/api/workers/{worker_id}/claim")
@@ -248,7 +248,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
             await waker.wait(event, remaining)
 
     @app.get("/api/files/{sha256}")
-    def download_file(sha256: str, worker_id: str | None = None, who: Principal = Depends(anyone)) -> FileResponse:
+    async def download_file(sha256: str, worker_id: str | None = None, who: Principal = Depends(anyone)) -> FileResponse:
         if not _may_read_file(store, who, sha256, worker_id):
             raise ApiError(404, f"file {sha256[:80]!r} does not exist")
         row = store.one("SELECT name FROM files WHERE sha256 = ?", sha256)
@@ -256,7 +256,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
                             headers={"X-Sha256": sha256})
 
     @app.post("/api/jobs/{job_id}/heartbeat")
-    def heartbeat(job_id: str, req: HeartbeatRequest, who: Principal = Depends(worker_role)) -> dict[str, Any]:
+    async def heartbeat(job_id: str, req: HeartbeatRequest, who: Principal = Depends(worker_role)) -> dict[str, Any]:
         queue.own_worker(store, who, req.worker_id)
         return queue.heartbeat(store, req.worker_id, job_id, settings.lease_s,
                                [e.model_dump() for e in req.events], req.logs)
@@ -275,7 +275,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         return queue.add_asset(store, worker_id, job_id, meta, sha, size)
 
     @app.post("/api/jobs/{job_id}/complete")
-    def complete(job_id: str, req: CompleteRequest, who: Principal = Depends(worker_role)) -> dict[str, Any]:
+    async def complete(job_id: str, req: CompleteRequest, who: Principal = Depends(worker_role)) -> dict[str, Any]:
         queue.own_worker(store, who, req.worker_id)
         result = queue.complete(store, req.worker_id, job_id, req.model_dump())
         if result["order_finished"]:
@@ -285,7 +285,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         return result
 
     @app.post("/api/jobs/{job_id}/hand-back")
-    def hand_back(job_id: str, req: WorkerRef, who: Principal = Depends(worker_role)) -> dict[str, Any]:
+    async def hand_back(job_id: str, req: WorkerRef, who: Principal = Depends(worker_role)) -> dict[str, Any]:
         queue.own_worker(store, who, req.worker_id)
         result = queue.hand_back(store, req.worker_id, job_id)
         waker.wake()

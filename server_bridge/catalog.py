@@ -62,14 +62,13 @@ def required_capabilities(workflow: Any, mode: str) -> list[str]:
 
 
 def delivered_kinds(workflow: Any) -> set[str]:
-    """Artifact kinds a workflow delivers: what its render nodes produce."""
+    """Artifact kinds a workflow delivers: what its render nodes produce (what any node
+    produces, for a workflow without a render node, such as a CAD-only or test graph)."""
     from engine.registry import REGISTRY
 
-    kinds: set[str] = set()
-    for node in workflow.nodes:
-        if node.step in REGISTRY and REGISTRY.get(node.step).is_render:
-            kinds.update(str(p.kind) for p in REGISTRY.get(node.step).outputs)
-    return kinds
+    definitions = [REGISTRY.get(node.step) for node in workflow.nodes if node.step in REGISTRY]
+    renders = [d for d in definitions if d.is_render] or definitions
+    return {str(port.kind) for d in renders for port in d.outputs}
 
 
 def save_workflow(store: Store, document: Any, workflow_id: str | None = None) -> dict[str, Any]:

@@ -49,6 +49,7 @@ CREATE TABLE jobs (
     failed_workers TEXT NOT NULL DEFAULT '', cancel_requested INTEGER NOT NULL DEFAULT 0,
     error TEXT, created_at REAL NOT NULL, updated_at REAL NOT NULL);
 CREATE INDEX jobs_queue ON jobs(status, seq);
+CREATE INDEX jobs_order ON jobs(order_id, status);
 CREATE TABLE job_logs (
     id INTEGER PRIMARY KEY, job_id TEXT NOT NULL, run_id TEXT, at REAL NOT NULL, line TEXT NOT NULL);
 CREATE INDEX job_logs_job ON job_logs(job_id);
@@ -66,6 +67,7 @@ CREATE TABLE media_assets (
     sha256 TEXT NOT NULL, size INTEGER NOT NULL, is_primary INTEGER NOT NULL DEFAULT 0,
     committed INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL,
     UNIQUE (order_line_id, role, sha256));
+CREATE INDEX media_assets_run ON media_assets(run_id);
 CREATE TABLE workers (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, token_id TEXT NOT NULL, caps INTEGER NOT NULL,
     capabilities TEXT NOT NULL, registered_at REAL NOT NULL, last_seen REAL NOT NULL);

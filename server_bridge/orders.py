@@ -59,13 +59,15 @@ def create_order(store: Store, principal: Principal, lines: list[dict[str, Any]]
 
 def roll_up(conn: Any, order_id: str) -> bool:
     """Recompute an order's status from its jobs; True when this call finished the order."""
-    statuses = [r[0] for r in conn.execute("SELECT status FROM jobs WHERE order_id = ?", (order_id,))]
-    if all(s in jobstate.TERMINAL for s in statuses):
-        status = ("failed" if "failed" in statuses else
-                  "cancelled" if all(s == "cancelled" for s in statuses) else
-                  "succeeded" if all(s == "succeeded" for s in statuses) else "partial")
+    counts = dict(conn.execute("SELECT status, count(*) FROM jobs WHERE order_id = ? GROUP BY status",
+                               (order_id,)).fetchall())
+    total = sum(counts.values())
+    if not counts.get("queued") and not counts.get("running"):
+        status = ("failed" if counts.get("failed") else
+                  "cancelled" if counts.get("cancelled") == total else
+                  "succeeded" if counts.get("succeeded") == total else "partial")
     else:
-        status = "queued" if all(s == "queued" for s in statuses) else "running"
+        status = "queued" if counts.get("queued") == total else "running"
     finished = status in ("failed", "cancelled", "succeeded", "partial")
     cursor = conn.execute("UPDATE orders SET status = ?, finished_at = CASE WHEN ? THEN ? END "
                           "WHERE id = ? AND status != ?", (status, finished, now(), order_id, status))

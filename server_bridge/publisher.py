@@ -39,9 +39,10 @@ class RemotePublisher:
             first = records[0]
             self.log(f"published {role} ({len(members)} file(s)) as {first['id']}"
                      + (" (already on the server)" if first.get("duplicate") else ""))
-            asset = MediaAsset(role=role, path=f"farm://assets/{first['id']}", sha256=sha, size=size,
+            # paths stay local (the run folder lives until the job is reported): shadow runs compare
+            # the published legacy files with the graph's; the server's asset ids are in the log
+            asset = MediaAsset(role=role, path=str(artifact.path or members[0]), sha256=sha, size=size,
                                kind=str(artifact.kind), primary=primary, node_id=node_id, run_id=run_id,
-                               order_line_id=self.order_line_id,
-                               files=[f"farm://assets/{r['id']}" for r in records] if artifact.files else [])
+                               order_line_id=self.order_line_id, files=list(artifact.files))
             self.assets[key] = asset
             return asset

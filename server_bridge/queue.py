@@ -12,7 +12,7 @@ from typing import Any
 
 from . import jobstate
 from .auth import Principal
-from .catalog import caps_mask, get_output_type, load_workflow_row
+from .catalog import caps_mask
 from .db import Store, loads, new_id, now
 from .orders import roll_up
 
@@ -52,25 +52,29 @@ def claim(store: Store, worker: Any, lease_s: float) -> dict[str, Any] | None:
             return None
         c.execute("INSERT INTO runs (id, job_id, worker_id, status, mode, started_at) VALUES (?, ?, ?, 'running', ?, ?)",
                   (run_id, job["id"], worker["id"], job["mode"], now()))
-        roll_up(c, job["order_id"])
-    return job_payload(store, job, lease_s)
+        if c.execute("SELECT status FROM orders WHERE id = ?", (job["order_id"],)).fetchone()[0] == "queued":
+            roll_up(c, job["order_id"])
+        return job_payload(store, job, lease_s)
 
 
 def job_payload(store: Store, job: Any, lease_s: float) -> dict[str, Any]:
-    """Everything a worker needs to run a job: order line, workflow, mode, overrides, STEP."""
-    line = store.one("SELECT * FROM order_lines WHERE id = ?", job["order_line_id"])
-    if line is None:
-        raise QueueError(f"job {job['id']!r} has no order line", 500)
-    output_type = get_output_type(store, job["output_type"])
-    workflow = load_workflow_row(store, output_type["workflow_id"])
-    overrides = {**output_type["overrides"]}
-    for key, values in loads(line["overrides"], {}).items():
+    """Everything a worker needs to run a job: order line, workflow, mode, overrides, STEP.
+    The workflow is sent as stored (canonical JSON, validated when it was saved)."""
+    row = store.one(
+        "SELECT l.id, l.product, l.overrides AS line_overrides, l.step_sha256, o.overrides, o.legacy_fallback, "
+        "w.family, w.document, f.size, f.name FROM order_lines l JOIN output_types o ON o.name = ? "
+        "JOIN workflows w ON w.id = o.workflow_id LEFT JOIN files f ON f.sha256 = l.step_sha256 WHERE l.id = ?",
+        job["output_type"], job["order_line_id"])
+    if row is None:
+        raise QueueError(f"job {job['id']!r} lost its order line or output type {job['output_type']!r}", 410)
+    overrides = loads(row["overrides"], {})
+    for key, values in loads(row["line_overrides"], {}).items():
         overrides[key] = {**overrides.get(key, {}), **values}
-    step: Any = store.one("SELECT sha256, size, name FROM files WHERE sha256 = ?", line["step_sha256"]) or {}
     return {"job_id": job["id"], "run_id": job["run_id"], "order_id": job["order_id"],
-            "order_line_id": line["id"], "product": line["product"], "output_type": job["output_type"],
-            "family": workflow.family, "mode": job["mode"], "legacy_fallback": output_type["legacy_fallback"],
-            "overrides": overrides, "workflow": workflow.canonical(), "step_file": dict(step),
+            "order_line_id": row["id"], "product": row["product"], "output_type": job["output_type"],
+            "family": row["family"], "mode": job["mode"], "legacy_fallback": bool(row["legacy_fallback"]),
+            "overrides": overrides, "workflow": loads(row["document"]),
+            "step_file": {"sha256": row["step_sha256"], "size": row["size"], "name": row["name"]},
             "lease_s": lease_s, "attempt": job["attempts"]}
 
 

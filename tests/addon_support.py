@@ -5,11 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import pytest
 
-
-@pytest.fixture(scope="module")
-def addon() -> Iterator[Any]:
+def registered_addon() -> Iterator[Any]:
+    """The add-on registered in this process's bpy, unregistered (and its trees removed) after."""
     import bpy
 
     import hartomat_addon

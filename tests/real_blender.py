@@ -89,10 +89,10 @@ def build_extension(out_dir: Path) -> Path:
 
 
 GUI_SCRIPT = """
-Xvfb :$1 -screen 0 1600x900x24 -nolisten tcp >/dev/null 2>&1 &
+Xvfb :$1 -screen 0 1600x1000x24 -nolisten tcp >/dev/null 2>&1 &
 XPID=$!
 sleep 1.5
-DISPLAY=:$1 blender --enable-event-simulate --python "$2" -- "$3"
+DISPLAY=:$1 blender --enable-event-simulate --python "$2" -- "$3" "$4"
 CODE=$?
 kill $XPID
 wait $XPID 2>/dev/null
@@ -108,14 +108,14 @@ def free_display() -> int:
     raise RuntimeError("no free X display number between 120 and 199")
 
 
-def run_gui(driver: Path, user_dir: Path, screenshot: Path, timeout: float = 180,
+def run_gui(driver: Path, user_dir: Path, screenshot: Path, step_file: Path, timeout: float = 240,
             ) -> subprocess.CompletedProcess[str]:
     """Starts Xvfb and the Blender GUI on it (one chroot session) with a driver script that
-    takes `screenshot` and quits; output captured."""
+    takes `screenshot`, runs a graph on `step_file` and quits; output captured."""
     command = blender_executable()
     if command is None:
         raise RuntimeError(not_provisioned_reason())
     runner = [str(WRAPPER)] if not os.environ.get("HARTOMAT_BLENDER") else []
-    script = ["sh", "-c", GUI_SCRIPT, "gui", str(free_display()), str(driver), str(screenshot)]
+    script = ["sh", "-c", GUI_SCRIPT, "gui", str(free_display()), str(driver), str(screenshot), str(step_file)]
     env = {**os.environ, "BLENDER_USER_RESOURCES": str(user_dir)}
     return subprocess.run([*runner, *script], capture_output=True, text=True, timeout=timeout, env=env)

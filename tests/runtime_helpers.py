@@ -38,6 +38,7 @@ def noop(call: NodeCall) -> dict[str, Artifact]:
 
 def flaky(call: NodeCall) -> dict[str, Artifact]:
     """Fails `fail_times` times (counted in its work folder), then succeeds."""
+    call.workdir.mkdir(parents=True, exist_ok=True)  # data-only nodes create their folder on demand
     counter = call.workdir / "count"
     count = int(counter.read_text()) if counter.exists() else 0
     counter.write_text(str(count + 1))
@@ -72,6 +73,12 @@ def write_file(call: NodeCall) -> dict[str, Artifact]:
     return {"image": Artifact.from_file(K.IMAGE, target, data={"width": 1, "height": 1, "view": call.node_id})}
 
 
+def parts(call: NodeCall) -> dict[str, Artifact]:
+    """cad_parts read from the JSON file `source` (a stand-in for occ_object_extract)."""
+    data = json.loads(Path(call.settings.source).read_text())
+    return {"cad_parts": Artifact(kind=K.CAD_PARTS, data=data)}
+
+
 def _def(key: str, func: str, *, render: bool = False, execution: str = "inline", outputs: Any = None,
          inputs: Any = None) -> NodeDefinition:
     return NodeDefinition(
@@ -90,6 +97,7 @@ TEST_NODES = {
     "t_boom": (_def("t_boom", "boom"), boom),
     "t_proc": (_def("t_proc", "slow", execution="process"), slow),
     "t_proc_boom": (_def("t_proc_boom", "boom", execution="process"), boom),
+    "t_parts": (_def("t_parts", "parts", outputs=(out("cad_parts", K.CAD_PARTS),)), parts),
     "t_file": (_def("t_file", "write_file", render=True, outputs=(out("image", K.IMAGE, role="primary_render"),)),
                write_file),
 }
@@ -121,7 +129,7 @@ def chain(count: int, step: str = "t_noop") -> Workflow:
 
 
 def wide(count: int, step: str = "t_noop") -> Workflow:
-    nodes = [node("root", step)] + [node(f"w{i}", step) for i in range(count - 2)] + [node("sink", step)]
+    nodes = [node("root", step)] + [node(f"w{i}", step, tag=str(i)) for i in range(count - 2)] + [node("sink", step)]
     edges = [edge("root", f"w{i}") for i in range(count - 2)] + [edge(f"w{i}", "sink") for i in range(count - 2)]
     return graph(nodes, edges, name=f"wide {count}")
 
@@ -210,6 +218,13 @@ def fake_registry() -> NodeDefinitionRegistry:
     for step, executor in FAKES.items():
         registry.register(REGISTRY.get(step), executor=executor)
     return registry
+
+
+def fake_step_file(folder: Path) -> Path:
+    """A stand-in STEP file: the fakes only fingerprint it."""
+    path = folder / "part.step"
+    path.write_text("ISO-10303-21;\nHEADER;\nENDSEC;\nDATA;\nENDSEC;\nEND-ISO-10303-21;\n")
+    return path
 
 
 def order_line(step_path: Path | None = None, **extra: Any) -> OrderLine:

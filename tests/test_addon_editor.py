@@ -14,7 +14,12 @@ from engine.registry import REGISTRY
 
 bpy = pytest.importorskip("bpy")
 
-from tests.addon_support import addon, node, starter_tree  # noqa: E402,F401
+from tests.addon_support import node, registered_addon, starter_tree  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def addon():
+    yield from registered_addon()
 
 
 def test_every_step_has_a_generated_node_with_typed_sockets(addon):
@@ -183,7 +188,8 @@ def test_edits_only_mark_the_tree_dirty(addon):
     assert tree.hm_report == "[]"
 
 
-def test_dispatch_without_a_server_says_so(addon):
+def test_dispatch_without_a_server_says_so(addon, monkeypatch):
+    monkeypatch.delenv("HARTOMAT_SERVER", raising=False)
     tree = starter_tree("still")
     with pytest.raises(RuntimeError, match="no queue server is configured"):
         bpy.ops.hartomat.dispatch(tree_name=tree.name)

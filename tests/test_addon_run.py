@@ -10,7 +10,12 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from tests.addon_support import addon, node, starter_tree  # noqa: E402,F401
+from tests.addon_support import node, registered_addon, starter_tree  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def addon():
+    yield from registered_addon()
 
 TINY = {"still": {"resolution_x": 64, "resolution_y": 64, "samples": 2, "denoise": False},
         "thumbnails": {"sizes": [32]}}

@@ -8,7 +8,7 @@ import pytest
 import trimesh
 from cad_support import blender_import, close, run_step, srgb_to_linear, step_artifact, validate_gltf
 
-from engine.occ.glb_post import read_glb
+from engine.glb import read_glb
 
 COLOURS = {"outer_ring": "#6e7380", "inner_ring": "#b4b4be", "cage": "#c8962d", "ball": "#e6e6f0",
            "frame": "#46a050", "hub": "#d23c28", "bolt": "#3c3c3c", "bracket": "#2a5db0", "inch_block": "#aa7733"}
@@ -138,3 +138,19 @@ def step_glb(path: Path):
     from engine.artifacts import Artifact, ArtifactKind
 
     return Artifact.from_file(ArtifactKind.GLB, path, role="glb_model")
+
+
+def test_glb_bbox_agrees_with_trimesh_on_every_glb(glbs, tmp_path):
+    for name, path in glbs.items():
+        bbox = run_step("glb_bbox", tmp_path, {"glb": [step_glb(path)]})["bbox"].data
+        bounds = trimesh.load(str(path), force="scene").bounds
+        assert close(bbox["min"], list(bounds[0]), 1e-9) and close(bbox["max"], list(bounds[1]), 1e-9), name
+
+
+def test_glb_bbox_rejects_a_file_that_is_not_a_glb(tmp_path):
+    from engine.errors import NodeInputError
+
+    fake = tmp_path / "fake.glb"
+    fake.write_bytes(b"not a glb at all")
+    with pytest.raises(NodeInputError, match="cannot read GLB .*fake.glb"):
+        run_step("glb_bbox", tmp_path, {"glb": [step_glb(fake)]})

@@ -8,7 +8,6 @@ import hashlib
 from pathlib import Path
 
 import pytest
-
 from farm_support import FarmServer, token
 
 ROLES = ("submit", "worker", "admin")

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from farm_support import CLI, FarmServer, start_worker, stop_process, token, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -143,3 +142,49 @@ def test_cli_errors_are_one_line(farm, tmp_path: Path, bearing_step):
     assert unknown.returncode == 2 and "unknown output type 'nope'" in unknown.stderr
     missing = cli(server, tokens["submit"], "status", "ord-missing")
     assert missing.returncode == 2 and "HTTP 404" in missing.stderr
+
+
+def test_shadow_mode_publishes_legacy_only_and_stores_the_parity_report(farm, workers, bearing_step):
+    server, tokens = farm
+    switched = cli(server, tokens["admin"], "output-type", "set-mode", "tiny", "shadow")
+    assert switched.returncode == 0 and "mode shadow (set by admin)" in switched.stdout, switched.stderr
+    try:
+        workers("shadow-worker")
+        order_id = cli(server, tokens["submit"], "submit", str(bearing_step), "--output-type", "tiny").stdout.strip()
+        status = json.loads(cli(server, tokens["submit"], "status", order_id, "--wait", "--json").stdout)
+    finally:
+        cli(server, tokens["admin"], "output-type", "set-mode", "tiny", "graph")
+    assert status["status"] == "succeeded" and status["lines"][0]["job"]["mode"] == "shadow"
+    assert_each_output_published_once(status)
+    job = server.call("GET", f"/api/jobs/{status['lines'][0]['job']['id']}", tokens["admin"]).json()
+    run = job["runs"][-1]
+    assert run["mode"] == "shadow" and run["parity"]["graph_status"] == "succeeded"
+    assert set(run["parity"]["roles"]) >= {"primary_render"}
+    assert {a["node_id"] for a in run["summary"]["published"]} <= {n for n in run["summary"]["legacy_nodes"]}
+    parity = cli(server, tokens["submit"], "parity", "tiny", "--last", "5", "--json")
+    summary = json.loads(parity.stdout)
+    assert summary["runs"] == 1 and summary["details"][0]["run_id"] == run["id"]
+    assert summary["matched"] == int(run["parity"]["match"])
+    history = server.call("GET", "/api/output-types/tiny", tokens["admin"]).json()["mode_history"]
+    assert [h["new_mode"] for h in history[-2:]] == ["shadow", "graph"]
+
+
+def test_a_failing_graph_falls_back_to_legacy_and_the_order_says_so(farm, workers, single_part_step):
+    server, tokens = farm
+    still = server.call("GET", "/api/output-types/still", tokens["admin"]).json()
+    document = server.call("GET", f"/api/workflows/{still['workflow_id']}", tokens["admin"]).json()
+    for node in document["nodes"]:
+        if node["step"] == "resolve_template":
+            node["params"]["template"] = "no-such-template"
+    saved = server.call("POST", "/api/workflows", tokens["admin"], json=document).json()
+    reply = server.call("PUT", "/api/output-types/tiny-broken", tokens["admin"], json={
+        "family": "still", "artifact_kind": "image", "workflow_id": saved["id"], "overrides": TINY})
+    assert reply.status_code == 200 and reply.json()["legacy_fallback"] is True
+    workers("fallback-worker")
+    order_id = cli(server, tokens["submit"], "submit", str(single_part_step), "--output-type",
+                   "tiny-broken").stdout.strip()
+    waited = cli(server, tokens["submit"], "status", order_id, "--wait")
+    assert waited.returncode == 0 and "(fell back to legacy)" in waited.stdout, waited.stdout
+    status = order(server, tokens["submit"], order_id)
+    assert status["fell_back"] is True and status["lines"][0]["fell_back"] is True
+    assert_each_output_published_once(status)

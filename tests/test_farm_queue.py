@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 import requests
-
 from farm_support import FarmServer, token, wait_until
 
 SECRET = "test-webhook-secret"

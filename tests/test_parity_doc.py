@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import textwrap
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from _scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("make_parity", ROOT / "scripts" / "make_parity.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the file executes
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def make_parity() -> ModuleType:
-    return load_script()
+    return load_script("make_parity")
 
 
 def test_parity_doc_is_current(make_parity: ModuleType) -> None:
@@ -85,3 +75,11 @@ def test_every_preset_stage_is_listed(make_parity: ModuleType) -> None:
             assert f"`{node.id}` (`{node.step}`)" in section, (preset, node.id)
         for stage in make_parity.trace_legacy(preset):
             assert f"`{stage.node_id}` (`{stage.step}`)" in section, (preset, stage.node_id)
+
+
+def test_every_preset_step_and_setting_is_proved(make_parity: ModuleType) -> None:
+    proofs = make_parity.scan_markers()
+    unproved = [(preset, row.step) for preset in make_parity.PRESET_NAMES for row in make_parity.preset_rows(preset)
+                if not make_parity.step_proofs(row.step, preset, proofs)]
+    assert unproved == [], "steps with no parity test (mark one with @pytest.mark.parity)"
+    assert "**not proved**" not in make_parity.build_document(proofs)

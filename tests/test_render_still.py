@@ -146,5 +146,36 @@ def test_bad_inputs_name_the_field(tmp_path, product):
     with pytest.raises(NodeInputError, match="material_map.*unobtainium"):
         render.blender_still(node_call("blender_still", tmp_path, TINY,
                                        {"glb": [glb], "bbox": [bbox], "material_map": [unknown]}))
+    junk = tmp_path / "junk.glb"
+    junk.write_bytes(b"glTF but not really")
+    with pytest.raises(NodeInputError, match="input 'glb'"):
+        render.blender_still(node_call("blender_still", tmp_path, TINY,
+                                       {"glb": [Artifact.from_file(ArtifactKind.GLB, junk)], "bbox": [bbox]}))
+    bad_template = Artifact.from_file(ArtifactKind.TEMPLATE, junk)
+    with pytest.raises(NodeInputError, match="input 'template': cannot load"):
+        render.blender_still(node_call("blender_still", tmp_path, TINY,
+                                       {"glb": [glb], "bbox": [bbox], "template": [bad_template]}))
     with pytest.raises(NodeInputError, match="input 'bbox' has no artifact"):
         render.blender_still(node_call("blender_still", tmp_path, TINY, {"glb": [glb]}))
+
+
+def test_reset_keeps_the_sessions_own_unused_data(tmp_path, product, template):
+    import bpy
+
+    keep = bpy.data.node_groups.new("users_unsaved_graph", "ShaderNodeTree")  # no users, no fake user
+    spare = bpy.data.materials.new("users_spare_material")
+    _still(tmp_path, product, template, engine="WORKBENCH")
+    _still(tmp_path, product, template, engine="WORKBENCH")
+    assert "users_unsaved_graph" in bpy.data.node_groups and "users_spare_material" in bpy.data.materials
+    assert keep.users == 0 and spare.users == 0
+    # the first render's own data went with its scene
+    assert len([m for m in bpy.data.materials if m.name.startswith("HM_steel")]) == 1
+    assert len([m for m in bpy.data.meshes if m.name.startswith("Backdrop")]) == 1
+
+
+def test_renders_while_the_template_itself_is_the_open_file(tmp_path, product, template):
+    import bpy
+
+    bpy.ops.wm.open_mainfile(filepath=template.path, load_ui=False)
+    image = _still(tmp_path, product, template, engine="WORKBENCH")
+    assert Path(image.path).is_file() and bpy.data.filepath == template.path

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from runtime_helpers import edge, fake_registry, graph, node, order_line, runtime_registry
+from runtime_helpers import edge, fake_registry, fake_step_file, graph, node, order_line, runtime_registry
 
 from engine.node_definition import NodeDefinition
 from engine.runtime import RunOptions, run_workflow
@@ -82,9 +82,9 @@ def _still_graph(fail: bool, policy: dict | None = None):
     return wf
 
 
-def test_on_fail_fallback_legacy_reruns_legacy(tmp_path, bearing_step):
+def test_on_fail_fallback_legacy_reruns_legacy(tmp_path):
     wf = _still_graph(fail=True, policy={"on_fail": "fallback_legacy"})
-    result = run_workflow(wf, order_line(bearing_step), options(
+    result = run_workflow(wf, order_line(fake_step_file(tmp_path)), options(
         tmp_path, registry=fake_registry(), capabilities=frozenset({"bpy", "ocp"}), max_workers=0))
     assert result.fell_back and result.status == "succeeded"
     assert result.node_results["still"].status == "failed"
@@ -97,12 +97,12 @@ def test_on_fail_fallback_legacy_reruns_legacy(tmp_path, bearing_step):
     assert {a["phase"] for a in run["attempts"]} == {"graph", "legacy"}
 
 
-def test_fail_run_does_not_fall_back_unless_asked(tmp_path, bearing_step):
+def test_fail_run_does_not_fall_back_unless_asked(tmp_path):
     wf = _still_graph(fail=True)
     common = {"registry": fake_registry(), "capabilities": frozenset({"bpy", "ocp"}), "max_workers": 0}
-    result = run_workflow(wf, order_line(bearing_step), options(tmp_path / "a", **common))
+    result = run_workflow(wf, order_line(fake_step_file(tmp_path)), options(tmp_path / "a", **common))
     assert result.status == "failed" and not result.fell_back and not result.published
-    result = run_workflow(wf, order_line(bearing_step), options(tmp_path / "b", fallback=True, **common))
+    result = run_workflow(wf, order_line(fake_step_file(tmp_path)), options(tmp_path / "b", fallback=True, **common))
     assert result.status == "succeeded" and result.fell_back
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from runtime_helpers import edge, fake_registry, graph, node, order_line
+from runtime_helpers import edge, fake_registry, fake_step_file, graph, node, order_line
 
 from engine.artifacts import Artifact, ArtifactKind
 from engine.presets import preset_workflow
@@ -26,8 +26,8 @@ def media_files(out: Path) -> list[Path]:
     return sorted(p for p in (out / "media").rglob("*") if p.is_file() and p.name != "index.json")
 
 
-def test_legacy_mode_runs_the_fixed_pipeline_and_publishes(tmp_path, bearing_step):
-    result = run_workflow(preset_workflow("multi_angle"), order_line(bearing_step, output_type="multi_angle"),
+def test_legacy_mode_runs_the_fixed_pipeline_and_publishes(tmp_path):
+    result = run_workflow(preset_workflow("multi_angle"), order_line(fake_step_file(tmp_path), output_type="multi_angle"),
                           options(tmp_path, mode="legacy"))
     assert result.status == "succeeded", result.error
     assert list(result.legacy_results)[:3] == ["setup", "step", "extract"]
@@ -40,8 +40,8 @@ def test_legacy_mode_runs_the_fixed_pipeline_and_publishes(tmp_path, bearing_ste
     assert {o["role"] for o in summary["outputs"]} >= {"primary_render", "thumbnail"}
 
 
-def test_shadow_never_publishes_and_stores_parity(tmp_path, bearing_step):
-    result = run_workflow(preset_workflow("still"), order_line(bearing_step), options(tmp_path, mode="shadow"))
+def test_shadow_never_publishes_and_stores_parity(tmp_path):
+    result = run_workflow(preset_workflow("still"), order_line(fake_step_file(tmp_path)), options(tmp_path, mode="shadow"))
     assert result.status == "succeeded"
     assert all(a.node_id in result.legacy_results for a in result.published)
     assert {a.role for a in result.published} == {"primary_render", "thumbnail"}
@@ -57,10 +57,10 @@ def test_shadow_never_publishes_and_stores_parity(tmp_path, bearing_step):
     assert parity["match"] is True and parity["roles"]["primary_render"]["verdict"]
 
 
-def test_shadow_records_a_difference(tmp_path, bearing_step):
+def test_shadow_records_a_difference(tmp_path):
     wf = preset_workflow("still")
     wf.node("still").params["azimuth"] = 100.0  # graph renders another angle than legacy
-    result = run_workflow(wf, order_line(bearing_step), options(tmp_path, mode="shadow"))
+    result = run_workflow(wf, order_line(fake_step_file(tmp_path)), options(tmp_path, mode="shadow"))
     assert result.status == "succeeded" and result.parity["match"] is False
     assert result.parity["roles"]["primary_render"]["verdict"] == "different"
 

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from runtime_helpers import edge, graph, node, order_line, runtime_registry
 
-from engine.artifacts import Artifact, ArtifactKind
 from engine.runtime import RunOptions, run_workflow
 
 
@@ -103,28 +102,25 @@ def test_notify_without_webhook_logs_a_line(tmp_path):
     assert any("no webhook set" in line for line in result.node_results["notify"].logs)
 
 
+def _parts_file(tmp_path: Path, parts: list[dict]) -> str:
+    path = tmp_path / "parts.json"
+    path.write_text(json.dumps({"parts": parts}))
+    return str(path)
+
+
 def test_order_line_setup_and_materials(tmp_path):
-    parts = {"parts": [{"name": "Ball_1", "colour": None}, {"name": "housing", "colour": "#fe0000"},
-                       {"name": "cover", "colour": "#0000ff"}, {"name": "pin", "colour": None}]}
-
-    def extract(call):
-        return {"cad_parts": Artifact(kind=ArtifactKind.CAD_PARTS, data=parts)}
-
-    registry = runtime_registry()
-    from engine.registry import REGISTRY
-
-    registry.register(REGISTRY.get("occ_object_extract"), executor=extract)
+    source = _parts_file(tmp_path, [{"name": "Ball_1", "colour": None}, {"name": "housing", "colour": "#fe0000"},
+                                    {"name": "cover", "colour": "#0000ff"}, {"name": "pin", "colour": None}])
     wf = graph([node("setup", "order_line_setup", work_subdir="line"),
-                node("extract", "occ_object_extract"),
+                node("extract", "t_parts", source=source),
                 node("rules", "material_map_resolve", rules=[
                     {"name_pattern": "ball*", "material": "polished_steel"},
                     {"colour": "#ff0000", "material": "plastic_red"}]),
                 node("fill", "auto_populate_materials", default_material="rubber")],
                [edge("rules", "fill", "material_map", "material_map"),
                 edge("extract", "rules", "cad_parts", "cad_parts"), edge("extract", "fill", "cad_parts", "cad_parts")])
-    result = run_workflow(wf, order_line(), RunOptions(out_dir=tmp_path, registry=registry, use_cache=False,
-                                                       capabilities=frozenset(), max_workers=0))
-    assert result.status == "succeeded", result.node_results
+    result = run(tmp_path, wf)
+    assert result.status == "succeeded", result.error
     line = result.node_results["setup"].outputs[0].data
     assert Path(line["work_dir"]).is_dir() and line["work_dir"].endswith("line") and line["product"] == "bearing"
     mapping = result.node_results["fill"].outputs[0].data
@@ -137,15 +133,10 @@ def test_order_line_setup_and_materials(tmp_path):
 
 
 def test_unknown_material_names_the_rule(tmp_path):
-    from engine.registry import REGISTRY
-
-    wf = graph([node("extract", "occ_object_extract"), node("rules", "material_map_resolve",
-                                                            rules=[{"material": "unobtainium"}])],
+    source = _parts_file(tmp_path, [])
+    wf = graph([node("extract", "t_parts", source=source),
+                node("rules", "material_map_resolve", rules=[{"material": "unobtainium"}])],
                [edge("extract", "rules", "cad_parts", "cad_parts")])
-    registry = runtime_registry()
-    registry.register(REGISTRY.get("occ_object_extract"),
-                      executor=lambda call: {"cad_parts": Artifact(kind=ArtifactKind.CAD_PARTS, data={"parts": []})})
-    result = run_workflow(wf, order_line(), RunOptions(out_dir=tmp_path, registry=registry, use_cache=False,
-                                                       capabilities=frozenset(), max_workers=0))
+    result = run(tmp_path, wf)
     error = result.node_results["rules"].error
     assert "rules[0].material 'unobtainium'" in error["message"] and error["expected"]

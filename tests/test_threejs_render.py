@@ -13,7 +13,7 @@ from PIL import Image
 
 from engine.artifacts import Artifact, ArtifactKind
 from engine.context import NodeCall, OrderLine, WorkflowContext
-from engine.errors import NodeInputError
+from engine.errors import HartomatError, NodeInputError
 from engine.node_settings import ThreejsRenderSettings
 from engine.registry import REGISTRY
 from engine.web.browser import BROWSER_ENV, find_browser
@@ -140,3 +140,13 @@ def test_bearing_from_step_shows_in_the_viewer(tmp_path: Path, bearing_step: Pat
     differs = np.abs(pixels - BACKGROUND).max(axis=2) > 24
     assert differs.mean() > 0.10
     assert differs[SIZE // 3: 2 * SIZE // 3, :].any(axis=1).all(), "the bearing does not span the middle rows"
+
+
+def test_browser_that_fails_is_a_clear_error(tmp_path: Path, glb: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = tmp_path / "chromium"
+    fake.write_text("#!/bin/sh\necho 'fake browser: cannot open display' >&2\nexit 3\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv(BROWSER_ENV, str(fake))
+    with pytest.raises(HartomatError, match=r"node 'web' \(threejs_render\).*closed.*fake browser: cannot open"):
+        run_node(tmp_path, glb)
+    assert (tmp_path / "web" / "viewer.html").is_file()

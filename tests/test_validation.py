@@ -71,6 +71,11 @@ def test_nested_setting_errors_name_the_path():
     assert p.field == "rules.0.colour" and p.value == "red"
 
 
+def test_missing_nested_setting_says_so():
+    p = only(graph([("m", "material_map_resolve", {"rules": [{"name_pattern": "*ball*"}]})]), "invalid_setting")
+    assert p.field == "rules.0.material" and "required but missing" in p.message and p.value is None
+
+
 def test_unknown_nodes_in_edges():
     wf = graph([("a", "glb_bbox", {})], [("ghost", "glb", "a", "glb"), ("a", "bbox", "nowhere", "x")])
     src = only(wf, "unknown_source_node")

@@ -1,5 +1,6 @@
 """The canonical workflow model: fields, JSON round-trip, version migration, the published schema."""
 
+import gc
 import json
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from engine.workflow import (
     MIGRATIONS,
     Workflow,
     WorkflowLoadError,
+    gc_paused,
     load_workflow,
     load_workflow_text,
     migrate_document,
@@ -112,3 +114,18 @@ def test_schema_command_prints_the_published_schema():
     schema = json.loads(done.stdout)
     assert schema == json.loads(SCHEMA_PATH.read_text())
     assert {"version", "name", "family", "nodes", "edges", "ui"} <= set(schema["properties"])
+
+
+def test_gc_pause_restores_the_collector_state():
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), gc_paused():
+        assert not gc.isenabled()
+        raise RuntimeError("boom")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # a caller that had it off keeps it off
+    finally:
+        gc.enable()

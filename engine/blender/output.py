@@ -25,7 +25,7 @@ def encode_video(frames: list[Path], path: Path, fps: int, container: str, size:
     import bpy
 
     fmt, _ = CONTAINERS[container]
-    scene = bpy.data.scenes.new("HartOMat_Encode")
+    scene: Any = bpy.data.scenes.new("HartOMat_Encode")
     try:
         editor = scene.sequence_editor_create()
         strip = editor.strips.new_image(name="frames", filepath=str(frames[0]), channel=1, frame_start=1)

@@ -7,6 +7,8 @@ it the window's scene, and removes the previous render scene and its orphaned da
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +31,21 @@ def activate(scene: Any) -> None:
         window.scene = scene
 
 
+def _owned_data(scene: Any) -> list[Any]:
+    """The datablocks a render scene brought in: objects, their data and materials, world, collections."""
+    objects = list(scene.collection.all_objects)
+    blocks: list[Any] = [o.data for o in objects if o.data is not None]
+    blocks += [slot.material for o in objects for slot in o.material_slots if slot.material is not None]
+    blocks += [m for o in objects if o.type == "MESH" for m in o.data.materials if m is not None]
+    blocks += list(scene.collection.children_recursive)
+    if scene.world is not None:
+        blocks.append(scene.world)
+    return objects + blocks
+
+
 def reset() -> None:
-    """Remove the previous render scene and everything only it used."""
+    """Remove the previous render scene and whatever only it used (never a global orphan purge:
+    a desktop session's own unused data, such as a workflow node tree, must survive)."""
     import bpy
 
     old = bpy.data.scenes.get(RENDER_SCENE)
@@ -40,13 +55,22 @@ def reset() -> None:
         bpy.data.scenes.new("Scene")
     if bpy.context.scene == old:
         activate(next(s for s in bpy.data.scenes if s != old))
-    for obj in list(old.collection.all_objects):
+    owned = _owned_data(old)
+    objects = [b for b in owned if isinstance(b, bpy.types.Object)]
+    for obj in objects:
         bpy.data.objects.remove(obj, do_unlink=True)
     bpy.data.scenes.remove(old)
-    bpy.data.orphans_purge(do_local_ids=True, do_linked_ids=True, do_recursive=True)
+    pointers = {b.as_pointer(): b for b in owned[len(objects):]}  # data first, then materials, world
+    for block in pointers.values():
+        if block.users == 0:
+            bpy.data.batch_remove([block])
 
 
 def _append_scene(bpy: Any, template: Path) -> Any:
+    if bpy.data.filepath and Path(bpy.data.filepath).resolve() == template.resolve():
+        # Blender cannot append from the open file itself: append from a copy of it
+        with tempfile.TemporaryDirectory() as tmp:
+            return _append_scene(bpy, Path(shutil.copy(template, Path(tmp) / template.name)))
     with bpy.data.libraries.load(str(template), link=False) as (source, target):
         if not source.scenes:
             raise ValueError(f"template {template} has no scene")

@@ -38,7 +38,7 @@ def ensure_nodes(block: Any) -> Any:
 def _principled(name: str, spec: LibraryMaterial) -> Any:
     import bpy
 
-    mat = bpy.data.materials.new(name)
+    mat: Any = bpy.data.materials.new(name)
     ensure_nodes(mat)
     bsdf = mat.node_tree.nodes["Principled BSDF"]
     bsdf.inputs["Base Color"].default_value = (*(srgb_to_linear(c) for c in spec.base_color), 1.0)

@@ -84,7 +84,7 @@ def _backdrop_mesh(bpy: Any, half_width: float = 9.0) -> Any:
 
 
 def _diffuse_material(bpy: Any, name: str, colour: tuple[float, float, float], roughness: float) -> Any:
-    mat = bpy.data.materials.new(name)
+    mat: Any = bpy.data.materials.new(name)
     ensure_nodes(mat)
     bsdf = mat.node_tree.nodes["Principled BSDF"]
     bsdf.inputs["Base Color"].default_value = (*colour, 1.0)

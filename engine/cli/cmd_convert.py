@@ -27,6 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true", help="print the parts, bbox and GLB as JSON")
     parser.add_argument("--work-dir", help="run folder (run record and cache); default ~/.cache/hartomat/convert")
     parser.add_argument("--no-cache", action="store_true", help="do not reuse cached node results")
+    parser.add_argument("--isolate", action="store_true",
+                        help="run the OpenCascade nodes in worker processes (slower start; a crash in OCCT "
+                             "cannot take this command down)")
     parser.set_defaults(func=run)
 
 
@@ -56,8 +59,11 @@ def _failure(result: Any) -> str:
 
 
 def convert(step: Path, output: Path, work_dir: Path, overrides: dict[str, dict[str, Any]],
-            use_cache: bool = True) -> dict[str, Any]:
-    """Run the bundled CAD graph on `step`, copy the GLB to `output`; returns the report."""
+            use_cache: bool = True, isolate: bool = False) -> dict[str, Any]:
+    """Run the bundled CAD graph on `step`, copy the GLB to `output`; returns the report.
+
+    One-shot, so by default every node runs in this process (max_workers=0): spawning workers
+    would import OCP again in each and read the STEP file twice."""
     from ..context import OrderLine
     from ..runtime import RunOptions, run_workflow
     from ..workflow import load_workflow
@@ -67,7 +73,7 @@ def convert(step: Path, output: Path, work_dir: Path, overrides: dict[str, dict[
     line = OrderLine(id=step.stem, product=step.stem, step_path=str(step.resolve()), output_type="cad_convert")
     result = run_workflow(load_workflow(GRAPH), line, RunOptions(
         out_dir=work_dir / "runs" / step.stem, cache_dir=work_dir / "cache", use_cache=use_cache,
-        overrides=overrides, fallback=False))
+        overrides=overrides, fallback=False, max_workers=None if isolate else 0))
     if not result.ok:
         raise HartomatError(_failure(result))
     glb, parts, bbox = _output(result, "glb_export", "glb"), _output(result, "extract", "cad_parts"), \
@@ -102,7 +108,8 @@ def print_report(report: dict[str, Any]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     work_dir = Path(args.work_dir) if args.work_dir else default_work_dir()
-    report = convert(Path(args.step), Path(args.output), work_dir, _overrides(args), not args.no_cache)
+    report = convert(Path(args.step), Path(args.output), work_dir, _overrides(args), not args.no_cache,
+                     args.isolate)
     if args.json:
         print(json.dumps(report, indent=1))
     else:

@@ -21,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps({"ok": False, "problems": [
                 {"code": "unreadable_workflow", "message": str(exc), "severity": "error"}]}, indent=2))
-            return 1
+            return 2
         raise
     report = validate_workflow(workflow)
     if args.json:

@@ -19,7 +19,7 @@ COLOURS = {"identical": "#2e7d32", "similar": "#b26a00", "different": "#c62828"}
 STYLE = """body{font:14px system-ui,sans-serif;margin:2em;color:#222}
 .verdict{font-weight:bold;padding:.1em .5em;border-radius:4px;color:#fff}
 figure{display:inline-block;margin:0 1em 1em 0;vertical-align:top}
-figure img{max-width:360px;image-rendering:pixelated;border:1px solid #ccc}
+figure img{width:320px;height:auto;image-rendering:pixelated;border:1px solid #ccc}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:2px 8px;text-align:left}
 section{border-top:1px solid #ccc;padding-top:.5em;margin-top:1em}"""
 

@@ -49,6 +49,8 @@ def sample_indices(frame_count: int, samples: int) -> list[int]:
 
 def read_frames(path: Path, info: dict[str, Any], indices: list[int]) -> np.ndarray:
     """The given frames as uint8 N x H x W x 3, decoded in one ffmpeg pass."""
+    if not indices:
+        return np.zeros((0, info["height"], info["width"], 3), np.uint8)
     select = "+".join(f"eq(n\\,{i})" for i in indices)
     cmd = [_tool("ffmpeg"), "-v", "error", "-i", str(path), "-vf", f"select='{select}'", "-vsync", "0",
            "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]

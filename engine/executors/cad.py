@@ -23,6 +23,20 @@ def safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "part"
 
 
+def unique_file_names(names: list[str], items: list[Any]) -> list[tuple[str, Any]]:
+    """Pair each item with a file-safe name, suffixing names that collide once made safe."""
+    taken: set[str] = set()
+    paired = []
+    for name, item in zip(names, items, strict=True):
+        base = candidate = safe_name(name)
+        suffix = 2
+        while candidate.lower() in taken:
+            candidate, suffix = f"{base}_{suffix}", suffix + 1
+        taken.add(candidate.lower())
+        paired.append((candidate, item))
+    return paired
+
+
 # --- resolve_step_path --------------------------------------------------------------------------
 
 def find_in_library(library: Path, product: str) -> Path:
@@ -77,14 +91,14 @@ def step_source(call: NodeCall) -> tuple[Path, str]:
 
 def occ_object_extract(call: NodeCall) -> dict[str, Artifact]:
     from ..occ.assembly import describe_assembly
-    from ..occ.step_reader import read_step
+    from ..occ.step_reader import shared_step
 
     path, sha = step_source(call)
     settings = call.settings
     call.progress(0.1, f"reading {path.name}")
-    step = read_step(path, settings.read_names, settings.read_colours, settings.read_layers)
-    call.check_cancelled()
-    parts, tree = describe_assembly(step)
+    with shared_step(path, settings.read_names, settings.read_colours, settings.read_layers) as step:
+        call.check_cancelled()
+        parts, tree = describe_assembly(step)
     document = {
         "source": str(path), "sha256": sha, "length_unit": step.length_unit,
         "parts": [part.as_json() for part in parts], "tree": tree,
@@ -100,23 +114,14 @@ def occ_object_extract(call: NodeCall) -> dict[str, Artifact]:
 # --- occ_glb_export -----------------------------------------------------------------------------
 
 def occ_glb_export(call: NodeCall) -> dict[str, Artifact]:
-    from ..occ.gltf_export import write_document_glb
-    from ..occ.step_reader import read_step
-    from ..occ.tessellate import MeshParams, mesh_shapes, part_shapes, product_labels
+    from ..occ.convert import step_to_glb
+    from ..occ.tessellate import MeshParams
 
     path, _sha = step_source(call)
     settings = call.settings
-    params = MeshParams.from_settings(settings)
-    call.progress(0.05, f"reading {path.name}")
-    step = read_step(path)
-    call.check_cancelled()
-    labels = product_labels(step.shape_tool)
-    call.progress(0.3, f"meshing {len(labels)} unique parts")
-    mesh_shapes(part_shapes(labels), params)
-    call.check_cancelled()
-    call.progress(0.8, "writing GLB")
     target = call.workdir / f"{safe_name(path.stem)}.glb"
-    counts = write_document_glb(step, target, settings.merge_faces, settings.instance_names, params.parallel)
+    counts = step_to_glb(path, target, MeshParams.from_settings(settings), settings.merge_faces,
+                         settings.instance_names, call.progress, call.check_cancelled)
     call.log(f"GLB {target.name}: {counts['nodes']} nodes, {counts['meshes']} meshes "
              f"({counts['shared_meshes_removed']} instance meshes shared)")
     return {"glb": Artifact.from_file(ArtifactKind.GLB, target, role="glb_model",
@@ -126,17 +131,18 @@ def occ_glb_export(call: NodeCall) -> dict[str, Artifact]:
 # --- glb_bbox -----------------------------------------------------------------------------------
 
 def glb_bounds(path: Path) -> tuple[list[float], list[float]]:
-    """Scene bounds of a GLB in its own units (metres), Y-up."""
-    import trimesh
+    """Scene bounds of a GLB in its own units (metres), Y-up, from every vertex."""
+    from ..glb import scene_bounds
 
+    if not path.is_file():
+        raise NodeInputError(f"GLB file not found: {path}")
     try:
-        scene = trimesh.load(str(path), force="scene")
-    except Exception as exc:  # trimesh raises many kinds on bad files
+        bounds = scene_bounds(path)
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
         raise NodeInputError(f"cannot read GLB {path}: {exc}") from exc
-    bounds = scene.bounds
     if bounds is None:
         raise NodeInputError(f"GLB has no geometry: {path}")
-    return [float(v) for v in bounds[0]], [float(v) for v in bounds[1]]
+    return bounds
 
 
 def bbox_data(low: list[float], high: list[float], padding: float = 0.0) -> dict[str, Any]:
@@ -189,17 +195,18 @@ def _cached_stls(folder: Path) -> list[str] | None:
 
 def _write_stls(call: NodeCall, path: Path, folder: Path) -> list[str]:
     from ..occ.assembly import describe_assembly
-    from ..occ.step_reader import read_step
+    from ..occ.step_reader import shared_step
     from ..occ.stl_export import write_part_stls
-    from ..occ.tessellate import MeshParams
+    from ..occ.tessellate import MeshParams, ensure_meshed
 
-    step = read_step(path, layers=False)  # keep the document alive while its labels are used
-    parts, _tree = describe_assembly(step)
     staging = folder.with_name(folder.name + ".partial")
     staging.mkdir(parents=True, exist_ok=True)
-    names = write_part_stls([(safe_name(p.name), p.label) for p in parts], staging,
-                            MeshParams.from_settings(call.settings), call.settings.binary,
-                            lambda done: call.progress(0.1 + 0.8 * done, "writing STLs"), call.check_cancelled)
+    with shared_step(path) as step:
+        parts, _tree = describe_assembly(step)
+        ensure_meshed(step, [p.label for p in parts], MeshParams.from_settings(call.settings))
+        names = write_part_stls(unique_file_names([p.name for p in parts], [p.label for p in parts]), staging,
+                                call.settings.binary, lambda done: call.progress(0.1 + 0.8 * done, "writing STLs"),
+                                call.check_cancelled)
     (staging / "manifest.json").write_text(json.dumps({"source": str(path), "files": names}, indent=1))
     if folder.exists():
         import shutil

@@ -100,7 +100,10 @@ def _stage(call: NodeCall, settings: RenderSettings) -> Stage:
         raise _fail(call, "input 'bbox'", str(exc)) from None
     template = _input_file(call, "template", required=False)
     call.progress(0.02, "building the scene")
-    render_scene = scene.new_render_scene(template)
+    try:
+        render_scene = scene.new_render_scene(template)
+    except (OSError, ValueError) as exc:
+        raise _fail(call, "input 'template'", f"cannot load {template}: {exc}") from None
     try:
         product = importer.import_glb(glb, render_scene)
     except (ValueError, RuntimeError) as exc:

@@ -32,14 +32,14 @@ def _title(call: NodeCall, glb_path: Path) -> str:
 def _skip_reason(call: NodeCall) -> tuple[str | None, str | None]:
     """(browser, None) when a snapshot can be taken, else (None, why it is skipped)."""
     if not call.settings.snapshot:
-        return None, "snapshot turned off in the node settings"
+        return None, "PNG snapshot skipped: turned off in the node settings (snapshot = false)"
     browser = find_browser()
     if browser is None:
-        return None, f"no headless Chromium found (PATH or ${BROWSER_ENV}); the PNG snapshot was skipped"
+        return None, f"PNG snapshot skipped: no headless Chromium found (on PATH or in ${BROWSER_ENV})"
     return browser, None
 
 
-def _foreground_share(png: Path, background: str) -> float:
+def foreground_share(png: Path, background: str) -> float:
     """Share of pixels that differ clearly from the background colour."""
     from PIL import Image, ImageChops
 
@@ -62,7 +62,7 @@ def _take_snapshot(call: NodeCall, browser: str, page: Path, glb_path: Path) -> 
     if report.errors:
         raise NodeInputError(f"node '{call.node_id}' (threejs_render): the viewer of {glb_path} reported errors: "
                              + "; ".join(report.errors))
-    share = _foreground_share(png, settings.background)
+    share = foreground_share(png, settings.background)
     if share < BLANK_SHARE:
         raise NodeInputError(f"node '{call.node_id}' (threejs_render): the snapshot of {glb_path} is blank "
                              f"({share:.2%} of pixels differ from the background)")

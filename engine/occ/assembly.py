@@ -51,7 +51,13 @@ def label_colour(label: Any) -> str | None:
     """Colour set on the product (generic, surface or curve), else the first coloured sub-shape."""
     from OCP.OCP.collections import Sequence_TDF_Label as Labels
     from OCP.Quantity import Quantity_Color
-    from OCP.XCAFDoc import XCAFDoc_ColorCurv, XCAFDoc_ColorGen, XCAFDoc_ColorSurf, XCAFDoc_ColorTool, XCAFDoc_ShapeTool
+    from OCP.XCAFDoc import (
+        XCAFDoc_ColorCurv,
+        XCAFDoc_ColorGen,
+        XCAFDoc_ColorSurf,
+        XCAFDoc_ColorTool,
+        XCAFDoc_ShapeTool,
+    )
 
     colour = Quantity_Color()
     for kind in (XCAFDoc_ColorSurf, XCAFDoc_ColorGen, XCAFDoc_ColorCurv):

@@ -9,44 +9,10 @@ spec-following viewers), so `make_dielectric` writes metallic/roughness explicit
 from __future__ import annotations
 
 import json
-import struct
 from pathlib import Path
 from typing import Any
 
-GLB_MAGIC = 0x46546C67
-JSON_CHUNK = 0x4E4F534A
-BIN_CHUNK = 0x004E4942
-
-
-def read_glb(path: str | Path) -> tuple[dict[str, Any], bytes]:
-    """The JSON document and the binary chunk of a GLB file."""
-    data = Path(path).read_bytes()
-    magic, version, _length = struct.unpack_from("<III", data, 0)
-    if magic != GLB_MAGIC or version != 2:
-        raise ValueError(f"not a glTF 2.0 binary file: {path}")
-    json_length, json_type = struct.unpack_from("<II", data, 12)
-    if json_type != JSON_CHUNK:
-        raise ValueError(f"GLB without a JSON chunk first: {path}")
-    document = json.loads(data[20:20 + json_length])
-    offset = 20 + json_length
-    binary = b""
-    if offset + 8 <= len(data):
-        bin_length, bin_type = struct.unpack_from("<II", data, offset)
-        if bin_type == BIN_CHUNK:
-            binary = data[offset + 8: offset + 8 + bin_length]
-    return document, binary
-
-
-def _chunk(kind: int, payload: bytes, pad: bytes) -> bytes:
-    payload += pad * ((4 - len(payload) % 4) % 4)
-    return struct.pack("<II", len(payload), kind) + payload
-
-
-def write_glb(path: str | Path, document: dict[str, Any], binary: bytes) -> None:
-    body = _chunk(JSON_CHUNK, json.dumps(document, separators=(",", ":")).encode(), b" ")
-    if binary:
-        body += _chunk(BIN_CHUNK, binary, b"\0")
-    Path(path).write_bytes(struct.pack("<III", GLB_MAGIC, 2, 12 + len(body)) + body)
+from ..glb import read_glb, write_glb
 
 
 def share_instance_meshes(document: dict[str, Any]) -> int:

@@ -7,6 +7,9 @@ OCCT can crash or silently return nothing on garbage, so the file is checked bef
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +35,7 @@ class StepDocument:
     layer_tool: Any
     roots: list[Any]
     length_unit: str
+    meshed_with: Any = None  # the MeshParams its triangulation was made with, if any
 
 
 def check_step_file(path: Path) -> None:
@@ -101,6 +105,9 @@ def read_step(path: str | Path, names: bool = True, colours: bool = True, layers
     reader.SetNameMode(names)
     reader.SetColorMode(colours)
     reader.SetLayerMode(layers)
+    for switch_off in (reader.SetGDTMode, reader.SetPropsMode, reader.SetMatMode, reader.SetViewMode,
+                       reader.SetMetaMode, reader.SetSHUOMode):
+        switch_off(False)  # nothing downstream uses PMI, properties, materials, views or metadata
     if reader.ReadFile(str(source)) != IFSelect_RetDone:
         raise NodeInputError(f"STEP file could not be parsed: {source}")
     if reader.NbRootsForTransfer() == 0:
@@ -116,3 +123,24 @@ def read_step(path: str | Path, names: bool = True, colours: bool = True, layers
         raise NodeInputError(f"STEP file has no solids or surfaces to tessellate: {source}")
     return StepDocument(source, doc, shape_tool, XCAFDoc_DocumentTool.ColorTool_s(main),
                         XCAFDoc_DocumentTool.LayerTool_s(main), roots, unit)
+
+
+_shared: dict[str, Any] = {"key": None, "step": None}
+_shared_lock = threading.Lock()
+
+
+@contextmanager
+def shared_step(path: str | Path, names: bool = True, colours: bool = True,
+                layers: bool = True) -> Iterator[StepDocument]:
+    """The read document of `path`, reused by consecutive nodes in one process (extract, then GLB
+    export, then STLs all read the same file). One document is kept; the lock keeps concurrent
+    nodes from using it at once. A changed file (size or mtime) is read again."""
+    source = Path(path)
+    check_step_file(source)
+    stat = source.stat()
+    key = (str(source.resolve()), stat.st_size, stat.st_mtime_ns, names, colours, layers)
+    with _shared_lock:
+        if _shared["key"] != key:
+            _shared.update(key=None, step=None)  # free the old document before reading the next
+            _shared.update(step=read_step(source, names, colours, layers), key=key)
+        yield _shared["step"]

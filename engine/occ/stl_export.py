@@ -1,4 +1,4 @@
-"""One STL file per unique part, meshed in one parallel pass, in the part's own coordinates (mm)."""
+"""One STL file per unique part (meshed beforehand), in the part's own coordinates (mm)."""
 
 from __future__ import annotations
 
@@ -6,17 +6,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .tessellate import MeshParams, mesh_shapes
 
-
-def write_part_stls(parts: list[tuple[str, Any]], folder: Path, params: MeshParams, binary: bool,
+def write_part_stls(parts: list[tuple[str, Any]], folder: Path, binary: bool,
                     progress: Callable[[float], None], check_cancelled: Callable[[], None]) -> list[str]:
-    """Write `<name>.stl` for each (file-safe name, product label); returns the file names."""
+    """Write `<name>.stl` for each (file-safe name, meshed product label); returns the file names."""
     from OCP.StlAPI import StlAPI_Writer
     from OCP.XCAFDoc import XCAFDoc_ShapeTool
 
     shapes = [(name, XCAFDoc_ShapeTool.GetShape_s(label)) for name, label in parts]
-    mesh_shapes((shape for _name, shape in shapes), params)
     writer = StlAPI_Writer()
     writer.ASCIIMode = not binary
     names: list[str] = []

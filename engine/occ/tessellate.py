@@ -63,3 +63,21 @@ def product_labels(shape_tool: Any) -> list[Any]:
     found = [labels.Value(i) for i in range(1, labels.Size() + 1)]
     return [label for label in found if XCAFDoc_ShapeTool.IsSimpleShape_s(label)
             and not XCAFDoc_ShapeTool.IsAssembly_s(label)]
+
+
+def ensure_meshed(step: Any, labels: list[Any], params: MeshParams) -> bool:
+    """Mesh the products of `step` with `params` unless already done; returns True if it meshed.
+
+    BRepMesh keeps a finer existing triangulation, so a document meshed with other settings is
+    cleaned first (else a coarser request would silently get the old, finer mesh)."""
+    if step.meshed_with == params:
+        return False
+    shapes = part_shapes(labels)
+    if step.meshed_with is not None:
+        from OCP.BRepTools import BRepTools
+
+        for shape in shapes:
+            BRepTools.Clean_s(shape)
+    mesh_shapes(shapes, params)
+    step.meshed_with = params
+    return True

@@ -18,7 +18,7 @@ from typing import Any
 from ..artifacts import Artifact
 from ..context import NodeCall, OrderLine, WorkflowContext
 from ..errors import CancelledError, HartomatError, NodeInputError, NodeTimeoutError
-from .capture import NodeLog, captured
+from .capture import ROUTER, NodeLog
 
 Outputs = dict[str, list[Artifact]]
 
@@ -104,8 +104,9 @@ def normalise_outputs(raw: Any, node_id: str, step: str, definition: Any) -> Out
     return outputs
 
 
-def invoke(executor: Callable[..., Any], call: NodeCall, log: NodeLog, streams: bool) -> Any:
-    with captured(log, streams=streams):
+def invoke(executor: Callable[..., Any], call: NodeCall, log: NodeLog) -> Any:
+    """Call the executor with its output routed into `log` (and into the run's streams no more)."""
+    with ROUTER.installed(), ROUTER.node(log):
         return executor(call)
 
 
@@ -146,7 +147,7 @@ def execute_payload(payload: dict[str, Any]) -> dict[str, Any]:
             self_publish=payload.get("self_publish", False),
             deadline=time.monotonic() + remaining if remaining else None,
         )
-        raw = invoke(executor, call, log, streams=True)
+        raw = invoke(executor, call, log)
         outputs = normalise_outputs(raw, call.node_id, call.step, definition)
         result["outputs"] = {k: [a.model_dump(mode="json") for a in v] for k, v in outputs.items()}
         result["error"] = None
@@ -161,8 +162,14 @@ def execute_payload(payload: dict[str, Any]) -> dict[str, Any]:
 def _resolve(payload: dict[str, Any]) -> tuple[Callable[..., Any], Any, Any]:
     from ..registry import REGISTRY
 
-    executor = resolve_ref(payload["executor"])
     definition = REGISTRY.get(payload["step"]) if payload["step"] in REGISTRY else None
+    try:
+        executor = resolve_ref(payload["executor"])
+    except (ImportError, AttributeError):
+        # the parent may see the engine under another package name (vendored in the add-on)
+        if definition is None:
+            raise
+        executor = REGISTRY.executor(definition.key)
     if payload.get("settings_model"):
         try:
             return executor, resolve_ref(payload["settings_model"]), definition

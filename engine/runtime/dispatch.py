@@ -13,7 +13,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any
 
-from ..artifacts import Artifact
+from ..artifacts import Artifact, ArtifactKind
 from ..context import NodeCall, WorkflowContext
 from ..errors import NodeTimeoutError
 from .calls import error_record, invoke, normalise_outputs
@@ -22,6 +22,14 @@ from .session import RunSession
 
 POLL_S = 0.05
 CANCEL_GRACE_S = 10.0
+# Outputs that are JSON data only: a node producing nothing else gets its work folder created on
+# demand (call.workdir.mkdir), which spares large graphs thousands of empty folders.
+DATA_ONLY_KINDS = frozenset({ArtifactKind.ORDER_LINE, ArtifactKind.BBOX, ArtifactKind.MATERIAL_MAP,
+                             ArtifactKind.MEDIA_ASSET, ArtifactKind.NOTIFICATION})
+
+
+def needs_workdir(definition: Any) -> bool:
+    return any(port.kind not in DATA_ONLY_KINDS for port in definition.outputs)
 
 
 def run_inline(session: RunSession, ctx: WorkflowContext, spec: Any, inputs: dict[str, list[Artifact]],
@@ -42,8 +50,9 @@ def run_inline(session: RunSession, ctx: WorkflowContext, spec: Any, inputs: dic
 
     call.progress = progress
     try:
-        workdir.mkdir(parents=True, exist_ok=True)
-        raw = invoke(session.registry.executor(spec.step), call, log, streams=True)
+        if needs_workdir(spec.definition):
+            workdir.mkdir(parents=True, exist_ok=True)
+        raw = invoke(session.registry.executor(spec.step), call, log)
         if deadline is not None and time.monotonic() > deadline:
             raise NodeTimeoutError(f"node '{spec.node_id}' ({spec.step}) took longer than its "
                                    f"timeout of {timeout_s} s")

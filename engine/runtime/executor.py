@@ -17,6 +17,7 @@ from typing import Any
 
 from ..artifacts import Artifact
 from ..context import WorkflowContext
+from .capture import ROUTER
 from .options import NodeResult
 from .planning import Plan, PlannedNode
 from .publish import publish_render_outputs
@@ -55,8 +56,11 @@ class GraphExecutor:
         self.results = {n.node_id: NodeResult(node_id=n.node_id, step=n.step, phase=phase) for n in plan.nodes}
         self.outputs: dict[str, Outputs] = {}
         self.waiting = {n.node_id: len({e.source for e in n.inputs}) for n in plan.nodes}
-        self.ready: list[int] = [n.index for n in plan.nodes if self.waiting[n.node_id] == 0]
-        heapq.heapify(self.ready)
+        self.ready: list[int] = []  # inline nodes ready to run, by plan position
+        self.off_thread: list[PlannedNode] = []  # process/helper nodes ready to hand off
+        for node in plan.nodes:
+            if self.waiting[node.node_id] == 0:
+                self._make_ready(node)
         self.done: queue.SimpleQueue[tuple[str, NodeResult, Outputs]] = queue.SimpleQueue()
         self.in_flight = 0
         self.stop_reason: str | None = None
@@ -66,7 +70,8 @@ class GraphExecutor:
     def run(self) -> GraphOutcome:
         threads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="hartomat-node")
         try:
-            self._loop(threads)
+            with ROUTER.installed():
+                self._loop(threads)
         finally:
             threads.shutdown(wait=True)
         self._mark_unrun()
@@ -76,13 +81,18 @@ class GraphExecutor:
                             fallback_requested=self.fallback, failed_nodes=self.failed)
 
     def _loop(self, threads: ThreadPoolExecutor) -> None:
-        while self.ready or self.in_flight:
+        while self.ready or self.off_thread or self.in_flight:
             if self.stop_reason is None and self.session.cancelled():
                 self.stop_reason = "run cancelled"
             if self.stop_reason is not None:
                 self.ready.clear()
-            inline = self._start_ready(threads)
-            if inline is not None:
+                self.off_thread.clear()
+            for node in self.off_thread:
+                self.in_flight += 1
+                threads.submit(self._run_off_thread, node)
+            self.off_thread.clear()
+            if self.ready:
+                inline = self.plan.nodes[heapq.heappop(self.ready)]
                 self._finish(inline, *self.runner.run(spec_of(inline), self._inputs(inline)))
             elif self.in_flight:
                 node_id, result, outputs = self.done.get()
@@ -91,22 +101,12 @@ class GraphExecutor:
             self._drain()
             self.session.flush_events()
 
-    def _start_ready(self, threads: ThreadPoolExecutor) -> PlannedNode | None:
-        """Hand every ready off-thread node to a waiting thread; return the first inline one."""
-        held: list[int] = []
-        chosen = None
-        while self.ready:
-            node = self.plan.nodes[heapq.heappop(self.ready)]
-            if node.where in ("process", "helper"):
-                self.in_flight += 1
-                threads.submit(self._run_off_thread, node)
-            elif chosen is None:
-                chosen = node
-            else:
-                held.append(node.index)
-        for index in held:
-            heapq.heappush(self.ready, index)
-        return chosen
+    def _make_ready(self, node: PlannedNode) -> None:
+        """Off-thread nodes are handed to waiting threads at once; inline ones queue by position."""
+        if node.where in ("process", "helper"):
+            self.off_thread.append(node)
+        else:
+            heapq.heappush(self.ready, node.index)
 
     def _run_off_thread(self, node: PlannedNode) -> None:
         try:
@@ -140,7 +140,7 @@ class GraphExecutor:
             for dependant in node.dependants:
                 self.waiting[dependant] -= 1
                 if self.waiting[dependant] == 0 and self.results[dependant].status == "pending":
-                    heapq.heappush(self.ready, self.nodes[dependant].index)
+                    self._make_ready(self.nodes[dependant])
             return
         if result.status == "cancelled":
             self.stop_reason = self.stop_reason or "run cancelled"

@@ -22,6 +22,7 @@ from ..node_definition import NodeDefinition
 from ..publishing import DryRunPublisher, LocalPublisher, MediaAsset, role_of
 from ..store import RunStore, default_store_path
 from ..workflow import NodePolicy, Workflow, load_workflow
+from .capture import ROUTER
 from .executor import GraphOutcome, run_plan
 from .options import NodeResult, RunOptions, RunResult
 from .planning import Plan, merged_overrides, plan_workflow, resolve_settings
@@ -74,7 +75,7 @@ def run_workflow(workflow: Workflow | str | Path, order_line: OrderLine, options
 
 def _finish(store: RunStore, result: RunResult) -> None:
     summary = result.summary()
-    result.write_summary()
+    result.write_summary(summary)
     store.finish_run(result.run_id, result.status, result.fell_back, result.error, result.parity, summary)
 
 
@@ -145,7 +146,8 @@ def _run_legacy(session: RunSession, order_line: OrderLine, result: RunResult) -
         return publisher.publish(artifact, role, primary, node_id, session.run_id)
 
     try:
-        run_legacy_pipeline(config, run_step, publish)
+        with ROUTER.installed():
+            run_legacy_pipeline(config, run_step, publish)
     except LegacyStepFailed as exc:
         result.status = "cancelled" if session.cancelled() else "failed"
         result.error = str(exc)

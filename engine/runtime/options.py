@@ -140,10 +140,13 @@ class RunResult:
             "store": str(self.store_path) if self.store_path else None,
         }
 
-    def write_summary(self) -> Path:
+    def write_summary(self, summary: dict[str, Any] | None = None) -> Path:
+        """out_dir/run.json; indented for people unless the run is large (indenting is slow)."""
+        summary = summary if summary is not None else self.summary()
         path = self.out_dir / "run.json"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.summary(), indent=2, default=str) + "\n")
+        indent = 2 if len(self.node_results) + len(self.legacy_results) <= 200 else None
+        path.write_text(json.dumps(summary, indent=indent, default=str) + "\n")
         return path
 
 

@@ -194,8 +194,9 @@ def plan_workflow(workflow: Workflow, order_line: OrderLine, options: RunOptions
     root = order_line_fingerprint(order_line, prints)
     planned: list[PlannedNode] = []
     keys: dict[str, str] = {}
+    by_id = {n.id: n for n in workflow.nodes}
     for index, node_id in enumerate(order):
-        node = workflow.node(node_id)
+        node = by_id[node_id]
         definition = registry.get(node.step)
         settings, errors = resolve_settings(definition, node.id, node.params,
                                             merged_overrides(order_line, options, node.id, node.step))

@@ -119,29 +119,52 @@ def _high_fd(fd: int) -> int:
     return high
 
 
-@contextmanager
-def launch(browser: str, width: int, height: int) -> Iterator[DevToolsPipe]:
-    """Starts Chromium with a fresh profile and yields its DevTools pipe; always cleans up."""
+def _start(browser: str, argv_tail: list[str], log: Path) -> tuple[subprocess.Popen[bytes], DevToolsPipe]:
+    """Chromium with its DevTools pipe on fds 3 and 4; stderr to `log` (a pipe could fill up)."""
     to_browser_r, to_browser_w = (_high_fd(fd) for fd in os.pipe())
     from_browser_r, from_browser_w = (_high_fd(fd) for fd in os.pipe())
-    profile = tempfile.mkdtemp(prefix="hartomat-chromium-")
     shell = f'exec "$@" 3<&{to_browser_r} 4>&{from_browser_w} {to_browser_r}<&- {from_browser_w}>&-'
-    argv = [shutil.which("bash") or "/bin/bash", "-c", shell, "bash", browser, *FLAGS, f"--user-data-dir={profile}",
-            f"--window-size={width},{height}", "about:blank"]
+    argv = [shutil.which("bash") or "/bin/bash", "-c", shell, "bash", browser, *argv_tail]
     try:
-        process = subprocess.Popen(argv, pass_fds=(to_browser_r, from_browser_w), stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        with log.open("wb") as stderr:
+            process = subprocess.Popen(argv, pass_fds=(to_browser_r, from_browser_w), stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.DEVNULL, stderr=stderr)
     except OSError as exc:
+        os.close(to_browser_w)
+        os.close(from_browser_r)
         raise BrowserError(f"cannot start Chromium {browser}: {exc}") from exc
     finally:
         os.close(to_browser_r)
         os.close(from_browser_w)
-    pipe = DevToolsPipe(to_browser_w, from_browser_r)
+    return process, DevToolsPipe(to_browser_w, from_browser_r)
+
+
+def _log_tail(log: Path) -> str:
+    lines = log.read_text(errors="replace").strip().splitlines() if log.is_file() else []
+    return f" (Chromium said: {lines[-1][-300:]})" if lines else ""
+
+
+@contextmanager
+def launch(browser: str, width: int, height: int) -> Iterator[DevToolsPipe]:
+    """Starts Chromium with a fresh profile and yields its DevTools pipe; always cleans up.
+    A failure while driving it is re-raised with the last line Chromium wrote to stderr."""
+    profile = Path(tempfile.mkdtemp(prefix="hartomat-chromium-"))
+    log = profile.with_name(profile.name + ".log")
+    failure: BrowserError | None = None
     try:
-        yield pipe
+        process, pipe = _start(browser, [*FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}",
+                                         "about:blank"], log)
+        try:
+            yield pipe
+        except BrowserError as exc:
+            failure = exc
+        finally:
+            _shutdown(process, pipe)
+        if failure is not None:
+            raise BrowserError(f"{failure}{_log_tail(log)}") from failure
     finally:
-        _shutdown(process, pipe)
         shutil.rmtree(profile, ignore_errors=True)
+        log.unlink(missing_ok=True)
 
 
 def _shutdown(process: subprocess.Popen[bytes], pipe: DevToolsPipe) -> None:
@@ -154,10 +177,10 @@ def _shutdown(process: subprocess.Popen[bytes], pipe: DevToolsPipe) -> None:
     except OSError:
         pass
     try:
-        process.communicate(timeout=10)
+        process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
-        process.communicate()
+        process.wait()
 
 
 def _event_errors(events: list[dict[str, Any]]) -> list[str]:
@@ -184,14 +207,22 @@ def _wait_for_page(pipe: DevToolsPipe, session: str, timeout: float) -> dict[str
         state = json.loads(result.get("result", {}).get("value") or "null")
         if state and (state.get("ready") or state.get("errors")):
             return dict(state)
-        time.sleep(0.1)
+        time.sleep(0.05)
     raise BrowserError(f"the viewer page did not draw its first frame within {timeout:.0f} s")
+
+
+def _page_target(pipe: DevToolsPipe) -> str:
+    """The tab Chromium opened on about:blank (a new one costs a renderer process), else a new tab."""
+    for info in pipe.call("Target.getTargets").get("targetInfos", []):
+        if info.get("type") == "page":
+            return str(info["targetId"])
+    return str(pipe.call("Target.createTarget", {"url": "about:blank"})["targetId"])
 
 
 def snapshot(browser: str, page: Path, png: Path, width: int, height: int, timeout: float = 90.0) -> PageReport:
     """Opens `page` at a fixed viewport, waits for its first frame and writes a PNG of it."""
     with launch(browser, width, height) as pipe:
-        target = pipe.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+        target = _page_target(pipe)
         session = pipe.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         for method in ("Runtime.enable", "Log.enable", "Page.enable"):
             pipe.call(method, session=session)

@@ -5,11 +5,13 @@ Usage: python extension_checks.py ZIP OUT_DIR   |   blender -b --python extensio
 Prints HARTOMAT_EXTENSION_OK at the end; any failure raises (exit code 1 with --python-exit-code 1).
 """
 
+import importlib
 import json
 import sys
 
-import bpy  # noqa: I001 - bpy first: it puts Blender's modules (addon_utils) on the path
-import addon_utils
+import bpy
+
+addon_utils = importlib.import_module("addon_utils")  # on the path only once bpy is imported
 
 MODULE = "bl_ext.user_default.hartomat"
 FAMILIES = ("still", "turntable", "multi_angle", "still_with_exports")

@@ -2,7 +2,10 @@
 validation error on one node and the sidebar, lets everything draw, screenshots the X display,
 opens the Add menu (menu drawing), then quits.
 
-Usage: DISPLAY=:N blender --python gui_driver.py -- SCREENSHOT.png
+Then runs a small graph (order line -> STEP path) with the Run Locally operator's modal path
+(worker thread, progress drawn by a timer) on STEP_FILE and checks the nodes turned green.
+
+Usage: DISPLAY=:N blender --python gui_driver.py -- SCREENSHOT.png STEP_FILE
 Prints HARTOMAT_GUI_OK when done; Python errors inside Blender show up as tracebacks in its output.
 """
 
@@ -13,8 +16,9 @@ import bpy
 
 MODULE = "bl_ext.user_default.hartomat"
 args = sys.argv[sys.argv.index("--") + 1:]
-screenshot = args[0]
+screenshot, step_file = args[0], args[1]
 state = {"tick": 0}
+MODAL_TREE = "modal run"
 
 
 def editor_area():
@@ -65,13 +69,17 @@ def setup():
         bpy.ops.node.view_all()
 
 
+TAB_OFFSET = 234  # the HartOMat tab's centre below the sidebar's top (Group, Node, Tool, View, HartOMat)
+
+
 def show_hartomat_tab():
-    """Ctrl+Wheel over the sidebar steps through its tabs; the HartOMat tab is the last one."""
+    """Clicks the sidebar's HartOMat tab (Blender 4.3 cannot set the active tab from Python)."""
     _window, area = editor_area()
     sidebar = next(r for r in area.regions if r.type == "UI")
-    x, y = sidebar.x + sidebar.width // 2, sidebar.y + sidebar.height // 2
+    x, y = sidebar.x + sidebar.width - 8, sidebar.y + sidebar.height - TAB_OFFSET
     simulate("MOUSEMOVE", "NOTHING", x, y)
-    simulate("WHEELUPMOUSE", "PRESS", x, y, ctrl=True)
+    simulate("LEFTMOUSE", "PRESS", x, y)
+    simulate("LEFTMOUSE", "RELEASE", x, y)
 
 
 def park_pointer():
@@ -89,6 +97,45 @@ def open_menu():
         bpy.ops.wm.call_menu(name="NODE_MT_add")
 
 
+def start_modal_run():
+    """Run Locally as a user clicks it (INVOKE): the modal path, not the synchronous one."""
+    tree = bpy.data.node_groups.new(MODAL_TREE, "HartomatWorkflowTree")
+    tree.use_fake_user = True
+    setup = tree.nodes.new("HartomatNode_order_line_setup")
+    step = tree.nodes.new("HartomatNode_resolve_step_path")
+    tree.links.new(setup.outputs[0], step.inputs[0])
+    tree.hm_step_path = step_file
+    tree.hm_out_dir = screenshot + ".runs"
+    _window, area = editor_area()
+    area.spaces.active.node_tree = tree
+    with override():
+        result = bpy.ops.hartomat.run_local("INVOKE_DEFAULT", tree_name=tree.name)
+    assert result == {"RUNNING_MODAL"}, result
+
+
+def modal_run_finished():
+    tree = bpy.data.node_groups[MODAL_TREE]
+    if tree.hm_run_state in ("", "running"):
+        return False
+    assert tree.hm_run_state == "succeeded", (tree.hm_run_state, tree.hm_run)
+    statuses = {n.hm_id: n.hm_status for n in tree.nodes}
+    assert statuses == {"order_line_setup": "succeeded", "resolve_step_path": "succeeded"}, statuses
+    print("modal run:", tree.hm_run_state, statuses, flush=True)
+    return True
+
+
+def show_an_image():
+    """A run's image opens in an Image Editor (here: the screenshot, as if a render made it)."""
+    from bl_ext.user_default.hartomat.ops_run import show_images
+
+    with override():
+        (image,) = show_images(bpy.context, {"published": [{"kind": "image", "path": screenshot}]})
+    shown = [a.spaces.active.image for w in bpy.context.window_manager.windows for a in w.screen.areas
+             if a.type == "IMAGE_EDITOR"]
+    assert image in shown, shown
+    print("image shown:", image.filepath, flush=True)
+
+
 def tick():
     state["tick"] += 1
     step = state["tick"]
@@ -98,17 +145,31 @@ def tick():
         elif step == 2:
             show_hartomat_tab()
         elif step == 3:
+            park_pointer()
+        elif step == 4:
             with override():
                 bpy.ops.node.view_all()
-            park_pointer()
+                for _ in range(3):
+                    bpy.ops.view2d.zoom_in()
         elif step == 5:
             shoot()
         elif step == 6:
             open_menu()
         elif step == 8:
+            tree = bpy.data.node_groups["still (migrated)"]
+            # validation (and auto-validation) repaint nodes; that must not re-mark the tree dirty
+            assert not tree.hm_dirty, "the tree is dirty again after validating: auto-validation would loop"
+            simulate("ESC", "PRESS", 5, 5)  # close the Add menu
+            simulate("ESC", "RELEASE", 5, 5)
+        elif step == 9:
+            start_modal_run()
+        elif step > 9 and modal_run_finished():
+            show_an_image()
             print("HARTOMAT_GUI_OK", flush=True)
             bpy.ops.wm.quit_blender()
             return None
+        if step > 60:
+            raise AssertionError("the modal run did not finish in time")
     except Exception:
         import traceback
 

@@ -4,9 +4,10 @@
 import * as THREE from 'three';
 import { GLTFLoader } from 'three/examples/jsm/loaders/GLTFLoader.js';
 import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
-import { RoomEnvironment } from 'three/examples/jsm/environments/RoomEnvironment.js';
 
-const state = { ready: false, errors: [], stats: null };
+const state = { ready: false, errors: [], stats: null, timings_ms: {} };
+const t0 = performance.now();
+const mark = (name) => { state.timings_ms[name] = Math.round(performance.now() - t0); };
 window.__hartomat = state;
 
 function fail(message) {
@@ -29,6 +30,8 @@ function decodeBase64(text) {
   return bytes.buffer;
 }
 
+const MAX_METALNESS = 0.4;
+
 // OCCT writes only baseColorFactor; glTF's default metallicFactor is 1, which three.js shows as
 // dark metal. Where the file does not say, treat the part as a satin dielectric.
 function softenImplicitMetal(gltf) {
@@ -41,6 +44,8 @@ function softenImplicitMetal(gltf) {
       const def = assoc && assoc.materials !== undefined ? defs[assoc.materials] : undefined;
       const pbr = (def && def.pbrMetallicRoughness) || {};
       if (pbr.metallicFactor === undefined && material.metalness !== undefined) material.metalness = 0.0;
+      // Without an environment map a full metal reflects nothing but the lights: nearly black.
+      if (material.metalness !== undefined) material.metalness = Math.min(material.metalness, MAX_METALNESS);
       if (pbr.roughnessFactor === undefined && material.roughness !== undefined) material.roughness = 0.5;
       material.side = THREE.DoubleSide;
     }
@@ -77,14 +82,17 @@ function frameCamera(camera, controls, box, config) {
   return radius;
 }
 
-function addLights(scene, renderer, center, radius) {
-  const pmrem = new THREE.PMREMGenerator(renderer);
-  scene.environment = pmrem.fromScene(new RoomEnvironment(), 0.04).texture;
-  scene.add(new THREE.HemisphereLight(0xffffff, 0x606060, 0.8));
-  const key = new THREE.DirectionalLight(0xffffff, 1.6);
-  key.position.set(center.x + radius * 2, center.y + radius * 3, center.z + radius * 2.5);
-  key.target.position.copy(center);
-  scene.add(key, key.target);
+// Punctual lights only: prefiltering an environment map (PMREM) takes seconds on SwiftShader,
+// where snapshots are taken, against well under one for the whole page without it.
+function addLights(scene, center, radius) {
+  scene.add(new THREE.HemisphereLight(0xffffff, 0x8c8c8c, 1.8));
+  const lights = [[0xffffff, 2.2, [2, 3, 2.5]], [0xffffff, 0.8, [-3, 1, -1]], [0xffffff, 0.6, [0, -2, -3]]];
+  for (const [colour, intensity, [x, y, z]] of lights) {
+    const light = new THREE.DirectionalLight(colour, intensity);
+    light.position.set(center.x + radius * x, center.y + radius * y, center.z + radius * z);
+    light.target.position.copy(center);
+    scene.add(light, light.target);
+  }
 }
 
 function viewportSize(config) {
@@ -110,28 +118,34 @@ function start() {
 
   const glb = decodeBase64(document.getElementById('hartomat-glb').textContent);
   new GLTFLoader().parse(glb, '', (gltf) => {
+    mark('parsed');
     softenImplicitMetal(gltf);
     scene.add(gltf.scene);
     const box = new THREE.Box3().setFromObject(gltf.scene);
     if (box.isEmpty()) { fail('the GLB has no visible geometry'); return; }
     const radius = frameCamera(camera, controls, box, config);
-    addLights(scene, renderer, box.getCenter(new THREE.Vector3()), radius);
+    addLights(scene, box.getCenter(new THREE.Vector3()), radius);
+    mark('lit');
     state.stats = { ...countGeometry(gltf.scene), min: box.min.toArray(), max: box.max.toArray() };
-    let frames = 0;
-    renderer.setAnimationLoop(() => {
-      controls.update();
-      renderer.render(scene, camera);
-      frames += 1;
-      if (frames === 2 && state.errors.length === 0) {
+    // Draw on demand (orbit, resize) rather than in a loop: an idle page costs no CPU.
+    const draw = () => renderer.render(scene, camera);
+    controls.addEventListener('change', draw);
+    draw();
+    mark('first_frame');
+    requestAnimationFrame(() => requestAnimationFrame(() => {
+      draw();
+      if (state.errors.length === 0) {
+        mark('ready');
         state.ready = true;
         document.documentElement.dataset.state = 'ready';
       }
-    });
+    }));
     window.addEventListener('resize', () => {
       const [w, h] = viewportSize(config);
       camera.aspect = w / h;
       camera.updateProjectionMatrix();
       renderer.setSize(w, h);
+      draw();
     });
   }, (error) => fail('cannot read the GLB: ' + (error && error.message ? error.message : error)));
 }

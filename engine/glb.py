@@ -1,0 +1,104 @@
+"""GLB files in plain Python (numpy only): read and write the chunks, and exact scene bounds.
+
+Used by the CAD nodes after OCCT writes a GLB, and by glb_bbox; far cheaper to import than
+trimesh (which the tests use as the independent check).
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+GLB_MAGIC = 0x46546C67
+JSON_CHUNK = 0x4E4F534A
+BIN_CHUNK = 0x004E4942
+
+
+def read_glb(path: str | Path) -> tuple[dict[str, Any], bytes]:
+    """The JSON document and the binary chunk of a GLB file."""
+    data = Path(path).read_bytes()
+    magic, version, _length = struct.unpack_from("<III", data, 0)
+    if magic != GLB_MAGIC or version != 2:
+        raise ValueError(f"not a glTF 2.0 binary file: {path}")
+    json_length, json_type = struct.unpack_from("<II", data, 12)
+    if json_type != JSON_CHUNK:
+        raise ValueError(f"GLB without a JSON chunk first: {path}")
+    document = json.loads(data[20:20 + json_length])
+    offset = 20 + json_length
+    binary = b""
+    if offset + 8 <= len(data):
+        bin_length, bin_type = struct.unpack_from("<II", data, offset)
+        if bin_type == BIN_CHUNK:
+            binary = data[offset + 8: offset + 8 + bin_length]
+    return document, binary
+
+
+def _chunk(kind: int, payload: bytes, pad: bytes) -> bytes:
+    payload += pad * ((4 - len(payload) % 4) % 4)
+    return struct.pack("<II", len(payload), kind) + payload
+
+
+def write_glb(path: str | Path, document: dict[str, Any], binary: bytes) -> None:
+    body = _chunk(JSON_CHUNK, json.dumps(document, separators=(",", ":")).encode(), b" ")
+    if binary:
+        body += _chunk(BIN_CHUNK, binary, b"\0")
+    Path(path).write_bytes(struct.pack("<III", GLB_MAGIC, 2, 12 + len(body)) + body)
+
+
+COMPONENTS = {5126: ("<f4", 4), 5123: ("<u2", 2), 5125: ("<u4", 4), 5121: ("<u1", 1)}
+
+
+def _node_matrix(node: dict[str, Any]) -> Any:
+    """A node's local 4x4 matrix (column-major `matrix`, or translation/rotation/scale)."""
+    import numpy as np
+
+    if "matrix" in node:
+        return np.array(node["matrix"], dtype=float).reshape(4, 4).T
+    x, y, z, w = node.get("rotation", [0.0, 0.0, 0.0, 1.0])
+    rotation = np.array([
+        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
+    matrix = np.eye(4)
+    matrix[:3, :3] = rotation * np.array(node.get("scale", [1.0, 1.0, 1.0]))
+    matrix[:3, 3] = node.get("translation", [0.0, 0.0, 0.0])
+    return matrix
+
+
+def _positions(document: dict[str, Any], binary: bytes, accessor_index: int) -> Any:
+    import numpy as np
+
+    accessor = document["accessors"][accessor_index]
+    view = document["bufferViews"][accessor["bufferView"]]
+    dtype, size = COMPONENTS[accessor["componentType"]]
+    stride = view.get("byteStride") or 3 * size
+    start = view.get("byteOffset", 0) + accessor.get("byteOffset", 0)
+    count = accessor["count"]
+    raw = np.frombuffer(binary, dtype=np.uint8, count=(count - 1) * stride + 3 * size, offset=start)
+    rows = np.lib.stride_tricks.as_strided(raw, shape=(count, 3 * size), strides=(stride, 1))
+    return np.ascontiguousarray(rows).view(dtype).reshape(count, 3).astype(float)
+
+
+def scene_bounds(path: str | Path) -> tuple[list[float], list[float]] | None:
+    """Min and max corner of every vertex of the default scene, in world coordinates."""
+    import numpy as np
+
+    document, binary = read_glb(path)
+    nodes = document.get("nodes", [])
+    scene = document.get("scenes", [{}])[document.get("scene", 0)] if document.get("scenes") else {}
+    low, high = np.full(3, np.inf), np.full(3, -np.inf)
+    stack = [(index, np.eye(4)) for index in scene.get("nodes", range(len(nodes)))]
+    while stack:
+        index, parent = stack.pop()
+        node = nodes[index]
+        world = parent @ _node_matrix(node)
+        for primitive in document["meshes"][node["mesh"]]["primitives"] if "mesh" in node else []:
+            points = _positions(document, binary, primitive["attributes"]["POSITION"])
+            placed = points @ world[:3, :3].T + world[:3, 3]
+            low, high = np.minimum(low, placed.min(axis=0)), np.maximum(high, placed.max(axis=0))
+        stack.extend((child, world) for child in node.get("children", []))
+    if not np.isfinite(low).all():
+        return None
+    return low.tolist(), high.tolist()

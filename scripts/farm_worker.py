@@ -1,0 +1,67 @@
+"""The farm worker inside an installed Blender: `blender -b -P scripts/farm_worker.py -- --server URL --token T`.
+
+Runs the same loop as `hartomat worker` (server_bridge.worker) on Blender's own Python. The
+engine comes from this repository; its dependencies (pydantic, requests) from, in order:
+`--deps DIR` (a `pip install --target` folder for Blender's Python), $HARTOMAT_WORKER_DEPS, and
+the site-packages where Blender installs extension wheels (the HartOMat extension's bundle).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def script_args() -> list[str]:
+    return sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
+
+
+def dependency_folders(args: list[str]) -> list[str]:
+    folders = []
+    if "--deps" in args:
+        folders.append(args[args.index("--deps") + 1])
+    if os.environ.get("HARTOMAT_WORKER_DEPS"):
+        folders.append(os.environ["HARTOMAT_WORKER_DEPS"])
+    try:
+        import bpy
+
+        version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+        extensions = bpy.utils.user_resource("EXTENSIONS", path=f".local/lib/{version}/site-packages")
+        folders.append(extensions)
+    except Exception:  # not inside Blender, or no user folder: nothing to add
+        pass
+    return [f for f in folders if f and Path(f).is_dir()]
+
+
+def main() -> int:
+    args = script_args()
+    for folder in reversed([str(REPO), *dependency_folders(args)]):
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+    if "--deps" in args:
+        at = args.index("--deps")
+        del args[at:at + 2]
+    import argparse
+
+    from engine.cli.cmd_worker import add_worker_options, start_worker
+    from engine.errors import HartomatError
+
+    parser = argparse.ArgumentParser(prog="blender -b -P scripts/farm_worker.py --",
+                                     description="HartOMat farm worker inside Blender")
+    add_worker_options(parser)
+    options = parser.parse_args(args)
+    try:
+        return start_worker(options)
+    except HartomatError as exc:
+        print(f"farm_worker: error: {exc}", file=sys.stderr, flush=True)
+        return 2
+
+
+if __name__ == "__main__":
+    code = main()
+    sys.stdout.flush()
+    if code:
+        sys.exit(code)

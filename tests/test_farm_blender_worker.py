@@ -1,0 +1,70 @@
+"""The farm worker inside the provisioned real Blender (4.3, Python 3.13, no OCP): it finds
+the engine's dependencies in a `pip install --target` folder, registers with the `bpy`
+capability only, leaves jobs that need `ocp` to other workers, and serves several jobs in one
+Blender process. Skips when the provisioned Blender is absent."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from farm_support import FarmServer, token
+from real_blender import REPO, blender_executable, not_provisioned_reason
+
+pytestmark = [pytest.mark.slow, pytest.mark.real_blender, pytest.mark.timeout(600)]
+
+DEPS = REPO / "build" / "farm-worker-deps-cp313"
+
+
+@pytest.fixture(scope="module")
+def blender() -> list[str]:
+    command = blender_executable()
+    if command is None:
+        pytest.skip(not_provisioned_reason())
+    return command
+
+
+@pytest.fixture(scope="module")
+def deps() -> Path:
+    """pydantic and requests for Blender's Python 3.13, fetched once into build/."""
+    if not (DEPS / "pydantic").is_dir() or not (DEPS / "requests").is_dir():
+        done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--target", str(DEPS),
+                               "--python-version", "3.13", "--implementation", "cp", "--only-binary=:all:",
+                               "--platform", "manylinux2014_x86_64", "--platform", "manylinux_2_17_x86_64",
+                               "pydantic", "requests"], capture_output=True, text=True, timeout=300)
+        if done.returncode != 0:
+            pytest.skip(f"cannot fetch the worker's cp313 dependencies with pip: {done.stderr[-300:]}")
+    return DEPS
+
+
+def test_blender_worker_runs_bpy_jobs_and_leaves_ocp_jobs(blender, deps, tmp_path: Path):
+    from server_bridge.client import FarmClient
+    from server_bridge.probe import PROBE_OUTPUT_TYPE, install_probe
+
+    tokens = {role: token(tmp_path, role) for role in ("submit", "worker", "admin")}
+    server = FarmServer(tmp_path, lease_s=10).start()
+    try:
+        install_probe(FarmClient(server.url, tokens["admin"]))
+        submitter = FarmClient(server.url, tokens["submit"])
+        step = tmp_path / "part.step"
+        step.write_text("ISO-10303-21;\n")
+        needs_ocp = submitter.submit([step], "still")["id"]
+        probes = [submitter.submit([step], PROBE_OUTPUT_TYPE)["id"] for _ in range(2)]
+        done = subprocess.run(
+            [*blender, "-b", "--factory-startup", "--python-exit-code", "1", "-P", str(REPO / "scripts" / "farm_worker.py"),
+             "--", "--server", server.url, "--token", tokens["worker"], "--deps", str(deps), "--max-jobs", "2",
+             "--wait", "2", "--work-dir", str(tmp_path / "work")],
+            capture_output=True, text=True, timeout=400)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        assert "Blender 4." in done.stdout and "registered as" in done.stdout
+        workers = FarmClient(server.url, tokens["admin"]).workers()
+        assert [w["capabilities"] for w in workers] == [["bpy"]]
+        statuses = [submitter.order(order_id) for order_id in probes]
+        assert [s["status"] for s in statuses] == ["succeeded", "succeeded"]
+        assert {s["lines"][0]["job"]["worker_id"] for s in statuses} == {workers[0]["id"]}  # one warm process
+        assert submitter.order(needs_ocp)["status"] == "queued"
+    finally:
+        server.stop()
