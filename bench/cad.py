@@ -68,8 +68,10 @@ def serial_ocp(source: str, target: str, linear: float = LINEAR, angular: float 
 
 def ours(source: str, target: str) -> None:
     from engine.occ.convert import step_to_glb
+    from engine.occ.step_reader import clear_shared_step
     from engine.occ.tessellate import MeshParams
 
+    clear_shared_step()  # read from scratch every time, as the other tools do
     step_to_glb(Path(source), Path(target), MeshParams(LINEAR, ANGULAR))
 
 

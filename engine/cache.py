@@ -1,9 +1,10 @@
-"""The node cache: output artifacts stored by content-addressed key under cache_dir/<key>/.
+"""The node cache: output artifacts stored by content-addressed key.
 
-An entry with files is a folder with the output files and a manifest.json of the artifacts,
-written to a temporary folder and renamed into place; an entry of JSON data only is one
-<key>.json file, written and renamed likewise. A reader sees a whole entry or none. A hit is
-used only when every file still exists and matches its sha256.
+Manifests (the artifacts as JSON, and the sha256 of every cached file) live in one SQLite
+index, cache_dir/index.sqlite; the files of an entry are copied into cache_dir/<k2>/<key>/ via
+a temporary folder renamed into place, and the manifest is written only after that, so a
+reader sees a whole entry or none. A hit is used only when every file still exists and matches
+its sha256. Keeping manifests in one index spares a node of JSON-only outputs any file creation.
 """
 
 from __future__ import annotations
@@ -11,13 +12,19 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
 from .artifacts import Artifact, sha256_file
 
 Outputs = dict[str, list[Artifact]]
+INDEX_SCHEMA = """
+CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, manifest TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS aliases (alias TEXT PRIMARY KEY, key TEXT NOT NULL);
+"""
 
 
 def default_cache_dir() -> Path:
@@ -28,92 +35,118 @@ def default_cache_dir() -> Path:
 class NodeCache:
     def __init__(self, root: str | Path | None = None) -> None:
         self.root = Path(root) if root is not None else default_cache_dir()
-        self._made: set[Path] = set()
+        self._conn: sqlite3.Connection | None = None
+        self._writable = False
+        self._lock = threading.Lock()
+
+    @property
+    def index_path(self) -> Path:
+        return self.root / "index.sqlite"
 
     def entry(self, key: str) -> Path:
-        """The folder of an entry with files."""
+        """The folder holding an entry's files."""
         return self.root / key[:2] / key
 
-    def data_entry(self, key: str) -> Path:
-        """The file of an entry of JSON data only."""
-        return self.root / key[:2] / f"{key}.json"
+    # -- index ----------------------------------------------------------------------------------
+    def _index(self, write: bool) -> sqlite3.Connection | None:
+        """The index connection; reading never creates anything (dry runs have no side effects)."""
+        if self._conn is not None and (self._writable or not write):
+            return self._conn
+        if not write and not self.index_path.is_file():
+            return None
+        if self._conn is not None:
+            self._conn.close()
+        if write:
+            self.root.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(self.index_path), timeout=30, check_same_thread=False, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(INDEX_SCHEMA)
+        else:
+            conn = sqlite3.connect(f"file:{self.index_path}?mode=ro", uri=True, timeout=30, check_same_thread=False)
+        self._conn, self._writable = conn, write
+        return conn
 
-    def _parent(self, key: str) -> Path:
-        parent = self.root / key[:2]
-        if parent not in self._made:
-            parent.mkdir(parents=True, exist_ok=True)
-            self._made.add(parent)
-        return parent
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
-    def contains(self, key: str) -> bool:
-        """Cheap check for plans: the manifest is there and every file exists (no hashing)."""
-        manifest = self._manifest(key)
-        return manifest is not None and all(Path(p).exists() for p, _ in _files(manifest))
+    def _manifest(self, key: str, alias: bool = False) -> dict[str, Any] | None:
+        query = ("SELECT e.manifest FROM aliases a JOIN entries e ON e.key = a.key WHERE a.alias=?" if alias
+                 else "SELECT manifest FROM entries WHERE key=?")
+        with self._lock:
+            try:
+                conn = self._index(write=False)
+                row = conn.execute(query, (key,)).fetchone() if conn else None
+            except sqlite3.Error:
+                return None  # an unreadable index is a miss; storing will say what is wrong
+        if row is None:
+            return None
+        data: dict[str, Any] = json.loads(row[0])
+        return data
+
+    # -- lookups --------------------------------------------------------------------------------
+    def contains(self, key: str, alias: bool = False) -> bool:
+        """Cheap check for plans: the entry (or the one last stored under `alias`) is indexed and
+        every file exists (no hashing)."""
+        manifest = self._manifest(key, alias)
+        return manifest is not None and all(Path(p).exists() for p, _ in manifest["checks"])
 
     def load(self, key: str) -> Outputs | None:
         """The cached outputs, or None when absent, incomplete or changed on disk."""
         manifest = self._manifest(key)
         if manifest is None:
             return None
-        for path, digest in _files(manifest):
+        for path, digest in manifest["checks"]:
             if not Path(path).is_file() or sha256_file(path) != digest:
                 return None
         return {port: [Artifact.model_validate(a) for a in items] for port, items in manifest["outputs"].items()}
 
-    def _manifest(self, key: str) -> dict[str, Any] | None:
-        for path in (self.data_entry(key), self.entry(key) / "manifest.json"):
+    # -- storing --------------------------------------------------------------------------------
+    def store(self, key: str, outputs: Outputs, alias: str | None = None) -> Outputs:
+        """Copy the outputs' files into the cache and index them (and `alias` -> key); returns the
+        cached artifacts."""
+        has_files = any(a.path or a.files for items in outputs.values() for a in items)
+        stored, checks = self._store_files(key, outputs) if has_files else (outputs, [])
+        manifest = {"key": key, "checks": checks,
+                    "outputs": {p: [a.model_dump(mode="json") for a in items] for p, items in stored.items()}}
+        with self._lock:
+            conn = self._index(write=True)
+            assert conn is not None
+            conn.execute("BEGIN IMMEDIATE")
             try:
-                data: dict[str, Any] = json.loads(path.read_text())
-                return data
-            except (OSError, ValueError):
-                continue
-        return None
+                conn.execute("INSERT OR REPLACE INTO entries (key, manifest) VALUES (?, ?)", (key, json.dumps(manifest)))
+                if alias is not None:
+                    conn.execute("INSERT OR REPLACE INTO aliases (alias, key) VALUES (?, ?)", (alias, key))
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        return stored
 
-    def store(self, key: str, outputs: Outputs) -> Outputs:
-        """Copy the outputs' files into the cache; returns the artifacts as they now live there."""
-        parent = self._parent(key)
-        if not any(a.path or a.files for items in outputs.values() for a in items):
-            return self._store_data(key, outputs, parent)
+    def _store_files(self, key: str, outputs: Outputs) -> tuple[Outputs, list[tuple[str, str]]]:
         final = self.entry(key)
+        final.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{key[:12]}-", dir=final.parent))
         try:
             stored = {port: [_copy_artifact(a, staging, final, f"{port}-{i}") for i, a in enumerate(items)]
                       for port, items in outputs.items()}
-            checks = [(path, sha256_file(_staged(path, final, staging)))
+            checks = [(path, sha256_file(staging / Path(path).relative_to(final)))
                       for items in stored.values() for a in items for path in _member_files(a)]
-            manifest = {"key": key, "checks": checks,
-                        "outputs": {p: [a.model_dump(mode="json") for a in items] for p, items in stored.items()}}
-            (staging / "manifest.json").write_text(json.dumps(manifest))
             if final.exists():
                 shutil.rmtree(final, ignore_errors=True)
             os.replace(staging, final)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        return stored
-
-
-    def _store_data(self, key: str, outputs: Outputs, parent: Path) -> Outputs:
-        manifest = {"key": key, "checks": [],
-                    "outputs": {p: [a.model_dump(mode="json") for a in items] for p, items in outputs.items()}}
-        staging = parent / f".{key}.{os.getpid()}.tmp"
-        staging.write_text(json.dumps(manifest))
-        os.replace(staging, self.data_entry(key))
-        return outputs
-
-
-def _files(manifest: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(path, digest) for path, digest in manifest.get("checks", [])]
+        return stored, checks
 
 
 def _member_files(artifact: Artifact) -> list[str]:
     if artifact.files:
         return list(artifact.files)
     return [artifact.path] if artifact.path and artifact.sha256 else []
-
-
-def _staged(path: str, final: Path, staging: Path) -> Path:
-    return staging / Path(path).relative_to(final)
 
 
 def _copy_artifact(artifact: Artifact, staging: Path, final: Path, slot: str) -> Artifact:

@@ -60,6 +60,10 @@ class WorkflowContext:
             raise CancelledError("run cancelled")
 
 
+def _no_progress(fraction: float, message: str = "") -> None:
+    """Default progress sink of a NodeCall made outside the runtime."""
+
+
 @dataclass
 class NodeCall:
     """One execution of one node."""
@@ -71,7 +75,7 @@ class NodeCall:
     workdir: Path
     context: WorkflowContext
     log: Callable[[str], None] = print
-    progress: Callable[[float, str], None] = lambda fraction, message="": None
+    progress: Callable[..., None] = _no_progress
     self_publish: bool = False
     deadline: float | None = None  # time.monotonic() after which check_cancelled raises NodeTimeoutError
 

@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .errors import HartomatError
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY,
@@ -68,7 +70,7 @@ CREATE TABLE IF NOT EXISTS media_assets (
 CREATE INDEX IF NOT EXISTS runs_started ON runs(started);
 """
 
-FINAL_NODE_STATUSES = ("succeeded", "failed", "skipped", "cached", "cancelled", "interrupted")
+SCHEMA_VERSION = 1
 
 
 def default_store_path(out_dir: Path) -> Path:
@@ -101,9 +103,22 @@ class RunStore:
         self.conn = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False,
                                     isolation_level=None)
         self.conn.row_factory = sqlite3.Row
+        try:
+            self._open()
+        except sqlite3.DatabaseError as exc:
+            self.conn.close()
+            raise HartomatError(f"{self.path}: not a usable run store: {exc}") from None
+
+    def _open(self) -> None:
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            self.conn.close()
+            raise HartomatError(f"{self.path}: run store schema {version} is newer than this HartOMat "
+                                f"understands ({SCHEMA_VERSION})")
         self.conn.executescript(SCHEMA)
+        self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self.recover_interrupted()
 
     def _tx(self) -> _Transaction:

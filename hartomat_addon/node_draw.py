@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import textwrap
 from typing import Any
 
@@ -42,6 +43,8 @@ def draw_node_body(node: Any, layout: Any) -> None:
     record = json_prop(node, "hm_run", {})
     if record:
         layout.label(text=run_summary(record), icon="TIME")
+        if record.get("interpreter") and record["interpreter"] != sys.executable:
+            layout.label(text=f"ran in helper: {record['interpreter']}", icon="CONSOLE")
     draw_problems(node, layout, wrap_width(node.width - 30))
 
 

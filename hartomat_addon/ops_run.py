@@ -21,6 +21,7 @@ import bpy
 from . import convert, farm_link, marks, run_record
 from .engine_link import context as engine_context
 from .engine_link import engine_module
+from .ops_farm_runs import require_server
 from .ops_io import TreeOperatorMixin
 from .ops_validate import validate_tree
 from .prefs import addon_prefs
@@ -119,11 +120,18 @@ def apply_event(tree: Any, event: Any) -> None:
     tree.hm_progress_message = f"{event.node_id}: {event.status} {event.message}".strip()
 
 
+def helper_notes(record: dict[str, Any]) -> list[str]:
+    """'extract, glb_export ran in the helper interpreter /path/python', one per interpreter."""
+    return [f"{', '.join(nodes)} ran in the helper interpreter {interpreter}"
+            for interpreter, nodes in run_record.foreign_interpreters(record, sys.executable).items()]
+
+
 def finish_run(tree: Any, result: Any) -> dict[str, Any]:
     record = run_record.from_result(result)
     marks.show_run(tree, record)
     result.write_summary()
-    tree.hm_progress, tree.hm_progress_message = 1.0, f"run {result.status}"
+    tree.hm_progress = 1.0
+    tree.hm_progress_message = "; ".join([f"run {result.status}", *helper_notes(record)])
     return record
 
 
@@ -198,11 +206,11 @@ class HARTOMAT_OT_run_local(TreeOperatorMixin, bpy.types.Operator):
     def report_result(self, context: Any, tree: Any, result: Any) -> set[str]:
         record = finish_run(tree, result)
         show_images(context, record)
-        level = "INFO" if result.status == "succeeded" else "ERROR"
+        level = {"succeeded": "INFO", "cancelled": "WARNING"}.get(result.status, "ERROR")
         detail = f": {result.error}" if result.error else ""
         self.report({level}, f"run {result.run_id} {result.status}{detail} (outputs in {result.out_dir})")
-        for interpreter, nodes in run_record.foreign_interpreters(record, sys.executable).items():
-            self.report({"INFO"}, f"{', '.join(nodes)} ran in the helper interpreter {interpreter}")
+        for note in helper_notes(record):
+            self.report({"INFO"}, note)
         return {"FINISHED"} if result.status == "succeeded" else {"CANCELLED"}
 
     def invoke(self, context: Any, event: Any) -> set[str]:
@@ -237,7 +245,7 @@ class HARTOMAT_OT_run_local(TreeOperatorMixin, bpy.types.Operator):
         if event.type == "ESC" and event.value == "PRESS":
             self._progress.cancelled = True
             if tree is not None:
-                tree.hm_progress_message = "cancelling after the current node..."
+                tree.hm_progress_message = "cancelling..."
         if event.type != "TIMER":
             return {"PASS_THROUGH"}
         while tree is not None and not self._progress.events.empty():
@@ -271,11 +279,10 @@ class HARTOMAT_OT_dispatch(TreeOperatorMixin, bpy.types.Operator):
         tree = self.target_tree(context)
         if tree is None:
             return {"CANCELLED"}
-        server, token = farm_link.server_settings(addon_prefs(context))
-        if not server:
-            self.report({"ERROR"}, "no queue server is configured: set its URL and token in "
-                                   "Preferences > Add-ons > HartOMat")
+        settings = require_server(self, context)
+        if settings is None:
             return {"CANCELLED"}
+        server, token = settings
         step = bpy.path.abspath(self.step_path or tree.hm_step_path)
         if not step or not Path(step).is_file():
             self.report({"ERROR"}, f"STEP file '{step}' not found: choose one in the sidebar")

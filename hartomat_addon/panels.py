@@ -8,6 +8,7 @@ import bpy
 
 from .node_draw import draw_settings, run_summary, wrap_width, wrapped
 from .nodes import is_hartomat_node
+from .ops_farm_runs import run_label
 from .ops_io import active_tree
 from .tree import json_prop
 
@@ -125,6 +126,21 @@ class HARTOMAT_PT_run(_Panel, bpy.types.Panel):
         row.operator("hartomat.clear_marks", icon="X")
 
 
+class HARTOMAT_PT_farm_runs(_Panel, bpy.types.Panel):
+    """Recent runs on the queue server; clicking one shows it on the nodes."""
+
+    bl_label = "Farm Runs"
+
+    def draw(self, context: Any) -> None:
+        tree = active_tree(context)
+        layout = self.layout
+        layout.operator("hartomat.list_farm_runs", icon="FILE_REFRESH")
+        column = layout.column(align=True)
+        for run in json_prop(tree, "hm_farm_runs", []):
+            op = column.operator("hartomat.inspect_farm_run", text=run_label(run), icon="NODETREE")
+            op.job_id, op.run_id = run.get("job_id", ""), run.get("run_id", "")
+
+
 class HARTOMAT_PT_inspect(_Panel, bpy.types.Panel):
     """The selected node in the run shown: status, duration, attempts, interpreter, log tail, outputs."""
 
@@ -162,4 +178,4 @@ class HARTOMAT_PT_inspect(_Panel, bpy.types.Panel):
 
 
 CLASSES = (HARTOMAT_PT_workflow, HARTOMAT_PT_node, HARTOMAT_PT_validation, HARTOMAT_PT_plan, HARTOMAT_PT_run,
-           HARTOMAT_PT_inspect)
+           HARTOMAT_PT_farm_runs, HARTOMAT_PT_inspect)

@@ -1,7 +1,7 @@
 """A run as the editor shows it: per node status, duration, attempts, log tail, outputs.
 
-Built from the runtime's RunResult (local runs) or read from a run.json / server record, so the
-inspection panel has one shape to draw.
+Built from the runtime's RunResult (local runs) or read from a run.json or a farm job's run, so
+the inspection panel has one shape to draw.
 """
 
 from __future__ import annotations
@@ -46,6 +46,30 @@ def from_summary(summary: dict[str, Any], logs: dict[str, list[str]] | None = No
 def from_result(result: Any) -> dict[str, Any]:
     logs = {node_id: list(r.logs) for node_id, r in result.node_results.items()}
     return from_summary(result.summary(), logs)
+
+
+def logs_by_node(lines: list[str]) -> dict[str, list[str]]:
+    """A farm job's log lines ('[node_id] status message') grouped by node id."""
+    grouped: dict[str, list[str]] = {}
+    for line in lines:
+        if line.startswith("[") and "]" in line:
+            node_id, _, rest = line[1:].partition("]")
+            grouped.setdefault(node_id, []).append(rest.strip())
+    return grouped
+
+
+def from_server(run: dict[str, Any], logs: list[str], published: list[dict[str, Any]]) -> dict[str, Any]:
+    """A farm run (GET /api/jobs/{id}: `runs[]` and `logs`) as the editor's run record. A run that
+    has not finished has no summary yet: its nodes come from the progress the worker reported."""
+    summary = dict(run.get("summary") or {})
+    if not summary.get("nodes"):
+        summary["nodes"] = {n["node_id"]: {"step": n.get("step"), "status": n.get("status")}
+                            for n in run.get("nodes") or []}
+    summary.update(run_id=run.get("id", ""), status=run.get("status", ""), mode=run.get("mode", ""),
+                   published=published)
+    summary["error"] = run.get("error") or summary.get("error")
+    grouped = logs_by_node(logs)
+    return from_summary(summary, {node_id: grouped.get(node_id, []) for node_id in summary["nodes"]})
 
 
 def images(record: dict[str, Any]) -> list[str]:

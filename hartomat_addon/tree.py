@@ -55,6 +55,7 @@ class HartomatWorkflowTree(bpy.types.NodeTree):
     hm_progress: bpy.props.FloatProperty(default=0.0, min=0.0, max=1.0, subtype="FACTOR")
     hm_progress_message: bpy.props.StringProperty(default="")
     hm_dispatch: bpy.props.StringProperty(default="", description="The last order sent to the farm (JSON)")
+    hm_farm_runs: bpy.props.StringProperty(default="", description="Recent runs on the queue server (JSON)")
     hm_step_path: bpy.props.StringProperty(name="STEP File", subtype="FILE_PATH",
                                            description="The STEP file a local run renders")
     hm_out_dir: bpy.props.StringProperty(name="Output Folder", subtype="DIR_PATH",

@@ -275,14 +275,14 @@ def create_app(settings: ServerSettings) -> FastAPI:
         return queue.add_asset(store, worker_id, job_id, meta, sha, size)
 
     @app.post("/api/jobs/{job_id}/complete")
-    async def complete(job_id: str, req: CompleteRequest, who: Principal = Depends(worker_role)) -> dict[str, Any]:
+    async def complete(job_id: str, req: CompleteRequest, who: Principal = Depends(worker_role)) -> JSONResponse:
         queue.own_worker(store, who, req.worker_id)
         result = queue.complete(store, req.worker_id, job_id, req.model_dump())
         if result["order_finished"]:
             notifier.order_finished(result["order_finished"])
         if result["job"] == "queued":
             waker.wake()
-        return result
+        return JSONResponse(result)
 
     @app.post("/api/jobs/{job_id}/hand-back")
     async def hand_back(job_id: str, req: WorkerRef, who: Principal = Depends(worker_role)) -> dict[str, Any]:

@@ -35,8 +35,16 @@ def register_worker(store: Store, principal: Principal, name: str, capabilities:
     return {"worker_id": worker_id, "capabilities": caps}
 
 
+_WORKERS: dict[tuple[str, str], Any] = {}  # (db file, worker id) -> row; a worker never changes
+
+
 def own_worker(store: Store, principal: Principal, worker_id: str) -> Any:
-    row = store.one("SELECT * FROM workers WHERE id = ?", worker_id)
+    """The worker's row, if this token registered it (rows are cached: they never change)."""
+    row = _WORKERS.get((str(store.path), worker_id))
+    if row is None:
+        row = store.one("SELECT * FROM workers WHERE id = ?", worker_id)
+        if row is not None:
+            _WORKERS[(str(store.path), worker_id)] = row
     if row is None or row["token_id"] != principal.token_id:
         raise QueueError(f"worker {worker_id!r} is not registered with this token", 404)
     return row

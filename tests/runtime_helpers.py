@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,21 @@ def slow(call: NodeCall) -> dict[str, Artifact]:
     return {"out": _tick(call)}
 
 
+def rendezvous(call: NodeCall) -> dict[str, Artifact]:
+    """Leaves its tag in folder `source` and waits (up to `seconds`) for another node's: two of these
+    succeed only when they run at the same time."""
+    folder = Path(call.settings.source)
+    (folder / call.settings.tag).write_text(str(time.time()))
+    end = time.monotonic() + call.settings.seconds
+    while len(list(folder.iterdir())) < 2:
+        if time.monotonic() > end:
+            raise RuntimeError(f"{call.node_id}: no other node arrived within {call.settings.seconds} s")
+        time.sleep(0.02)
+    return {"out": _tick(call)}
+
+
 def boom(call: NodeCall) -> dict[str, Artifact]:
+    logging.getLogger("probe").warning("careful now")
     print("about to fail")
     raise RuntimeError(f"boom in {call.node_id}")
 
@@ -79,6 +94,23 @@ def parts(call: NodeCall) -> dict[str, Artifact]:
     return {"cad_parts": Artifact(kind=K.CAD_PARTS, data=data)}
 
 
+def stamp(call: NodeCall) -> dict[str, Artifact]:
+    """A different file on every run, whatever its settings: an upstream the plan cannot foresee."""
+    target = call.workdir / "stamp.txt"
+    target.write_text(str(time.time_ns()))
+    return {"image": Artifact.from_file(K.IMAGE, target, data={"width": 1, "height": 1, "view": "stamp"})}
+
+
+def echo(call: NodeCall) -> dict[str, Artifact]:
+    """Copies its input image file."""
+    target = call.workdir / "echo.txt"
+    target.write_text(Path(str(call.require("image").path)).read_text())
+    return {"image": Artifact.from_file(K.IMAGE, target, data={"width": 1, "height": 1, "view": "echo"})}
+
+
+IMAGE_OUT = (out("image", K.IMAGE, role="primary_render"),)
+
+
 def _def(key: str, func: str, *, render: bool = False, execution: str = "inline", outputs: Any = None,
          inputs: Any = None) -> NodeDefinition:
     return NodeDefinition(
@@ -96,10 +128,12 @@ TEST_NODES = {
     "t_slow": (_def("t_slow", "slow"), slow),
     "t_boom": (_def("t_boom", "boom"), boom),
     "t_proc": (_def("t_proc", "slow", execution="process"), slow),
+    "t_meet": (_def("t_meet", "rendezvous", execution="process"), rendezvous),
     "t_proc_boom": (_def("t_proc_boom", "boom", execution="process"), boom),
     "t_parts": (_def("t_parts", "parts", outputs=(out("cad_parts", K.CAD_PARTS),)), parts),
-    "t_file": (_def("t_file", "write_file", render=True, outputs=(out("image", K.IMAGE, role="primary_render"),)),
-               write_file),
+    "t_file": (_def("t_file", "write_file", render=True, outputs=IMAGE_OUT), write_file),
+    "t_stamp": (_def("t_stamp", "stamp", outputs=IMAGE_OUT), stamp),
+    "t_echo": (_def("t_echo", "echo", outputs=IMAGE_OUT, inputs=(inp("image", K.IMAGE),)), echo),
 }
 
 

@@ -76,15 +76,20 @@ needs_blender = pytest.mark.skipif(real_blender.blender_executable() is None,
 
 @pytest.mark.real_blender
 @needs_blender
-def test_real_blender_installs_the_zip_and_builds_and_validates_starters_headless(extension_zip, tmp_path):
+def test_real_blender_installs_the_zip_builds_starters_and_runs_cad_nodes_in_the_helper(extension_zip, tmp_path,
+                                                                                       bearing_step):
     user = tmp_path / "user"
     user.mkdir()
     done = real_blender.run_headless_script(SCRIPTS / "extension_checks.py", user, str(extension_zip),
-                                            str(tmp_path))
+                                            str(tmp_path), str(bearing_step))
     output = done.stdout + done.stderr
     assert done.returncode == 0 and "HARTOMAT_EXTENSION_OK" in done.stdout, output[-4000:]
     assert "python 3.13" in done.stdout  # Debian's Blender 4.3 runs the extension on Python 3.13
     assert real_blender.TRACEBACK not in output
+    helper = str(REPO / ".venv" / "bin" / "python")  # the README set-up's interpreter, recorded by the build
+    assert f"cad nodes ran in the helper: {helper}" in done.stdout, output[-4000:]
+    # the operator's report tells the user (Blender prints reports of background runs)
+    assert f"Info: extract, glb_export ran in the helper interpreter {helper}" in done.stdout, output[-4000:]
 
 
 @pytest.mark.real_blender
@@ -100,6 +105,7 @@ def test_real_blender_gui_draws_the_editor_and_runs_modally_without_errors(exten
     output = done.stdout + done.stderr
     assert "HARTOMAT_GUI_OK" in done.stdout, output[-4000:]
     assert "modal run: succeeded" in done.stdout and "image shown:" in done.stdout
+    assert "modal cancel: cancelled" in done.stdout, output[-4000:]  # Esc stopped the slow run
     assert real_blender.TRACEBACK not in output, output[-4000:]
     import numpy as np
     from PIL import Image

@@ -53,7 +53,7 @@ def test_convert_json_and_deflection_options_and_cache(inch_step, tmp_path):
     assert report["bbox_m"]["size"] == pytest.approx([0.0508, 0.0127, 0.0254], abs=1e-5)
     assert "glb_export" not in report["cached_nodes"]
     again = json.loads(hartomat("convert", str(inch_step), "-o", str(coarse), "--json", "--work-dir", work).stdout)
-    assert {"extract", "glb_export", "bbox"} <= set(again["cached_nodes"])
+    assert {"extract", "glb_export", "bbox"} <= set(again["cached_nodes"]), again
     finer = hartomat("convert", str(inch_step), "-o", str(fine), "--json", "--work-dir", work,
                      "--linear-deflection", "0.01", "--angular-deflection", "0.1")
     assert finer.returncode == 0, finer.stderr
@@ -74,11 +74,16 @@ def test_convert_failure_is_one_line_and_non_zero(case, broken_step, tmp_path):
     assert not (tmp_path / "x.glb").exists()
 
 
-def test_bad_step_fails_the_run_cleanly_in_the_worker_pool(broken_step, tmp_path):
+def test_cad_nodes_in_the_worker_pool_succeed_and_fail_cleanly(broken_step, single_part_step, tmp_path):
+    """The runtime runs the OCP nodes in spawned worker processes by default."""
     from engine.runtime import RunOptions, run_workflow
 
+    good = run_workflow(load_workflow(GRAPH), OrderLine(product="bracket", step_path=str(single_part_step)),
+                        RunOptions(out_dir=tmp_path / "good", cache_dir=tmp_path / "cache", fallback=False))
+    assert good.status == "succeeded", good.summary()
+    assert good.node_results["bbox"].outputs[0].data["size"] == pytest.approx([0.04, 0.03, 0.02], abs=1e-4)
     line = OrderLine(product="broken", step_path=str(broken_step))
-    result = run_workflow(load_workflow(GRAPH), line, RunOptions(out_dir=tmp_path, fallback=False))
+    result = run_workflow(load_workflow(GRAPH), line, RunOptions(out_dir=tmp_path / "bad", fallback=False))
     assert result.status == "failed"
     error = result.node_results["extract"].error
     assert error["type"] == "NodeInputError" and error["expected"] is True

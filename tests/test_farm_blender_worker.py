@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from farm_support import FarmServer, token
 from real_blender import REPO, blender_executable, not_provisioned_reason
 

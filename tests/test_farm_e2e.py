@@ -188,3 +188,48 @@ def test_a_failing_graph_falls_back_to_legacy_and_the_order_says_so(farm, worker
     status = order(server, tokens["submit"], order_id)
     assert status["fell_back"] is True and status["lines"][0]["fell_back"] is True
     assert_each_output_published_once(status)
+
+
+def running_job(server: FarmServer, tok: str, order_id: str) -> dict[str, Any] | None:
+    """The order's job once a worker holds it and at least one node has finished."""
+    job_id = order(server, tok, order_id)["lines"][0]["job"]["id"]
+    job: dict[str, Any] = server.call("GET", f"/api/jobs/{job_id}", tok).json()
+    nodes = job["runs"][-1]["nodes"] if job["runs"] else []
+    return job if job["status"] == "running" and any(n["status"] == "succeeded" for n in nodes) else None
+
+
+def test_sigterm_finishes_the_current_job_and_a_second_one_hands_it_back(farm, workers, single_part_step,
+                                                                          tmp_path: Path):
+    server, tokens = farm
+    finisher = workers("finisher")
+    first = cli(server, tokens["submit"], "submit", str(single_part_step), "--output-type", "tiny").stdout.strip()
+    wait_until(lambda: running_job(server, tokens["admin"], first), 120, "the finisher to be mid-job")
+    finisher.send_signal(signal.SIGTERM)
+    assert finisher.wait(120) == 0
+    assert order(server, tokens["submit"], first)["status"] == "succeeded"
+
+    quitter = workers("quitter")
+    second = cli(server, tokens["submit"], "submit", str(single_part_step), "--output-type", "tiny").stdout.strip()
+    job = wait_until(lambda: running_job(server, tokens["admin"], second), 120, "the quitter to be mid-job")
+    quitter.send_signal(signal.SIGTERM)
+    log = tmp_path / "quitter.log"
+    wait_until(lambda: "stop signal" in log.read_text(), 30, "the quitter to notice the first SIGTERM")
+    quitter.send_signal(signal.SIGTERM)  # a second one: cancel and hand back
+    assert quitter.wait(120) == 0
+    detail = server.call("GET", f"/api/jobs/{job['id']}", tokens["admin"]).json()
+    assert detail["status"] == "queued" and detail["failed_workers"] == "" and detail["runs"][-1]["status"] == "handed_back"
+    cli(server, tokens["admin"], "farm", "cancel", second)
+    assert order(server, tokens["submit"], second)["status"] == "cancelled"
+
+
+def test_cancelling_an_order_stops_the_worker_at_its_next_heartbeat(farm, workers, bearing_step):
+    server, tokens = farm
+    worker = workers("cancellable")
+    order_id = cli(server, tokens["submit"], "submit", str(bearing_step), "--output-type", "tiny").stdout.strip()
+    wait_until(lambda: running_job(server, tokens["admin"], order_id), 120, "the worker to be mid-job")
+    cancelled = cli(server, tokens["submit"], "farm", "cancel", order_id)
+    assert cancelled.returncode == 0 and "cancelled 1 job(s)" in cancelled.stdout
+    status = wait_until(lambda: (s := order(server, tokens["submit"], order_id))["finished_at"] and s, 120,
+                        "the cancelled order to finish")
+    assert status["status"] == "cancelled" and status["lines"][0]["assets"] == []
+    assert worker.poll() is None  # the worker lives on for the next job

@@ -33,7 +33,7 @@ def _render(runs, tmp_path_factory, bearing_step: Path, preset: str, mode: str) 
     if (preset, mode) not in runs:
         out = tmp_path_factory.mktemp(f"{preset}-{mode}")
         code = main(["render", str(bearing_step), "--preset", preset, "--mode", mode, "-o", str(out), "--no-cache",
-                     *TINY])
+                     "--cache-dir", str(out / "cache"), *TINY])
         assert code == 0, (out / "run.json").read_text() if (out / "run.json").is_file() else "no run.json"
         runs[(preset, mode)] = out
     return runs[(preset, mode)]
@@ -41,7 +41,8 @@ def _render(runs, tmp_path_factory, bearing_step: Path, preset: str, mode: str) 
 
 def _published_roles(out: Path) -> set[str]:
     summary = json.loads((out / "run.json").read_text())
-    assert summary["status"] == "succeeded" and not summary["fell_back"]
+    failed = {k: n["error"] for k, n in summary["nodes"].items() if n["error"]}
+    assert summary["status"] == "succeeded" and not summary["fell_back"], (summary["error"], failed)
     for asset in summary["published"]:
         assert Path(asset["path"]).exists() and asset["sha256"] and asset["kind"]
     return {asset["role"] for asset in summary["published"]}
@@ -68,7 +69,7 @@ def test_run_json_lists_every_output_with_kind_role_path_and_sha(runs, tmp_path_
 
 def test_transparent_json_run(tmp_path, bearing_step, capsys):
     code = main(["render", str(bearing_step), "--preset", "still", "-o", str(tmp_path), "--transparent", "--json",
-                 "--engine", "WORKBENCH", *TINY])
+                 "--engine", "WORKBENCH", "--cache-dir", str(tmp_path / "cache"), *TINY])
     captured = capsys.readouterr()
     assert code == 0
     summary = json.loads(captured.out)  # stdout holds the summary alone, Blender's chatter went to stderr
@@ -90,6 +91,15 @@ def test_bad_command_lines_are_one_clear_line(tmp_path, bearing_step, capsys, ar
 
 
 def test_broken_step_fails_without_traceback(tmp_path, broken_step, capsys):
-    code = main(["render", str(broken_step), "-o", str(tmp_path), *TINY])
+    code = main(["render", str(broken_step), "-o", str(tmp_path), "--cache-dir", str(tmp_path / "cache"), *TINY])
     err = capsys.readouterr().err
     assert code == 1 and "Traceback" not in err and "hartomat render: run failed" in err
+
+
+def test_shadow_mode_publishes_legacy_and_records_parity(tmp_path, bearing_step, capsys):
+    code = main(["render", str(bearing_step), "--preset", "still", "--mode", "shadow", "-o", str(tmp_path), "--json",
+                 "--engine", "WORKBENCH", "--cache-dir", str(tmp_path / "cache"), *TINY])
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0 and summary["status"] == "succeeded"
+    assert summary["parity"] and {a["role"] for a in summary["published"]} >= {"primary_render", "thumbnail"}
+    assert {a["node_id"] for a in summary["published"]} <= set(summary["legacy_nodes"])

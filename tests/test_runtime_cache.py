@@ -91,3 +91,24 @@ def test_unknown_key_is_a_miss_and_no_staging_is_left(tmp_path):
     cache = NodeCache(tmp_path / "cache")
     assert cache.load("0" * 64) is None and not cache.contains("0" * 64)
     assert not [p for p in (tmp_path / "cache").rglob(".*")]  # staging folders were renamed into place
+
+
+def test_a_broken_cache_index_never_fails_the_run(tmp_path):
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "index.sqlite").write_bytes(b"not sqlite at all" * 100)
+    result = run(tmp_path, graph([node("a", "t_noop")], []))
+    assert result.status == "succeeded"
+    assert any("warning: not cached" in line for line in result.node_results["a"].logs)
+
+
+def test_changed_upstream_file_invalidates_even_with_the_same_plan(tmp_path):
+    # 'stamp' (never cached) writes new content every run; 'echo' has the same plan key each time
+    # but must miss, because its input file's sha256 is part of its run key.
+    wf = graph([node("stamp", "t_stamp", policy={"cache": False}), node("echo", "t_echo")],
+               [edge("stamp", "echo", "image", "image")])
+    first, second = run(tmp_path, wf), run(tmp_path, wf)
+    assert statuses(second) == {"stamp": "succeeded", "echo": "succeeded"}
+    for result in (first, second):
+        stamp, echo = (Path(result.node_results[n].outputs[0].path).read_text() for n in ("stamp", "echo"))
+        assert echo == stamp
+    assert first.node_results["echo"].cache_key != second.node_results["echo"].cache_key

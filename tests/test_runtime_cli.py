@@ -68,6 +68,10 @@ def test_bad_input_gets_one_line_errors(tmp_path, capsys):
     assert main(["run", str(graph), "--step", str(tmp_path / "none.step")]) == 2
     assert "none.step: no such file" in capsys.readouterr().err
     assert main(["runs", "show", "abc", "--store", str(tmp_path / "nostore.sqlite")]) == 2
+    garbage = tmp_path / "garbage.sqlite"
+    garbage.write_bytes(b"this is not a database" * 100)
+    assert main(["runs", "list", "--store", str(garbage)]) == 2
+    assert "not a usable run store" in capsys.readouterr().err
 
 
 def test_cli_process_exit_code_and_progress_on_stderr(tmp_path):

@@ -54,7 +54,11 @@ def test_on_fail_fail_run_stops_the_run(tmp_path):
     assert statuses == {"a": "succeeded", "boom": "failed", "after": "skipped", "other": "skipped",
                         "other2": "skipped"}
     assert "node 'boom'" in result.error and "boom in boom" in result.error
-    assert result.node_results["boom"].logs[-1].endswith("about to fail")  # stdout captured per node
+    logs = result.node_results["boom"].logs
+    assert logs[-1].endswith("about to fail")  # stdout captured per node ...
+    assert logs[0].endswith("[warning] probe: careful now")  # ... and Python logging
+    assert not any("careful" in line for r in result.node_results.values() if r.node_id != "boom"
+                   for line in r.logs)
 
 
 def test_on_fail_continue_finishes_independent_branches(tmp_path):
@@ -114,17 +118,19 @@ def test_timeout_stops_a_slow_inline_node(tmp_path):
     assert result.status == "failed"
 
 
-def test_process_nodes_run_in_spawned_pool_and_overlap(tmp_path):
-    # two independent process nodes and an inline one; the process ones report another pid's logs
-    wf = graph([node("p1", "t_proc", seconds=0.3), node("p2", "t_proc", seconds=0.3), node("i", "t_noop"),
+def test_process_nodes_run_in_spawned_pool_at_the_same_time(tmp_path):
+    # p1 and p2 each wait for the other: they succeed only if independent branches overlap
+    meet = tmp_path / "meet"
+    meet.mkdir()
+    wf = graph([node("p1", "t_meet", source=str(meet), tag="p1", seconds=60),
+                node("p2", "t_meet", source=str(meet), tag="p2", seconds=60), node("i", "t_noop"),
                 node("boom", "t_proc_boom", policy={"on_fail": "continue"}), node("sink", "t_noop")],
                [edge("p1", "sink"), edge("p2", "sink"), edge("i", "sink")])
-    result = run_workflow(wf, order_line(), options(tmp_path, max_workers=2))
+    result = run_workflow(wf, order_line(), options(tmp_path, max_workers=3))
     r = result.node_results
-    assert [r[n].status for n in ("p1", "p2", "i", "sink")] == ["succeeded"] * 4
+    assert [r[n].status for n in ("p1", "p2", "i", "sink")] == ["succeeded"] * 4, r["p1"].error
     assert r["boom"].status == "failed" and r["boom"].error["message"] == "boom in boom"
-    assert r["boom"].logs and r["boom"].logs[-1].endswith("about to fail")
-    assert r["p1"].started < r["p2"].ended and r["p2"].started < r["p1"].ended  # they overlapped
+    assert r["boom"].logs and r["boom"].logs[-1].endswith("about to fail")  # logs come back from the child
     assert r["sink"].started >= max(r["p1"].ended, r["p2"].ended)
 
 
@@ -154,3 +160,11 @@ def test_helper_interpreter_runs_nodes_this_one_cannot(tmp_path):
     assert result.status == "succeeded", cad.error
     assert cad.interpreter == helper and cad.outputs[0].data == {"node": "cad", "tag": "via helper"}
     assert attempts(result, "cad")[0]["interpreter"] == helper
+
+
+def test_timeout_stops_a_node_in_the_process_pool(tmp_path):
+    wf = graph([node("p", "t_proc", policy={"timeout_s": 0.5}, seconds=60)], [])
+    result = run_workflow(wf, order_line(), options(tmp_path, max_workers=1))
+    p = result.node_results["p"]
+    assert result.status == "failed" and p.error["type"] == "NodeTimeoutError"
+    assert p.interpreter and p.duration < 30

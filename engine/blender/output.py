@@ -28,7 +28,8 @@ def encode_video(frames: list[Path], path: Path, fps: int, container: str, size:
     scene: Any = bpy.data.scenes.new("HartOMat_Encode")
     try:
         editor = scene.sequence_editor_create()
-        strip = editor.strips.new_image(name="frames", filepath=str(frames[0]), channel=1, frame_start=1)
+        strips = editor.strips if hasattr(editor, "strips") else editor.sequences  # 'sequences' before 4.4
+        strip = strips.new_image(name="frames", filepath=str(frames[0]), channel=1, frame_start=1)
         for frame in frames[1:]:
             strip.elements.append(frame.name)
         scene.frame_start, scene.frame_end = 1, len(frames)
@@ -38,7 +39,8 @@ def encode_video(frames: list[Path], path: Path, fps: int, container: str, size:
         scene.render.use_sequencer = True
         scene.render.use_file_extension = False
         image = scene.render.image_settings
-        image.media_type = "VIDEO"
+        if hasattr(image, "media_type"):  # Blender 5 splits images from video
+            image.media_type = "VIDEO"
         image.file_format = "FFMPEG"
         scene.render.ffmpeg.format = fmt
         scene.render.ffmpeg.codec = "H264"

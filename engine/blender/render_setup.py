@@ -37,7 +37,8 @@ def _workbench(scene: Any) -> None:
 
 def _image_format(scene: Any, file_format: str, transparent: bool) -> None:
     image = scene.render.image_settings
-    image.media_type = "IMAGE"
+    if hasattr(image, "media_type"):  # Blender 5 splits images from video
+        image.media_type = "IMAGE"
     image.file_format = file_format
     if file_format == "JPEG":
         image.color_mode = "RGB"

@@ -37,6 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--frames", type=int, help="turntable frame count")
     parser.add_argument("--transparent", action="store_true", help="transparent background (PNG with alpha)")
     parser.add_argument("--no-cache", action="store_true", help="run every node even if a cached result exists")
+    parser.add_argument("--cache-dir", default=None, help="node cache folder (default: the runtime's)")
     parser.add_argument("--json", action="store_true", help="print the run summary (run.json) on stdout")
     parser.set_defaults(func=run)
 
@@ -116,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
     out_dir = Path(args.out or Path("hartomat-out") / f"{step.stem}-{args.preset}").resolve()
     line = OrderLine(product=step.stem, step_path=str(step), output_type=args.preset)
     options = RunOptions(out_dir=out_dir, mode=args.mode, use_cache=not args.no_cache, legacy_config=config,
+                         cache_dir=Path(args.cache_dir) if args.cache_dir else None,
                          progress=ProgressPrinter(sys.stderr))
     with stdout_to_stderr():
         result = run_workflow(migrate_preset(config), line, options)

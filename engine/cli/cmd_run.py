@@ -90,7 +90,10 @@ def run(args: argparse.Namespace) -> int:
         plan = plan_workflow(workflow, order_line, options)
         print(json.dumps(plan.describe(), indent=2, default=str)) if args.json else _print_plan(plan)
         return 0
-    result = run_workflow(workflow, order_line, options)
+    try:
+        result = run_workflow(workflow, order_line, options)
+    except OSError as exc:
+        raise HartomatError(f"{exc.filename or args.out}: {exc.strerror or exc}") from None
     if args.json:
         print(json.dumps(result.summary(), indent=2, default=str))
     else:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from ._farm import add_connection, client
+from .cmd_run import parse_sets
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,29 +20,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def parse_overrides(items: list[str]) -> dict[str, dict[str, object]]:
-    from ..errors import HartomatError
-
-    overrides: dict[str, dict[str, object]] = {}
-    for item in items:
-        target, sep, raw = item.partition("=")
-        node, dot, field = target.partition(".")
-        if not sep or not dot or not node or not field:
-            raise HartomatError(f"--set {item!r}: expected NODE.FIELD=VALUE")
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        overrides.setdefault(node, {})[field] = value
-    return overrides
-
-
 def run(args: argparse.Namespace) -> int:
     from ..errors import HartomatError
 
     if not args.steps and not args.product:
         raise HartomatError("nothing to submit: give STEP files or --product NAME")
-    order = client(args).submit(args.steps, args.output_type, args.webhook, parse_overrides(args.set),
+    order = client(args).submit(args.steps, args.output_type, args.webhook, parse_sets(args.set),
                                 args.product)
     print(order["id"])
     return 0

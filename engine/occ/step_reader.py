@@ -144,3 +144,9 @@ def shared_step(path: str | Path, names: bool = True, colours: bool = True,
             _shared.update(key=None, step=None)  # free the old document before reading the next
             _shared.update(step=read_step(source, names, colours, layers), key=key)
         yield _shared["step"]
+
+
+def clear_shared_step() -> None:
+    """Drop the kept document (tests and benches that must read from scratch)."""
+    with _shared_lock:
+        _shared.update(key=None, step=None)

@@ -1,6 +1,12 @@
-"""Content-addressed node keys: step, definition version, canonical settings, upstream keys and
-fingerprints of the files a node reads from outside the graph (the order line's STEP file, and
-any setting naming an existing file). `ui` never enters a key.
+"""Content-addressed node keys. `ui` never enters a key.
+
+- The plan key (known before running): step, definition version, canonical settings, upstream
+  plan keys, and fingerprints of files read from outside the graph (the order line's STEP file
+  and any setting naming an existing file).
+- The run key (used to store and look up): the plan key plus the sha256 of every file-backed
+  input artifact, so a changed file upstream always misses, whatever produced it.
+Source nodes that read the outside world (STEP and template libraries) and nodes with side
+effects always run; a dry run predicts hits through the run key last stored for a plan key.
 """
 
 from __future__ import annotations
@@ -11,11 +17,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..artifacts import sha256_file
+from ..artifacts import Artifact, sha256_file
 from ..context import OrderLine
 
-# Steps with side effects (folders, publishing, webhooks): they always run.
-NEVER_CACHED = frozenset({"order_line_setup", "output_save", "notify"})
+# Steps with side effects (folders, publishing, webhooks) or that read libraries outside the graph:
+# they always run (and are cheap).
+NEVER_CACHED = frozenset({"order_line_setup", "resolve_step_path", "resolve_template", "output_save", "notify"})
 ORDER_LINE_FIELDS = ("product", "step_path", "output_type", "category")
 
 
@@ -82,3 +89,21 @@ def node_key(step: str, version: int, settings: dict[str, Any], upstream: list[t
         "root": root if not upstream else "",
     }
     return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+
+
+def run_key(plan_key: str, inputs: dict[str, list[Artifact]]) -> str:
+    """The plan key plus the fingerprints of the file-backed inputs (the plan key when none)."""
+    prints = [(port, index, _content_sha(a)) for port, items in sorted(inputs.items())
+              for index, a in enumerate(items) if a.sha256 or a.files]
+    if not prints:
+        return plan_key
+    return hashlib.sha256(canonical_json({"plan": plan_key, "inputs": prints}).encode()).hexdigest()
+
+
+def _content_sha(artifact: Artifact) -> str:
+    if artifact.sha256:
+        return artifact.sha256
+    digest = hashlib.sha256()
+    for member in sorted(artifact.files):
+        digest.update(f"{Path(member).name}\0{sha256_file(member)}\n".encode())
+    return digest.hexdigest()

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..artifacts import Artifact
 from ..context import NodeCall, OrderLine, WorkflowContext
-from ..errors import CancelledError, HartomatError, NodeInputError, NodeTimeoutError
+from ..errors import HartomatError, NodeInputError
 from .capture import ROUTER, NodeLog
 
 Outputs = dict[str, list[Artifact]]
@@ -180,5 +180,3 @@ def _resolve(payload: dict[str, Any]) -> tuple[Callable[..., Any], Any, Any]:
         raise HartomatError(f"step '{payload['step']}' is unknown in {sys.executable}")
     return executor, definition.settings_model, definition
 
-
-__all__ = ["CancelledError", "NodeTimeoutError", "execute_payload", "normalise_outputs"]

@@ -75,7 +75,7 @@ class LogRouter:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._depth = 0
-        self._saved: tuple[Any, Any] | None = None
+        self._saved: tuple[Any, Any, int] | None = None
         self._handler = _RoutingHandler(self)
 
     def current(self) -> NodeLog | None:
@@ -86,10 +86,13 @@ class LogRouter:
         """Route output for the duration of a run; nested runs share one installation."""
         with self._lock:
             if self._depth == 0:
-                self._saved = (sys.stdout, sys.stderr)
+                root = logging.getLogger()
+                self._saved = (sys.stdout, sys.stderr, root.level)
                 sys.stdout = _StreamProxy(self, sys.stdout, "")  # type: ignore[assignment]
                 sys.stderr = _StreamProxy(self, sys.stderr, "[stderr] ")  # type: ignore[assignment]
-                logging.getLogger().addHandler(self._handler)
+                if not root.handlers and root.level > logging.INFO:
+                    root.setLevel(logging.INFO)  # nobody else listens: let nodes' info records through
+                root.addHandler(self._handler)
             self._depth += 1
         try:
             yield
@@ -97,8 +100,9 @@ class LogRouter:
             with self._lock:
                 self._depth -= 1
                 if self._depth == 0 and self._saved is not None:
-                    sys.stdout, sys.stderr = self._saved
+                    sys.stdout, sys.stderr, level = self._saved
                     logging.getLogger().removeHandler(self._handler)
+                    logging.getLogger().setLevel(level)
 
     @contextlib.contextmanager
     def node(self, log: NodeLog) -> Iterator[None]:

@@ -13,7 +13,6 @@ import queue
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ..artifacts import Artifact
 from ..context import WorkflowContext
@@ -174,5 +173,3 @@ class GraphExecutor:
 def run_plan(plan: Plan, session: RunSession, ctx: WorkflowContext, phase: str, work_root: Path) -> GraphOutcome:
     return GraphExecutor(plan, session, ctx, phase, work_root).run()
 
-
-__all__: list[Any] = ["GraphExecutor", "GraphOutcome", "run_plan"]

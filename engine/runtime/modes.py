@@ -24,8 +24,8 @@ from ..store import RunStore, default_store_path
 from ..workflow import NodePolicy, Workflow, load_workflow
 from .capture import ROUTER
 from .executor import GraphOutcome, run_plan
-from .options import NodeResult, RunOptions, RunResult
-from .planning import Plan, merged_overrides, plan_workflow, resolve_settings
+from .options import RunOptions, RunResult
+from .planning import Plan, merged_overrides, placement, plan_workflow, resolve_settings
 from .runner import NodeRunner, NodeSpec
 from .session import RecordingPublisher, RunSession
 
@@ -44,10 +44,20 @@ def plan(workflow: Workflow | str | Path, order_line: OrderLine, options: RunOpt
     """Dry run: the plan with cache hits marked; writes nothing."""
     options = options or RunOptions()
     wf = workflow if isinstance(workflow, Workflow) else load_workflow(workflow)
-    return plan_workflow(wf, order_line, options, cache=_cache(options))
+    cache = _cache(options)
+    try:
+        return plan_workflow(wf, order_line, options, cache=cache)
+    finally:
+        if cache is not None:
+            cache.close()
 
 
 def run_workflow(workflow: Workflow | str | Path, order_line: OrderLine, options: RunOptions | None = None) -> RunResult:
+    """Run one order line in the options' mode; the run, every attempt and the media are recorded.
+
+    An invalid graph or bad settings raise PlanError before anything is written; node failures
+    are results (status, error), never exceptions.
+    """
     options = options or RunOptions()
     wf = workflow if isinstance(workflow, Workflow) else load_workflow(workflow)
     graph_plan = None if options.mode == "legacy" else plan_workflow(wf, order_line, options)
@@ -62,14 +72,13 @@ def run_workflow(workflow: Workflow | str | Path, order_line: OrderLine, options
     try:
         _run_mode(session, wf, graph_plan, order_line, result)
     except BaseException as exc:
-        result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"
-        _finish(store, result)
-        session.close()
-        store.close()
+        result.status = "cancelled" if isinstance(exc, KeyboardInterrupt) else "failed"
+        result.error = f"{type(exc).__name__}: {exc}"
         raise
-    session.close()
-    _finish(store, result)
-    store.close()
+    finally:
+        session.close()
+        _finish(store, result)
+        store.close()
     return result
 
 
@@ -92,6 +101,8 @@ def _run_mode(session: RunSession, wf: Workflow, graph_plan: Plan | None, order_
         return
     if session.options.mode == "shadow":
         _run_legacy(session, order_line, result)
+        if session.cancelled():
+            return
         shadow = DryRunPublisher(order_line.id)
         ctx = session.context(out_dir / "shadow", "shadow", False, order_line, shadow)
         outcome = run_plan(graph_plan, session, ctx, "shadow", out_dir / "shadow" / "nodes")
@@ -122,6 +133,7 @@ def _run_legacy(session: RunSession, order_line: OrderLine, result: RunResult) -
     out_dir = session.options.out_dir
     publisher = _publisher(session, order_line)
     ctx = session.context(out_dir, "legacy", True, order_line, publisher)
+    capabilities = ctx.capabilities
     runner = NodeRunner(session, ctx, "legacy", out_dir / "legacy")
 
     def run_step(node_id: str, step: str, params: dict[str, Any], inputs: dict[str, list[Artifact]]) -> dict[
@@ -133,8 +145,9 @@ def _run_legacy(session: RunSession, order_line: OrderLine, result: RunResult) -
                                               merged_overrides(order_line, session.options, node_id, step))
         if problems:
             raise LegacyStepFailed("; ".join(problems))
+        where, missing = placement(definition, capabilities, session.options)
         spec = NodeSpec(node_id=node_id, step=step, definition=definition, settings=settings, policy=NodePolicy(),
-                        where=_legacy_where(session, definition))
+                        where=where, missing=missing)
         node_result, outputs = runner.run(spec, inputs)
         result.legacy_results[node_id] = node_result
         if node_result.status != "succeeded":
@@ -153,15 +166,6 @@ def _run_legacy(session: RunSession, order_line: OrderLine, result: RunResult) -
         result.error = str(exc)
         return
     result.status, result.error = "succeeded", None
-
-
-def _legacy_where(session: RunSession, definition: NodeDefinition) -> str:
-    from ..capabilities import detect_capabilities, missing_capabilities
-
-    caps = session.options.capabilities if session.options.capabilities is not None else detect_capabilities()
-    if missing_capabilities(definition.capabilities, caps):
-        return "helper" if session.options.helper_python else "unavailable"
-    return "inline"
 
 
 def _outputs_by_role(artifacts: list[tuple[str, Artifact | MediaAsset]]) -> dict[str, Any]:
@@ -194,5 +198,3 @@ def _parity(result: RunResult, outcome: GraphOutcome, shadow: DryRunPublisher) -
         record["error"] = f"comparison failed: {type(exc).__name__}: {exc}"
     return record
 
-
-__all__ = ["NodeResult", "plan", "run_workflow"]

@@ -151,7 +151,8 @@ def unknown_override_keys(workflow: Workflow, registry: NodeDefinitionRegistry,
             for k in overrides if k not in known]
 
 
-def _where(definition: NodeDefinition, capabilities: frozenset[str], options: RunOptions) -> tuple[str, list[str]]:
+def placement(definition: NodeDefinition, capabilities: frozenset[str], options: RunOptions) -> tuple[str, list[str]]:
+    """Where a node runs (inline, process, helper) or 'unavailable', and the capabilities missing."""
     missing = missing_capabilities(definition.capabilities, capabilities)
     if missing:
         return ("helper" if options.helper_python else "unavailable"), missing
@@ -205,7 +206,7 @@ def plan_workflow(workflow: Workflow, order_line: OrderLine, options: RunOptions
         upstream = [(e.target_input, keys[e.source], e.source_output) for e in incoming[node_id]]
         keys[node_id] = node_key(node.step, definition.version, settings, upstream,
                                  prints.of_settings(settings), root)
-        where, missing = _where(definition, capabilities, options)
+        where, missing = placement(definition, capabilities, options)
         planned.append(PlannedNode(
             node_id=node_id, step=node.step, index=index, definition=definition, settings=settings,
             policy=policy, inputs=incoming[node_id], dependants=outgoing[node_id], cache_key=keys[node_id],
@@ -217,6 +218,6 @@ def plan_workflow(workflow: Workflow, order_line: OrderLine, options: RunOptions
     _mark_self_publishing(planned)
     if cache is not None:
         for item in planned:
-            item.cache_hit = item.cacheable and cache.contains(item.cache_key)
+            item.cache_hit = item.cacheable and cache.contains(item.cache_key, alias=True)
     return Plan(workflow=workflow, order_line=order_line, nodes=planned, capabilities=capabilities,
                 warnings=[f"{workflow.name}: {p.line()}" for p in report.problems if p.severity == "warning"])

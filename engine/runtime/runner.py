@@ -6,17 +6,18 @@ NodeResult is the last attempt. Used alike by the graph executor and the legacy 
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from ..artifacts import Artifact
 from ..context import WorkflowContext
-from ..errors import CancelledError
 from ..node_definition import NodeDefinition
 from ..workflow import NodePolicy
+from .cache_keys import run_key
 from .calls import context_snapshot, error_record, module_dir, normalise_outputs, ref_of
 from .dispatch import run_helper, run_inline, run_pooled
 from .options import NodeResult, OutputRef, ProgressEvent
@@ -39,6 +40,7 @@ class NodeSpec:
     where: str = "inline"
     missing: tuple[str, ...] | list[str] = ()
     self_publish: bool = False
+    plan_key: str = ""  # set by the runner: cache_key becomes the run key (plan key + input files)
 
 
 def output_refs(outputs: Outputs) -> list[OutputRef]:
@@ -69,6 +71,7 @@ class NodeRunner:
     # -- running --------------------------------------------------------------------------------
     def run(self, spec: NodeSpec, inputs: Outputs) -> tuple[NodeResult, Outputs]:
         if spec.cacheable and self.session.cache is not None:
+            spec = replace(spec, plan_key=spec.cache_key, cache_key=run_key(spec.cache_key, inputs))
             cached = self.session.cache.load(spec.cache_key)
             if cached is not None:
                 return self._cached(spec, cached), cached
@@ -85,8 +88,17 @@ class NodeRunner:
             if attempt < spec.policy.max_attempts and not self._backoff(spec.policy.backoff_s * 2 ** (attempt - 1)):
                 break
         if result.status == "succeeded" and spec.cacheable and self.session.cache is not None:
-            self.session.cache.store(spec.cache_key, outputs)
+            self._store_in_cache(spec, result, outputs)
         return result, outputs
+
+    def _store_in_cache(self, spec: NodeSpec, result: NodeResult, outputs: Outputs) -> None:
+        """A cache that cannot take the entry costs a later re-run, never this run: log and go on."""
+        try:
+            self.session.cache.store(spec.cache_key, outputs, alias=spec.plan_key)  # type: ignore[union-attr]
+        except (OSError, sqlite3.Error) as exc:
+            message = f"warning: not cached ({self.session.cache.root}): {type(exc).__name__}: {exc}"  # type: ignore[union-attr]
+            result.logs.append(message)
+            self._record(result)
 
     def _backoff(self, seconds: float) -> bool:
         """Wait before a retry; False when the run was cancelled meanwhile."""
@@ -163,5 +175,3 @@ class NodeRunner:
         self._record(result)
         return result
 
-
-__all__ = ["CancelledError", "NodeRunner", "NodeSpec", "output_refs"]

@@ -96,6 +96,8 @@ class RunSession:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        if self.cache is not None:
+            self.cache.close()
         self.flush_events()
 
     def context(self, run_dir: Path, mode: str, authoritative: bool, order_line: Any,

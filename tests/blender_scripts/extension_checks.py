@@ -1,7 +1,11 @@
 """Runs inside a Blender (the bpy module or a Blender executable): installs the HartOMat
 extension zip with Blender's own operator, enables it, and exercises it as a user would.
 
-Usage: python extension_checks.py ZIP OUT_DIR   |   blender -b --python extension_checks.py -- ZIP OUT_DIR
+With a STEP file as third argument (a Blender without OCP), it also runs the bundled CAD graph
+with the Run Locally operator's synchronous path: the CAD nodes must run in the helper interpreter
+of the add-on preferences, and the node records and the run message must name it.
+
+Usage: python extension_checks.py ZIP OUT_DIR [STEP]  |  blender -b --python extension_checks.py -- ZIP OUT_DIR [STEP]
 Prints HARTOMAT_EXTENSION_OK at the end; any failure raises (exit code 1 with --python-exit-code 1).
 """
 
@@ -17,6 +21,7 @@ MODULE = "bl_ext.user_default.hartomat"
 FAMILIES = ("still", "turntable", "multi_angle", "still_with_exports")
 args = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else sys.argv[1:]
 zip_path, out_dir = args[0], args[1]
+step_file = args[2] if len(args) > 2 else ""
 
 
 def hartomat_trees():
@@ -81,4 +86,33 @@ bpy.ops.wm.save_as_mainfile(filepath=blend)
 bpy.ops.wm.read_homefile(use_empty=True)
 bpy.ops.wm.open_mainfile(filepath=blend)
 assert {t.name: convert.tree_to_json(t) for t in hartomat_trees()} == expected
+
+
+def run_cad_graph_in_the_helper(step):
+    """cad_convert.json without its glb_bbox node (trimesh and numpy are not in Debian's Blender)."""
+    from pathlib import Path
+
+    from bl_ext.user_default.hartomat import ops_run
+    from bl_ext.user_default.hartomat.prefs import addon_prefs
+
+    helper = addon_prefs().helper_python
+    assert helper and "ocp" not in ops_run.capabilities(), (helper, ops_run.capabilities())
+    graphs = Path(engine_link.engine_module("workflow").__file__).parent / "graphs"
+    cad = convert.load_document_into_tree((graphs / "cad_convert.json").read_text(), "cad_convert.json")
+    cad.nodes.remove(next(n for n in cad.nodes if n.hm_id == "bbox"))
+    cad.hm_out_dir = f"{out_dir}/cad-run"
+    assert bpy.ops.hartomat.run_local(tree_name=cad.name, step_path=step) == {"FINISHED"}, cad.hm_run
+    nodes = json.loads(cad.hm_run)["nodes"]
+    ran_in = {node_id: nodes[node_id]["interpreter"] for node_id in ("extract", "glb_export")}
+    assert ran_in == {"extract": helper, "glb_export": helper}, ran_in
+    assert nodes["setup"]["interpreter"] == sys.executable, nodes["setup"]
+    (glb,) = [o["path"] for o in nodes["glb_export"]["outputs"] if o["kind"] == "glb"]
+    assert Path(glb).stat().st_size > 1000, glb
+    assert f"extract, glb_export ran in the helper interpreter {helper}" in cad.hm_progress_message, \
+        cad.hm_progress_message
+    print("cad nodes ran in the helper:", helper, flush=True)
+
+
+if step_file:
+    run_cad_graph_in_the_helper(step_file)
 print("HARTOMAT_EXTENSION_OK")

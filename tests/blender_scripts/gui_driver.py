@@ -5,6 +5,10 @@ opens the Add menu (menu drawing), then quits.
 Then runs a small graph (order line -> STEP path) with the Run Locally operator's modal path
 (worker thread, progress drawn by a timer) on STEP_FILE and checks the nodes turned green.
 
+Then starts a slow graph (a webhook notify node retrying a closed port) the same way, checks the
+UI stays responsive while it runs (timers tick, operators run, the editor redraws), presses Esc
+(simulated input) and checks the run record says cancelled.
+
 Usage: DISPLAY=:N blender --python gui_driver.py -- SCREENSHOT.png STEP_FILE
 Prints HARTOMAT_GUI_OK when done; Python errors inside Blender show up as tracebacks in its output.
 """
@@ -17,8 +21,18 @@ import bpy
 MODULE = "bl_ext.user_default.hartomat"
 args = sys.argv[sys.argv.index("--") + 1:]
 screenshot, step_file = args[0], args[1]
-state = {"tick": 0}
+state = {"tick": 0, "phase": "modal", "ticks_while_running": 0, "esc_tick": 0}
 MODAL_TREE = "modal run"
+SLOW_TREE = "slow run"
+SLOW_ATTEMPTS = 20
+SLOW_GRAPH = {
+    "version": 1, "name": "slow", "family": "still",
+    "nodes": [{"id": "setup", "step": "order_line_setup", "params": {}},
+              {"id": "notify", "step": "notify",
+               "params": {"webhook_url": "http://127.0.0.1:9/hook", "max_attempts": SLOW_ATTEMPTS,
+                          "backoff_s": 1.0, "timeout_s": 2.0}}],
+    "edges": [],
+}
 
 
 def editor_area():
@@ -136,6 +150,80 @@ def show_an_image():
     print("image shown:", image.filepath, flush=True)
 
 
+def start_slow_run():
+    """A graph whose notify node retries a closed port for minutes, started as a user clicks Run."""
+    import json
+
+    from bl_ext.user_default.hartomat import convert
+
+    tree = convert.load_document_into_tree(json.dumps(SLOW_GRAPH), "slow graph")
+    tree.name = SLOW_TREE
+    tree.use_fake_user = True
+    tree.hm_step_path = step_file
+    tree.hm_out_dir = screenshot + ".slow-runs"
+    _window, area = editor_area()
+    area.spaces.active.node_tree = tree
+    with override():
+        result = bpy.ops.hartomat.run_local("INVOKE_DEFAULT", tree_name=tree.name)
+    assert result == {"RUNNING_MODAL"}, result
+
+
+def slow_node():
+    return next(n for n in bpy.data.node_groups[SLOW_TREE].nodes if n.hm_id == "notify")
+
+
+def while_running():
+    """The UI between progress updates: timers tick, operators run, the editor redraws."""
+    tree = bpy.data.node_groups[SLOW_TREE]
+    assert tree.hm_run_state == "running", (tree.hm_run_state, tree.hm_run)
+    state["ticks_while_running"] += 1
+    with override():
+        assert bpy.ops.node.view_all() == {"FINISHED"}
+        bpy.context.area.tag_redraw()
+    if state["ticks_while_running"] >= 3 and slow_node().hm_status == "running":
+        simulate("ESC", "PRESS", 5, 5)
+        simulate("ESC", "RELEASE", 5, 5)
+        state["esc_tick"] = state["tick"]
+        return True
+    return False
+
+
+def slow_run_cancelled():
+    import json
+    from pathlib import Path
+
+    tree = bpy.data.node_groups[SLOW_TREE]
+    if tree.hm_run_state == "running":
+        return False
+    run = json.loads(tree.hm_run)
+    assert run["status"] == "cancelled", run
+    assert slow_node().hm_status == "cancelled", slow_node().hm_status
+    record = json.loads(slow_node().hm_run)
+    attempts = [line for line in record["log_tail"] if "webhook attempt" in line]
+    assert 0 < len(attempts) < SLOW_ATTEMPTS, record["log_tail"]  # stopped early, not by giving up
+    summary = json.loads((Path(tree.hm_out_dir) / "run.json").read_text())
+    assert summary["status"] == "cancelled" and summary["nodes"]["notify"]["status"] == "cancelled", summary
+    with override():  # still responsive after the cancel
+        assert bpy.ops.node.view_all() == {"FINISHED"}
+    print("modal cancel:", run["status"], "after", len(attempts), "webhook attempts;",
+          state["ticks_while_running"], "UI ticks while running", flush=True)
+    return True
+
+
+def advance():
+    """Phases after the scripted start: the modal run, then the slow run cancelled with Esc."""
+    phase = state["phase"]
+    if phase == "modal" and modal_run_finished():
+        show_an_image()
+        start_slow_run()
+        state["phase"] = "slow"
+    elif phase == "slow" and while_running():
+        state["phase"] = "cancelling"
+    elif phase == "cancelling" and slow_run_cancelled():
+        return True
+    return False
+
+
 def tick():
     state["tick"] += 1
     step = state["tick"]
@@ -163,13 +251,12 @@ def tick():
             simulate("ESC", "RELEASE", 5, 5)
         elif step == 9:
             start_modal_run()
-        elif step > 9 and modal_run_finished():
-            show_an_image()
+        elif step > 9 and advance():
             print("HARTOMAT_GUI_OK", flush=True)
             bpy.ops.wm.quit_blender()
             return None
-        if step > 60:
-            raise AssertionError("the modal run did not finish in time")
+        if step > 90:
+            raise AssertionError(f"the GUI checks did not finish in time (phase {state['phase']})")
     except Exception:
         import traceback
 
