@@ -32,8 +32,9 @@ def test_real_still_graph_with_cad_in_a_helper_interpreter(tmp_path, bearing_ste
     summary = json.loads((tmp_path / "out" / "run.json").read_text())
     assert {o["role"] for o in summary["outputs"]} >= {"glb_model", "primary_render", "thumbnail"}
     again = run_workflow(preset_workflow("still"), order_line(bearing_step), options)
-    assert {n: x.status for n, x in again.node_results.items() if x.status != "cached"} == {
-        "setup": "succeeded", "save": "succeeded", "notify": "succeeded"}
+    # only the source and side-effect nodes run again; everything else is a cache hit
+    assert {n for n, x in again.node_results.items() if x.status != "cached"} == {
+        "setup", "step", "template", "save", "notify"}
     assert [a.sha256 for a in again.published] == [a.sha256 for a in result.published]
 
 
