@@ -50,7 +50,7 @@ def write_glb(path: str | Path, document: dict[str, Any], binary: bytes) -> None
 COMPONENTS = {5126: ("<f4", 4), 5123: ("<u2", 2), 5125: ("<u4", 4), 5121: ("<u1", 1)}
 
 
-def _node_matrix(node: dict[str, Any]) -> Any:
+def node_matrix(node: dict[str, Any]) -> Any:
     """A node's local 4x4 matrix (column-major `matrix`, or translation/rotation/scale)."""
     import numpy as np
 
@@ -81,24 +81,34 @@ def _positions(document: dict[str, Any], binary: bytes, accessor_index: int) -> 
     return np.ascontiguousarray(rows).view(dtype).reshape(count, 3).astype(float)
 
 
+def world_nodes(document: dict[str, Any]) -> list[tuple[int, Any]]:
+    """(node index, world 4x4 matrix) of every node reachable from the default scene's roots."""
+    import numpy as np
+
+    nodes = document.get("nodes", [])
+    scenes = document.get("scenes")
+    roots = scenes[document.get("scene", 0)].get("nodes", []) if scenes else range(len(nodes))
+    found, stack = [], [(index, np.eye(4)) for index in roots]
+    while stack:
+        index, parent = stack.pop()
+        world = parent @ node_matrix(nodes[index])
+        found.append((index, world))
+        stack.extend((child, world) for child in nodes[index].get("children", []))
+    return found
+
+
 def scene_bounds(path: str | Path) -> tuple[list[float], list[float]] | None:
     """Min and max corner of every vertex of the default scene, in world coordinates."""
     import numpy as np
 
     document, binary = read_glb(path)
-    nodes = document.get("nodes", [])
-    scene = document.get("scenes", [{}])[document.get("scene", 0)] if document.get("scenes") else {}
     low, high = np.full(3, np.inf), np.full(3, -np.inf)
-    stack = [(index, np.eye(4)) for index in scene.get("nodes", range(len(nodes)))]
-    while stack:
-        index, parent = stack.pop()
-        node = nodes[index]
-        world = parent @ _node_matrix(node)
+    for index, world in world_nodes(document):
+        node = document["nodes"][index]
         for primitive in document["meshes"][node["mesh"]]["primitives"] if "mesh" in node else []:
             points = _positions(document, binary, primitive["attributes"]["POSITION"])
             placed = points @ world[:3, :3].T + world[:3, 3]
             low, high = np.minimum(low, placed.min(axis=0)), np.maximum(high, placed.max(axis=0))
-        stack.extend((child, world) for child in node.get("children", []))
     if not np.isfinite(low).all():
         return None
     return low.tolist(), high.tolist()

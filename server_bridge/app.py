@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 from fastapi import Body, Depends, FastAPI, Header, Query, Request
@@ -47,6 +46,7 @@ class ApiError(Exception):
 def create_app(settings: ServerSettings) -> FastAPI:
     store = Store(settings.data_dir / "farm.sqlite")
     catalog.seed_presets(store)
+    queue.grant_grace(store, settings.lease_s)
     files = FileStore(settings.data_dir / "files", settings.max_upload_bytes)
     tokens = TokenCache(store)
     notifier = Notifier(store, attempts=settings.webhook_attempts, backoff_s=settings.webhook_backoff_s)
@@ -233,12 +233,15 @@ def create_app(settings: ServerSettings) -> FastAPI:
         return {**queue.register_worker(store, who, req.name, req.capabilities), "lease_s": settings.lease_s}
 
     @app.post("/api/workers/{worker_id}/claim")
-    async def claim(worker_id: str, req: ClaimRequest, who: Principal = Depends(worker_role)) -> Response:
+    async def claim(worker_id: str, req: ClaimRequest, request: Request,
+                    who: Principal = Depends(worker_role)) -> Response:
         worker = queue.own_worker(store, who, worker_id)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + min(req.wait_s, settings.max_wait_s)
         while True:
             event = waker.current()
+            if await request.is_disconnected():  # a worker killed while waiting must not take a job
+                return Response(status_code=204)
             job = queue.claim(store, worker, settings.lease_s)
             if job is not None:
                 return JSONResponse(job)
@@ -367,4 +370,4 @@ def create_default_app() -> FastAPI:
     return create_app(ServerSettings.from_env())
 
 
-__all__ = ["create_app", "create_default_app", "Path"]
+__all__ = ["create_app", "create_default_app"]

@@ -58,6 +58,12 @@ class FarmClient:
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {token}"
 
+    def clone(self) -> FarmClient:
+        """Another client for the same server and token, with its own connection pool (a
+        requests.Session is not meant to be shared between threads)."""
+        token = self.session.headers["Authorization"].removeprefix("Bearer ")
+        return FarmClient(self.server, str(token), self.timeout, self.retry_s)
+
     # --- plumbing -----------------------------------------------------------------------------
     def _send(self, method: str, path: str, *, expect: tuple[int, ...] = (200, 201), timeout: float | None = None,
               **kwargs: Any) -> requests.Response:

@@ -60,10 +60,11 @@ def move(conn: sqlite3.Connection, job_id: str, to: str, *, held_by: str | None 
     return cursor.rowcount == 1
 
 
-def claim_next(conn: sqlite3.Connection, worker_id: str, caps: int, run_id: str,
-               lease_s: float) -> sqlite3.Row | None:
+def claim_next(conn: sqlite3.Connection, worker_id: str, caps: int, run_id: str, lease_s: float,
+               retry_after_s: float = 60.0) -> sqlite3.Row | None:
     """queued -> running for the oldest job this worker can do: its capabilities cover the
-    job's, it has not failed the job before, and it is not blocked from the output type."""
+    job's, it is not blocked from the output type, and it has not failed the job before, unless
+    no other worker took the job for `retry_after_s` (so a farm of one still gets an answer)."""
     t = now()
     return conn.execute(
         """UPDATE jobs SET status = 'running', worker_id = ?, run_id = ?, lease_expires = ?,
@@ -71,13 +72,13 @@ def claim_next(conn: sqlite3.Connection, worker_id: str, caps: int, run_id: str,
            WHERE seq = (
                SELECT seq FROM jobs
                WHERE status = 'queued' AND (caps & ?) = 0
-                 AND instr(failed_workers, ?) = 0
+                 AND (instr(failed_workers, ?) = 0 OR updated_at < ?)
                  AND output_type NOT IN (
                      SELECT output_type FROM worker_streaks WHERE worker_id = ? AND blocked = 1)
                ORDER BY seq LIMIT 1)
              AND status = 'queued'
            RETURNING *""",
-        (worker_id, run_id, t + lease_s, t, ~caps, f"|{worker_id}|", worker_id),
+        (worker_id, run_id, t + lease_s, t, ~caps, f"|{worker_id}|", t - retry_after_s, worker_id),
     ).fetchone()
 
 

@@ -16,7 +16,7 @@ from .catalog import caps_mask
 from .db import Store, loads, new_id, now
 from .orders import roll_up
 
-MAX_WORKERS_PER_JOB = 3  # a job that fails on this many different workers fails for good
+MAX_FAILURES = 3  # a job that fails this often (on different workers while there are others) fails for good
 BLOCK_AFTER = 3  # a worker failing this many jobs of one output type in a row is blocked from it
 
 
@@ -155,12 +155,12 @@ def _streak(c: Any, worker_id: str, output_type: str, failed: bool) -> None:
 def _fail_or_retry(c: Any, job: Any, worker_id: str, error: str) -> None:
     """A failure on this worker: back to the queue for another worker, or failed for good."""
     failed_workers = job["failed_workers"] + f"|{worker_id}|"
-    distinct = {w for w in failed_workers.split("|") if w}
+    failures = [w for w in failed_workers.split("|") if w]
     if job["cancel_requested"]:
         jobstate.move(c, job["id"], "cancelled", error="cancelled")
-    elif len(distinct) >= MAX_WORKERS_PER_JOB:
+    elif len(failures) >= MAX_FAILURES:
         jobstate.move(c, job["id"], "failed", failed_workers=failed_workers,
-                      error=f"failed on {len(distinct)} workers; last: {error}")
+                      error=f"failed {len(failures)} times on {len(set(failures))} worker(s); last: {error}")
     else:
         jobstate.move(c, job["id"], "queued", failed_workers=failed_workers, worker_id=None,
                       lease_expires=None, error=error)
@@ -220,6 +220,15 @@ def reap_expired(store: Store) -> tuple[int, list[str]]:
             if roll_up(c, full["order_id"]):
                 finished.append(full["order_id"])
     return count, finished
+
+
+def grant_grace(store: Store, lease_s: float) -> int:
+    """At server start: give running jobs a full lease, so workers that kept working while the
+    server was down can reconnect and report instead of losing their job."""
+    with store.tx() as c:
+        cursor = c.execute("UPDATE jobs SET lease_expires = max(lease_expires, ?) WHERE status = 'running'",
+                           (now() + lease_s,))
+    return cursor.rowcount
 
 
 def clear_blocks(store: Store, worker_id: str, output_type: str | None) -> int:

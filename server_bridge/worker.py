@@ -25,6 +25,10 @@ from .publisher import RemotePublisher
 Runner = Callable[["JobContext"], dict[str, Any]]
 
 
+class WorkerStop(Exception):
+    """Raised by the stop signal handler while the worker is idle, to end its long poll now."""
+
+
 @dataclass
 class JobContext:
     """One claimed job as the runner sees it."""
@@ -33,6 +37,7 @@ class JobContext:
     step_path: Path
     workdir: Path
     cache_dir: Path
+    store_path: Path
     publisher: RemotePublisher
     progress: Callable[[Any], None]
     cancel: Callable[[], bool]
@@ -68,7 +73,7 @@ def run_with_runtime(ctx: JobContext) -> dict[str, Any]:
     order_line = OrderLine(id=job["order_line_id"], order_id=job["order_id"], product=job["product"],
                            step_path=str(ctx.step_path), output_type=job["output_type"], overrides=job["overrides"])
     options = RunOptions(out_dir=ctx.workdir / "run", mode=job["mode"], cache_dir=ctx.cache_dir,
-                         store_path=ctx.workdir / "runs.sqlite", progress=ctx.progress, cancel=ctx.cancel,
+                         store_path=ctx.store_path, progress=ctx.progress, cancel=ctx.cancel,
                          publisher=ctx.publisher, legacy_config=PRESETS.get(job["family"]),
                          fallback=bool(job.get("legacy_fallback", True)))
     result = run_workflow(workflow, order_line, options)
@@ -88,6 +93,7 @@ class Worker:
                  runner: Runner = run_with_runtime, wait_s: float = 20.0, max_jobs: int | None = None,
                  idle_exit_s: float | None = None, log: Callable[[str], None] | None = None) -> None:
         self.client = client
+        self.pulse_client = client.clone()  # heartbeats come from their own thread
         self.capabilities = sorted(capabilities)
         self.work_root = Path(work_root)
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
@@ -100,6 +106,7 @@ class Worker:
         self.lease_s = 30.0
         self.stopping = False
         self.abandon = False
+        self.busy = False
         self.jobs_done = 0
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -110,6 +117,8 @@ class Worker:
                 self.print("second stop signal: cancelling the current job and handing it back")
             else:
                 self.stopping = True
+                if not self.busy:  # waiting for a job: stop waiting (the server skips gone claimers)
+                    raise WorkerStop()
                 self.print("stop signal: finishing the current job, then exiting")
         signal.signal(signal.SIGTERM, on_term)
         signal.signal(signal.SIGINT, on_term)
@@ -125,18 +134,26 @@ class Worker:
         self.worker_id, self.lease_s = registered["worker_id"], float(registered.get("lease_s", 30.0))
         self.print(f"registered as {self.worker_id} with {', '.join(self.capabilities) or 'no capabilities'}"
                    f" at {self.client.server}")
+        try:
+            self._loop()
+        except WorkerStop:
+            pass
+        self.print(f"stopping after {self.jobs_done} job(s)")
+        return 0
+
+    def _loop(self) -> None:
         idle_since = time.monotonic()
         while not self.stopping and (self.max_jobs is None or self.jobs_done < self.max_jobs):
             job = self.client.claim(self.worker_id, self.wait_s)
+            self.busy = job is not None
             if job is None:
                 if self.idle_exit_s is not None and time.monotonic() - idle_since > self.idle_exit_s:
-                    break
+                    return
                 continue
             self.run_job(job)
             self.jobs_done += 1
+            self.busy = False
             idle_since = time.monotonic()
-        self.print(f"stopping after {self.jobs_done} job(s)")
-        return 0
 
     # --- one job -----------------------------------------------------------------------------
     def run_job(self, job: dict[str, Any]) -> str:
@@ -166,12 +183,14 @@ class Worker:
         finally:
             stop.set()
             pulse.join()
-        if self.abandon or beat.lost:
-            return self._give_up(job_id, beat)
-        self._flush(job_id, beat)
-        self._report(job_id, report)
-        shutil.rmtree(workdir, ignore_errors=True)
-        return str(report["status"])
+        try:
+            if self.abandon or beat.lost:
+                return self._give_up(job_id, beat)
+            self._flush(job_id, beat)
+            self._report(job_id, report)
+            return str(report["status"])
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
 
     def _execute(self, job: dict[str, Any], workdir: Path, beat: _Beat, log: Callable[[str], None],
                  progress: Callable[[Any], None]) -> dict[str, Any]:
@@ -179,7 +198,7 @@ class Worker:
             step_path = self.client.download_step(job, self.worker_id, workdir / "input")
             publisher = RemotePublisher(self.client, job["job_id"], self.worker_id, job["order_line_id"], log)
             ctx = JobContext(job=job, step_path=step_path, workdir=workdir, cache_dir=self.work_root / "cache",
-                             publisher=publisher, progress=progress,
+                             store_path=self.work_root / "runs.sqlite", publisher=publisher, progress=progress,
                              cancel=lambda: beat.cancel or beat.lost or self.abandon, log=log)
             return self.runner(ctx)
         except Exception as exc:  # the job fails; the worker lives on for the next one
@@ -194,7 +213,7 @@ class Worker:
     def _flush(self, job_id: str, beat: _Beat) -> None:
         events, logs = beat.take()
         try:
-            reply = self.client.heartbeat(job_id, self.worker_id, events, logs)
+            reply = self.pulse_client.heartbeat(job_id, self.worker_id, events, logs)
             beat.cancel = beat.cancel or bool(reply.get("cancel"))
         except FarmError as exc:
             if exc.status == 409:  # the lease was lost: someone else runs the job now

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,9 @@ def flaky(call: NodeCall) -> dict[str, Artifact]:
 
 
 def slow(call: NodeCall) -> dict[str, Artifact]:
+    """Works for `seconds`, reporting progress; leaves its pid in its work folder."""
+    call.workdir.mkdir(parents=True, exist_ok=True)
+    (call.workdir / "pid").write_text(str(os.getpid()))
     end = time.monotonic() + call.settings.seconds
     steps = 0
     while time.monotonic() < end:
@@ -141,6 +145,15 @@ def runtime_registry() -> NodeDefinitionRegistry:
     registry = REGISTRY.copy()
     for definition, executor in TEST_NODES.values():
         registry.register(definition, executor=executor)
+    return registry
+
+
+def register_needing(registry: NodeDefinitionRegistry, base: str, key: str,
+                     capabilities: tuple[str, ...]) -> NodeDefinitionRegistry:
+    """Register a copy of test node `base` as `key`, needing `capabilities` (e.g. ('ocp',))."""
+    definition, executor = TEST_NODES[base]
+    registry.register(NodeDefinition.model_validate({**definition.model_dump(), "key": key,
+                                                     "capabilities": capabilities}), executor=executor)
     return registry
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from farm_support import FarmServer, token
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 ROLES = ("submit", "worker", "admin")
 SUBMIT = {"submit", "admin"}
@@ -222,3 +224,43 @@ def test_a_worker_reads_only_the_files_of_jobs_it_holds(farm):
     intruder = token(server.data, "worker", "intruder")
     reply = server.call("POST", f"/api/jobs/{mine['job_id']}/heartbeat", intruder, json={"worker_id": wid})
     assert reply.status_code == 404
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+                    max_leaves=12)
+FIELDS = st.sampled_from(["lines", "output_type", "step_sha256", "worker_id", "status", "mode", "role", "family",
+                          "artifact_kind", "workflow_id", "events", "logs", "wait_s", "capabilities", "name"])
+BODIES = JSON | st.dictionaries(FIELDS, JSON, max_size=5)
+PATH_VALUES = st.sampled_from(["x", "still", "..", "%2e%2e%2fetc", "a" * 64, "ord-1", "job-1", "wrk-1", " "])
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(route=st.sampled_from(sorted(EXPECTED_ROLES)), body=BODIES, value=PATH_VALUES)
+def test_no_request_body_or_path_makes_the_server_answer_500(farm, route, body, value):
+    server, tokens = farm
+    method, path = route
+    role = sorted(EXPECTED_ROLES[route])[0]
+    url = path.replace("{workflow_id}", value).replace("{name}", value).replace("{worker_id}", value)
+    url = url.replace("{order_id}", value).replace("{job_id}", value).replace("{asset_id}", value)
+    url = url.replace("{sha256}", value)
+    if route == ("post", "/api/tokens") and isinstance(body, dict) and body.get("role") in ROLES:
+        body = {"role": "nobody"}  # never mint real tokens from random data
+    reply = server.call(method, url, tokens[role], json=body)
+    assert reply.status_code < 500, (method, url, body, reply.text)
+
+
+def test_an_order_line_can_reference_a_product_in_the_library(farm):
+    server, tokens = farm
+    library = server.data / "products"
+    library.mkdir(exist_ok=True)
+    (library / "gearbox-7.step").write_bytes(b"ISO-10303-21; gearbox")
+    reply = server.call("POST", "/api/orders", tokens["submit"],
+                        json={"lines": [{"output_type": "still", "product": "gearbox-7"}]})
+    assert reply.status_code == 201, reply.text
+    line = reply.json()["lines"][0]
+    assert line["product"] == "gearbox-7"
+    assert line["step_sha256"] == hashlib.sha256(b"ISO-10303-21; gearbox").hexdigest()
+    missing = server.call("POST", "/api/orders", tokens["submit"],
+                          json={"lines": [{"output_type": "still", "product": "gearbox-8"}]})
+    assert missing.status_code == 422 and "not in the product library" in missing.json()["detail"]

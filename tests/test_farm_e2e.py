@@ -233,3 +233,25 @@ def test_cancelling_an_order_stops_the_worker_at_its_next_heartbeat(farm, worker
                         "the cancelled order to finish")
     assert status["status"] == "cancelled" and status["lines"][0]["assets"] == []
     assert worker.poll() is None  # the worker lives on for the next job
+
+
+def test_server_and_token_come_from_the_environment(farm):
+    import os
+
+    server, tokens = farm
+    env = {**os.environ, "HARTOMAT_SERVER": server.url, "HARTOMAT_TOKEN": tokens["admin"]}
+    listed = subprocess.run([*CLI, "output-type", "list"], capture_output=True, text=True, timeout=60, env=env)
+    assert listed.returncode == 0 and "still: graph (legacy fallback)" in listed.stdout, listed.stderr
+    bare = {k: v for k, v in env.items() if k not in ("HARTOMAT_SERVER", "HARTOMAT_TOKEN")}
+    missing = subprocess.run([*CLI, "status", "ord-x"], capture_output=True, text=True, timeout=60, env=bare)
+    assert missing.returncode == 2 and "no farm server given" in missing.stderr
+
+
+def test_an_idle_worker_stops_inside_its_long_poll_on_sigterm(farm, tmp_path: Path):
+    server, tokens = farm
+    idle = start_worker(server, tokens["worker"], tmp_path / "idle", "idle", "--wait", "60")
+    log = tmp_path / "idle.log"
+    wait_until(lambda: "registered as" in log.read_text(), 120, "the idle worker to register")
+    idle.send_signal(signal.SIGTERM)
+    assert idle.wait(30) == 0  # well inside the 60 s poll it was waiting in
+    assert "stopping after 0 job(s)" in log.read_text()

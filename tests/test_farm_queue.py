@@ -177,7 +177,7 @@ def test_a_job_failing_on_three_workers_fails_for_good(apis):
         reply = complete(apis["worker"], wid, job["job_id"], "failed", error=f"boom {index}").json()
         assert reply["job"] == ("failed" if index == 2 else "queued")
     status = apis["submit"]("GET", f"/api/orders/{order['id']}").json()
-    assert status["status"] == "failed" and "failed on 3 workers" in status["lines"][0]["job"]["error"]
+    assert status["status"] == "failed" and "failed 3 times on 3 worker(s)" in status["lines"][0]["job"]["error"]
 
 
 def test_a_worker_failing_three_jobs_of_an_output_type_is_blocked_until_cleared(apis):
@@ -317,3 +317,21 @@ def test_a_restarted_server_keeps_orders_tokens_and_running_jobs(farm, apis, tmp
     assert second is not None and second["order_id"] == order["id"]
     complete(apis["worker"], wid, second["job_id"])
     assert apis["submit"]("GET", f"/api/orders/{order['id']}").json()["status"] == "succeeded"
+
+
+def test_a_claimer_that_hung_up_while_waiting_takes_no_job(farm, apis):
+    import http.client
+
+    server, tokens = farm
+    gone = register(apis["worker"])
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    conn.request("POST", f"/api/workers/{gone}/claim", body=json.dumps({"wait_s": 15}),
+                 headers={"Authorization": f"Bearer {tokens['worker']}", "Content-Type": "application/json"})
+    time.sleep(0.5)  # the claim is waiting inside the server
+    conn.sock.close()  # the worker dies
+    time.sleep(0.5)
+    order = submit(apis["submit"], 1)
+    other = register(apis["worker"])
+    job = claim(apis["worker"], other, wait=5)
+    assert job is not None and job["order_id"] == order["id"] and job["attempt"] == 1
+    complete(apis["worker"], other, job["job_id"])

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from runtime_helpers import chain, edge, graph, node, order_line, runtime_registry
+from runtime_helpers import chain, edge, graph, node, order_line, register_needing, runtime_registry
 
 from engine.runtime import ProgressEvent, RunOptions, run_workflow
 from engine.store import RunStore
@@ -74,11 +74,31 @@ sys.path.insert(0, {tests!r})
 from pathlib import Path
 from runtime_helpers import graph, node, edge, order_line, runtime_registry
 from engine.runtime import RunOptions, run_workflow
-wf = graph([node("a", "t_noop"), node("slow", "t_slow", seconds=120), node("b", "t_noop")],
-           [edge("a", "slow"), edge("slow", "b")])
-run_workflow(wf, order_line(), RunOptions(out_dir=Path({out!r}), registry=runtime_registry(), use_cache=False,
-                                          capabilities=frozenset()))
+if __name__ == "__main__":
+    wf = graph([node("a", "t_noop"), node("slow", {step!r}, seconds=120), node("b", "t_noop")],
+               [edge("a", "slow"), edge("slow", "b")])
+    run_workflow(wf, order_line(), RunOptions(out_dir=Path({out!r}), registry=runtime_registry(),
+                                              use_cache=False, capabilities=frozenset()))
 """
+
+
+def _start_and_kill(tmp_path: Path, step: str) -> Path:
+    """Run a graph whose node 'slow' takes minutes in a child process; SIGKILL it mid-node."""
+    out = tmp_path / "out"
+    script = tmp_path / "crash_run.py"
+    script.write_text(CRASH_SCRIPT.format(tests=str(TESTS), out=str(out), step=step))
+    process = subprocess.Popen([sys.executable, str(script)])
+    try:
+        _wait_for_running(out / "hartomat-runs.sqlite")
+        pid_file = out / "nodes" / "slow" / "pid"
+        deadline = time.monotonic() + 60
+        while not pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+    return out
 
 
 def _wait_for_running(store_path: Path, timeout: float = 60.0) -> None:
@@ -96,15 +116,16 @@ def _wait_for_running(store_path: Path, timeout: float = 60.0) -> None:
     raise AssertionError("the slow node never started")
 
 
-def test_killed_run_leaves_a_consistent_store(tmp_path):
-    out = tmp_path / "out"
-    process = subprocess.Popen([sys.executable, "-c", CRASH_SCRIPT.format(tests=str(TESTS), out=str(out))])
+def _alive(pid: int) -> bool:
     try:
-        _wait_for_running(out / "hartomat-runs.sqlite")
-        os.kill(process.pid, signal.SIGKILL)
-    finally:
-        process.wait(timeout=30)
-    assert process.returncode == -signal.SIGKILL
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/status").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text()
+
+
+def test_killed_run_leaves_a_consistent_store(tmp_path):
+    out = _start_and_kill(tmp_path, "t_slow")
     with RunStore(out / "hartomat-runs.sqlite") as store:
         (run,) = store.list_runs()
         assert run["status"] == "interrupted" and run["ended"] is not None
@@ -115,3 +136,26 @@ def test_killed_run_leaves_a_consistent_store(tmp_path):
     assert result.status == "succeeded"
     with RunStore(out / "hartomat-runs.sqlite") as store:
         assert [r["status"] for r in store.list_runs()] == ["succeeded", "interrupted"]
+
+
+def test_cancel_stops_a_node_in_a_helper_interpreter(tmp_path):
+    registry = register_needing(runtime_registry(), "t_slow", "t_slow_ocp", ("ocp",))
+    started = time.monotonic()
+    wf = graph([node("cad", "t_slow_ocp", seconds=60)], [])
+    result = run_workflow(wf, order_line(), RunOptions(
+        out_dir=tmp_path / "out", registry=registry, use_cache=False, capabilities=frozenset(),
+        helper_python=sys.executable, cancel=lambda: time.monotonic() - started > 1.0))
+    cad = result.node_results["cad"]
+    assert result.status == "cancelled" and cad.status == "cancelled"
+    assert "in helper" in cad.error["message"] and time.monotonic() - started < 30
+
+
+def test_pool_workers_of_a_killed_run_exit_too(tmp_path):
+    out = _start_and_kill(tmp_path, "t_proc")
+    worker = int((out / "nodes" / "slow" / "pid").read_text())
+    deadline = time.monotonic() + 20
+    while _alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(worker), f"pool worker {worker} outlived its run"
+    with RunStore(out / "hartomat-runs.sqlite") as store:
+        assert store.list_runs()[0]["status"] == "interrupted"

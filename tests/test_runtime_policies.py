@@ -5,9 +5,17 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from runtime_helpers import edge, fake_registry, fake_step_file, graph, node, order_line, runtime_registry
+from runtime_helpers import (
+    edge,
+    fake_registry,
+    fake_step_file,
+    graph,
+    node,
+    order_line,
+    register_needing,
+    runtime_registry,
+)
 
-from engine.node_definition import NodeDefinition
 from engine.runtime import RunOptions, run_workflow
 from engine.store import RunStore
 
@@ -135,12 +143,7 @@ def test_process_nodes_run_in_spawned_pool_at_the_same_time(tmp_path):
 
 
 def _needs_ocp(registry):
-    from runtime_helpers import TEST_NODES
-
-    definition, executor = TEST_NODES["t_noop"]
-    registry.register(NodeDefinition.model_validate({**definition.model_dump(), "key": "t_ocp",
-                                                     "capabilities": ("ocp",)}), executor=executor)
-    return registry
+    return register_needing(registry, "t_noop", "t_ocp", ("ocp",))
 
 
 def test_missing_capability_fails_with_a_clear_message(tmp_path):

@@ -39,6 +39,7 @@ class StudioStyle:
     world_strength: float
     lights: tuple[LightSpec, ...]
     look: str = "None"
+    backdrop_specular: float = 0.5  # Principled 'Specular IOR Level': low keeps a dark floor dark at grazing angles
 
 
 THREE_POINT = (
@@ -48,12 +49,12 @@ THREE_POINT = (
 )
 
 STYLES: dict[str, StudioStyle] = {
-    "studio_white": StudioStyle("studio_white", (0.8, 0.8, 0.8), 0.9, (0.9, 0.9, 0.92), 0.4, THREE_POINT),
+    "studio_white": StudioStyle("studio_white", (0.8, 0.8, 0.8), 0.9, (0.9, 0.9, 0.92), 0.08, THREE_POINT),
     "studio_dark": StudioStyle(
-        "studio_dark", (0.025, 0.025, 0.03), 0.6, (0.02, 0.02, 0.025), 0.2,
-        (LightSpec("Key", (-2.4, -2.6, 2.8), 2.0, 1100.0), LightSpec("Fill", (3.0, -1.8, 1.4), 3.0, 200.0),
+        "studio_dark", (0.01, 0.01, 0.012), 0.9, (0.02, 0.02, 0.025), 0.2,
+        (LightSpec("Key", (-2.4, -2.6, 2.8), 2.0, 700.0), LightSpec("Fill", (3.0, -1.8, 1.4), 3.0, 120.0),
          LightSpec("Rim", (0.6, 2.8, 3.2), 1.5, 1400.0)),
-        look="AgX - Medium High Contrast",
+        look="AgX - Medium High Contrast", backdrop_specular=0.05,
     ),
 }
 
@@ -83,12 +84,13 @@ def _backdrop_mesh(bpy: Any, half_width: float = 9.0) -> Any:
     return mesh
 
 
-def _diffuse_material(bpy: Any, name: str, colour: tuple[float, float, float], roughness: float) -> Any:
-    mat: Any = bpy.data.materials.new(name)
+def _backdrop_material(bpy: Any, style: StudioStyle) -> Any:
+    mat: Any = bpy.data.materials.new(f"{style.name}_backdrop")
     ensure_nodes(mat)
     bsdf = mat.node_tree.nodes["Principled BSDF"]
-    bsdf.inputs["Base Color"].default_value = (*colour, 1.0)
-    bsdf.inputs["Roughness"].default_value = roughness
+    bsdf.inputs["Base Color"].default_value = (*style.backdrop, 1.0)
+    bsdf.inputs["Roughness"].default_value = style.backdrop_roughness
+    bsdf.inputs["Specular IOR Level"].default_value = style.backdrop_specular
     return mat
 
 
@@ -153,8 +155,7 @@ def build_studio(scene: Any, style_name: str = "studio_white") -> None:
     rig = _link(scene, bpy.data.objects.new(RIG_NAME, None))
     rig.empty_display_size = 0.5
     backdrop = _link(scene, bpy.data.objects.new("Backdrop", _backdrop_mesh(bpy)), rig)
-    backdrop.data.materials.append(
-        _diffuse_material(bpy, f"{style.name}_backdrop", style.backdrop, style.backdrop_roughness))
+    backdrop.data.materials.append(_backdrop_material(bpy, style))
     _add_lights(bpy, scene, rig, style.lights)
     _add_camera(bpy, scene)
     _add_world(bpy, scene, style)

@@ -35,7 +35,7 @@ def start_worker(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from server_bridge.client import FarmClient
-    from server_bridge.worker import Worker
+    from server_bridge.worker import Worker, WorkerStop
 
     from ..capabilities import detect_capabilities
 
@@ -48,5 +48,8 @@ def start_worker(args: argparse.Namespace) -> int:
     worker = Worker(client, capabilities, work_dir, name=args.name, wait_s=args.wait, max_jobs=args.max_jobs,
                     idle_exit_s=args.idle_exit)
     worker.install_signal_handlers()
-    worker.warm_up()
-    return worker.run()
+    try:
+        worker.warm_up()
+        return worker.run()
+    except WorkerStop:  # stopped before it registered
+        return 0

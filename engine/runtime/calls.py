@@ -110,6 +110,19 @@ def invoke(executor: Callable[..., Any], call: NodeCall, log: NodeLog) -> Any:
         return executor(call)
 
 
+def exit_with_parent(parent_pid: int, poll_s: float = 1.0) -> None:
+    """Pool-worker initializer: leave when the run's process is gone (killed with SIGKILL, say),
+    instead of lingering as an orphan."""
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(poll_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="hartomat-parent-watch", daemon=True).start()
+
+
 def execute_payload(payload: dict[str, Any]) -> dict[str, Any]:
     """Run one attempt described by a payload in this process; never raises.
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..artifacts import Artifact, ArtifactKind
 from ..context import NodeCall, WorkflowContext
-from ..errors import NodeTimeoutError
+from ..errors import CancelledError, NodeTimeoutError
 from .calls import error_record, invoke, normalise_outputs
 from .capture import NodeLog
 from .session import RunSession
@@ -85,9 +85,7 @@ def run_pooled(session: RunSession, payload: dict[str, Any], timeout_s: float | 
         late = deadline is not None and now > deadline + 1.0
         if late or (flagged_at is not None and now > flagged_at + CANCEL_GRACE_S):
             session.kill_pool()
-            reason = "cancelled" if flagged_at is not None and not late else f"timeout of {timeout_s} s"
-            return _failed(NodeTimeoutError(f"node '{payload['node_id']}' ({payload['step']}) was stopped: "
-                                            f"{reason}"), payload)
+            return _stopped(payload, "in the process pool", cancelled=not late, timeout_s=timeout_s)
 
 
 def _execute(payload: dict[str, Any]) -> dict[str, Any]:
@@ -120,8 +118,7 @@ def run_helper(session: RunSession, helper: str, payload: dict[str, Any], timeou
             if session.cancelled() or (deadline is not None and time.monotonic() > deadline):
                 process.kill()
                 process.communicate()
-                return _failed(NodeTimeoutError(f"node '{payload['node_id']}' stopped in helper '{helper}': "
-                                                f"{'cancelled' if session.cancelled() else 'timeout'}"), payload)
+                return _stopped(payload, f"in helper '{helper}'", session.cancelled(), timeout_s)
     marker = stdout.rfind(RESULT_MARK)
     if marker < 0:
         tail = (stderr or stdout).strip().splitlines()[-5:]
@@ -130,6 +127,14 @@ def run_helper(session: RunSession, helper: str, payload: dict[str, Any], timeou
     result: dict[str, Any] = json.loads(stdout[marker + len(RESULT_MARK):])
     result["interpreter"] = helper
     return result
+
+
+def _stopped(payload: dict[str, Any], where: str, cancelled: bool, timeout_s: float | None) -> dict[str, Any]:
+    """The result of an attempt the runtime had to kill: cancelled, or past its timeout."""
+    name = f"node '{payload['node_id']}' ({payload['step']})"
+    if cancelled:
+        return _failed(CancelledError(f"{name} was stopped {where}: run cancelled"), payload)
+    return _failed(NodeTimeoutError(f"{name} was stopped {where}: past its timeout of {timeout_s} s"), payload)
 
 
 def _failed(exc: BaseException, payload: dict[str, Any]) -> dict[str, Any]:

@@ -79,8 +79,11 @@ class RunSession:
             import multiprocessing
             import os
 
+            from .calls import exit_with_parent
+
             workers = self.options.max_workers or min(4, os.cpu_count() or 1)
-            self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=exit_with_parent, initargs=(os.getpid(),))
         return self._pool
 
     def kill_pool(self) -> None:

@@ -1,0 +1,89 @@
+"""The farm store and job state machine without a server: schema migrations, WAL, and the
+guarded transitions (an illegal or raced status change matches no row)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from server_bridge import jobstate
+from server_bridge.db import MIGRATIONS, Store, now
+
+
+def test_a_new_store_is_migrated_to_the_latest_version_in_wal_mode(tmp_path: Path):
+    store = Store(tmp_path / "farm.sqlite")
+    assert store.one("PRAGMA user_version")[0] == len(MIGRATIONS)
+    assert store.one("PRAGMA journal_mode")[0] == "wal"
+    store.close()
+    again = Store(tmp_path / "farm.sqlite")  # reopening applies nothing twice
+    assert again.migrate() == len(MIGRATIONS)
+    again.close()
+
+
+def add_job(store: Store, job_id: str, status: str = "queued", caps: int = 0) -> None:
+    t = now()
+    with store.tx() as c:
+        c.execute("INSERT OR IGNORE INTO orders (id, status, submitted_by, created_at) VALUES ('o', 'queued', 't', ?)",
+                  (t,))
+        c.execute("INSERT OR IGNORE INTO order_lines VALUES ('l', 'o', 0, 'p', NULL, 'still', '{}')")
+        c.execute("INSERT INTO jobs (id, order_id, order_line_id, output_type, mode, caps, status, created_at, "
+                  "updated_at) VALUES (?, 'o', 'l', 'still', 'graph', ?, ?, ?, ?)", (job_id, caps, status, t, t))
+
+
+def status(store: Store, job_id: str) -> str:
+    return str(store.one("SELECT status FROM jobs WHERE id = ?", job_id)["status"])
+
+
+@pytest.mark.parametrize("start, target, allowed", [
+    ("queued", "running", True), ("queued", "succeeded", False), ("queued", "cancelled", True),
+    ("running", "queued", True), ("running", "succeeded", True), ("running", "failed", True),
+    ("succeeded", "running", False), ("succeeded", "queued", False), ("failed", "queued", False),
+    ("cancelled", "running", False),
+])
+def test_only_the_listed_transitions_happen(tmp_path: Path, start: str, target: str, allowed: bool):
+    store = Store(tmp_path / "farm.sqlite")
+    add_job(store, "j", start)
+    with store.tx() as c:
+        moved = jobstate.move(c, "j", target)
+    assert moved is allowed and status(store, "j") == (target if allowed else start)
+
+
+def test_a_move_guarded_by_the_holder_fails_for_anyone_else(tmp_path: Path):
+    store = Store(tmp_path / "farm.sqlite")
+    add_job(store, "j")
+    with store.tx() as c:
+        job = jobstate.claim_next(c, "w1", 3, "run-1", 30)
+        assert job is not None and job["worker_id"] == "w1"
+        assert jobstate.claim_next(c, "w2", 3, "run-2", 30) is None  # nothing left to claim
+        assert not jobstate.move(c, "j", "succeeded", held_by="w2")
+        assert jobstate.move(c, "j", "succeeded", held_by="w1")
+
+
+def test_claims_respect_capabilities_and_past_failures(tmp_path: Path):
+    store = Store(tmp_path / "farm.sqlite")
+    add_job(store, "needs-ocp", caps=2)
+    add_job(store, "plain", caps=0)
+    with store.tx() as c:
+        c.execute("UPDATE jobs SET failed_workers = '|w1|' WHERE id = 'plain'")
+        assert jobstate.claim_next(c, "w1", 1, "r", 30) is None  # no ocp, and failed 'plain' before
+        assert jobstate.claim_next(c, "w2", 1, "r", 30)["id"] == "plain"
+        assert jobstate.claim_next(c, "w3", 3, "r", 30)["id"] == "needs-ocp"
+
+
+def test_an_unknown_status_or_field_is_a_programming_error(tmp_path: Path):
+    store = Store(tmp_path / "farm.sqlite")
+    add_job(store, "j")
+    with store.tx() as c, pytest.raises(jobstate.TransitionError):
+        jobstate.move(c, "j", "done")
+    with store.tx() as c, pytest.raises(jobstate.TransitionError):
+        jobstate.move(c, "j", "running", status="succeeded")
+
+
+def test_a_lone_worker_may_retry_a_job_it_failed_once_no_one_else_took_it(tmp_path: Path):
+    store = Store(tmp_path / "farm.sqlite")
+    add_job(store, "j")
+    with store.tx() as c:
+        c.execute("UPDATE jobs SET failed_workers = '|w1|', updated_at = ? WHERE id = 'j'", (now() - 120,))
+        assert jobstate.claim_next(c, "w1", 3, "r", 30, retry_after_s=600) is None
+        assert jobstate.claim_next(c, "w1", 3, "r", 30, retry_after_s=60)["id"] == "j"
