@@ -87,12 +87,16 @@ def timed(run: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def best_of(repeat: int, tools: dict[str, Callable[[], object]]) -> dict[str, float]:
-    """Best wall time of each tool over `repeat` rounds, the tools interleaved in each round."""
-    best = {name: float("inf") for name in tools}
+def best_of(repeat: int, tools: dict[str, Callable[[], object]], cpu: bool = False) -> dict[str, float]:
+    """Best wall time of each tool over `repeat` rounds, the tools interleaved in each round; with
+    `cpu`, also the best CPU time of this process (all threads) as `<name>_cpu`."""
+    best = {name: float("inf") for name in tools} | {f"{name}_cpu": float("inf") for name in tools if cpu}
     for _ in range(repeat):
         for name, run in tools.items():
+            start_cpu = time.process_time()
             best[name] = min(best[name], timed(run))
+            if cpu:
+                best[f"{name}_cpu"] = min(best[f"{name}_cpu"], time.process_time() - start_cpu)
     return best
 
 
@@ -125,7 +129,7 @@ def warm(files: dict[str, Path], out: Path, repeat: int, small_repeat: int) -> d
         "ours": lambda p=path: ours(str(p), str(out / "ours.glb")),
         "serial": lambda p=path: serial_ocp(str(p), str(out / "serial.glb")),
         "cascadio": lambda p=path: cascadio_convert(str(p), str(out / "cascadio.glb")),
-    }) for name, path in files.items()}
+    }, cpu=True) for name, path in files.items()}
 
 
 def whole_commands(files: dict[str, Path], out: Path, repeat: int) -> dict[str, dict[str, float]]:
@@ -171,12 +175,37 @@ def table(warm_t: dict, cmd_t: dict, cache_t: dict) -> str:
                     f"| {w['ours'] / w['serial']:.2f}× | {w['ours'] / w['cascadio']:.2f}× "
                     f"| {c['ours']:.2f} s | {c['serial']:.2f} s | {c['cascadio']:.2f} s "
                     f"| {c['ours'] / c['cascadio']:.2f}× |")
+    rows += ["", "| file | warm CPU: ours | serial OCP | cascadio | ours ÷ cascadio |", "|---|---:|---:|---:|---:|"]
+    for name, w in warm_t.items():
+        rows.append(f"| {name} | {w['ours_cpu']:.3f} s | {w['serial_cpu']:.3f} s | {w['cascadio_cpu']:.3f} s "
+                    f"| {w['ours_cpu'] / w['cascadio_cpu']:.2f}× |")
     rows += ["", "| file | `hartomat convert` first | cached second | second ÷ first "
                  "| run_workflow first | cached second | second ÷ first |", "|---|---:|---:|---:|---:|---:|---:|"]
     for name, k in cache_t.items():
         rows.append(f"| {name} | {k['first']:.2f} s | {k['second']:.2f} s | {k['second'] / k['first']:.1%} "
                     f"| {k['in_first']:.3f} s | {k['in_second']:.3f} s | {k['in_second'] / k['in_first']:.1%} |")
     return "\n".join(rows)
+
+
+def verdicts(warm_t: dict, cache_t: dict) -> str:
+    """The issue's targets, checked against this run's figures."""
+    ratios = {name: w["ours"] / w["cascadio"] for name, w in warm_t.items()}
+    large = next(name for name in ratios if name.startswith("large"))
+    worst = max(ratios, key=lambda name: ratios[name])
+    command_worst = max(k["second"] / k["first"] for k in cache_t.values())
+    process_worst = max(k["in_second"] / k["in_first"] for k in cache_t.values())
+
+    def met(ok: bool) -> str:
+        return "met" if ok else "missed"
+
+    return "\n".join([
+        f"- Warm, no slower than cascadio on any file: {met(ratios[worst] <= 1.0)} "
+        f"(worst: {worst}, {ratios[worst]:.2f}×).",
+        f"- Warm, faster than cascadio on the large assembly: {met(ratios[large] < 1.0)} ({ratios[large]:.2f}×).",
+        f"- Cached re-run under 5% of the first: in-process (`run_workflow`) {met(process_worst < 0.05)} "
+        f"(worst {process_worst:.1%}); as a whole `hartomat convert` command {met(command_worst < 0.05)} "
+        f"(worst {command_worst:.1%}: starting Python and importing the engine is most of a cached command).",
+    ])
 
 
 def main() -> int:
@@ -202,7 +231,7 @@ def main() -> int:
         cache_t = cached(files, out)
     finally:
         shutil.rmtree(out, ignore_errors=True)
-    text = table(warm_t, cmd_t, cache_t)
+    text = table(warm_t, cmd_t, cache_t) + "\n\n" + verdicts(warm_t, cache_t)
     print(text)
     if args.write:
         import importlib.util
@@ -219,10 +248,10 @@ def main() -> int:
 def section(text: str, args: argparse.Namespace, machine_line: str) -> str:
     return f"""## CAD
 
-Command: `.venv/bin/python bench/cad.py --parts {args.parts} --repeat {args.repeat} --small-repeat
-{args.small_repeat} --write` (STEP → GLB, linear deflection {LINEAR} mm, angular {ANGULAR} rad for every
-tool; best of {args.repeat} interleaved rounds, {args.small_repeat} for the warm runs on the small
-fixtures; the cached rows are single runs).
+Command: `.venv/bin/python bench/cad.py --parts {args.parts} --repeat {args.repeat} --small-repeat {args.small_repeat} --write`
+(STEP → GLB, linear deflection {LINEAR} mm, angular {ANGULAR} rad for every tool; best of
+{args.repeat} interleaved rounds, {args.small_repeat} for the warm runs on the small fixtures; the
+cached rows are single runs).
 
 Machine: {machine_line}; shared with other jobs while measured, so small differences are noise.
 
@@ -231,10 +260,23 @@ Machine: {machine_line}; shared with other jobs while measured, so small differe
   RWGltf write, instance meshes shared, PBR factors fixed); *serial OCP* is a minimal script doing the same
   read/mesh/write serially; *cascadio* is `cascadio.step_to_glb` (parallel meshing).
 - *command*: whole processes. Ours is `hartomat convert` with `--no-cache`: the bundled graph through the
-  runtime (setup, resolve + sha256, extract, GLB export, bbox; the OCP nodes in a spawned worker),
-  so it does more than the others.
+  runtime (setup, resolve + sha256, extract, GLB export, bbox, all in the one process; extract and
+  export share one read of the STEP file), so it does more than the others.
+- *warm CPU*: CPU seconds of the process (all threads) for the same warm runs: unlike wall time, it
+  hardly moves when other jobs load the machine, so it shows what each tool costs.
 - *cached*: the same order line again through the runtime's cache (`hartomat convert` a second time on
-  the same work folder; and `run_workflow` twice in one process).
+  the same work folder; and `run_workflow` twice in one process, with the runtime's default spawned
+  worker pool for the OCP nodes, whose start is part of the first run).
+
+All three tools run the same OCCT steps (STEPCAFControl read with names and colours, BRepMesh,
+RWGltf write); reading the STEP file is most of the time (on the large assembly about 1.2 s CPU of
+about 2 s: 0.3 s parsing, 0.9 s transferring to shapes), and it is single-threaded in all three. On
+two shared cores the parallel mesher gains little, so warm times are at parity within the noise of
+the shared machine; ours adds a few milliseconds per file (post-processing the GLB: shared instance
+meshes, explicit PBR factors). The whole command costs more than cascadio's because OCP loads VTK
+(about 0.5 s and 280 MB to import, where cascadio's own module loads in about 0.2 s) and because
+`hartomat convert` runs the whole graph (order line, sha256 fingerprint, part extraction, bbox,
+run store) rather than a conversion alone. The cache is what makes repeated orders cheap.
 
 {text}
 """

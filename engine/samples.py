@@ -120,7 +120,7 @@ class _DocWriter:
         from OCP.TCollection import TCollection_ExtendedString
         from OCP.TDataStd import TDataStd_Name
 
-        TDataStd_Name.Set_s(label, TCollection_ExtendedString(name))
+        TDataStd_Name.Set_s(label, TCollection_ExtendedString(name, True))  # UTF-8 in
 
     def _part(self, spec: PartSpec) -> Any:
         from OCP.Quantity import Quantity_Color, Quantity_TOC_sRGB
@@ -132,7 +132,7 @@ class _DocWriter:
         if spec.colour:
             self.colours.SetColor(label, Quantity_Color(*_rgb(spec.colour), Quantity_TOC_sRGB), XCAFDoc_ColorGen)
         if spec.layer:
-            self.layers.SetLayer(label, TCollection_ExtendedString(spec.layer))
+            self.layers.SetLayer(label, TCollection_ExtendedString(spec.layer, True))
         return label
 
     def label(self, spec: PartSpec | AssemblySpec) -> Any:

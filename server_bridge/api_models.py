@@ -73,3 +73,4 @@ class CompleteRequest(WorkerRef):
     fell_back: bool = False
     summary: dict[str, Any] | None = None
     parity: dict[str, Any] | None = None
+    next: ClaimRequest | None = Field(None, description="also claim the next job (saves a round trip)")

@@ -235,19 +235,21 @@ def create_app(settings: ServerSettings) -> FastAPI:
     @app.post("/api/workers/{worker_id}/claim")
     async def claim(worker_id: str, req: ClaimRequest, request: Request,
                     who: Principal = Depends(worker_role)) -> Response:
-        worker = queue.own_worker(store, who, worker_id)
+        job = await next_job(queue.own_worker(store, who, worker_id), req.wait_s, request)
+        return JSONResponse(job) if job is not None else Response(status_code=204)
+
+    async def next_job(worker: Any, wait_s: float, request: Request) -> dict[str, Any] | None:
+        """Claim a job for `worker`, long-polling up to `wait_s` (bounded) for one to arrive."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + min(req.wait_s, settings.max_wait_s)
+        deadline = loop.time() + min(wait_s, settings.max_wait_s)
         while True:
             event = waker.current()
             if await request.is_disconnected():  # a worker killed while waiting must not take a job
-                return Response(status_code=204)
+                return None
             job = queue.claim(store, worker, settings.lease_s)
-            if job is not None:
-                return JSONResponse(job)
             remaining = deadline - loop.time()
-            if remaining <= 0:
-                return Response(status_code=204)
+            if job is not None or remaining <= 0:
+                return job
             await waker.wait(event, remaining)
 
     @app.get("/api/files/{sha256}")
@@ -278,13 +280,16 @@ def create_app(settings: ServerSettings) -> FastAPI:
         return queue.add_asset(store, worker_id, job_id, meta, sha, size)
 
     @app.post("/api/jobs/{job_id}/complete")
-    async def complete(job_id: str, req: CompleteRequest, who: Principal = Depends(worker_role)) -> JSONResponse:
-        queue.own_worker(store, who, req.worker_id)
-        result = queue.complete(store, req.worker_id, job_id, req.model_dump())
+    async def complete(job_id: str, req: CompleteRequest, request: Request,
+                       who: Principal = Depends(worker_role)) -> JSONResponse:
+        worker = queue.own_worker(store, who, req.worker_id)
+        result = queue.complete(store, req.worker_id, job_id, req.model_dump(exclude={"next"}))
         if result["order_finished"]:
             notifier.order_finished(result["order_finished"])
         if result["job"] == "queued":
             waker.wake()
+        if req.next is not None:
+            result["next_job"] = await next_job(worker, req.next.wait_s, request)
         return JSONResponse(result)
 
     @app.post("/api/jobs/{job_id}/hand-back")

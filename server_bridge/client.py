@@ -251,9 +251,14 @@ class FarmClient:
                 return result
         return self._retrying(send)
 
-    def complete(self, job_id: str, worker_id: str, report: dict[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = self._json("POST", f"/api/jobs/{job_id}/complete",
-                                            json={"worker_id": worker_id, **report})
+    def complete(self, job_id: str, worker_id: str, report: dict[str, Any],
+                 next_wait_s: float | None = None) -> dict[str, Any]:
+        """Report a job; with `next_wait_s`, also claim the next one (`next_job` in the reply)."""
+        body = {"worker_id": worker_id, **report}
+        if next_wait_s is not None:
+            body["next"] = {"wait_s": next_wait_s}
+        result: dict[str, Any] = self._json("POST", f"/api/jobs/{job_id}/complete", json=body,
+                                            timeout=self.timeout + (next_wait_s or 0))
         return result
 
     def hand_back(self, job_id: str, worker_id: str) -> dict[str, Any]:

@@ -59,6 +59,8 @@ def test_convert_json_and_deflection_options_and_cache(inch_step, tmp_path):
     assert finer.returncode == 0, finer.stderr
     assert "glb_export" not in json.loads(finer.stdout)["cached_nodes"]
     assert fine.stat().st_size > coarse.stat().st_size
+    report = validate_gltf(coarse, fine)
+    assert report[str(coarse)]["errors"] == 0 and report[str(fine)]["errors"] == 0
 
 
 @pytest.mark.parametrize("case", ["broken", "missing", "text"])
@@ -82,6 +84,8 @@ def test_cad_nodes_in_the_worker_pool_succeed_and_fail_cleanly(broken_step, sing
                         RunOptions(out_dir=tmp_path / "good", cache_dir=tmp_path / "cache", fallback=False))
     assert good.status == "succeeded", good.summary()
     assert good.node_results["bbox"].outputs[0].data["size"] == pytest.approx([0.04, 0.03, 0.02], abs=1e-4)
+    glb = good.node_results["glb_export"].outputs[0].path
+    assert validate_gltf(glb)[glb]["errors"] == 0
     line = OrderLine(product="broken", step_path=str(broken_step))
     result = run_workflow(load_workflow(GRAPH), line, RunOptions(out_dir=tmp_path / "bad", fallback=False))
     assert result.status == "failed"

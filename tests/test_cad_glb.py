@@ -111,8 +111,7 @@ def ocp_bbox_m_yup(step_path: Path) -> tuple[list[float], list[float]]:
 def test_glb_bbox_matches_the_step_within_tessellation_tolerance(name, glbs, request, tmp_path):
     step_path = request.getfixturevalue({"bearing": "bearing_step", "nested": "nested_step",
                                          "single": "single_part_step", "inch": "inch_step"}[name])
-    glb = run_step("occ_glb_export", tmp_path, {"step_file": [step_artifact(step_path)]})["glb"]
-    bbox = run_step("glb_bbox", tmp_path, {"glb": [glb]})["bbox"].data
+    bbox = run_step("glb_bbox", tmp_path, {"glb": [step_glb(glbs[name])]})["bbox"].data
     low, high = ocp_bbox_m_yup(step_path)
     tolerance = DEFLECTION_M + 1e-6
     assert close(bbox["min"], low, tolerance), (bbox["min"], low)
@@ -154,3 +153,18 @@ def test_glb_bbox_rejects_a_file_that_is_not_a_glb(tmp_path):
     fake.write_bytes(b"not a glb at all")
     with pytest.raises(NodeInputError, match="cannot read GLB .*fake.glb"):
         run_step("glb_bbox", tmp_path, {"glb": [step_glb(fake)]})
+
+
+def test_reused_document_is_remeshed_with_new_settings(bearing_step, tmp_path):
+    """Nodes in one process share one read of the STEP file; a coarser second export must not
+    inherit the finer triangulation of the first (BRepMesh keeps a finer existing mesh)."""
+    from engine.occ.step_reader import clear_shared_step
+
+    clear_shared_step()
+    fine = export(bearing_step, tmp_path / "fine", linear_deflection=0.01, angular_deflection=0.1)
+    coarse = export(bearing_step, tmp_path / "coarse", linear_deflection=0.5, angular_deflection=0.8)
+    fresh_dir = tmp_path / "fresh"
+    clear_shared_step()
+    fresh = export(bearing_step, fresh_dir, linear_deflection=0.5, angular_deflection=0.8)
+    assert coarse.stat().st_size < fine.stat().st_size / 4
+    assert coarse.read_bytes() == fresh.read_bytes()

@@ -335,3 +335,14 @@ def test_a_claimer_that_hung_up_while_waiting_takes_no_job(farm, apis):
     job = claim(apis["worker"], other, wait=5)
     assert job is not None and job["order_id"] == order["id"] and job["attempt"] == 1
     complete(apis["worker"], other, job["job_id"])
+
+
+def test_a_report_can_take_the_next_job_in_the_same_request(apis):
+    order = submit(apis["submit"], 2)
+    wid = register(apis["worker"])
+    first = claim(apis["worker"], wid)
+    reply = complete(apis["worker"], wid, first["job_id"], next={"wait_s": 0}).json()
+    assert reply["job"] == "succeeded" and reply["next_job"]["order_id"] == order["id"]
+    last = complete(apis["worker"], wid, reply["next_job"]["job_id"], next={"wait_s": 0}).json()
+    assert last["next_job"] is None
+    assert apis["submit"]("GET", f"/api/orders/{order['id']}").json()["status"] == "succeeded"

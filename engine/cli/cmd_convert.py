@@ -25,7 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--linear-deflection", type=float, help="chordal deviation in mm (default 0.1)")
     parser.add_argument("--angular-deflection", type=float, help="angular deviation in radians (default 0.5)")
     parser.add_argument("--json", action="store_true", help="print the parts, bbox and GLB as JSON")
-    parser.add_argument("--work-dir", help="run folder (run record and cache); default ~/.cache/hartomat/convert")
+    parser.add_argument("--work-dir", help="folder for the run records and the node cache; default: runs "
+                                           "under ~/.cache/hartomat/convert, nodes in the shared cache "
+                                           "($HARTOMAT_CACHE, default ~/.cache/hartomat)")
     parser.add_argument("--no-cache", action="store_true", help="do not reuse cached node results")
     parser.add_argument("--isolate", action="store_true",
                         help="run the OpenCascade nodes in worker processes (slower start; a crash in OCCT "
@@ -58,7 +60,7 @@ def _failure(result: Any) -> str:
     return result.error or f"run {result.status}"
 
 
-def convert(step: Path, output: Path, work_dir: Path, overrides: dict[str, dict[str, Any]],
+def convert(step: Path, output: Path, work_dir: Path | None, overrides: dict[str, dict[str, Any]],
             use_cache: bool = True, isolate: bool = False) -> dict[str, Any]:
     """Run the bundled CAD graph on `step`, copy the GLB to `output`; returns the report.
 
@@ -71,8 +73,9 @@ def convert(step: Path, output: Path, work_dir: Path, overrides: dict[str, dict[
     if not step.is_file():
         raise HartomatError(f"STEP file not found: {step}")
     line = OrderLine(id=step.stem, product=step.stem, step_path=str(step.resolve()), output_type="cad_convert")
+    runs = (work_dir or default_work_dir()) / "runs" / step.stem
     result = run_workflow(load_workflow(GRAPH), line, RunOptions(
-        out_dir=work_dir / "runs" / step.stem, cache_dir=work_dir / "cache", use_cache=use_cache,
+        out_dir=runs, cache_dir=work_dir / "cache" if work_dir else None, use_cache=use_cache,
         overrides=overrides, fallback=False, max_workers=None if isolate else 0))
     if not result.ok:
         raise HartomatError(_failure(result))
@@ -107,7 +110,7 @@ def print_report(report: dict[str, Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    work_dir = Path(args.work_dir) if args.work_dir else default_work_dir()
+    work_dir = Path(args.work_dir) if args.work_dir else None
     report = convert(Path(args.step), Path(args.output), work_dir, _overrides(args), not args.no_cache,
                      args.isolate)
     if args.json:

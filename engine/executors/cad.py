@@ -96,7 +96,7 @@ def occ_object_extract(call: NodeCall) -> dict[str, Artifact]:
     path, sha = step_source(call)
     settings = call.settings
     call.progress(0.1, f"reading {path.name}")
-    with shared_step(path, settings.read_names, settings.read_colours, settings.read_layers) as step:
+    with shared_step(path, settings.read_names, settings.read_colours, settings.read_layers, sha) as step:
         call.check_cancelled()
         parts, tree = describe_assembly(step)
     document = {
@@ -117,11 +117,11 @@ def occ_glb_export(call: NodeCall) -> dict[str, Artifact]:
     from ..occ.convert import step_to_glb
     from ..occ.tessellate import MeshParams
 
-    path, _sha = step_source(call)
+    path, sha = step_source(call)
     settings = call.settings
     target = call.workdir / f"{safe_name(path.stem)}.glb"
     counts = step_to_glb(path, target, MeshParams.from_settings(settings), settings.merge_faces,
-                         settings.instance_names, call.progress, call.check_cancelled)
+                         settings.instance_names, call.progress, call.check_cancelled, sha)
     call.log(f"GLB {target.name}: {counts['nodes']} nodes, {counts['meshes']} meshes "
              f"({counts['shared_meshes_removed']} instance meshes shared)")
     return {"glb": Artifact.from_file(ArtifactKind.GLB, target, role="glb_model",
@@ -193,7 +193,7 @@ def _cached_stls(folder: Path) -> list[str] | None:
     return files if all(Path(f).is_file() for f in files) else None
 
 
-def _write_stls(call: NodeCall, path: Path, folder: Path) -> list[str]:
+def _write_stls(call: NodeCall, path: Path, sha: str, folder: Path) -> list[str]:
     from ..occ.assembly import describe_assembly
     from ..occ.step_reader import shared_step
     from ..occ.stl_export import write_part_stls
@@ -201,7 +201,7 @@ def _write_stls(call: NodeCall, path: Path, folder: Path) -> list[str]:
 
     staging = folder.with_name(folder.name + ".partial")
     staging.mkdir(parents=True, exist_ok=True)
-    with shared_step(path) as step:
+    with shared_step(path, fingerprint=sha) as step:
         parts, _tree = describe_assembly(step)
         ensure_meshed(step, [p.label for p in parts], MeshParams.from_settings(call.settings))
         names = write_part_stls(unique_file_names([p.name for p in parts], [p.label for p in parts]), staging,
@@ -223,7 +223,7 @@ def stl_cache_generate(call: NodeCall) -> dict[str, Artifact]:
     files = _cached_stls(folder)
     hit = files is not None
     if files is None:
-        files = _write_stls(call, path, folder)
+        files = _write_stls(call, path, sha, folder)
     call.log(f"STL cache {'hit' if hit else 'miss'}: {len(files)} parts in {folder}")
     return {"stl_set": Artifact(kind=ArtifactKind.STL_SET, path=str(folder), files=files, role="stl_parts",
                                 data={"cache_hit": hit, "cache_key": key, "parts": len(files)})}

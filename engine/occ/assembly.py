@@ -78,7 +78,9 @@ def label_layers(step: StepDocument, label: Any) -> list[str]:
 
 
 def shape_bbox_mm(shape: Any) -> dict[str, list[float]] | None:
-    """Exact-ish box of a shape from its geometry (no triangulation needed)."""
+    """OCCT's optimal box of a shape from its exact geometry (no triangulation needed, so extract
+    stays cheap). Tight for planes, cylinders and whole surfaces; a trimmed curved patch is bounded
+    by its UV rectangle, so it can be loose (the sample cage's spherical pockets widen it ~2 mm)."""
     from OCP.Bnd import Bnd_Box
     from OCP.BRepBndLib import BRepBndLib
 

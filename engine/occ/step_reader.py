@@ -130,15 +130,15 @@ _shared_lock = threading.Lock()
 
 
 @contextmanager
-def shared_step(path: str | Path, names: bool = True, colours: bool = True,
-                layers: bool = True) -> Iterator[StepDocument]:
+def shared_step(path: str | Path, names: bool = True, colours: bool = True, layers: bool = True,
+                fingerprint: str = "") -> Iterator[StepDocument]:
     """The read document of `path`, reused by consecutive nodes in one process (extract, then GLB
     export, then STLs all read the same file). One document is kept; the lock keeps concurrent
-    nodes from using it at once. A changed file (size or mtime) is read again."""
+    nodes from using it at once. A changed file (sha256 when given, size, mtime) is read again."""
     source = Path(path)
     check_step_file(source)
     stat = source.stat()
-    key = (str(source.resolve()), stat.st_size, stat.st_mtime_ns, names, colours, layers)
+    key = (str(source.resolve()), fingerprint, stat.st_size, stat.st_mtime_ns, names, colours, layers)
     with _shared_lock:
         if _shared["key"] != key:
             _shared.update(key=None, step=None)  # free the old document before reading the next
