@@ -224,8 +224,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         asset = store.one("SELECT * FROM media_assets WHERE id = ?", asset_id)
         if asset is None or not _may_read_asset(store, who, asset, worker_id):
             raise ApiError(404, f"asset {asset_id!r} does not exist")
-        return FileResponse(files.path(asset["sha256"]), filename=asset["name"],
-                            headers={"X-Sha256": asset["sha256"]})
+        return stored_file(asset["sha256"], asset["name"])
 
     # --- workers ---------------------------------------------------------------------------------
     @app.post("/api/workers/register", status_code=201)
@@ -257,8 +256,13 @@ def create_app(settings: ServerSettings) -> FastAPI:
         if not _may_read_file(store, who, sha256, worker_id):
             raise ApiError(404, f"file {sha256[:80]!r} does not exist")
         row = store.one("SELECT name FROM files WHERE sha256 = ?", sha256)
-        return FileResponse(files.path(sha256), filename=row["name"] if row else "file",
-                            headers={"X-Sha256": sha256})
+        return stored_file(sha256, row["name"] if row else "file")
+
+    def stored_file(sha256: str, name: str) -> FileResponse:
+        """A stored file's download; a record whose file was lost on disk is a 410, never a 500."""
+        if not files.has(sha256):
+            raise ApiError(410, f"file {sha256[:12]}… ({name!r}) is recorded but missing from the server's storage")
+        return FileResponse(files.path(sha256), filename=name, headers={"X-Sha256": sha256})
 
     @app.post("/api/jobs/{job_id}/heartbeat")
     async def heartbeat(job_id: str, req: HeartbeatRequest, who: Principal = Depends(worker_role)) -> dict[str, Any]:

@@ -264,3 +264,13 @@ def test_an_order_line_can_reference_a_product_in_the_library(farm):
     missing = server.call("POST", "/api/orders", tokens["submit"],
                           json={"lines": [{"output_type": "still", "product": "gearbox-8"}]})
     assert missing.status_code == 422 and "not in the product library" in missing.json()["detail"]
+
+
+def test_a_recorded_file_lost_from_storage_is_a_410_not_a_500(farm):
+    server, tokens = farm
+    sha = upload(server, tokens["submit"], b"ISO-10303-21; a file that will go missing")
+    assert server.call("GET", f"/api/files/{sha}", tokens["admin"]).status_code == 200
+    (server.data / "files" / sha[:2] / sha).unlink()
+    reply = server.call("GET", f"/api/files/{sha}", tokens["admin"])
+    assert reply.status_code == 410
+    assert "missing from the server's storage" in reply.json()["detail"]

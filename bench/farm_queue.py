@@ -6,7 +6,7 @@ workers (checking that no job is claimed twice), pickup latency (order submitted
 an idle long-polling worker), and the per-job cost of a warm worker process against a fresh
 Python+bpy process per job, on the probe workflow (pure nodes).
 
-Usage: .venv/bin/python bench/queue.py [--write]   (--write replaces `## Queue` in docs/performance.md)
+Usage: .venv/bin/python bench/farm_queue.py [--write]   (--write replaces `## Queue` in docs/performance.md)
 """
 
 from __future__ import annotations
@@ -182,7 +182,7 @@ def section(rows: list[dict[str, Any]], pickup: dict[str, float], warm: dict[str
     cpu = platform.processor() or platform.machine()
     lines = [
         "## Queue", "",
-        "Command: `.venv/bin/python bench/queue.py --write` (a real `hartomat serve` on 127.0.0.1, SQLite WAL;",
+        "Command: `.venv/bin/python bench/farm_queue.py --write` (a real `hartomat serve` on 127.0.0.1, SQLite WAL;",
         f"worker clients in up to 4 processes; no rendering; best of {rows[0]['rounds']} rounds per row, double "
         "claims counted over all rounds).", "",
         f"Machine: {os.cpu_count()}-core {cpu} CPU, no GPU, Python {platform.python_version()}; shared with other "
