@@ -73,14 +73,14 @@ def _sphere(radius: float, x: float = 0.0, y: float = 0.0, z: float = 0.0) -> An
     return BRepPrimAPI_MakeSphere(gp_Pnt(x, y, z), radius).Shape()
 
 
-def _box(dx: float, dy: float, dz: float, x: float = 0.0, y: float = 0.0, z: float = 0.0) -> Any:
+def box(dx: float, dy: float, dz: float, x: float = 0.0, y: float = 0.0, z: float = 0.0) -> Any:
     from OCP.BRepPrimAPI import BRepPrimAPI_MakeBox
     from OCP.gp import gp_Pnt
 
     return BRepPrimAPI_MakeBox(gp_Pnt(x, y, z), dx, dy, dz).Shape()
 
 
-def _move(x: float = 0.0, y: float = 0.0, z: float = 0.0, angle_z: float = 0.0) -> Any:
+def placement(x: float = 0.0, y: float = 0.0, z: float = 0.0, angle_z: float = 0.0) -> Any:
     """A placement: rotation about Z (radians) then translation."""
     from OCP.gp import gp_Ax1, gp_Dir, gp_Pnt, gp_Trsf, gp_Vec
 
@@ -197,17 +197,17 @@ def bearing_spec(balls: int = BEARING_BALLS) -> AssemblySpec:
     cage = PartSpec("cage", _cut(_tube(PITCH_R - 0.6, PITCH_R + 0.6, 6.6, mid - 3.3), *pockets),
                     "#c8962d", "cage")
     ball = PartSpec("ball", _sphere(BALL_R), "#e6e6f0", "rolling")
-    bearing = AssemblySpec("bearing_6200", [(outer, _move()), (inner, _move()), (cage, _move())])
+    bearing = AssemblySpec("bearing_6200", [(outer, placement()), (inner, placement()), (cage, placement())])
     for i in range(balls):
         angle = 2 * math.pi * i / balls
-        bearing.components.append((ball, _move(PITCH_R * math.cos(angle), PITCH_R * math.sin(angle), mid)))
+        bearing.components.append((ball, placement(PITCH_R * math.cos(angle), PITCH_R * math.sin(angle), mid)))
     return bearing
 
 
 def single_part_spec() -> PartSpec:
     """An L-bracket with two holes: one solid, one colour."""
-    plate = _box(40, 20, 4)
-    upright = _box(4, 20, 30)
+    plate = box(40, 20, 4)
+    upright = box(4, 20, 30)
     from OCP.BRepAlgoAPI import BRepAlgoAPI_Fuse
 
     body = BRepAlgoAPI_Fuse(plate, upright).Shape()
@@ -227,17 +227,17 @@ def nested_spec() -> AssemblySpec:
     """Two levels of instancing: a frame holding two wheel units, each a hub with four bolts."""
     bolt = PartSpec("bolt", _cut(_cylinder(1.5, 8), _cylinder(0.6, 3, 6)), "#3c3c3c", "fasteners")
     hub = PartSpec("hub", _tube(2, 10, 6), "#d23c28", "wheels")
-    wheel = AssemblySpec("wheel_unit", [(hub, _move())])
+    wheel = AssemblySpec("wheel_unit", [(hub, placement())])
     for i in range(4):
         angle = math.pi / 2 * i
-        wheel.components.append((bolt, _move(6 * math.cos(angle), 6 * math.sin(angle), -1)))
-    frame = PartSpec("frame", _box(60, 10, 4, -30, -5, -6), "#46a050", "body")
-    return AssemblySpec("trolley", [(frame, _move()), (wheel, _move(-20, 0, 0)), (wheel, _move(20, 0, 0, 0.3))])
+        wheel.components.append((bolt, placement(6 * math.cos(angle), 6 * math.sin(angle), -1)))
+    frame = PartSpec("frame", box(60, 10, 4, -30, -5, -6), "#46a050", "body")
+    return AssemblySpec("trolley", [(frame, placement()), (wheel, placement(-20, 0, 0)), (wheel, placement(20, 0, 0, 0.3))])
 
 
 def inch_spec() -> PartSpec:
     """A 2 x 1 x 0.5 inch block with a 0.25 inch hole, built in inch units."""
-    block = _cut(_box(2.0, 1.0, 0.5), _cylinder(0.25, 1.0, -0.25))
+    block = _cut(box(2.0, 1.0, 0.5), _cylinder(0.25, 1.0, -0.25))
     return PartSpec("inch_block", block, "#aa7733", "body")
 
 
@@ -252,7 +252,7 @@ def large_assembly_spec(parts: int = 300) -> AssemblySpec:
         body = _cut(body, _sphere(radius * 0.5, radius, 0, height))
         colour = f"#{(40 + 37 * i) % 256:02x}{(90 + 53 * i) % 256:02x}{(160 + 11 * i) % 256:02x}"
         part = PartSpec(f"part_{i:04d}", body, colour, f"layer_{i % 4}")
-        root.components.append((part, _move(16.0 * (i % side), 16.0 * (i // side), 0)))
+        root.components.append((part, placement(16.0 * (i % side), 16.0 * (i // side), 0)))
     return root
 
 

@@ -9,16 +9,16 @@ from cad_support import run_step, step_artifact, validate_gltf
 
 from engine.executors.cad import safe_name, unique_file_names
 from engine.glb import read_glb
-from engine.samples import AssemblySpec, PartSpec, _box, _move, write_step
+from engine.samples import AssemblySpec, PartSpec, box, placement, write_step
 
 
 @pytest.fixture(scope="module")
 def awkward_step(tmp_path_factory) -> Path:
-    plate_a = PartSpec("plate", _box(10, 10, 1), "#ff0000")
-    plate_b = PartSpec("plate", _box(20, 5, 1), "#00ff00")
-    bearing_seat = PartSpec("Lagersitz Ø10 / rev B", _box(5, 5, 5), "#0000ff")
-    root = AssemblySpec("Baugruppe 1", [(plate_a, _move()), (plate_b, _move(0, 20, 0)),
-                                        (bearing_seat, _move(30, 0, 0))])
+    plate_a = PartSpec("plate", box(10, 10, 1), "#ff0000")
+    plate_b = PartSpec("plate", box(20, 5, 1), "#00ff00")
+    bearing_seat = PartSpec("Lagersitz Ø10 / rev B", box(5, 5, 5), "#0000ff")
+    root = AssemblySpec("Baugruppe 1", [(plate_a, placement()), (plate_b, placement(0, 20, 0)),
+                                        (bearing_seat, placement(30, 0, 0))])
     return write_step(root, tmp_path_factory.mktemp("names") / "awkward.step")
 
 
