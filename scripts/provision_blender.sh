@@ -8,9 +8,11 @@
 # Location: $HARTOMAT_BLENDER_ROOT (default /var/cache/hartomat/blender-trixie). Needs root.
 set -euo pipefail
 ROOT=${HARTOMAT_BLENDER_ROOT:-/var/cache/hartomat/blender-trixie}
-PACKAGES="blender xvfb xauth libgl1-mesa-dri libglx-mesa0 libegl-mesa0 x11-apps netpbm"
+# python3-numpy: official Blender builds bundle numpy (glb_bbox uses it); Debian packages it apart.
+PACKAGES="blender python3-numpy xvfb xauth libgl1-mesa-dri libglx-mesa0 libegl-mesa0 x11-apps netpbm"
 
-if [ -x "$ROOT/usr/bin/blender" ] && [ -x "$ROOT/usr/bin/Xvfb" ] && [ -x "$ROOT/usr/bin/xwd" ]; then
+if [ -x "$ROOT/usr/bin/blender" ] && [ -x "$ROOT/usr/bin/Xvfb" ] && [ -x "$ROOT/usr/bin/xwd" ] \
+   && [ -d "$ROOT/usr/lib/python3/dist-packages/numpy" ]; then
   echo "[blender] already provisioned in $ROOT"
   exit 0
 fi

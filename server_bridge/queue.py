@@ -177,6 +177,8 @@ def complete(store: Store, worker_id: str, job_id: str, report: dict[str, Any]) 
                         (job_id, worker_id)).fetchone()
         if job is None:
             raise QueueError(f"job {job_id!r} is not held by worker {worker_id!r}")
+        if job["cancel_requested"]:  # the cancel was acknowledged to the order system: it wins
+            status = "cancelled"
         c.execute("UPDATE runs SET status = ?, fell_back = ?, summary = ?, parity = ?, error = ?, finished_at = ? "
                   "WHERE id = ?", (status, int(bool(report.get("fell_back"))), json.dumps(report.get("summary")),
                                    json.dumps(report["parity"]) if report.get("parity") else None, error, now(),
@@ -184,7 +186,7 @@ def complete(store: Store, worker_id: str, job_id: str, report: dict[str, Any]) 
         if status == "succeeded":
             jobstate.move(c, job_id, "succeeded", held_by=worker_id, error=None)
             c.execute("UPDATE media_assets SET committed = 1 WHERE run_id = ?", (job["run_id"],))
-        elif status == "cancelled" or job["cancel_requested"]:
+        elif status == "cancelled":
             jobstate.move(c, job_id, "cancelled", held_by=worker_id, error=error or "cancelled")
         else:
             _fail_or_retry(c, job, worker_id, error or "failed without a message")

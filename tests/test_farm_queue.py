@@ -224,6 +224,18 @@ def test_cancel_an_order_stops_queued_jobs_now_and_running_ones_at_their_heartbe
     assert status["status"] == "cancelled" and {ln["job"]["status"] for ln in status["lines"]} == {"cancelled"}
 
 
+def test_a_job_finishing_after_its_cancel_was_acknowledged_ends_cancelled_and_publishes_nothing(apis):
+    order = submit(apis["submit"], 1)
+    wid = register(apis["worker"])
+    running = claim(apis["worker"], wid)
+    assert upload_asset(apis["worker"], wid, running["job_id"], b"PNG made before the cancel").status_code == 201
+    assert apis["submit"]("POST", f"/api/orders/{order['id']}/cancel").json()["cancelled"] == 1
+    complete(apis["worker"], wid, running["job_id"], "succeeded")  # finished before its next heartbeat
+    status = apis["submit"]("GET", f"/api/orders/{order['id']}").json()
+    assert status["status"] == "cancelled" and status["lines"][0]["job"]["status"] == "cancelled"
+    assert status["lines"][0]["assets"] == []
+
+
 def upload_asset(api: Api, wid: str, job_id: str, content: bytes, role: str = "primary_render") -> requests.Response:
     sha = hashlib.sha256(content).hexdigest()
     return api("POST", f"/api/jobs/{job_id}/assets", params={"worker_id": wid, "role": role, "name": "still.png",

@@ -17,18 +17,33 @@ from ..errors import HartomatError
 from ..workflow import WorkflowLoadError
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_modules() -> list[str]:
+    """Names of the `cmd_*` modules, sorted (their sub-commands appear in this order in --help)."""
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name.startswith("cmd_"))
+
+
+def modules_for(argv: Sequence[str] | None) -> list[str]:
+    """Only the module of the named sub-command when there is one (`convert` -> cmd_convert), so a
+    command imports just what it needs at start-up; every module for --help or an unknown name."""
+    names = command_modules()
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words and not words[0].startswith("-"):
+        wanted = "cmd_" + words[0].replace("-", "_")
+        if wanted in names:
+            return [wanted]
+    return names
+
+
+def build_parser(modules: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hartomat", description="HartOMat: STEP files in, product media out.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if info.name.startswith("cmd_"):
-            module = importlib.import_module(f"{__name__}.{info.name}")
-            module.register(sub)
+    for name in command_modules() if modules is None else modules:
+        importlib.import_module(f"{__name__}.{name}").register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser(modules_for(argv)).parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except (HartomatError, WorkflowLoadError, FileNotFoundError) as exc:

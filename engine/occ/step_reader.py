@@ -92,6 +92,22 @@ def has_faces(shape: Any) -> bool:
     return bool(shape is not None and not shape.IsNull() and TopExp_Explorer(shape, TopAbs_FACE).More())
 
 
+READ_PRECISION_MM = 1e-3
+
+
+def set_read_precision() -> None:
+    """Build and heal shapes at 1 µm rather than at the file's own uncertainty.
+
+    Exporters often write an uncertainty far finer than any mesh needs (OCCT writes 1e-7 m); the
+    shape healing run during the transfer then checks and fixes at that scale, ~20% of the read
+    on the 300-part bench assembly. 1 µm is still 100x finer than the default 0.1 mm deflection,
+    and about what most CAD systems write. A process-wide OCCT setting, set before every read."""
+    from OCP.Interface import Interface_Static
+
+    Interface_Static.SetIVal_s("read.precision.mode", 1)  # 1 = "User": read.precision.val, in mm
+    Interface_Static.SetRVal_s("read.precision.val", READ_PRECISION_MM)
+
+
 def read_step(path: str | Path, names: bool = True, colours: bool = True, layers: bool = True) -> StepDocument:
     """Read `path` with STEPCAFControl_Reader (lengths come out in mm whatever the file unit)."""
     from OCP.IFSelect import IFSelect_RetDone
@@ -101,6 +117,7 @@ def read_step(path: str | Path, names: bool = True, colours: bool = True, layers
     source = Path(path)
     check_step_file(source)
     silence_occt()
+    set_read_precision()
     reader = STEPCAFControl_Reader()
     reader.SetNameMode(names)
     reader.SetColorMode(colours)

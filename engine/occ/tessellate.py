@@ -42,8 +42,21 @@ def mesh_shapes(shapes: Iterable[Any], params: MeshParams) -> int:
         if shape is not None and not shape.IsNull():
             builder.Add(compound, shape)
             count += 1
-    BRepMesh_IncrementalMesh(compound, params.linear, params.relative, params.angular, params.parallel)
+    BRepMesh_IncrementalMesh(compound, mesher_parameters(params))
     return count
+
+
+def mesher_parameters(params: MeshParams) -> Any:
+    """BRepMesh settings: the deflections asked for, OCCT's defaults otherwise, except that the
+    mesher's temporary model is not cleaned face by face (it is dropped with the mesher anyway;
+    cleaning it costs ~15% of the meshing time on the 300-part bench assembly)."""
+    from OCP.IMeshTools import IMeshTools_Parameters
+
+    settings = IMeshTools_Parameters()
+    settings.Deflection, settings.Angle = params.linear, params.angular
+    settings.Relative, settings.InParallel = params.relative, params.parallel
+    settings.CleanModel = False
+    return settings
 
 
 def part_shapes(labels: Iterable[Any]) -> list[Any]:

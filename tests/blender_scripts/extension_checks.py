@@ -89,7 +89,7 @@ assert {t.name: convert.tree_to_json(t) for t in hartomat_trees()} == expected
 
 
 def run_cad_graph_in_the_helper(step):
-    """cad_convert.json without its glb_bbox node (trimesh and numpy are not in Debian's Blender)."""
+    """cad_convert.json: OCP nodes in the helper interpreter, glb_bbox in Blender's own Python."""
     from pathlib import Path
 
     from bl_ext.user_default.hartomat import ops_run
@@ -99,13 +99,14 @@ def run_cad_graph_in_the_helper(step):
     assert helper and "ocp" not in ops_run.capabilities(), (helper, ops_run.capabilities())
     graphs = Path(engine_link.engine_module("workflow").__file__).parent / "graphs"
     cad = convert.load_document_into_tree((graphs / "cad_convert.json").read_text(), "cad_convert.json")
-    cad.nodes.remove(next(n for n in cad.nodes if n.hm_id == "bbox"))
     cad.hm_out_dir = f"{out_dir}/cad-run"
     assert bpy.ops.hartomat.run_local(tree_name=cad.name, step_path=step) == {"FINISHED"}, cad.hm_run
     nodes = json.loads(cad.hm_run)["nodes"]
     ran_in = {node_id: nodes[node_id]["interpreter"] for node_id in ("extract", "glb_export")}
     assert ran_in == {"extract": helper, "glb_export": helper}, ran_in
     assert nodes["setup"]["interpreter"] == sys.executable, nodes["setup"]
+    assert nodes["bbox"]["interpreter"] == sys.executable, nodes["bbox"]
+    assert nodes["bbox"]["status"] == "succeeded", nodes["bbox"]
     (glb,) = [o["path"] for o in nodes["glb_export"]["outputs"] if o["kind"] == "glb"]
     assert Path(glb).stat().st_size > 1000, glb
     assert f"extract, glb_export ran in the helper interpreter {helper}" in cad.hm_progress_message, \
