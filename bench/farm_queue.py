@@ -11,23 +11,17 @@ Usage: .venv/bin/python bench/farm_queue.py [--write]   (--write replaces `## Qu
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# This file is named like the stdlib `queue`; keep its folder off the import path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
 import argparse  # noqa: E402
 import multiprocessing as mp  # noqa: E402
 import os  # noqa: E402
-import platform  # noqa: E402
-import re  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
+import sys
 import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from functools import partial  # noqa: E402
+from pathlib import Path
 from typing import Any  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from farm_support import CLI, FarmServer, token  # noqa: E402
 
+from bench.perfdoc import machine, write_section  # noqa: E402
 from server_bridge.client import FarmClient  # noqa: E402
 from server_bridge.probe import PROBE_OUTPUT_TYPE, install_probe  # noqa: E402
 
@@ -179,13 +174,12 @@ def measure_warm_vs_cold(server: FarmServer, tokens: dict[str, str], jobs: int, 
 
 
 def section(rows: list[dict[str, Any]], pickup: dict[str, float], warm: dict[str, float]) -> str:
-    cpu = platform.processor() or platform.machine()
     lines = [
         "## Queue", "",
         "Command: `.venv/bin/python bench/farm_queue.py --write` (a real `hartomat serve` on 127.0.0.1, SQLite WAL;",
         f"worker clients in up to 4 processes; no rendering; best of {rows[0]['rounds']} rounds per row, double "
         "claims counted over all rounds).", "",
-        f"Machine: {os.cpu_count()}-core {cpu} CPU, no GPU, Python {platform.python_version()}; shared with other "
+        f"Machine: {machine()}; shared with other "
         "jobs, so treat small differences as noise. Clients and server share the 2 cores.", "",
         "Claim requests: *separate* = `POST .../claim` then `POST .../complete` per job; *with report* = the",
         "report also takes the next job (`complete` with `next`), as `hartomat worker` does when busy.", "",
@@ -234,15 +228,6 @@ def verdicts(rows: list[dict[str, Any]], pickup: dict[str, float], warm: dict[st
     ]
 
 
-def write_section(text: str) -> None:
-    path = ROOT / "docs" / "performance.md"
-    current = path.read_text() if path.exists() else "# Performance\n"
-    pattern = re.compile(r"^## Queue\n.*?(?=^## |\Z)", re.S | re.M)
-    updated = (pattern.sub(lambda _: text + "\n\n", current) if pattern.search(current)
-               else current.rstrip("\n") + "\n\n" + text + "\n")
-    path.write_text(updated.rstrip("\n") + "\n")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2000, help="jobs per concurrency level")
@@ -269,7 +254,7 @@ def main() -> int:
     text = section(rows, pickup, warm)
     print(text)
     if args.write:
-        write_section(text)
+        write_section("Queue", text)
     return 0
 
 

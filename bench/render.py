@@ -21,9 +21,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-# the repository root replaces this script's folder on the path: bench/queue.py would shadow the
-# standard library's queue module (imported by Blender's glTF importer)
-sys.path[0] = str(ROOT)
+sys.path.insert(0, str(ROOT))
 
 from bench.perfdoc import machine, write_section  # noqa: E402
 

@@ -11,25 +11,20 @@ into docs/performance.md.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# bench/ holds scripts named like stdlib modules (queue.py): keep it off the import path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
 import argparse  # noqa: E402
 import os  # noqa: E402
-import platform  # noqa: E402
-import re  # noqa: E402
 import statistics  # noqa: E402
+import sys
 import tempfile  # noqa: E402
 import time  # noqa: E402
+from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from runtime_helpers import chain, noop, order_line, runtime_registry, wide  # noqa: E402
 
+from bench.perfdoc import machine, write_section  # noqa: E402
 from engine.artifacts import Artifact  # noqa: E402
 from engine.context import NodeCall, WorkflowContext  # noqa: E402
 from engine.runtime import RunOptions, run_workflow  # noqa: E402
@@ -90,11 +85,10 @@ def table(rows: list[dict[str, float | str | int]]) -> str:
 
 def section(rows: list[dict[str, float | str | int]], growth: float, command: str) -> str:
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
-    machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, no GPU, "
-               f"Python {platform.python_version()}, load average {load} at the end")
+    where = f"{machine()}, load average {load} at the end"
     return (
         "## Runtime\n\n"
-        f"Command: `{command}` (best and median of the runs; machine: {machine}; SQLite store on local disk, "
+        f"Command: `{command}` (best and median of the runs; machine: {where}; SQLite store on local disk, "
         "WAL).\n\n"
         "Per-node overhead of the executor and run store on graphs of no-op nodes: best run time minus the "
         "time of calling the same executor directly, divided by the number of nodes (the CPU column does the "
@@ -113,14 +107,6 @@ def section(rows: list[dict[str, float | str | int]], growth: float, command: st
     )
 
 
-def write_section(text: str) -> None:
-    path = ROOT / "docs" / "performance.md"
-    current = path.read_text() if path.exists() else "# Performance\n"
-    pattern = re.compile(r"^## Runtime\n.*?(?=^## |\Z)", re.S | re.M)
-    updated = pattern.sub(text + "\n", current) if pattern.search(current) else current.rstrip() + "\n\n" + text
-    path.write_text(updated)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -135,7 +121,7 @@ def main() -> int:
     text = section(rows, growth, command)
     print(text)
     if args.write:
-        write_section(text)
+        write_section("Runtime", text)
     return 0
 
 

@@ -22,13 +22,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# bench/queue.py is named like the stdlib module: keep this folder off the import path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
-sys.path.append(str(ROOT / "bench"))  # for perfdoc, after the stdlib so queue.py shadows nothing
 
-from perfdoc import machine, write_section  # noqa: E402
-
+from bench.perfdoc import machine, write_section  # noqa: E402
 from engine.artifacts import Artifact, ArtifactKind  # noqa: E402
 from engine.context import NodeCall, OrderLine, WorkflowContext  # noqa: E402
 from engine.executors.web import foreground_share  # noqa: E402

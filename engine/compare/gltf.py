@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..glb import world_nodes
 from .model import CompareInputError, ComparisonResult, Thresholds, Verdict, result
 
 GLB_MAGIC = 0x46546C67
@@ -35,32 +36,6 @@ def read_gltf_json(path: Path) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise CompareInputError(f"{path}: GLB JSON chunk is not an object")
     return doc
-
-
-def _local_matrix(node: dict[str, Any]) -> np.ndarray:
-    if "matrix" in node:
-        return np.array(node["matrix"], dtype=np.float64).reshape(4, 4).T  # glTF is column-major
-    x, y, z, w = node.get("rotation", [0, 0, 0, 1])
-    rot = np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-                    [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-                    [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
-    m = np.eye(4)
-    m[:3, :3] = rot * np.array(node.get("scale", [1, 1, 1]))
-    m[:3, 3] = node.get("translation", [0, 0, 0])
-    return m
-
-
-def _world_nodes(doc: dict[str, Any]) -> list[tuple[int, np.ndarray]]:
-    """(node index, world matrix) for every node reachable from the scene roots."""
-    nodes = doc.get("nodes", [])
-    scene = doc.get("scenes", [{}])[doc.get("scene", 0)] if doc.get("scenes") else {"nodes": range(len(nodes))}
-    out, stack = [], [(i, np.eye(4)) for i in scene.get("nodes", [])]
-    while stack:
-        index, parent = stack.pop()
-        world = parent @ _local_matrix(nodes[index])
-        out.append((index, world))
-        stack.extend((child, world) for child in nodes[index].get("children", []))
-    return out
 
 
 def _mesh_box(doc: dict[str, Any], mesh: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, int]:
@@ -96,7 +71,7 @@ def summarize_glb(path: Path) -> dict[str, Any]:
     vertices, corners = 0, []
     try:
         labels = _geometry_labels(doc)
-        for index, world in _world_nodes(doc):
+        for index, world in world_nodes(doc):
             node = doc["nodes"][index]
             names[node.get("name", f"#{index}")] += 1
             if "mesh" not in node:

@@ -65,7 +65,7 @@ def label_colour(label: Any) -> str | None:
             return colour_hex(colour)
     subs = Labels()
     XCAFDoc_ShapeTool.GetSubShapes_s(label, subs)
-    for index in range(1, subs.Size() + 1):
+    for index in range(1, len(subs) + 1):
         for kind in (XCAFDoc_ColorSurf, XCAFDoc_ColorGen):
             if XCAFDoc_ColorTool.GetColor_s(subs.Value(index), kind, colour):
                 return colour_hex(colour)
@@ -74,7 +74,7 @@ def label_colour(label: Any) -> str | None:
 
 def label_layers(step: StepDocument, label: Any) -> list[str]:
     names = step.layer_tool.GetLayers(label)
-    return sorted({str(names.Value(i).ToExtString()) for i in range(1, names.Length() + 1)})
+    return sorted({str(names.Value(i).ToExtString()) for i in range(1, len(names) + 1)})
 
 
 def shape_bbox_mm(shape: Any) -> dict[str, list[float]] | None:
@@ -138,7 +138,7 @@ class AssemblyWalker:
                                 "part": None}
         components = Labels()
         XCAFDoc_ShapeTool.GetComponents_s(label, components, False)
-        for index in range(1, components.Size() + 1):
+        for index in range(1, len(components) + 1):
             component = components.Value(index)
             referred = TDF_Label()
             XCAFDoc_ShapeTool.GetReferredShape_s(component, referred)

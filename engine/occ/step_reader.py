@@ -73,7 +73,7 @@ def _file_length_unit(reader: Any) -> str:
 
     lengths, angles, solid_angles = Names(), Names(), Names()
     reader.ChangeReader().FileUnits(lengths, angles, solid_angles)
-    found = [lengths.Value(i).ToCString().strip().lower() for i in range(1, lengths.Size() + 1)]
+    found = [lengths.Value(i).ToCString().strip().lower() for i in range(1, len(lengths) + 1)]
     return UNIT_NAMES.get(found[0], found[0]) if found else "mm"
 
 
@@ -82,7 +82,7 @@ def _free_labels(shape_tool: Any) -> list[Any]:
 
     labels = Labels()
     shape_tool.GetFreeShapes(labels)
-    return [labels.Value(i) for i in range(1, labels.Size() + 1)]
+    return [labels.Value(i) for i in range(1, len(labels) + 1)]
 
 
 def has_faces(shape: Any) -> bool:

@@ -73,7 +73,7 @@ def product_labels(shape_tool: Any) -> list[Any]:
 
     labels = Labels()
     shape_tool.GetShapes(labels)
-    found = [labels.Value(i) for i in range(1, labels.Size() + 1)]
+    found = [labels.Value(i) for i in range(1, len(labels) + 1)]
     return [label for label in found if XCAFDoc_ShapeTool.IsSimpleShape_s(label)
             and not XCAFDoc_ShapeTool.IsAssembly_s(label)]
 
