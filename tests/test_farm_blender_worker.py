@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from farm_support import FarmServer, token
+from farm_support import FarmServer, start_worker, stop_process, token, wait_until
 from real_blender import REPO, blender_executable, not_provisioned_reason
 
 pytestmark = [pytest.mark.slow, pytest.mark.real_blender, pytest.mark.timeout(600)]
@@ -39,7 +39,10 @@ def deps() -> Path:
     return DEPS
 
 
-def test_blender_worker_runs_bpy_jobs_and_leaves_ocp_jobs(blender, deps, tmp_path: Path):
+TINY_STILL = {"blender_still": {"samples": 2, "resolution_x": 64, "resolution_y": 64, "denoise": False}}
+
+
+def test_blender_worker_runs_bpy_jobs_and_leaves_ocp_jobs(blender, deps, tmp_path: Path, bearing_step: Path):
     from server_bridge.client import FarmClient
     from server_bridge.probe import PROBE_OUTPUT_TYPE, install_probe
 
@@ -48,10 +51,8 @@ def test_blender_worker_runs_bpy_jobs_and_leaves_ocp_jobs(blender, deps, tmp_pat
     try:
         install_probe(FarmClient(server.url, tokens["admin"]))
         submitter = FarmClient(server.url, tokens["submit"])
-        step = tmp_path / "part.step"
-        step.write_text("ISO-10303-21;\n")
-        needs_ocp = submitter.submit([step], "still")["id"]
-        probes = [submitter.submit([step], PROBE_OUTPUT_TYPE)["id"] for _ in range(2)]
+        needs_ocp = submitter.submit([bearing_step], "still", overrides=TINY_STILL)["id"]
+        probes = [submitter.submit([bearing_step], PROBE_OUTPUT_TYPE)["id"] for _ in range(2)]
         done = subprocess.run(
             [*blender, "-b", "--factory-startup", "--python-exit-code", "1", "-P", str(REPO / "scripts" / "farm_worker.py"),
              "--", "--server", server.url, "--token", tokens["worker"], "--deps", str(deps), "--max-jobs", "2",
@@ -65,5 +66,15 @@ def test_blender_worker_runs_bpy_jobs_and_leaves_ocp_jobs(blender, deps, tmp_pat
         assert [s["status"] for s in statuses] == ["succeeded", "succeeded"]
         assert {s["lines"][0]["job"]["worker_id"] for s in statuses} == {workers[0]["id"]}  # one warm process
         assert submitter.order(needs_ocp)["status"] == "queued"
+        # a worker on the bpy module with OCP takes the job the Blender worker left
+        worker = start_worker(server, tokens["worker"], tmp_path / "ocp-worker", "ocp-worker", "--max-jobs", "1")
+        try:
+            status = wait_until(lambda: (o := submitter.order(needs_ocp))["finished_at"] and o, 300,
+                                "the ocp worker to finish the still")
+        finally:
+            stop_process(worker)
+        assert status["status"] == "succeeded", status
+        assert status["lines"][0]["job"]["worker_id"] != workers[0]["id"]
+        assert any(a["role"] == "primary_render" for a in status["lines"][0]["assets"])
     finally:
         server.stop()
