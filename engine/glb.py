@@ -41,10 +41,16 @@ def _chunk(kind: int, payload: bytes, pad: bytes) -> bytes:
 
 
 def write_glb(path: str | Path, document: dict[str, Any], binary: bytes) -> None:
+    """Write the GLB; an existing file (the one OCCT just wrote) is overwritten in place and then
+    cut to length, since truncating it to zero first costs more than the write itself (ext4)."""
     body = _chunk(JSON_CHUNK, json.dumps(document, separators=(",", ":")).encode(), b" ")
     if binary:
         body += _chunk(BIN_CHUNK, binary, b"\0")
-    Path(path).write_bytes(struct.pack("<III", GLB_MAGIC, 2, 12 + len(body)) + body)
+    target = Path(path)
+    with open(target, "r+b" if target.is_file() else "wb") as handle:
+        handle.write(struct.pack("<III", GLB_MAGIC, 2, 12 + len(body)))
+        handle.write(body)
+        handle.truncate()
 
 
 COMPONENTS = {5126: ("<f4", 4), 5123: ("<u2", 2), 5125: ("<u4", 4), 5121: ("<u1", 1)}

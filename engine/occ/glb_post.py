@@ -8,7 +8,6 @@ spec-following viewers), so `make_dielectric` writes metallic/roughness explicit
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ def share_instance_meshes(document: dict[str, Any]) -> int:
     remap: dict[int, int] = {}
     kept: list[dict[str, Any]] = []
     for index, mesh in enumerate(meshes):
-        key = json.dumps(mesh.get("primitives", []), sort_keys=True)
+        key = repr(mesh.get("primitives", []))  # one writer made them all: same key order
         if key not in canonical:
             canonical[key] = len(kept)
             kept.append(mesh)
