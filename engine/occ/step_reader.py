@@ -96,12 +96,13 @@ READ_PRECISION_MM = 1e-3
 
 
 def set_read_precision() -> None:
-    """Build and heal shapes at 1 µm rather than at the file's own uncertainty.
+    """Check and heal shapes at 1 µm rather than at the file's own uncertainty.
 
-    Exporters often write an uncertainty far finer than any mesh needs (OCCT writes 1e-7 m); the
-    shape healing run during the transfer then checks and fixes at that scale, ~20% of the read
-    on the 300-part bench assembly. 1 µm is still 100x finer than the default 0.1 mm deflection,
-    and about what most CAD systems write. A process-wide OCCT setting, set before every read."""
+    Exporters often write an uncertainty far finer than any mesh needs (OCCT writes 1e-7 to
+    5e-6 mm); the shape healing run during the transfer then works at that scale: ~20% of the
+    transfer on the 300-part bench assembly. 1 µm is still 100x finer than the default 0.1 mm
+    deflection, and the shapes keep their own tolerances. A process-wide OCCT setting, so it is
+    set before every read."""
     from OCP.Interface import Interface_Static
 
     Interface_Static.SetIVal_s("read.precision.mode", 1)  # 1 = "User": read.precision.val, in mm
@@ -110,12 +111,17 @@ def set_read_precision() -> None:
 
 def read_step(path: str | Path, names: bool = True, colours: bool = True, layers: bool = True) -> StepDocument:
     """Read `path` with STEPCAFControl_Reader (lengths come out in mm whatever the file unit)."""
+    source = Path(path)
+    check_step_file(source)
+    return _read_checked(source, names, colours, layers)
+
+
+def _read_checked(source: Path, names: bool, colours: bool, layers: bool) -> StepDocument:
+    """read_step after check_step_file passed (shared_step checks the file itself first)."""
     from OCP.IFSelect import IFSelect_RetDone
     from OCP.STEPCAFControl import STEPCAFControl_Reader
     from OCP.XCAFDoc import XCAFDoc_DocumentTool, XCAFDoc_ShapeTool
 
-    source = Path(path)
-    check_step_file(source)
     silence_occt()
     set_read_precision()
     reader = STEPCAFControl_Reader()
@@ -159,7 +165,7 @@ def shared_step(path: str | Path, names: bool = True, colours: bool = True, laye
     with _shared_lock:
         if _shared["key"] != key:
             _shared.update(key=None, step=None)  # free the old document before reading the next
-            _shared.update(step=read_step(source, names, colours, layers), key=key)
+            _shared.update(step=_read_checked(source, names, colours, layers), key=key)
         yield _shared["step"]
 
 
