@@ -278,11 +278,35 @@ both cores and 0.1 s writing). What ours does differently, each measured on its 
 - BRepMesh runs with `CleanModel` off (the mesher's temporary model is dropped with it anyway):
   about 15% off the meshing, same triangles;
 - the GLB post-processing (shared instance meshes, PBR factors) rewrites the file in place and
-  keys meshes cheaply: 30-90 ms on the large assembly before, about 30 ms after.
+  keys meshes cheaply: 30-90 ms on the large assembly before, about 30 ms after;
+- it parses and re-serialises only the tail of OCCT's JSON (materials, meshes, nodes, scenes: OCCT
+  writes the top-level keys in alphabetical order, and the accessors, buffer views and buffers
+  before them hold no names from the STEP file), keeping the head as bytes: the same bytes out,
+  and the post-processing right after OCCT's write goes from 0.49 / 0.62 / 0.91 / 1.03 ms to
+  0.33 / 0.41 / 0.67 / 0.68 ms on inch / single / nested / bearing (best of 30, old and new
+  interleaved in one process).
 On the small fixtures (7-15 ms each) the OCCT steps cost the same in all tools (ours without its
-GLB post-processing times the same as the serial script), and ours spends 0.5-1 ms more in Python,
-mostly reading the fresh GLB back and rewriting it (json parse and dump alone 0.3 ms right after
-OCCT's work): 5-20% on these files, which is why the target is missed there.
+GLB post-processing times the same as the serial script), and ours spends 0.5-0.9 ms more in
+Python: 0.3-0.7 ms reading the fresh GLB back and rewriting it, about 0.2 ms for the checks and
+the document cache around the read: 5-15% on these files, which is why the target is missed there.
+Tried as well, each measured on the small fixtures and not kept:
+- PBR materials written into the XCAF document first (an `XCAFDoc_VisMaterial` with a PBR
+  metallic 0 / roughness 0.5 / the part's colour, on each free part coloured on itself): RWGltf then
+  writes the metallic and roughness factors itself, but its glTF material map names materials by a
+  counter (`mat_0`) even with the material's raw name and label name set, and the Blender
+  scenes (golden files) keep the glTF material names, so the rewrite is still needed for names and cannot be skipped for single parts;
+- the writer's `SetParallel` off: no difference (the first RWGltf write of a freshly meshed document
+  is about 0.6 ms slower than a second one whatever the flag: CPU caches, which cascadio pays too);
+- layers off in the reader: under 0.3 ms of 5-9 ms, within noise (and extraction needs them);
+- writing only the JSON chunk and leaving the binary chunk's bytes where they are: the chunk
+  cannot keep its length (the PBR factors and part names make it longer), so the binary chunk
+  moves; the whole rewrite costs little when hot anyway (read 10 µs, parse 40 µs, dump 55 µs,
+  write 17 µs on the nested GLB) and 3-5 times that right after OCCT's work (cold caches);
+- meshing serially when a document is small: parallel BRepMesh is as fast or faster on every
+  fixture (inch 1.42 vs 1.56 ms, single 3.5 vs 3.8 ms);
+- `merge_faces` (cascadio writes one primitive per part, ours one per face by default): 1.04-1.10×
+  cascadio either way on these files, within the noise of this shared machine; the default is a
+  node setting and stays as it is.
 
 The whole command costs more than cascadio's because importing OCP costs 0.5-0.8 s (it loads VTK;
 cascadio's module loads in about 0.2 s) and because `hartomat convert` runs the whole graph (order

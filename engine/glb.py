@@ -18,6 +18,12 @@ BIN_CHUNK = 0x004E4942
 
 def read_glb(path: str | Path) -> tuple[dict[str, Any], bytes]:
     """The JSON document and the binary chunk of a GLB file."""
+    text, binary = read_glb_chunks(path)
+    return json.loads(text), binary
+
+
+def read_glb_chunks(path: str | Path) -> tuple[bytes, bytes]:
+    """The raw JSON chunk (unparsed, with its padding) and the binary chunk of a GLB file."""
     data = Path(path).read_bytes()
     magic, version, _length = struct.unpack_from("<III", data, 0)
     if magic != GLB_MAGIC or version != 2:
@@ -25,14 +31,14 @@ def read_glb(path: str | Path) -> tuple[dict[str, Any], bytes]:
     json_length, json_type = struct.unpack_from("<II", data, 12)
     if json_type != JSON_CHUNK:
         raise ValueError(f"GLB without a JSON chunk first: {path}")
-    document = json.loads(data[20:20 + json_length])
+    text = data[20:20 + json_length]
     offset = 20 + json_length
     binary = b""
     if offset + 8 <= len(data):
         bin_length, bin_type = struct.unpack_from("<II", data, offset)
         if bin_type == BIN_CHUNK:
             binary = data[offset + 8: offset + 8 + bin_length]
-    return document, binary
+    return text, binary
 
 
 def _chunk(kind: int, payload: bytes, pad: bytes) -> bytes:
@@ -43,7 +49,12 @@ def _chunk(kind: int, payload: bytes, pad: bytes) -> bytes:
 def write_glb(path: str | Path, document: dict[str, Any], binary: bytes) -> None:
     """Write the GLB; an existing file (the one OCCT just wrote) is overwritten in place and then
     cut to length, since truncating it to zero first costs more than the write itself (ext4)."""
-    body = _chunk(JSON_CHUNK, json.dumps(document, separators=(",", ":")).encode(), b" ")
+    write_glb_chunks(path, json.dumps(document, separators=(",", ":")).encode(), binary)
+
+
+def write_glb_chunks(path: str | Path, text: bytes, binary: bytes) -> None:
+    """write_glb with the JSON chunk already serialised (padded here)."""
+    body = _chunk(JSON_CHUNK, text, b" ")
     if binary:
         body += _chunk(BIN_CHUNK, binary, b"\0")
     target = Path(path)

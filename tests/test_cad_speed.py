@@ -135,3 +135,39 @@ def test_part_boxes_equal_occt_optimal_box_of_the_whole_shape(bearing_step, nest
             low, high = box.CornerMin(), box.CornerMax()
             assert part.bbox_mm == {"min": [round(v, 6) for v in (low.X(), low.Y(), low.Z())],
                                     "max": [round(v, 6) for v in (high.X(), high.Y(), high.Z())]}, part.name
+
+
+@pytest.mark.parametrize("merge_faces", [False, True])
+def test_tail_only_glb_fix_equals_fixing_the_whole_document(nested_step, tmp_path, monkeypatch, merge_faces):
+    from engine.occ import glb_post, gltf_export
+    from engine.occ.step_reader import read_step
+    from engine.occ.tessellate import MeshParams, ensure_meshed, product_labels
+
+    step = read_step(nested_step)
+    ensure_meshed(step, product_labels(step.shape_tool), MeshParams())
+    monkeypatch.setattr(gltf_export, "postprocess_glb", lambda path: {})  # keep OCCT's own GLB
+    raw = tmp_path / "raw.glb"
+    gltf_export.write_document_glb(step, raw, merge_faces=merge_faces)
+    document, binary = read_glb(raw)
+    assert "metallicFactor" not in json.dumps(document["materials"])  # OCCT's output needs the fix
+    glb_post.share_instance_meshes(document)
+    glb_post.make_dielectric(document)
+    glb_post.name_materials_after_parts(document)
+    whole = tmp_path / "whole.glb"
+    write_glb(whole, document, binary)
+
+    counts = glb_post.postprocess_glb(raw)
+    assert raw.read_bytes() == whole.read_bytes()
+    assert counts == {"nodes": 14, "meshes": 3, "shared_meshes_removed": 8}
+
+
+def test_tail_split_parses_everything_when_the_keys_are_missing():
+    from engine.occ.glb_post import join_tail, split_tail
+
+    text = b'{"asset":{"version":"2.0"},"nodes":[{"name":",\\"meshes\\":"}]}'
+    head, tail = split_tail(text)
+    assert head == b"" and tail == json.loads(text)
+    assert json.loads(join_tail(head, tail)) == json.loads(text)
+    head, tail = split_tail(b'{"accessors":[],"meshes":[{"name":"a"}],"scene":0}')
+    assert head == b'{"accessors":[]' and tail == {"meshes": [{"name": "a"}], "scene": 0}
+    assert json.loads(join_tail(head, tail)) == {"accessors": [], "meshes": [{"name": "a"}], "scene": 0}

@@ -4,14 +4,23 @@ OCCT's glTF writer gives each instance of a product its own mesh entry (accessor
 importers make N mesh datablocks; after `share_instance_meshes` N nodes point at one mesh.
 It writes only `baseColorFactor`, and glTF's default metallic factor is 1 (dark metal in
 spec-following viewers), so `make_dielectric` writes metallic/roughness explicitly.
+
+Only the tail of OCCT's JSON is parsed and rewritten: its writer puts the top-level keys in
+alphabetical order, so accessors, asset, bufferViews and buffers (most of the text, and no names
+from the STEP file in them) come before the first `"materials"` or `"meshes"` key and are kept as
+bytes: the same GLB for about half the JSON work.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
-from ..glb import read_glb, write_glb
+from ..glb import read_glb_chunks, write_glb_chunks
+
+# Keys OCCT writes after the part it alone fills; the first match is the top-level key.
+_TAIL_KEYS = (b',"materials":', b',"meshes":')
 
 
 def share_instance_meshes(document: dict[str, Any]) -> int:
@@ -52,12 +61,29 @@ def name_materials_after_parts(document: dict[str, Any]) -> None:
                 named.add(index)
 
 
+def split_tail(text: bytes) -> tuple[bytes, dict[str, Any]]:
+    """OCCT's JSON as (raw head, parsed tail object from materials or meshes on); the head is
+    empty (everything parsed) when neither key is found."""
+    starts = [index for index in (text.find(key) for key in _TAIL_KEYS) if index > 0]
+    if not starts:
+        return b"", json.loads(text)
+    cut = min(starts)
+    return text[:cut], json.loads(b"{" + text[cut + 1:])
+
+
+def join_tail(head: bytes, tail: dict[str, Any]) -> bytes:
+    """The JSON text of split_tail's parts, the tail serialised again."""
+    body = json.dumps(tail, separators=(",", ":")).encode()
+    return head + b"," + body[1:] if head else body
+
+
 def postprocess_glb(path: str | Path) -> dict[str, int]:
     """Apply the fixes in place; returns node and mesh counts for the glb artifact."""
-    document, binary = read_glb(path)
+    text, binary = read_glb_chunks(path)
+    head, document = split_tail(text.rstrip(b" "))
     removed = share_instance_meshes(document)
     make_dielectric(document)
     name_materials_after_parts(document)
-    write_glb(path, document, binary)
+    write_glb_chunks(path, join_tail(head, document), binary)
     return {"nodes": len(document.get("nodes", [])), "meshes": len(document.get("meshes", [])),
             "shared_meshes_removed": removed}
