@@ -6,14 +6,14 @@ import math
 from typing import Any
 
 from ..framing import Box, CameraPose, Lens, studio_scale
-from .studio import BASE_POWER, CAMERA_NAME, RIG_NAME
+from .studio import BASE_POWER, CAMERA_NAME, RIG_NAME, scene_object
 
 
 def scene_camera(scene: Any) -> Any:
     """The template's camera (the scene camera or one named 'Camera'), or a new one."""
     import bpy
 
-    cam = scene.camera or scene.objects.get(CAMERA_NAME)
+    cam = scene.camera or scene_object(scene, CAMERA_NAME)
     if cam is None or cam.type != "CAMERA":
         cam = bpy.data.objects.new(CAMERA_NAME, bpy.data.cameras.new(CAMERA_NAME))
         scene.collection.objects.link(cam)
@@ -48,7 +48,7 @@ def apply_pose(cam: Any, pose: CameraPose, lens: Lens) -> None:
 def place_studio(scene: Any, box: Box, azimuth_deg: float) -> None:
     """Stand the unit-size rig under the product, scaled to it and turned to face the camera;
     light power grows with the square of the scale so the product is lit the same at any size."""
-    rig = scene.objects.get(RIG_NAME)
+    rig = scene_object(scene, RIG_NAME)
     if rig is None:
         return
     scale = studio_scale(box)

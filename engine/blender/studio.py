@@ -20,6 +20,16 @@ CAMERA_NAME = "Camera"
 BASE_POWER = "hartomat_base_power"
 
 
+def scene_object(scene: Any, name: str) -> Any:
+    """The scene's object called `name`, or `name.001` etc.: an appended template scene gets
+    suffixed names when the open file already holds objects so named (e.g. the template itself)."""
+    exact = scene.objects.get(name)
+    if exact is not None:
+        return exact
+    prefix = name + "."
+    return next((o for o in scene.objects if o.name.startswith(prefix) and o.name[len(prefix):].isdigit()), None)
+
+
 @dataclass(frozen=True)
 class LightSpec:
     name: str
@@ -167,7 +177,7 @@ def build_studio(scene: Any, style_name: str = "studio_white") -> None:
 def set_transparent(scene: Any, transparent: bool) -> None:
     """On a transparent film the backdrop only catches the product's shadows (Cycles) or is
     hidden (Workbench), so the PNG's alpha holds just the product and its shadow."""
-    backdrop = scene.objects.get("Backdrop")
+    backdrop = scene_object(scene, "Backdrop")
     if backdrop is None:
         return
     cycles = scene.render.engine == "CYCLES"
