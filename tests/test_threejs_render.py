@@ -150,3 +150,17 @@ def test_browser_that_fails_is_a_clear_error(tmp_path: Path, glb: Path, monkeypa
     with pytest.raises(HartomatError, match=r"node 'web' \(threejs_render\).*closed.*fake browser: cannot open"):
         run_node(tmp_path, glb)
     assert (tmp_path / "web" / "viewer.html").is_file()
+
+
+def test_a_browser_gone_before_the_first_command_is_a_browser_error() -> None:
+    import os
+
+    from engine.web.browser import BrowserError, DevToolsPipe
+
+    to_browser_read, to_browser_write = os.pipe()
+    from_browser_read, from_browser_write = os.pipe()
+    os.close(to_browser_read)  # the browser exited: nobody reads its command pipe
+    os.close(from_browser_write)
+    pipe = DevToolsPipe(to_browser_write, from_browser_read)
+    with pytest.raises(BrowserError, match="closed its DevTools pipe before Target.createTarget"):
+        pipe.call("Target.createTarget", {"url": "about:blank"}, timeout=5)

@@ -89,7 +89,10 @@ class DevToolsPipe:
         message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
         if session:
             message["sessionId"] = session
-        self._writer.write(json.dumps(message).encode() + b"\0")
+        try:
+            self._writer.write(json.dumps(message).encode() + b"\0")
+        except OSError:  # Chromium exited before reading: a broken pipe, same as a closed one
+            raise BrowserError(f"Chromium closed its DevTools pipe before {method}") from None
         deadline = time.monotonic() + timeout
         while True:
             try:
