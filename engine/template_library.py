@@ -27,7 +27,7 @@ class TemplateEntry(BaseModel):
     label: str = ""
     output_types: list[str] = Field(default_factory=lambda: ["*"])
     categories: list[str] = Field(default_factory=lambda: ["*"])
-    camera: str = "Camera"
+    camera: str = "HartOMat_Camera"
 
     def score(self, output_type: str, category: str) -> int | None:
         """How well this template fits; None when it is no candidate at all."""

@@ -104,7 +104,7 @@ def test_export_blend_reopens_with_product_and_materials(tmp_path, inputs):
     assert done.returncode == 0, done.stderr[-2000:]
     line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT"))
     reopened = json.loads(line.removeprefix("RESULT"))
-    assert reopened["scene"] == "HartOMat_Render" and reopened["camera"].startswith("Camera")
+    assert reopened["scene"] == "HartOMat_Render" and reopened["camera"] == "HartOMat_Camera"
     assert {"outer_ring", "ball", "cage", "Backdrop", "Key", "Fill", "Rim"} <= set(reopened["objects"])
     assert {"HM_steel", "HM_polished_steel", "HM_cad_c82828"} <= set(reopened["materials"])
     assert reopened["world"] and reopened["clip_start"] < 0.1  # scaled to the 50 mm product

@@ -84,13 +84,13 @@ def test_resolve_template_executor_uses_the_order_line(tmp_path):
     out = render.resolve_template(node_call("resolve_template", tmp_path, {}, {}, order_line=order))
     template = out["template"]
     assert template.kind == ArtifactKind.TEMPLATE and template.data["name"] == "studio_dark"
-    assert template.data["camera"] == "Camera" and Path(template.path).parent == BUNDLED_DIR
+    assert template.data["camera"] == "HartOMat_Camera" and Path(template.path).parent == BUNDLED_DIR
     assert template.sha256 and template.size
 
 
 def test_resolve_template_category_setting_overrides_the_order_line(tmp_path):
     out = render.resolve_template(node_call("resolve_template", tmp_path, {"category": "tools"}, {}))
-    assert out["template"].data == {"name": "studio_dark", "camera": "Camera", "category": "tools"}
+    assert out["template"].data == {"name": "studio_dark", "camera": "HartOMat_Camera", "category": "tools"}
 
 
 def test_unknown_template_or_library_is_a_clear_error(tmp_path):

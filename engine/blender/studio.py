@@ -16,7 +16,7 @@ from typing import Any
 from .shading import ensure_nodes
 
 RIG_NAME = "HartOMat_Rig"
-CAMERA_NAME = "Camera"
+CAMERA_NAME = "HartOMat_Camera"  # not "Camera": a session's own (or the startup) camera would suffix ours
 BASE_POWER = "hartomat_base_power"
 
 
