@@ -2,16 +2,13 @@
 # The Khronos glTF Validator (npm gltf-validator) for the CAD tests: npm ci in tools/node, whose
 # validate_gltf.mjs checks every GLB the tests write. Skips when node_modules is current.
 set -euo pipefail
+source "$(dirname "$0")/../lib/apt.sh"
 cd "$(dirname "$0")/../.."
 DIR=tools/node
 if ! command -v npm >/dev/null 2>&1; then
-  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  if can_apt; then
     echo "[gltf-validator] installing nodejs and npm"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends nodejs npm >/dev/null 2>&1 || {
-      apt-get -o DPkg::Lock::Timeout=300 update -qq >/dev/null 2>&1
-      apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends nodejs npm >/dev/null
-    }
+    apt_install nodejs npm
   else
     echo "[gltf-validator] npm not found and not root: the glTF validation tests will fail"; exit 1
   fi

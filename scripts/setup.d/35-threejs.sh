@@ -4,14 +4,14 @@
 # Skips whatever is already current: node_modules newer than package-lock.json, and a bundle
 # newer than its sources.
 set -euo pipefail
+source "$(dirname "$0")/../lib/apt.sh"
 cd "$(dirname "$0")/../.."
 WEB=tools/web
 BUNDLE=engine/web/viewer.bundle.js
 if ! command -v npm >/dev/null 2>&1; then
-  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  if can_apt; then
     echo "[threejs] installing nodejs and npm"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends nodejs npm >/dev/null
+    apt_install nodejs npm
   else
     echo "[threejs] npm not found and not root: cannot build $BUNDLE"; exit 1
   fi
