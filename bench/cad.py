@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import functools
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -87,16 +88,24 @@ def timed(run: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def best_of(repeat: int, tools: dict[str, Callable[[], object]], cpu: bool = False) -> dict[str, float]:
-    """Best wall time of each tool over `repeat` rounds, the tools interleaved in each round; with
-    `cpu`, also the best CPU time of this process (all threads) as `<name>_cpu`."""
-    best = {name: float("inf") for name in tools} | {f"{name}_cpu": float("inf") for name in tools if cpu}
+def best_of(repeat: int, tools: dict[str, Callable[[], object]], cpu: bool = False,
+            block: int = 1) -> dict[str, float]:
+    """Best wall time of each tool over `repeat` rounds, the tools interleaved in each round, each
+    run `block` times in a row per round (so a tool is timed warm, not just after the other
+    tool's copy of OCCT ran); with `cpu`, also the best CPU time of this process (all threads) as
+    `<name>_cpu`, and the median wall time as `<name>_median`."""
+    runs: dict[str, list[float]] = {name: [] for name in tools}
+    cpus: dict[str, list[float]] = {name: [] for name in tools}
     for _ in range(repeat):
         for name, run in tools.items():
-            start_cpu = time.process_time()
-            best[name] = min(best[name], timed(run))
-            if cpu:
-                best[f"{name}_cpu"] = min(best[f"{name}_cpu"], time.process_time() - start_cpu)
+            for _ in range(block):
+                start_cpu = time.process_time()
+                runs[name].append(timed(run))
+                cpus[name].append(time.process_time() - start_cpu)
+    best = {name: min(times) for name, times in runs.items()}
+    if cpu:
+        best |= {f"{name}_cpu": min(times) for name, times in cpus.items()}
+        best |= {f"{name}_median": statistics.median(times) for name, times in runs.items()}
     return best
 
 
@@ -119,17 +128,21 @@ def make_inputs(folder: Path, parts: int) -> dict[str, Path]:
     return made
 
 
-def warm(files: dict[str, Path], out: Path, repeat: int, small_repeat: int) -> dict[str, dict[str, float]]:
+def warm(files: dict[str, Path], out: Path, repeat: int, small_repeat: int, block: int) -> dict[str, dict[str, float]]:
     import cascadio  # noqa: F401  (imported before timing: warm means no import cost)
 
     from engine.occ.quiet import silence_occt
 
     silence_occt()
-    return {name: best_of(repeat if name.startswith("large") else small_repeat, {
-        "ours": lambda p=path: ours(str(p), str(out / "ours.glb")),
-        "serial": lambda p=path: serial_ocp(str(p), str(out / "serial.glb")),
-        "cascadio": lambda p=path: cascadio_convert(str(p), str(out / "cascadio.glb")),
-    }, cpu=True) for name, path in files.items()}
+    results = {}
+    for name, path in files.items():
+        large = name.startswith("large")
+        results[name] = best_of(repeat if large else max(1, small_repeat // block), {
+            "ours": lambda p=path: ours(str(p), str(out / "ours.glb")),
+            "serial": lambda p=path: serial_ocp(str(p), str(out / "serial.glb")),
+            "cascadio": lambda p=path: cascadio_convert(str(p), str(out / "cascadio.glb")),
+        }, cpu=True, block=1 if large else block)
+    return results
 
 
 def whole_commands(files: dict[str, Path], out: Path, repeat: int) -> dict[str, dict[str, float]]:
@@ -175,10 +188,12 @@ def table(warm_t: dict, cmd_t: dict, cache_t: dict) -> str:
                     f"| {w['ours'] / w['serial']:.2f}× | {w['ours'] / w['cascadio']:.2f}× "
                     f"| {c['ours']:.2f} s | {c['serial']:.2f} s | {c['cascadio']:.2f} s "
                     f"| {c['ours'] / c['cascadio']:.2f}× |")
-    rows += ["", "| file | warm CPU: ours | serial OCP | cascadio | ours ÷ cascadio |", "|---|---:|---:|---:|---:|"]
+    rows += ["", "| file | warm CPU: ours | serial OCP | cascadio | ours ÷ cascadio "
+                 "| warm median: ours | cascadio | ours ÷ cascadio |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name, w in warm_t.items():
         rows.append(f"| {name} | {w['ours_cpu']:.3f} s | {w['serial_cpu']:.3f} s | {w['cascadio_cpu']:.3f} s "
-                    f"| {w['ours_cpu'] / w['cascadio_cpu']:.2f}× |")
+                    f"| {w['ours_cpu'] / w['cascadio_cpu']:.2f}× | {w['ours_median']:.3f} s "
+                    f"| {w['cascadio_median']:.3f} s | {w['ours_median'] / w['cascadio_median']:.2f}× |")
     rows += ["", "| file | `hartomat convert` first | cached second | second ÷ first "
                  "| run_workflow first | cached second | second ÷ first |", "|---|---:|---:|---:|---:|---:|---:|"]
     for name, k in cache_t.items():
@@ -214,6 +229,8 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3, help="rounds per measurement (best is kept)")
     parser.add_argument("--small-repeat", type=int, default=15,
                         help="rounds of the warm measurement on the small fixtures (milliseconds each)")
+    parser.add_argument("--block", type=int, default=8,
+                        help="warm runs of one tool in a row on the small fixtures (per round)")
     parser.add_argument("--inputs", default=str(ROOT / ".cache" / "bench-cad"), help="folder for the STEP inputs")
     parser.add_argument("--write", action="store_true", help="write the table into docs/performance.md")
     parser.add_argument("--serial", nargs=2, metavar=("STEP", "GLB"), help=argparse.SUPPRESS)
@@ -226,7 +243,7 @@ def main() -> int:
     files = make_inputs(inputs, args.parts)
     out = Path(tempfile.mkdtemp(prefix="bench-cad-"))
     try:
-        warm_t = warm(files, out, args.repeat, args.small_repeat)
+        warm_t = warm(files, out, args.repeat, args.small_repeat, args.block)
         cmd_t = whole_commands(files, out, args.repeat)
         cache_t = cached(files, out)
     finally:
@@ -248,10 +265,10 @@ def main() -> int:
 def section(text: str, args: argparse.Namespace, machine_line: str) -> str:
     return f"""## CAD
 
-Command: `.venv/bin/python bench/cad.py --parts {args.parts} --repeat {args.repeat} --small-repeat {args.small_repeat} --write`
+Command: `.venv/bin/python bench/cad.py --parts {args.parts} --repeat {args.repeat} --small-repeat {args.small_repeat} --block {args.block} --write`
 (STEP → GLB, linear deflection {LINEAR} mm, angular {ANGULAR} rad for every tool; best of
-{args.repeat} interleaved rounds, {args.small_repeat} for the warm runs on the small fixtures; the
-cached rows are single runs).
+{args.repeat} interleaved rounds; on the small fixtures {args.small_repeat} warm runs of each tool, in
+rounds where each tool runs {args.block} times in a row; the cached rows are single runs).
 
 Machine: {machine_line}; shared with other jobs while measured, so small differences are noise.
 
@@ -285,28 +302,52 @@ both cores and 0.1 s writing). What ours does differently, each measured on its 
   and the post-processing right after OCCT's write goes from 0.49 / 0.62 / 0.91 / 1.03 ms to
   0.33 / 0.41 / 0.67 / 0.68 ms on inch / single / nested / bearing (best of 30, old and new
   interleaved in one process).
-On the small fixtures (7-15 ms each) the OCCT steps cost the same in all tools (ours without its
-GLB post-processing times the same as the serial script), and ours spends 0.5-0.9 ms more in
-Python: 0.3-0.7 ms reading the fresh GLB back and rewriting it, about 0.2 ms for the checks and
-the document cache around the read: 5-15% on these files, which is why the target is missed there.
+- it writes one glTF primitive per part and colour (`merge_faces`, now the default; OCCT keeps a
+  face coloured apart from its part in a primitive of its own, which a test checks): one primitive
+  per face made the JSON 3-6 times larger and the write and the post-processing slower, 1.07-1.14×
+  cascadio on the small fixtures against 1.02-1.04× merged (best of 100 interleaved runs each);
+- the GLB export reads without layers when it reads the file itself (it never looks at them); in
+  the bundled graph it takes the document extraction already read, layers and all;
+- the post-processing opens the GLB once (read, rewrite the JSON chunk, truncate), and the file
+  checks before a read take one `stat`.
+
+Fixed this stop: OCCT registers the STEP reader's settings with their defaults when the first
+`STEPCAFControl_Reader` of a process is made, so the 1 µm precision set before it was lost on the
+first read of every process: every `hartomat convert` command and the first job of every worker
+read at the file's precision, and the first GLB a process wrote differed from its later ones by
+float rounding. The precision is now set after the reader is made; a test converts a file three
+times in a fresh process and compares the bytes.
+
+How the warm runs are timed changed too: ours and cascadio each bring their own copy of OCCT's
+libraries, and the first run of either right after the other ran is 20-30% slower on the small
+fixtures (cascadio's inch conversion: about 7.2 ms interleaved one by one, 5.5 ms in a row). Each
+tool now runs several times in a row per round, so both are timed warm, which is what a warm
+worker is.
+
+On the small fixtures (6-15 ms each) all three tools do the same OCCT work and it is nearly all of
+the time; the read alone is about 80% of it on the inch part. Ours adds work cascadio does not do
+and the issue asks for: metres and Y-up, input checks with clear errors, the file's unit, instance
+meshes shared, PBR factors, materials named after parts. Measured as a ladder (a Python copy of
+cascadio's calls, then each of our steps added; best of 80 warm runs): the copy times as cascadio,
+and the checks, the compound meshing, the unit conversion and the post-processing each add 0.5-3%,
+together 3-8% on the inch part. That is why the target stays missed on the smallest files, by
+0.3-1 ms, with run-to-run noise of ±5% on this machine (cascadio against itself in one run).
 Tried as well, each measured on the small fixtures and not kept:
+- reusing one `XSControl_WorkSession` for every read (saves building one per reader, about 0.1 ms):
+  the reader crashed the process (segmentation fault) in the first try, and a crash in a worker
+  costs more than 0.1 ms saves;
+- turning shape healing off (`read.step.sequence`), or changing `read.surfacecurve.mode`,
+  `read.stdsameparameter.mode` or `read.step.product.mode`: no change in the transfer time;
+- freezing or turning off Python's garbage collector during conversions: no change in the best
+  runs;
 - PBR materials written into the XCAF document first (an `XCAFDoc_VisMaterial` with a PBR
   metallic 0 / roughness 0.5 / the part's colour, on each free part coloured on itself): RWGltf then
   writes the metallic and roughness factors itself, but its glTF material map names materials by a
-  counter (`mat_0`) even with the material's raw name and label name set, and the Blender
-  scenes (golden files) keep the glTF material names, so the rewrite is still needed for names and cannot be skipped for single parts;
-- the writer's `SetParallel` off: no difference (the first RWGltf write of a freshly meshed document
-  is about 0.6 ms slower than a second one whatever the flag: CPU caches, which cascadio pays too);
-- layers off in the reader: under 0.3 ms of 5-9 ms, within noise (and extraction needs them);
-- writing only the JSON chunk and leaving the binary chunk's bytes where they are: the chunk
-  cannot keep its length (the PBR factors and part names make it longer), so the binary chunk
-  moves; the whole rewrite costs little when hot anyway (read 10 µs, parse 40 µs, dump 55 µs,
-  write 17 µs on the nested GLB) and 3-5 times that right after OCCT's work (cold caches);
+  counter (`mat_0`) even with the material's raw name and label name set, so the rewrite is still
+  needed for the names;
+- the writer's `SetParallel` off: no difference;
 - meshing serially when a document is small: parallel BRepMesh is as fast or faster on every
-  fixture (inch 1.42 vs 1.56 ms, single 3.5 vs 3.8 ms);
-- `merge_faces` (cascadio writes one primitive per part, ours one per face by default): 1.04-1.10×
-  cascadio either way on these files, within the noise of this shared machine; the default is a
-  node setting and stays as it is.
+  fixture (inch 1.42 vs 1.56 ms, single 3.5 vs 3.8 ms).
 
 The whole command costs more than cascadio's because importing OCP costs 0.5-0.8 s (it loads VTK;
 cascadio's module loads in about 0.2 s) and because `hartomat convert` runs the whole graph (order

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,20 +26,43 @@ def read_glb(path: str | Path) -> tuple[dict[str, Any], bytes]:
 def read_glb_chunks(path: str | Path) -> tuple[bytes, bytes]:
     """The raw JSON chunk (unparsed, with its padding) and the binary chunk of a GLB file."""
     data = Path(path).read_bytes()
+    text, (start, end) = _split_chunks(data, path)
+    return text, data[start:end]
+
+
+def _split_chunks(data: bytes, path: str | Path) -> tuple[bytes, tuple[int, int]]:
+    """The JSON chunk's bytes and the (start, end) offsets of the binary chunk's payload."""
     magic, version, _length = struct.unpack_from("<III", data, 0)
     if magic != GLB_MAGIC or version != 2:
         raise ValueError(f"not a glTF 2.0 binary file: {path}")
     json_length, json_type = struct.unpack_from("<II", data, 12)
     if json_type != JSON_CHUNK:
         raise ValueError(f"GLB without a JSON chunk first: {path}")
-    text = data[20:20 + json_length]
     offset = 20 + json_length
-    binary = b""
     if offset + 8 <= len(data):
         bin_length, bin_type = struct.unpack_from("<II", data, offset)
         if bin_type == BIN_CHUNK:
-            binary = data[offset + 8: offset + 8 + bin_length]
-    return text, binary
+            return data[20:offset], (offset + 8, offset + 8 + bin_length)
+    return data[20:offset], (0, 0)
+
+
+def rewrite_glb_json(path: str | Path, edit: Callable[[bytes], bytes]) -> None:
+    """Replace the JSON chunk of a GLB by `edit(old chunk)` in one open of the file: it runs right
+    after OCCT writes every GLB, where each extra open, stat and copy shows on small parts."""
+    with open(path, "r+b") as handle:
+        data = handle.read()
+        text, (start, end) = _split_chunks(data, path)
+        head = _chunk(JSON_CHUNK, edit(text), b" ")
+        binary = memoryview(data)[start:end]
+        pad = (4 - len(binary) % 4) % 4
+        total = 12 + len(head) + (8 + len(binary) + pad if len(binary) else 0)
+        handle.seek(0)
+        handle.write(struct.pack("<III", GLB_MAGIC, 2, total) + head)
+        if len(binary):
+            handle.write(struct.pack("<II", len(binary) + pad, BIN_CHUNK))
+            handle.write(binary)
+            handle.write(b"\0" * pad)
+        handle.truncate()
 
 
 def _chunk(kind: int, payload: bytes, pad: bytes) -> bytes:

@@ -22,12 +22,14 @@ INCH = 25.4
 
 @dataclass
 class PartSpec:
-    """A product to put in a sample document: its shape, name, colour and layer."""
+    """A product to put in a sample document: its shape, name, colour and layer, and colours of
+    single faces (by their index in TopExp_Explorer order) that differ from the part's."""
 
     name: str
     shape: Any
     colour: str | None = None
     layer: str | None = None
+    face_colours: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -133,7 +135,24 @@ class _DocWriter:
             self.colours.SetColor(label, Quantity_Color(*_rgb(spec.colour), Quantity_TOC_sRGB), XCAFDoc_ColorGen)
         if spec.layer:
             self.layers.SetLayer(label, TCollection_ExtendedString(spec.layer, True))
+        if spec.face_colours:
+            self._colour_faces(label, spec)
         return label
+
+    def _colour_faces(self, label: Any, spec: PartSpec) -> None:
+        from OCP.Quantity import Quantity_Color, Quantity_TOC_sRGB
+        from OCP.TopAbs import TopAbs_FACE
+        from OCP.TopExp import TopExp_Explorer
+        from OCP.XCAFDoc import XCAFDoc_ColorSurf
+
+        explorer, index = TopExp_Explorer(spec.shape, TopAbs_FACE), 0
+        while explorer.More():
+            if index in spec.face_colours:
+                face = self.shapes.AddSubShape(label, explorer.Current())
+                colour = Quantity_Color(*_rgb(spec.face_colours[index]), Quantity_TOC_sRGB)
+                self.colours.SetColor(face, colour, XCAFDoc_ColorSurf)
+            explorer.Next()
+            index += 1
 
     def label(self, spec: PartSpec | AssemblySpec) -> Any:
         key = id(spec)

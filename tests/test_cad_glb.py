@@ -168,3 +168,43 @@ def test_reused_document_is_remeshed_with_new_settings(bearing_step, tmp_path):
     fresh = export(bearing_step, fresh_dir, linear_deflection=0.5, angular_deflection=0.8)
     assert coarse.stat().st_size < fine.stat().st_size / 4
     assert coarse.read_bytes() == fresh.read_bytes()
+
+
+CONVERT_THRICE = """
+import hashlib, sys
+from pathlib import Path
+from engine.occ.convert import step_to_glb
+from engine.occ.step_reader import clear_shared_step
+from engine.occ.tessellate import MeshParams
+for index in range(3):
+    clear_shared_step()
+    step_to_glb(Path(sys.argv[1]), Path(sys.argv[2]), MeshParams())
+    print(hashlib.sha256(Path(sys.argv[2]).read_bytes()).hexdigest())
+"""
+
+
+def test_same_step_gives_the_same_glb_bytes(bearing_step, tmp_path):
+    """Caches, comparisons and golden files rely on it. In a fresh process: the first read of a
+    process once missed the reader's precision setting (OCCT registers its defaults with the
+    first reader), so a worker's first GLB differed from its later ones."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", CONVERT_THRICE, str(bearing_step), str(tmp_path / "b.glb")],
+                          capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[1])
+    hashes = done.stdout.split()
+    assert len(hashes) == 3 and len(set(hashes)) == 1, hashes
+
+
+def test_merged_faces_keep_one_primitive_per_colour(tmp_path):
+    """merge_faces (the default) must not lose a face coloured apart from the rest of its part."""
+    from engine.samples import PartSpec, box, write_step
+
+    step_path = write_step(PartSpec("two_tone", box(10, 10, 10), "#2233cc", face_colours={0: "#e01010"}),
+                           tmp_path / "two_tone.step")
+    document, _binary = read_glb(export(step_path, tmp_path / "run"))
+    colours = sorted(tuple(round(v, 3) for v in m["pbrMetallicRoughness"]["baseColorFactor"][:3])
+                     for m in document["materials"])
+    assert len(document["meshes"]) == 1 and len(document["meshes"][0]["primitives"]) == 2
+    assert colours == sorted([tuple(round(v, 3) for v in srgb_to_linear("#e01010")),
+                              tuple(round(v, 3) for v in srgb_to_linear("#2233cc"))])

@@ -201,7 +201,7 @@ def _write_stls(call: NodeCall, path: Path, sha: str, folder: Path) -> list[str]
 
     staging = folder.with_name(folder.name + ".partial")
     staging.mkdir(parents=True, exist_ok=True)
-    with shared_step(path, fingerprint=sha) as step:
+    with shared_step(path, layers=None, fingerprint=sha) as step:
         parts, _tree = describe_assembly(step)
         ensure_meshed(step, [p.label for p in parts], MeshParams.from_settings(call.settings))
         names = write_part_stls(unique_file_names([p.name for p in parts], [p.label for p in parts]), staging,

@@ -13,13 +13,13 @@ from .step_reader import shared_step
 from .tessellate import MeshParams, ensure_meshed, product_labels
 
 
-def step_to_glb(source: Path, target: Path, params: MeshParams, merge_faces: bool = False,
+def step_to_glb(source: Path, target: Path, params: MeshParams, merge_faces: bool = True,
                 instance_names: bool = False,
                 progress: Callable[[float, str], None] = lambda fraction, message: None,
                 check_cancelled: Callable[[], None] = lambda: None, fingerprint: str = "") -> dict[str, int]:
     """Convert `source` to `target`; returns node/mesh counts. Raises NodeInputError on bad input."""
     progress(0.05, f"reading {source.name}")
-    with shared_step(source, fingerprint=fingerprint) as step:
+    with shared_step(source, layers=None, fingerprint=fingerprint) as step:
         check_cancelled()
         labels = product_labels(step.shape_tool)
         progress(0.3, f"meshing {len(labels)} unique parts")

@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..glb import read_glb_chunks, write_glb_chunks
+from ..glb import rewrite_glb_json
 
 # Keys OCCT writes after the part it alone fills; the first match is the top-level key.
 _TAIL_KEYS = (b',"materials":', b',"meshes":')
@@ -77,13 +77,18 @@ def join_tail(head: bytes, tail: dict[str, Any]) -> bytes:
     return head + b"," + body[1:] if head else body
 
 
-def postprocess_glb(path: str | Path) -> dict[str, int]:
-    """Apply the fixes in place; returns node and mesh counts for the glb artifact."""
-    text, binary = read_glb_chunks(path)
+def fix_json(text: bytes, counts: dict[str, int]) -> bytes:
+    """OCCT's JSON chunk with the fixes applied; fills `counts` for the glb artifact."""
     head, document = split_tail(text.rstrip(b" "))
-    removed = share_instance_meshes(document)
+    counts["shared_meshes_removed"] = share_instance_meshes(document)
     make_dielectric(document)
     name_materials_after_parts(document)
-    write_glb_chunks(path, join_tail(head, document), binary)
-    return {"nodes": len(document.get("nodes", [])), "meshes": len(document.get("meshes", [])),
-            "shared_meshes_removed": removed}
+    counts["nodes"], counts["meshes"] = len(document.get("nodes", [])), len(document.get("meshes", []))
+    return join_tail(head, document)
+
+
+def postprocess_glb(path: str | Path) -> dict[str, int]:
+    """Apply the fixes in place; returns node and mesh counts for the glb artifact."""
+    counts: dict[str, int] = {}
+    rewrite_glb_json(path, lambda text: fix_json(text, counts))
+    return counts

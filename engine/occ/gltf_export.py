@@ -9,7 +9,7 @@ from .glb_post import postprocess_glb
 from .step_reader import StepDocument
 
 
-def write_document_glb(step: StepDocument, path: Path, merge_faces: bool = False,
+def write_document_glb(step: StepDocument, path: Path, merge_faces: bool = True,
                        instance_names: bool = False, parallel: bool = True) -> dict[str, int]:
     """Write `step` (already meshed) to `path`; the reader's document is in millimetres, Z-up."""
     from OCP.Message import Message_ProgressRange

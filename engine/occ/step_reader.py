@@ -7,6 +7,8 @@ OCCT can crash or silently return nothing on garbage, so the file is checked bef
 
 from __future__ import annotations
 
+import os
+import stat
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,23 +40,26 @@ class StepDocument:
     meshed_with: Any = None  # the MeshParams its triangulation was made with, if any
 
 
-def check_step_file(path: Path) -> None:
-    """Cheap checks that turn the usual bad uploads into clear errors before OCCT parses them."""
-    if not path.exists():
-        raise NodeInputError(f"STEP file not found: {path}")
-    if not path.is_file():
+def check_step_file(path: Path) -> os.stat_result:
+    """Cheap checks that turn the usual bad uploads into clear errors before OCCT parses them;
+    returns the file's stat (one stat call: this runs before every read)."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise NodeInputError(f"STEP file not found: {path}") from None
+    if not stat.S_ISREG(info.st_mode):
         raise NodeInputError(f"STEP path is not a file: {path}")
-    size = path.stat().st_size
-    if size == 0:
+    if info.st_size == 0:
         raise NodeInputError(f"STEP file is empty: {path}")
     with open(path, "rb") as handle:
         head = handle.read(256).lstrip(b"\xef\xbb\xbf \t\r\n")
-        handle.seek(max(0, size - 1024))
+        handle.seek(max(0, info.st_size - 1024))
         tail = handle.read()
     if not head.upper().startswith(b"ISO-10303-21"):
         raise NodeInputError(f"not a STEP file (no ISO-10303-21 header): {path}")
     if b"END-ISO-10303-21" not in tail.upper():
         raise NodeInputError(f"STEP file is truncated (no END-ISO-10303-21 line): {path}")
+    return info
 
 
 def _new_document() -> Any:
@@ -102,7 +107,8 @@ def set_read_precision() -> None:
     5e-6 mm); the shape healing run during the transfer then works at that scale: ~20% of the
     transfer on the 300-part bench assembly. 1 µm is still 100x finer than the default 0.1 mm
     deflection, and the shapes keep their own tolerances. A process-wide OCCT setting, so it is
-    set before every read."""
+    set for every read, once a reader exists: the first STEPCAFControl_Reader of a process
+    registers the STEP settings with their defaults, and a value set before that is lost."""
     from OCP.Interface import Interface_Static
 
     Interface_Static.SetIVal_s("read.precision.mode", 1)  # 1 = "User": read.precision.val, in mm
@@ -123,8 +129,8 @@ def _read_checked(source: Path, names: bool, colours: bool, layers: bool) -> Ste
     from OCP.XCAFDoc import XCAFDoc_DocumentTool, XCAFDoc_ShapeTool
 
     silence_occt()
-    set_read_precision()
     reader = STEPCAFControl_Reader()
+    set_read_precision()  # after the reader: its first construction registers the defaults
     reader.SetNameMode(names)
     reader.SetColorMode(colours)
     reader.SetLayerMode(layers)
@@ -148,24 +154,26 @@ def _read_checked(source: Path, names: bool, colours: bool, layers: bool) -> Ste
                         XCAFDoc_DocumentTool.LayerTool_s(main), roots, unit)
 
 
-_shared: dict[str, Any] = {"key": None, "step": None}
+_shared: dict[str, Any] = {"key": None, "step": None, "layers": None}
 _shared_lock = threading.Lock()
 
 
 @contextmanager
-def shared_step(path: str | Path, names: bool = True, colours: bool = True, layers: bool = True,
+def shared_step(path: str | Path, names: bool = True, colours: bool = True, layers: bool | None = True,
                 fingerprint: str = "") -> Iterator[StepDocument]:
     """The read document of `path`, reused by consecutive nodes in one process (extract, then GLB
     export, then STLs all read the same file). One document is kept; the lock keeps concurrent
-    nodes from using it at once. A changed file (sha256 when given, size, mtime) is read again."""
+    nodes from using it at once. A changed file (sha256 when given, size, mtime) is read again.
+
+    `layers=None` is for callers that never look at layers (the GLB and STL writers): they take
+    the kept document whether it has layers or not, and read without them when they must read."""
     source = Path(path)
-    check_step_file(source)
-    stat = source.stat()
-    key = (str(source.resolve()), fingerprint, stat.st_size, stat.st_mtime_ns, names, colours, layers)
+    info = check_step_file(source)
+    key = (os.path.abspath(source), fingerprint, info.st_size, info.st_mtime_ns, info.st_ino, names, colours)
     with _shared_lock:
-        if _shared["key"] != key:
+        if _shared["key"] != key or layers not in (None, _shared["layers"]):
             _shared.update(key=None, step=None)  # free the old document before reading the next
-            _shared.update(step=_read_checked(source, names, colours, layers), key=key)
+            _shared.update(step=_read_checked(source, names, colours, bool(layers)), key=key, layers=bool(layers))
         yield _shared["step"]
 
 
