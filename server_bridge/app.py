@@ -251,6 +251,14 @@ def create_app(settings: ServerSettings) -> FastAPI:
                 return job
             await waker.wait(event, remaining)
 
+    @app.post("/api/workers/{worker_id}/sign-off")
+    async def sign_off(worker_id: str, who: Principal = Depends(worker_role)) -> dict[str, Any]:
+        queue.own_worker(store, who, worker_id)
+        returned = queue.sign_off(store, worker_id)
+        if returned:
+            waker.wake()
+        return {"handed_back": returned}
+
     @app.get("/api/files/{sha256}")
     async def download_file(sha256: str, worker_id: str | None = None, who: Principal = Depends(anyone)) -> FileResponse:
         if not _may_read_file(store, who, sha256, worker_id):

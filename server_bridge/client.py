@@ -265,6 +265,13 @@ class FarmClient:
         result: dict[str, Any] = self._json("POST", f"/api/jobs/{job_id}/hand-back", json={"worker_id": worker_id})
         return result
 
+    def sign_off(self, worker_id: str) -> list[str]:
+        """Hand back whatever the server still holds for this worker; returns those job ids. One
+        try, no retries: a worker that is stopping should not wait for a server that is down."""
+        result: dict[str, Any] = self._send("POST", f"/api/workers/{worker_id}/sign-off").json()
+        returned: list[str] = result["handed_back"]
+        return returned
+
     def download_step(self, job: dict[str, Any], worker_id: str, dest_dir: Path) -> Path:
         step = job["step_file"]
         dest = dest_dir / _safe(step.get("name") or f"{job['product']}.step")

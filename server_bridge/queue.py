@@ -209,6 +209,23 @@ def hand_back(store: Store, worker_id: str, job_id: str) -> dict[str, Any]:
     return {"job": "queued"}
 
 
+def sign_off(store: Store, worker_id: str) -> list[str]:
+    """A worker leaving hands back every job the server still counts as its own: a stop signal can
+    land after the server granted a claim and before the worker read the reply, and that job
+    would otherwise wait out its lease."""
+    with store.tx() as c:
+        held = [row["id"] for row in c.execute(
+            "SELECT id FROM jobs WHERE worker_id = ? AND status = 'running' ORDER BY id", (worker_id,))]
+    returned = []
+    for job_id in held:
+        try:
+            hand_back(store, worker_id, job_id)
+            returned.append(job_id)
+        except QueueError:  # finished or reaped between the two transactions
+            pass
+    return returned
+
+
 def reap_expired(store: Store) -> tuple[int, list[str]]:
     """Put jobs whose lease ran out back in the queue (counted against the lost worker).
     Returns how many, and the orders this finished (a job that ran out of workers)."""

@@ -138,8 +138,20 @@ class Worker:
             self._loop()
         except WorkerStop:
             pass
+        self._sign_off()
         self.print(f"stopping after {self.jobs_done} job(s)")
         return 0
+
+    def _sign_off(self) -> None:
+        """Return any job the server granted that this worker never saw (a stop signal between the
+        claim's grant and its reply); best effort: a gone server reaps it when its lease ends."""
+        try:
+            returned = self.client.sign_off(self.worker_id)
+        except FarmError as exc:
+            self.print(f"could not sign off: {exc}")
+            return
+        for job_id in returned:
+            self.print(f"{job_id}: granted as this worker stopped; handed back to the queue")
 
     def _loop(self) -> None:
         idle_since = time.monotonic()

@@ -42,6 +42,7 @@ EXPECTED_ROLES: dict[tuple[str, str], set[str]] = {
     ("get", "/api/assets/{asset_id}"): ALL,
     ("post", "/api/workers/register"): {"worker"},
     ("post", "/api/workers/{worker_id}/claim"): {"worker"},
+    ("post", "/api/workers/{worker_id}/sign-off"): {"worker"},
     ("post", "/api/jobs/{job_id}/heartbeat"): {"worker"},
     ("post", "/api/jobs/{job_id}/assets"): {"worker"},
     ("post", "/api/jobs/{job_id}/complete"): {"worker"},

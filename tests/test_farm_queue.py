@@ -358,3 +358,46 @@ def test_a_report_can_take_the_next_job_in_the_same_request(apis):
     last = complete(apis["worker"], wid, reply["next_job"]["job_id"], next={"wait_s": 0}).json()
     assert last["next_job"] is None
     assert apis["submit"]("GET", f"/api/orders/{order['id']}").json()["status"] == "succeeded"
+
+
+def test_sign_off_hands_back_only_the_jobs_the_worker_still_holds(apis):
+    submit(apis["submit"], 2)
+    leaving, staying = register(apis["worker"]), register(apis["worker"])
+    granted, kept = claim(apis["worker"], leaving), claim(apis["worker"], staying)
+    reply = apis["worker"]("POST", f"/api/workers/{leaving}/sign-off")
+    assert reply.status_code == 200 and reply.json() == {"handed_back": [granted["job_id"]]}
+    assert apis["admin"]("GET", f"/api/jobs/{kept['job_id']}").json()["status"] == "running"
+    again = claim(apis["worker"], staying)
+    assert again["job_id"] == granted["job_id"] and again["attempt"] == 2
+    assert apis["admin"]("GET", f"/api/jobs/{granted['job_id']}").json()["failed_workers"] == ""
+    other = Api(apis["worker"].server, token(apis["worker"].server.data, "worker", "another-farm"))
+    assert other("POST", f"/api/workers/{leaving}/sign-off").status_code == 404  # not its worker
+    for job in (kept, again):
+        complete(apis["worker"], staying, job["job_id"])
+
+
+def test_a_worker_stopped_between_grant_and_reply_hands_the_job_back(apis, tmp_path):
+    """The stop signal lands while the claim's reply is on its way: the server has granted the
+    job, the worker never sees it. Before sign-off the job waited out its lease."""
+    from server_bridge.client import FarmClient
+    from server_bridge.worker import Worker, WorkerStop
+
+    order = submit(apis["submit"], 1)
+    server = apis["worker"].server
+    client = FarmClient(server.url, apis["worker"].session.headers["Authorization"].split()[1])
+    real_claim = client.claim
+
+    def claim_then_stop(worker_id: str, wait_s: float = 20.0) -> dict[str, Any] | None:
+        granted = real_claim(worker_id, wait_s)
+        assert granted is not None and granted["order_id"] == order["id"]
+        raise WorkerStop()
+
+    client.claim = claim_then_stop  # type: ignore[method-assign]
+    lines: list[str] = []
+    worker = Worker(client, ["bpy", "ocp"], tmp_path, wait_s=0, log=lines.append)
+    assert worker.run() == 0
+    job_id = next(line.split(":")[0] for line in lines if "handed back" in line)
+    assert apis["admin"]("GET", f"/api/jobs/{job_id}").json()["status"] == "queued"
+    wid = register(apis["worker"])
+    assert claim(apis["worker"], wid)["job_id"] == job_id
+    complete(apis["worker"], wid, job_id)
