@@ -24,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
@@ -89,24 +90,34 @@ def timed(run: Callable[[], object]) -> float:
 
 
 def best_of(repeat: int, tools: dict[str, Callable[[], object]], cpu: bool = False,
-            block: int = 1) -> dict[str, float]:
-    """Best wall time of each tool over `repeat` rounds, the tools interleaved in each round, each
-    run `block` times in a row per round (so a tool is timed warm, not just after the other
-    tool's copy of OCCT ran); with `cpu`, also the best CPU time of this process (all threads) as
-    `<name>_cpu`, and the median wall time as `<name>_median`."""
+            block: int = 1) -> dict[str, Any]:
+    """Best wall time of each tool over `repeat` rounds, the tools interleaved in each round (in
+    reverse order every other round), each run `block` times in a row per round (so a tool is
+    timed warm, not just after the other tool's copy of OCCT ran); with `cpu`, also the best CPU
+    time of this process (all threads) as `<name>_cpu`, the median wall time as `<name>_median`
+    and the best of each round as `<name>_rounds` (for ratios of tools timed side by side)."""
     runs: dict[str, list[float]] = {name: [] for name in tools}
     cpus: dict[str, list[float]] = {name: [] for name in tools}
-    for _ in range(repeat):
-        for name, run in tools.items():
+    rounds: dict[str, list[float]] = {name: [] for name in tools}
+    for index in range(repeat):
+        order = list(tools.items())
+        for name, run in order if index % 2 == 0 else order[::-1]:
             for _ in range(block):
                 start_cpu = time.process_time()
                 runs[name].append(timed(run))
                 cpus[name].append(time.process_time() - start_cpu)
-    best = {name: min(times) for name, times in runs.items()}
+            rounds[name].append(min(runs[name][-block:]))
+    best: dict[str, Any] = {name: min(times) for name, times in runs.items()}
     if cpu:
         best |= {f"{name}_cpu": min(times) for name, times in cpus.items()}
         best |= {f"{name}_median": statistics.median(times) for name, times in runs.items()}
+        best |= {f"{name}_rounds": times for name, times in rounds.items()}
     return best
+
+
+def paired(w: dict[str, Any], name: str, other: str) -> float:
+    """Median over rounds of the ratio of two tools' best runs in the same round."""
+    return statistics.median(a / b for a, b in zip(w[f"{name}_rounds"], w[f"{other}_rounds"], strict=True))
 
 
 def command(*args: str) -> Callable[[], object]:
@@ -189,11 +200,13 @@ def table(warm_t: dict, cmd_t: dict, cache_t: dict) -> str:
                     f"| {c['ours']:.2f} s | {c['serial']:.2f} s | {c['cascadio']:.2f} s "
                     f"| {c['ours'] / c['cascadio']:.2f}× |")
     rows += ["", "| file | warm CPU: ours | serial OCP | cascadio | ours ÷ cascadio "
-                 "| warm median: ours | cascadio | ours ÷ cascadio |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+                 "| warm median: ours | cascadio | ours ÷ cascadio | paired rounds: ours ÷ cascadio "
+                 "| serial ÷ cascadio |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, w in warm_t.items():
         rows.append(f"| {name} | {w['ours_cpu']:.3f} s | {w['serial_cpu']:.3f} s | {w['cascadio_cpu']:.3f} s "
                     f"| {w['ours_cpu'] / w['cascadio_cpu']:.2f}× | {w['ours_median']:.3f} s "
-                    f"| {w['cascadio_median']:.3f} s | {w['ours_median'] / w['cascadio_median']:.2f}× |")
+                    f"| {w['cascadio_median']:.3f} s | {w['ours_median'] / w['cascadio_median']:.2f}× "
+                    f"| {paired(w, 'ours', 'cascadio'):.2f}× | {paired(w, 'serial', 'cascadio'):.2f}× |")
     rows += ["", "| file | `hartomat convert` first | cached second | second ÷ first "
                  "| run_workflow first | cached second | second ÷ first |", "|---|---:|---:|---:|---:|---:|---:|"]
     for name, k in cache_t.items():
@@ -203,8 +216,9 @@ def table(warm_t: dict, cmd_t: dict, cache_t: dict) -> str:
 
 
 def verdicts(warm_t: dict, cache_t: dict) -> str:
-    """The issue's targets, checked against this run's figures."""
-    ratios = {name: w["ours"] / w["cascadio"] for name, w in warm_t.items()}
+    """The issue's targets, checked against this run's figures: a warm target counts as met only
+    when both the best runs and the median of the side-by-side rounds meet it."""
+    ratios = {name: max(w["ours"] / w["cascadio"], paired(w, "ours", "cascadio")) for name, w in warm_t.items()}
     large = next(name for name in ratios if name.startswith("large"))
     worst = max(ratios, key=lambda name: ratios[name])
     command_worst = max(k["second"] / k["first"] for k in cache_t.values())
@@ -215,7 +229,7 @@ def verdicts(warm_t: dict, cache_t: dict) -> str:
 
     return "\n".join([
         f"- Warm, no slower than cascadio on any file: {met(ratios[worst] <= 1.0)} "
-        f"(worst: {worst}, {ratios[worst]:.2f}×).",
+        f"(worst: {worst}, {ratios[worst]:.2f}×, the larger of the best-run and paired-round ratios).",
         f"- Warm, faster than cascadio on the large assembly: {met(ratios[large] < 1.0)} ({ratios[large]:.2f}×).",
         f"- Cached re-run under 5% of the first: in-process (`run_workflow`) {met(process_worst < 0.05)} "
         f"(worst {process_worst:.1%}); as a whole `hartomat convert` command {met(command_worst < 0.05)} "
@@ -325,17 +339,23 @@ tool now runs several times in a row per round, so both are timed warm, which is
 worker is.
 
 On the small fixtures (6-15 ms each) all three tools do the same OCCT work and it is nearly all of
-the time; the read alone is about 80% of it on the inch part. Ours adds work cascadio does not do
-and the issue asks for: metres and Y-up, input checks with clear errors, the file's unit, instance
-meshes shared, PBR factors, materials named after parts. Measured as a ladder (a Python copy of
-cascadio's calls, then each of our steps added; best of 80 warm runs): the copy times as cascadio,
-and the checks, the compound meshing, the unit conversion and the post-processing each add 0.5-3%,
-together 3-8% on the inch part. That is why the target stays missed on the smallest files, by
-0.3-1 ms, with run-to-run noise of ±5% on this machine (cascadio against itself in one run).
+the time; the read alone is about 70% of it on the inch part. The gap left there is OCCT's own
+build: the very calls cascadio makes, written out in Python against OCP (its read, its meshing,
+including the second `Perform()` it calls, its write), take 1.07× (inch) and 1.08× (single) the
+time of cascadio's compiled copy of OCCT 8.0.1 (median of 30 side-by-side rounds of 6 runs each,
+one process; 1.09× and 1.10× with cadquery-ocp-novtk, so not VTK either). Ours against that copy
+of cascadio's calls, step by step (hot, best of many): our meshing takes 0.98 ms on the inch part
+where cascadio's double meshing takes 1.46 ms; our write with the mm → m and Z-up → Y-up
+conversion 0.45 ms against 0.40 ms; our read with its checks (file, unit, faces) 0.1-0.15 ms
+more; the post-processing 0.1 ms hot, 0.25 ms right after OCCT's write; the rest of the Python
+around the OCCT calls about 60 µs. So ours is about as fast as the OCCT calls themselves, and on
+the smallest files, where the read dominates, the build of OCCT that OCP ships decides: 1.05-1.10×
+cascadio there, against 0.9-1.0× on the bearing and the large assembly. Beating it would take
+shipping our own OCCT build, which the chosen dependency (OCP) rules out. OCP's environment
+variables for its memory manager (`MMGT_OPT`, `MMGT_CLEAR`) made no difference.
 Tried as well, each measured on the small fixtures and not kept:
-- reusing one `XSControl_WorkSession` for every read (saves building one per reader, about 0.1 ms):
-  the reader crashed the process (segmentation fault) in the first try, and a crash in a worker
-  costs more than 0.1 ms saves;
+- reusing one `XSControl_WorkSession` for every read: no faster (4.43 against 4.40 ms per read on
+  the inch part);
 - turning shape healing off (`read.step.sequence`), or changing `read.surfacecurve.mode`,
   `read.stdsameparameter.mode` or `read.step.product.mode`: no change in the transfer time;
 - freezing or turning off Python's garbage collector during conversions: no change in the best
@@ -349,15 +369,19 @@ Tried as well, each measured on the small fixtures and not kept:
 - meshing serially when a document is small: parallel BRepMesh is as fast or faster on every
   fixture (inch 1.42 vs 1.56 ms, single 3.5 vs 3.8 ms).
 
-The whole command costs more than cascadio's because importing OCP costs 0.5-0.8 s (it loads VTK;
-cascadio's module loads in about 0.2 s) and because `hartomat convert` runs the whole graph (order
-line, sha256 fingerprint, part extraction with exact part boxes, GLB bbox, run store). The part
-boxes now take the exact (optimal) box only of faces whose quick box sticks out of the box so far:
-the same boxes in about half the time (0.5 s to 0.26 s on the large assembly). A cached command
-imports only its own sub-command module (not every `cmd_*.py`, which pulled in numpy and more): a
-cached `hartomat convert` went from about 0.6 s to 0.22 s on a quiet machine (more when loaded),
-which is Python start-up, pydantic and the engine's runtime modules; it imports none of OCP, bpy, numpy, trimesh, fastapi or requests
-(tests/test_cad_speed.py checks that).
+The whole command costs more than cascadio's because importing OCP costs 0.4-0.8 s (cascadio's
+module loads in about 0.2 s) and because `hartomat convert` runs the whole graph (order line,
+sha256 fingerprint, part extraction with exact part boxes, GLB bbox, run store). OCP now comes from
+`cadquery-ocp-novtk`, the same OCCT build without VTK (which nothing here uses): 640 MB less to
+install, about 40 MB less memory, and each command 0.3-0.55 s faster (`hartomat convert --no-cache`,
+best of 4 interleaved runs of each: inch 1.65 → 1.37 s, bearing 2.02 → 1.71 s, large 4.36 →
+3.80 s). The part boxes take the exact (optimal) box only of faces whose quick box sticks out of
+the box so far: the same boxes in about half the time (0.5 s to 0.26 s on the large assembly). A
+cached command imports only its own sub-command module: Python start-up, pydantic and the
+engine's runtime modules, about 0.2-0.3 s; it imports none of OCP, bpy, numpy, trimesh, fastapi or
+requests (tests/test_cad_speed.py checks that). That floor is why a cached whole command stays
+above 5% of a first run that takes 1.2-1.8 s; in the warm process the cache is for, a cached
+re-run is 0.4-2% of the first.
 
 {text}
 """

@@ -11,8 +11,13 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 if ! .venv/bin/python -c "import engine, bpy, OCP, pytest" >/dev/null 2>&1 || [ pyproject.toml -nt .venv/.installed ]; then
-  echo "[setup] installing the project and its dependencies (bpy and OCP are about 2 GB the first time)"
+  echo "[setup] installing the project and its dependencies (bpy and OCP are about 1.4 GB the first time)"
   .venv/bin/python -m pip install -q --upgrade pip
+  if .venv/bin/python -m pip show -q cadquery-ocp >/dev/null 2>&1; then
+    # earlier set-ups installed the VTK build of OCP; both builds own the OCP folder
+    echo "[setup] replacing cadquery-ocp (with VTK) by cadquery-ocp-novtk"
+    .venv/bin/python -m pip uninstall -q -y cadquery-ocp vtk
+  fi
   .venv/bin/python -m pip install -q -e ".[test]"
   touch .venv/.installed
 fi
