@@ -105,6 +105,18 @@ def test_rewriting_a_glb_in_place_cuts_it_to_the_new_length(tmp_path):
     assert path.stat().st_size == int.from_bytes(path.read_bytes()[8:12], "little")
 
 
+@pytest.mark.parametrize("new_json", [b'{"asset":{"version":"2.0"}}', b'{"asset":{"version":"2.0"},"x":"' + b"y" * 9000 + b'"}'])
+def test_rewriting_only_the_json_chunk_keeps_the_binary_and_the_right_length(tmp_path, new_json):
+    from engine.glb import rewrite_glb_json
+
+    path = tmp_path / "model.glb"
+    write_glb(path, {"asset": {"version": "2.0"}, "extras": {"padding": "x" * 5000}}, b"\1\2\3\4\5\6")
+    rewrite_glb_json(path, lambda old: new_json)
+    document, binary = read_glb(path)
+    assert document == json.loads(new_json) and binary[:6] == b"\1\2\3\4\5\6" and len(binary) == 8
+    assert path.stat().st_size == int.from_bytes(path.read_bytes()[8:12], "little")
+
+
 def test_reading_at_one_micrometre_keeps_the_exact_geometry(bearing_step):
     from OCP.Interface import Interface_Static
 
@@ -171,3 +183,28 @@ def test_tail_split_parses_everything_when_the_keys_are_missing():
     head, tail = split_tail(b'{"accessors":[],"meshes":[{"name":"a"}],"scene":0}')
     assert head == b'{"accessors":[]' and tail == {"meshes": [{"name": "a"}], "scene": 0}
     assert json.loads(join_tail(head, tail)) == {"accessors": [], "meshes": [{"name": "a"}], "scene": 0}
+
+
+def test_glb_export_reuses_the_extracted_document_and_reads_alone_without_layers(bearing_step):
+    """Extraction needs layers; the GLB writer never looks at them, so it takes whatever document
+    is kept, and when it must read the file itself it skips the layers."""
+    from OCP.OCP.collections import Sequence_TDF_Label
+
+    from engine.occ.step_reader import clear_shared_step, shared_step
+
+    def layer_count(step) -> int:
+        labels = Sequence_TDF_Label()
+        step.layer_tool.GetLayerLabels(labels)
+        return labels.Size()
+
+    clear_shared_step()
+    with shared_step(bearing_step) as extracted:
+        assert layer_count(extracted) > 0
+    with shared_step(bearing_step, layers=None) as exported:
+        assert exported is extracted
+    clear_shared_step()
+    with shared_step(bearing_step, layers=None) as alone:
+        assert layer_count(alone) == 0
+    with shared_step(bearing_step) as again:  # extraction after it reads again, with layers
+        assert again is not alone and layer_count(again) > 0
+    clear_shared_step()
