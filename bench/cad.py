@@ -354,12 +354,13 @@ conversion 0.45 ms against 0.40 ms; our read with its checks (file, unit, faces)
 more; the post-processing 0.1 ms hot, 0.25 ms right after OCCT's write; the rest of the Python
 around the OCCT calls about 60 µs. On the inch part (6-7 ms) that is 0.4-0.5 ms of work cascadio
 does not do, less the 0.5 ms its second meshing costs it, on top of an OCCT build that reads 5-10%
-slower: 1.05-1.15× cascadio on the two smallest files, against 0.9-1.0× on the bearing, the
+slower: 1.05-1.15× cascadio on the two smallest files, against 0.83-1.03× on the bearing, the
 nested assembly and the large assembly, where meshing and the shared document matter more. The
-post-processing could be left out only for files without repeated parts and only by putting
-named PBR materials into the document first (about 0.25 ms on the inch part, 4%), which would not
-close the gap on its own. OCP's environment
-variables for its memory manager (`MMGT_OPT`, `MMGT_CLEAR`) made no difference.
+post-processing stays: with a named PBR material on every part (tried again this stop), OCCT
+writes the metallic and roughness factors but still names the glTF materials `mat_0`, `mat_1`,
+and the names are what the media team sees in a production .blend; it is 4% of the inch part and
+would not close the gap on its own. OCP's environment variables for its memory manager
+(`MMGT_OPT`, `MMGT_CLEAR`) and a coarser read precision (10 or 50 µm) made no difference there.
 Tried as well, each measured on the small fixtures and not kept:
 - reusing one `XSControl_WorkSession` for every read: no faster (4.43 against 4.40 ms per read on
   the inch part);
