@@ -27,9 +27,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-HERE = Path(__file__).resolve().parent
-# bench/ holds a queue.py that would shadow the standard library's queue: keep bench/ off the path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
 
 LINEAR, ANGULAR = 0.1, 0.5
@@ -265,13 +262,8 @@ def main() -> int:
     text = table(warm_t, cmd_t, cache_t) + "\n\n" + verdicts(warm_t, cache_t)
     print(text)
     if args.write:
-        import importlib.util
+        from bench.perfdoc import machine, write_section  # here: the --serial baseline imports nothing extra
 
-        spec = importlib.util.spec_from_file_location("perfdoc", HERE / "perfdoc.py")
-        assert spec and spec.loader
-        perfdoc = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(perfdoc)
-        machine, write_section = perfdoc.machine, perfdoc.write_section
         write_section("CAD", section(text, args, machine()))
     return 0
 
