@@ -10,7 +10,7 @@ import json
 import struct
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 GLB_MAGIC = 0x46546C67
 JSON_CHUNK = 0x4E4F534A
@@ -52,17 +52,8 @@ def rewrite_glb_json(path: str | Path, edit: Callable[[bytes], bytes]) -> None:
     with open(path, "r+b") as handle:
         data = handle.read()
         text, (start, end) = _split_chunks(data, path)
-        head = _chunk(JSON_CHUNK, edit(text), b" ")
-        binary = memoryview(data)[start:end]
-        pad = (4 - len(binary) % 4) % 4
-        total = 12 + len(head) + (8 + len(binary) + pad if len(binary) else 0)
         handle.seek(0)
-        handle.write(struct.pack("<III", GLB_MAGIC, 2, total) + head)
-        if len(binary):
-            handle.write(struct.pack("<II", len(binary) + pad, BIN_CHUNK))
-            handle.write(binary)
-            handle.write(b"\0" * pad)
-        handle.truncate()
+        _write_chunks(handle, edit(text), memoryview(data)[start:end])
 
 
 def _chunk(kind: int, payload: bytes, pad: bytes) -> bytes:
@@ -73,19 +64,23 @@ def _chunk(kind: int, payload: bytes, pad: bytes) -> bytes:
 def write_glb(path: str | Path, document: dict[str, Any], binary: bytes) -> None:
     """Write the GLB; an existing file (the one OCCT just wrote) is overwritten in place and then
     cut to length, since truncating it to zero first costs more than the write itself (ext4)."""
-    write_glb_chunks(path, json.dumps(document, separators=(",", ":")).encode(), binary)
-
-
-def write_glb_chunks(path: str | Path, text: bytes, binary: bytes) -> None:
-    """write_glb with the JSON chunk already serialised (padded here)."""
-    body = _chunk(JSON_CHUNK, text, b" ")
-    if binary:
-        body += _chunk(BIN_CHUNK, binary, b"\0")
     target = Path(path)
     with open(target, "r+b" if target.is_file() else "wb") as handle:
-        handle.write(struct.pack("<III", GLB_MAGIC, 2, 12 + len(body)))
-        handle.write(body)
-        handle.truncate()
+        _write_chunks(handle, json.dumps(document, separators=(",", ":")).encode(), binary)
+
+
+def _write_chunks(handle: BinaryIO, text: bytes, binary: bytes | memoryview) -> None:
+    """Header, padded JSON chunk and binary chunk (if any) from the handle's position, then cut
+    the file there; the binary is written as given, not copied into one body first."""
+    head = _chunk(JSON_CHUNK, text, b" ")
+    pad = (4 - len(binary) % 4) % 4
+    total = 12 + len(head) + (8 + len(binary) + pad if len(binary) else 0)
+    handle.write(struct.pack("<III", GLB_MAGIC, 2, total) + head)
+    if len(binary):
+        handle.write(struct.pack("<II", len(binary) + pad, BIN_CHUNK))
+        handle.write(binary)
+        handle.write(b"\0" * pad)
+    handle.truncate()
 
 
 COMPONENTS = {5126: ("<f4", 4), 5123: ("<u2", 2), 5125: ("<u4", 4), 5121: ("<u1", 1)}
