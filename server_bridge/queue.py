@@ -7,6 +7,7 @@ Status changes go through `jobstate`; this module decides which change a report 
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -200,12 +201,8 @@ def complete(store: Store, worker_id: str, job_id: str, report: dict[str, Any]) 
 def hand_back(store: Store, worker_id: str, job_id: str) -> dict[str, Any]:
     """A worker shutting down returns its job to the queue without it counting as a failure."""
     with store.tx() as c:
-        job = c.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        if job is None or not jobstate.move(c, job_id, "queued", held_by=worker_id, worker_id=None,
-                                            lease_expires=None):
+        if not _hand_back(c, worker_id, job_id):
             raise QueueError(f"job {job_id!r} is not held by worker {worker_id!r}")
-        c.execute("UPDATE runs SET status = 'handed_back', finished_at = ? WHERE id = ?", (now(), job["run_id"]))
-        roll_up(c, job["order_id"])
     return {"job": "queued"}
 
 
@@ -216,14 +213,17 @@ def sign_off(store: Store, worker_id: str) -> list[str]:
     with store.tx() as c:
         held = [row["id"] for row in c.execute(
             "SELECT id FROM jobs WHERE worker_id = ? AND status = 'running' ORDER BY id", (worker_id,))]
-    returned = []
-    for job_id in held:
-        try:
-            hand_back(store, worker_id, job_id)
-            returned.append(job_id)
-        except QueueError:  # finished or reaped between the two transactions
-            pass
-    return returned
+        return [job_id for job_id in held if _hand_back(c, worker_id, job_id)]
+
+
+def _hand_back(c: sqlite3.Connection, worker_id: str, job_id: str) -> bool:
+    job = c.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    if job is None or not jobstate.move(c, job_id, "queued", held_by=worker_id, worker_id=None,
+                                        lease_expires=None):
+        return False
+    c.execute("UPDATE runs SET status = 'handed_back', finished_at = ? WHERE id = ?", (now(), job["run_id"]))
+    roll_up(c, job["order_id"])
+    return True
 
 
 def reap_expired(store: Store) -> tuple[int, list[str]]:
