@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import socket
+import sys
 import threading
 import time
 import traceback
@@ -101,7 +102,10 @@ class Worker:
         self.wait_s = wait_s
         self.max_jobs = max_jobs
         self.idle_exit_s = idle_exit_s
-        self.print = log or (lambda line: print(f"hartomat worker: {line}", flush=True))
+        # the stream as it is now: during an inline node, sys.stdout is routed into that node's
+        # log, and a stop signal's handler runs right there, in the main thread
+        out = sys.stdout
+        self.print = log or (lambda line: print(f"hartomat worker: {line}", file=out, flush=True))
         self.worker_id = ""
         self.lease_s = 30.0
         self.stopping = False

@@ -198,19 +198,44 @@ def running_job(server: FarmServer, tok: str, order_id: str) -> dict[str, Any] |
     return job if job["status"] == "running" and any(n["status"] == "succeeded" for n in nodes) else None
 
 
+def rendering_frames(server: FarmServer, tok: str, order_id: str) -> dict[str, Any] | None:
+    """The order's job once its turntable node reports rendering frames: the rest of the job
+    is then the remaining frames, long enough for a signal to land while the worker is busy."""
+    job = running_job(server, tok, order_id)
+    nodes = job["runs"][-1]["nodes"] if job else []
+    framing = any(n["node_id"] == "turntable" and n["status"] == "running" and "frame" in (n["message"] or "")
+                  for n in nodes)
+    return job if framing else None
+
+
+def tiny_turntable(server: FarmServer, tok: str, name: str, frames: int) -> str:
+    """A turntable output type of `frames` 64 px frames at one sample (about 0.2 s a frame here)."""
+    turntable = server.call("GET", "/api/output-types/turntable", tok).json()
+    overrides = {"turntable": {"resolution_x": 64, "resolution_y": 64, "samples": 1, "frame_count": frames}}
+    reply = server.call("PUT", f"/api/output-types/{name}", tok, json={
+        "family": "turntable", "artifact_kind": "video", "workflow_id": turntable["workflow_id"],
+        "overrides": overrides})
+    assert reply.status_code == 200, reply.text
+    return name
+
+
 def test_sigterm_finishes_the_current_job_and_a_second_one_hands_it_back(farm, workers, single_part_step,
                                                                           tmp_path: Path):
     server, tokens = farm
     finisher = workers("finisher")
-    first = cli(server, tokens["submit"], "submit", str(single_part_step), "--output-type", "tiny").stdout.strip()
-    wait_until(lambda: running_job(server, tokens["admin"], first), 120, "the finisher to be mid-job")
+    short = tiny_turntable(server, tokens["admin"], "tiny-turntable", frames=40)
+    first = cli(server, tokens["submit"], "submit", str(single_part_step), "--output-type", short).stdout.strip()
+    wait_until(lambda: rendering_frames(server, tokens["admin"], first), 120, "the finisher to be rendering")
     finisher.send_signal(signal.SIGTERM)
-    assert finisher.wait(120) == 0
-    assert order(server, tokens["submit"], first)["status"] == "succeeded"
+    assert finisher.wait(180) == 0
+    assert "stop signal: finishing the current job" in (tmp_path / "finisher.log").read_text()
+    done = order(server, tokens["submit"], first)
+    assert done["status"] == "succeeded" and "turntable_video" in {a["role"] for a in done["lines"][0]["assets"]}
 
     quitter = workers("quitter")
-    second = cli(server, tokens["submit"], "submit", str(single_part_step), "--output-type", "tiny").stdout.strip()
-    job = wait_until(lambda: running_job(server, tokens["admin"], second), 120, "the quitter to be mid-job")
+    long = tiny_turntable(server, tokens["admin"], "long-turntable", frames=600)
+    second = cli(server, tokens["submit"], "submit", str(single_part_step), "--output-type", long).stdout.strip()
+    job = wait_until(lambda: rendering_frames(server, tokens["admin"], second), 120, "the quitter to be rendering")
     quitter.send_signal(signal.SIGTERM)
     log = tmp_path / "quitter.log"
     wait_until(lambda: "stop signal" in log.read_text(), 30, "the quitter to notice the first SIGTERM")
@@ -218,6 +243,8 @@ def test_sigterm_finishes_the_current_job_and_a_second_one_hands_it_back(farm, w
     assert quitter.wait(120) == 0
     detail = server.call("GET", f"/api/jobs/{job['id']}", tokens["admin"]).json()
     assert detail["status"] == "queued" and detail["failed_workers"] == "" and detail["runs"][-1]["status"] == "handed_back"
+    turntable = next(n for n in detail["runs"][-1]["nodes"] if n["node_id"] == "turntable")
+    assert turntable["status"] != "succeeded"  # stopped among its frames, not after them
     cli(server, tokens["admin"], "farm", "cancel", second)
     assert order(server, tokens["submit"], second)["status"] == "cancelled"
 

@@ -69,6 +69,21 @@ def test_on_fail_fail_run_stops_the_run(tmp_path):
                    for line in r.logs)
 
 
+def test_progress_callbacks_print_to_the_terminal_not_into_the_node_log(tmp_path, capsys):
+    # call.progress runs the caller's callback from inside the node, where stdout is the node's log
+    def show(event) -> None:
+        if event.status == "running" and event.message == "working":
+            print(f"progress {event.node_id}", file=sys.stderr)
+            print(f"progress {event.node_id}")
+
+    wf = graph([node("s", "t_slow", seconds=0.1)], [])
+    result = run_workflow(wf, order_line(), options(tmp_path, progress=show))
+    captured = capsys.readouterr()
+    assert result.status == "succeeded"
+    assert "progress s" in captured.err and "progress s" in captured.out
+    assert not any("progress s" in line for line in result.node_results["s"].logs)
+
+
 def test_on_fail_continue_finishes_independent_branches(tmp_path):
     result = run_workflow(_two_branches({"on_fail": "continue"}), order_line(), options(tmp_path))
     statuses = {k: r.status for k, r in result.node_results.items()}

@@ -115,5 +115,16 @@ class LogRouter:
             log.flush()
             self._local.log = previous
 
+    @contextlib.contextmanager
+    def outside(self) -> Iterator[None]:
+        """Let the run's own observers (progress callbacks) print where they always did, even
+        when a node's call.progress calls them from inside that node."""
+        previous = self.current()
+        self._local.log = None
+        try:
+            yield
+        finally:
+            self._local.log = previous
+
 
 ROUTER = LogRouter()

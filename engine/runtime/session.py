@@ -16,6 +16,7 @@ from ..cache import NodeCache
 from ..context import WorkflowContext
 from ..publishing import MediaAsset
 from ..store import RunStore
+from .capture import ROUTER
 from .options import ProgressEvent, RunOptions
 
 
@@ -64,13 +65,15 @@ class RunSession:
             return
         if threading.get_ident() == self._main_thread:
             self.flush_events()
-            self.options.progress(event)
+            with ROUTER.outside():
+                self.options.progress(event)
         else:
             self.events.put(event)
 
     def flush_events(self) -> None:
-        while self.options.progress is not None and not self.events.empty():
-            self.options.progress(self.events.get())
+        with ROUTER.outside():
+            while self.options.progress is not None and not self.events.empty():
+                self.options.progress(self.events.get())
 
     def pool(self) -> ProcessPoolExecutor:
         """The process pool for `execution="process"` nodes, started on first use ('spawn':
