@@ -95,6 +95,22 @@ def load_workflow_row(store: Store, workflow_id: str) -> Any:
     return parse_workflow_document(loads(row["document"]), f"workflow {workflow_id}")
 
 
+def override_problems_of(workflow: Any, overrides: dict[str, dict[str, Any]]) -> list[str]:
+    """Override keys that name no node or step of the workflow, and values its settings refuse."""
+    from engine.registry import REGISTRY
+    from engine.runtime.planning import override_problems
+
+    return override_problems(workflow, REGISTRY, overrides)
+
+
+def merge_overrides(base: dict[str, dict[str, Any]], extra: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """An order line's overrides on top of its output type's, field by field."""
+    merged = {key: dict(values) for key, values in base.items()}
+    for key, values in extra.items():
+        merged[key] = {**merged.get(key, {}), **values}
+    return merged
+
+
 def check_output_type(store: Store, spec: dict[str, Any]) -> Any:
     """The linked workflow, once the output type's family and artifact kind agree with it."""
     workflow = load_workflow_row(store, spec["workflow_id"])
@@ -108,6 +124,8 @@ def check_output_type(store: Store, spec: dict[str, Any]) -> Any:
         problems.append({"code": "artifact_kind_mismatch", "field": "artifact_kind", "severity": "error",
                          "message": f"artifact kind {spec['artifact_kind']!r} is not produced by workflow "
                                     f"{spec['workflow_id']!r} (it renders {sorted(kinds) or 'nothing'})"})
+    problems.extend({"code": "bad_override", "field": "overrides", "severity": "error", "message": message}
+                    for message in override_problems_of(workflow, spec.get("overrides") or {}))
     if spec["mode"] not in MODES:
         problems.append({"code": "bad_mode", "field": "mode", "severity": "error",
                          "message": f"mode must be one of {', '.join(MODES)}"})

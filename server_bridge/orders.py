@@ -7,7 +7,15 @@ from typing import Any
 
 from . import jobstate
 from .auth import Principal
-from .catalog import CatalogError, caps_mask, get_output_type, load_workflow_row, required_capabilities
+from .catalog import (
+    CatalogError,
+    caps_mask,
+    get_output_type,
+    load_workflow_row,
+    merge_overrides,
+    override_problems_of,
+    required_capabilities,
+)
 from .db import Store, loads, new_id, now
 
 
@@ -38,6 +46,9 @@ def create_order(store: Store, principal: Principal, lines: list[dict[str, Any]]
         if store.one("SELECT 1 FROM files WHERE sha256 = ?", sha) is None:
             raise OrderError(f"{where}.step_sha256: no uploaded file has sha256 {sha}")
         workflow = load_workflow_row(store, output_type["workflow_id"])
+        problems = override_problems_of(workflow, merge_overrides(output_type["overrides"], line.get("overrides") or {}))
+        if problems:
+            raise OrderError(f"{where}.overrides: {'; '.join(problems)}")
         caps = caps_mask(required_capabilities(workflow, output_type["mode"]))
         prepared.append((line, sha, output_type, caps))
     order_id, t = new_id("ord"), now()

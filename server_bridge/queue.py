@@ -13,7 +13,7 @@ from typing import Any
 
 from . import jobstate
 from .auth import Principal
-from .catalog import caps_mask
+from .catalog import caps_mask, merge_overrides
 from .db import Store, loads, new_id, now
 from .orders import roll_up
 
@@ -76,9 +76,7 @@ def job_payload(store: Store, job: Any, lease_s: float) -> dict[str, Any]:
         job["output_type"], job["order_line_id"])
     if row is None:
         raise QueueError(f"job {job['id']!r} lost its order line or output type {job['output_type']!r}", 410)
-    overrides = loads(row["overrides"], {})
-    for key, values in loads(row["line_overrides"], {}).items():
-        overrides[key] = {**overrides.get(key, {}), **values}
+    overrides = merge_overrides(loads(row["overrides"], {}), loads(row["line_overrides"], {}))
     return {"job_id": job["id"], "run_id": job["run_id"], "order_id": job["order_id"],
             "order_line_id": row["id"], "product": row["product"], "output_type": job["output_type"],
             "family": row["family"], "mode": job["mode"], "legacy_fallback": bool(row["legacy_fallback"]),

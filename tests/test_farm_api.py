@@ -181,6 +181,33 @@ def test_output_type_must_agree_with_its_workflow(farm):
     assert ok.json()["overrides"] == {"still": {"resolution_x": 64}}
 
 
+def test_overrides_the_workflow_would_refuse_are_refused_when_saved(farm):
+    # caught here, not as a failed job on a worker once the order runs
+    server, tokens = farm
+    still_wf = server.call("GET", "/api/output-types/still", tokens["admin"]).json()["workflow_id"]
+    before = server.call("GET", "/api/output-types/still", tokens["admin"]).json()
+    reply = server.call("PUT", "/api/output-types/still", tokens["admin"],
+                        json={"family": "still", "artifact_kind": "image", "workflow_id": still_wf,
+                              "overrides": {"thumbnail": {"sizes": [32]}, "still": {"samples": "many"}}})
+    assert reply.status_code == 422
+    messages = [p["message"] for p in reply.json()["problems"] if p["code"] == "bad_override"]
+    assert any("'thumbnail' names neither a node id" in m for m in messages)
+    assert any("node 'still' (blender_still): setting 'samples'" in m for m in messages)
+    assert server.call("GET", "/api/output-types/still", tokens["admin"]).json() == before
+
+
+def test_an_order_line_with_bad_overrides_is_refused_and_nothing_is_queued(farm):
+    server, tokens = farm
+    sha = upload(server, tokens["submit"], b"ISO-10303-21; overridden")
+    listed = server.call("GET", "/api/orders", tokens["admin"]).json()
+    reply = server.call("POST", "/api/orders", tokens["submit"], json={"lines": [
+        {"output_type": "still", "step_sha256": sha, "overrides": {"still": {"resolution_x": 64}}},
+        {"output_type": "still", "step_sha256": sha, "overrides": {"still": {"resolution_x": -1}}}]})
+    assert reply.status_code == 422
+    assert "lines[1].overrides: node 'still' (blender_still): setting 'resolution_x'" in reply.json()["detail"]
+    assert server.call("GET", "/api/orders", tokens["admin"]).json() == listed
+
+
 def test_mode_rollout_is_recorded_with_who_and_when(farm):
     server, tokens = farm
     for mode in ("legacy", "shadow", "graph"):

@@ -151,6 +151,17 @@ def unknown_override_keys(workflow: Workflow, registry: NodeDefinitionRegistry,
             for k in overrides if k not in known]
 
 
+def override_problems(workflow: Workflow, registry: NodeDefinitionRegistry,
+                      overrides: dict[str, dict[str, Any]]) -> list[str]:
+    """What the planner would refuse in `overrides` for this workflow, found before a job is queued."""
+    problems = unknown_override_keys(workflow, registry, overrides)
+    for node in workflow.nodes:
+        picked = {**overrides.get(node.step, {}), **overrides.get(node.id, {})}
+        if picked and node.step in registry:
+            problems.extend(resolve_settings(registry.get(node.step), node.id, node.params, picked)[1])
+    return problems
+
+
 def placement(definition: NodeDefinition, capabilities: frozenset[str], options: RunOptions) -> tuple[str, list[str]]:
     """Where a node runs (inline, process, helper) or 'unavailable', and the capabilities missing."""
     missing = missing_capabilities(definition.capabilities, capabilities)
