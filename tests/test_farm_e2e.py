@@ -1,6 +1,7 @@
 """The farm end to end with real processes: `hartomat serve`, two `hartomat worker` processes
 on the bpy module rendering tiny stills, the CLI submitting, waiting and fetching; a worker
-killed with SIGKILL mid-job; the server restarted mid-order."""
+killed with SIGKILL mid-job; the server restarted mid-order. Stop signals and cancels are sent
+while a worker renders a tiny turntable's frames, so they always land mid-job."""
 
 from __future__ import annotations
 
@@ -252,8 +253,9 @@ def test_sigterm_finishes_the_current_job_and_a_second_one_hands_it_back(farm, w
 def test_cancelling_an_order_stops_the_worker_at_its_next_heartbeat(farm, workers, bearing_step):
     server, tokens = farm
     worker = workers("cancellable")
-    order_id = cli(server, tokens["submit"], "submit", str(bearing_step), "--output-type", "tiny").stdout.strip()
-    wait_until(lambda: running_job(server, tokens["admin"], order_id), 120, "the worker to be mid-job")
+    long = tiny_turntable(server, tokens["admin"], "long-turntable", frames=600)
+    order_id = cli(server, tokens["submit"], "submit", str(bearing_step), "--output-type", long).stdout.strip()
+    wait_until(lambda: rendering_frames(server, tokens["admin"], order_id), 120, "the worker to be rendering")
     cancelled = cli(server, tokens["submit"], "farm", "cancel", order_id)
     assert cancelled.returncode == 0 and "cancelled 1 job(s)" in cancelled.stdout
     status = wait_until(lambda: (s := order(server, tokens["submit"], order_id))["finished_at"] and s, 120,
