@@ -14,7 +14,8 @@ import pytest
 from engine.cli import build_parser, command_modules, modules_for
 from engine.glb import read_glb, write_glb
 
-HEAVY = ("OCP", "bpy", "numpy", "trimesh", "fastapi", "requests")
+# heavy libraries, and the legacy pipeline with its presets, which a graph run never needs
+HEAVY = ("OCP", "bpy", "numpy", "trimesh", "fastapi", "requests", "engine.legacy", "engine.presets")
 
 # Runs `hartomat` in-process, then reports which heavy modules the command imported.
 PROBE = f"""

@@ -17,7 +17,6 @@ from ..artifacts import Artifact
 from ..cache import NodeCache, default_cache_dir
 from ..context import OrderLine
 from ..errors import HartomatError
-from ..legacy import run_legacy_pipeline
 from ..node_definition import NodeDefinition
 from ..publishing import DryRunPublisher, LocalPublisher, MediaAsset, role_of
 from ..store import RunStore, default_store_path
@@ -122,6 +121,7 @@ def _run_mode(session: RunSession, wf: Workflow, graph_plan: Plan | None, order_
 
 def _run_legacy(session: RunSession, order_line: OrderLine, result: RunResult) -> None:
     """Run the preset pipeline for the line's output type; steps are recorded in phase 'legacy'."""
+    from ..legacy import run_legacy_pipeline  # here: a graph run never loads the presets
     from ..presets import PRESETS
 
     config = session.options.legacy_config or PRESETS.get(order_line.output_type)
