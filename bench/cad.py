@@ -367,7 +367,12 @@ Tried as well, each measured on the small fixtures and not kept:
   needed for the names;
 - the writer's `SetParallel` off: no difference;
 - meshing serially when a document is small: parallel BRepMesh is as fast or faster on every
-  fixture (inch 1.42 vs 1.56 ms, single 3.5 vs 3.8 ms).
+  fixture (inch 1.42 vs 1.56 ms, single 3.5 vs 3.8 ms);
+- OCP's previous OCCT build (`cadquery-ocp-novtk==7.9.3.1.1`): cascadio's calls with one meshing
+  pass take 1.07× / 1.02× / 1.10× cascadio on inch / single / nested (best of 30 rounds of 6),
+  against 1.06× / 1.07× / 1.04× with 8.0.1 in the same session: the same within the noise;
+- OCCT's default message printer at the `Fail` level instead of `Info`: no change (3.94 against
+  3.96 ms for the inch part's read, interleaved).
 
 The whole command costs more than cascadio's because importing OCP costs 0.4-0.8 s (cascadio's
 module loads in about 0.2 s) and because `hartomat convert` runs the whole graph (order line,
