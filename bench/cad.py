@@ -33,12 +33,19 @@ LINEAR, ANGULAR = 0.1, 0.5
 PY = sys.executable
 
 
-def serial_ocp(source: str, target: str, linear: float = LINEAR, angular: float = ANGULAR) -> None:
-    """The minimal serial OCP script: XCAF read, mesh each free shape serially, RWGltf write."""
+def serial_ocp(source: str, target: str, linear: float = LINEAR, angular: float = ANGULAR,
+               parallel: bool = False) -> None:
+    """The minimal serial OCP script: XCAF read, mesh each free shape serially, RWGltf write
+    (with `parallel`, each shape's faces meshed in parallel, as cascadio does)."""
     from OCP.BRepMesh import BRepMesh_IncrementalMesh
     from OCP.Message import Message_ProgressRange
-    from OCP.OCP.collections import IndexedDataMap_TCollection_AsciiString_TCollection_AsciiString as Meta
-    from OCP.OCP.collections import Sequence_TDF_Label
+
+    try:
+        from OCP.OCP.collections import IndexedDataMap_TCollection_AsciiString_TCollection_AsciiString as Meta
+        from OCP.OCP.collections import Sequence_TDF_Label
+    except ImportError:  # OCP builds before 8.0 (bench/ocp_build.py compares builds)
+        from OCP.TColStd import TColStd_IndexedDataMapOfStringString as Meta
+        from OCP.TDF import TDF_LabelSequence as Sequence_TDF_Label
     from OCP.RWGltf import RWGltf_CafWriter
     from OCP.RWMesh import RWMesh_CoordinateSystem_Zup
     from OCP.STEPCAFControl import STEPCAFControl_Reader
@@ -57,7 +64,7 @@ def serial_ocp(source: str, target: str, linear: float = LINEAR, angular: float 
     labels = Sequence_TDF_Label()
     XCAFDoc_DocumentTool.ShapeTool_s(doc.Main()).GetFreeShapes(labels)
     for index in range(1, labels.Size() + 1):
-        BRepMesh_IncrementalMesh(XCAFDoc_ShapeTool.GetShape_s(labels.Value(index)), linear, False, angular, False)
+        BRepMesh_IncrementalMesh(XCAFDoc_ShapeTool.GetShape_s(labels.Value(index)), linear, False, angular, parallel)
     writer = RWGltf_CafWriter(TCollection_AsciiString(target), True)
     converter = writer.ChangeCoordinateSystemConverter()
     converter.SetInputLengthUnit(0.001)
@@ -368,9 +375,10 @@ Tried as well, each measured on the small fixtures and not kept:
 - the writer's `SetParallel` off: no difference;
 - meshing serially when a document is small: parallel BRepMesh is as fast or faster on every
   fixture (inch 1.42 vs 1.56 ms, single 3.5 vs 3.8 ms);
-- OCP's previous OCCT build (`cadquery-ocp-novtk==7.9.3.1.1`): cascadio's calls with one meshing
-  pass take 1.07× / 1.02× / 1.10× cascadio on inch / single / nested (best of 30 rounds of 6),
-  against 1.06× / 1.07× / 1.04× with 8.0.1 in the same session: the same within the noise;
+- OCP's previous OCCT build (`cadquery-ocp-novtk==7.9.3.1.1`), timed by `bench/ocp_build.py`
+  (cascadio's calls through OCP with one meshing pass where cascadio makes two, 30 rounds of 6):
+  1.07× / 1.12× / 1.11× cascadio on inch / single / nested (best runs), against 1.05× / 1.04× /
+  1.03× with 8.0.1 (paired medians 1.09-1.11× against 1.05-1.06×): no better;
 - OCCT's default message printer at the `Fail` level instead of `Info`: no change (3.94 against
   3.96 ms for the inch part's read, interleaved).
 
