@@ -118,8 +118,13 @@ def start_modal_run():
     setup = tree.nodes.new("HartomatNode_order_line_setup")
     step = tree.nodes.new("HartomatNode_resolve_step_path")
     tree.links.new(setup.outputs[0], step.inputs[0])
+    click_run(tree, screenshot + ".runs")
+
+
+def click_run(tree, out_dir):
+    """Show `tree` in the editor and start Run Locally on it as a click does (INVOKE: modal)."""
     tree.hm_step_path = step_file
-    tree.hm_out_dir = screenshot + ".runs"
+    tree.hm_out_dir = out_dir
     _window, area = editor_area()
     area.spaces.active.node_tree = tree
     with override():
@@ -159,13 +164,7 @@ def start_slow_run():
     tree = convert.load_document_into_tree(json.dumps(SLOW_GRAPH), "slow graph")
     tree.name = SLOW_TREE
     tree.use_fake_user = True
-    tree.hm_step_path = step_file
-    tree.hm_out_dir = screenshot + ".slow-runs"
-    _window, area = editor_area()
-    area.spaces.active.node_tree = tree
-    with override():
-        result = bpy.ops.hartomat.run_local("INVOKE_DEFAULT", tree_name=tree.name)
-    assert result == {"RUNNING_MODAL"}, result
+    click_run(tree, screenshot + ".slow-runs")
 
 
 def slow_node():
