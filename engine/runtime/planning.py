@@ -119,13 +119,18 @@ def topological_order(node_ids: list[str], edges: list[WorkflowEdge]) -> list[st
     return order
 
 
-def merged_overrides(order_line: OrderLine, options: RunOptions, node_id: str, step: str) -> dict[str, Any]:
-    """Step-key overrides, then node-id overrides; the invocation's win over the order line's."""
+def overrides_for(node_id: str, step: str, *sources: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Step-key overrides, then node-id overrides; for the same key a later source wins."""
     merged: dict[str, Any] = {}
     for key in (step, node_id):
-        merged.update(order_line.overrides.get(key, {}))
-        merged.update(options.overrides.get(key, {}))
+        for source in sources:
+            merged.update(source.get(key, {}))
     return merged
+
+
+def merged_overrides(order_line: OrderLine, options: RunOptions, node_id: str, step: str) -> dict[str, Any]:
+    """The invocation's overrides win over the order line's."""
+    return overrides_for(node_id, step, order_line.overrides, options.overrides)
 
 
 def resolve_settings(definition: NodeDefinition, node_id: str, params: dict[str, Any],
@@ -156,7 +161,7 @@ def override_problems(workflow: Workflow, registry: NodeDefinitionRegistry,
     """What the planner would refuse in `overrides` for this workflow, found before a job is queued."""
     problems = unknown_override_keys(workflow, registry, overrides)
     for node in workflow.nodes:
-        picked = {**overrides.get(node.step, {}), **overrides.get(node.id, {})}
+        picked = overrides_for(node.id, node.step, overrides)
         if picked and node.step in registry:
             problems.extend(resolve_settings(registry.get(node.step), node.id, node.params, picked)[1])
     return problems
