@@ -164,3 +164,53 @@ def test_a_browser_gone_before_the_first_command_is_a_browser_error() -> None:
     pipe = DevToolsPipe(to_browser_write, from_browser_read)
     with pytest.raises(BrowserError, match="closed its DevTools pipe before Target.createTarget"):
         pipe.call("Target.createTarget", {"url": "about:blank"}, timeout=5)
+
+
+def hanging_browser(tmp_path: Path, hangs: int, then: str) -> Path:
+    """A browser that, for its first `hangs` starts, runs but never answers; later starts exec `then`."""
+    script = tmp_path / "hanging-chromium"
+    script.write_text(f"""#!/bin/bash
+echo $$ >> "{tmp_path}/starts"
+if [ "$(wc -l < "{tmp_path}/starts")" -le {hangs} ]; then exec sleep 600; fi
+exec "{then}" "$@"
+""")
+    script.chmod(0o755)
+    return script
+
+
+def alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
+def test_a_start_that_never_answers_is_killed_and_started_again(
+        tmp_path: Path, glb: Path, chromium: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.web import browser
+
+    monkeypatch.setattr(browser, "START_TIMEOUT", 2.0)
+    monkeypatch.setenv(BROWSER_ENV, str(hanging_browser(tmp_path, hangs=1, then=chromium)))
+    logs: list[str] = []
+    outputs = run_node(tmp_path, glb, logs)
+    assert Path(outputs["snapshot"].path).is_file()
+    assert any("did not answer within 2 s of starting (start 1 of 3); killed it" in line for line in logs), logs
+    first, second = (int(pid) for pid in (tmp_path / "starts").read_text().split())
+    assert not alive(first) and not alive(second)
+
+
+def test_a_browser_that_never_answers_fails_after_its_starts(
+        tmp_path: Path, glb: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.web import browser
+
+    monkeypatch.setattr(browser, "START_TIMEOUT", 1.0)
+    monkeypatch.setattr(browser, "START_ATTEMPTS", 2)
+    monkeypatch.setenv(BROWSER_ENV, str(hanging_browser(tmp_path, hangs=99, then="false")))
+    with pytest.raises(HartomatError, match=r"node 'web' \(threejs_render\): Chromium did not answer within 1 s "
+                                            r"of starting, 2 starts in a row"):
+        run_node(tmp_path, glb)
+    pids = [int(pid) for pid in (tmp_path / "starts").read_text().split()]
+    assert len(pids) == 2 and not any(alive(pid) for pid in pids)

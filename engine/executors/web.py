@@ -56,7 +56,7 @@ def _take_snapshot(call: NodeCall, browser: str, page: Path, glb_path: Path) -> 
     png = call.workdir / "snapshot.png"
     call.log(f"snapshot with {browser} at {settings.width}x{settings.height}")
     try:
-        report = snapshot(browser, page, png, settings.width, settings.height)
+        report = snapshot(browser, page, png, settings.width, settings.height, log=call.log)
     except BrowserError as exc:
         raise BrowserError(f"node '{call.node_id}' (threejs_render): {exc}") from exc
     if report.errors:

@@ -13,11 +13,12 @@ import json
 import os
 import queue
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,11 +32,20 @@ FLAGS = (
     "--headless", "--no-sandbox", "--enable-unsafe-swiftshader", "--remote-debugging-pipe",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--no-first-run", "--no-default-browser-check", "--hide-scrollbars", "--mute-audio",
+    "--password-store=basic",
 )
+# A healthy start answers in under a second, even on a loaded 2-core machine. Rarely, Chromium
+# starts but never answers (seen once on CI); it is then killed and started again.
+START_TIMEOUT = 20.0
+START_ATTEMPTS = 3
 
 
 class BrowserError(HartomatError):
     """Chromium could not be started or driven, or the page reported errors."""
+
+
+class BrowserTimeout(BrowserError):
+    """Chromium is running but did not answer a command in time."""
 
 
 def find_browser() -> str | None:
@@ -98,7 +108,7 @@ class DevToolsPipe:
             try:
                 reply = self._replies.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
-                raise BrowserError(f"Chromium did not answer {method} within {timeout:.0f} s") from None
+                raise BrowserTimeout(f"Chromium did not answer {method} within {timeout:.0f} s") from None
             if reply is None:
                 raise BrowserError(f"Chromium closed its DevTools pipe during {method}")
             if reply.get("id") == self._next_id:
@@ -131,7 +141,7 @@ def _start(browser: str, argv_tail: list[str], log: Path) -> tuple[subprocess.Po
     try:
         with log.open("wb") as stderr:
             process = subprocess.Popen(argv, pass_fds=(to_browser_r, from_browser_w), stdin=subprocess.DEVNULL,
-                                       stdout=subprocess.DEVNULL, stderr=stderr)
+                                       stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
     except OSError as exc:
         os.close(to_browser_w)
         os.close(from_browser_r)
@@ -148,15 +158,15 @@ def _log_tail(log: Path) -> str:
 
 
 @contextmanager
-def launch(browser: str, width: int, height: int) -> Iterator[DevToolsPipe]:
-    """Starts Chromium with a fresh profile and yields its DevTools pipe; always cleans up.
-    A failure while driving it is re-raised with the last line Chromium wrote to stderr."""
-    profile = Path(tempfile.mkdtemp(prefix="hartomat-chromium-"))
-    log = profile.with_name(profile.name + ".log")
-    failure: BrowserError | None = None
+def launch(browser: str, width: int, height: int,
+           log: Callable[[str], None] | None = None) -> Iterator[DevToolsPipe]:
+    """Starts Chromium with a fresh profile and yields its DevTools pipe once it answers; always
+    cleans up. A failure while driving it is re-raised with the last line Chromium wrote to stderr."""
+    root = Path(tempfile.mkdtemp(prefix="hartomat-chromium-"))
     try:
-        process, pipe = _start(browser, [*FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}",
-                                         "about:blank"], log)
+        started = _start_answering(browser, [f"--window-size={width},{height}", "about:blank"], root, log)
+        process, pipe, log_file = started
+        failure: BrowserError | None = None
         try:
             yield pipe
         except BrowserError as exc:
@@ -164,10 +174,46 @@ def launch(browser: str, width: int, height: int) -> Iterator[DevToolsPipe]:
         finally:
             _shutdown(process, pipe)
         if failure is not None:
-            raise BrowserError(f"{failure}{_log_tail(log)}") from failure
+            raise BrowserError(f"{failure}{_log_tail(log_file)}") from failure
     finally:
-        shutil.rmtree(profile, ignore_errors=True)
-        log.unlink(missing_ok=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _start_answering(browser: str, argv_tail: list[str], root: Path, log: Callable[[str], None] | None,
+                     ) -> tuple[subprocess.Popen[bytes], DevToolsPipe, Path]:
+    """Starts Chromium until a start answers `Browser.getVersion`; a start that hangs is killed.
+    Each start gets its own profile and stderr log under `root`, so a killed one leaves no lock behind."""
+    for attempt in range(1, START_ATTEMPTS + 1):
+        log_file = root / f"start-{attempt}.log"
+        profile = f"--user-data-dir={root / f'profile-{attempt}'}"
+        process, pipe = _start(browser, [*FLAGS, profile, *argv_tail], log_file)
+        try:
+            pipe.call("Browser.getVersion", timeout=START_TIMEOUT)
+        except BrowserTimeout:
+            _kill(process, pipe)
+            if log is not None:
+                log(f"Chromium did not answer within {START_TIMEOUT:.0f} s of starting "
+                    f"(start {attempt} of {START_ATTEMPTS}); killed it")
+            continue
+        except BrowserError as exc:
+            _shutdown(process, pipe)
+            raise BrowserError(f"{exc}{_log_tail(log_file)}") from exc
+        return process, pipe, log_file
+    raise BrowserTimeout(f"Chromium did not answer within {START_TIMEOUT:.0f} s of starting, "
+                         f"{START_ATTEMPTS} starts in a row{_log_tail(log_file)}")
+
+
+def _kill(process: subprocess.Popen[bytes], pipe: DevToolsPipe) -> None:
+    """Kills Chromium and its helper processes (its own process group)."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
+    try:
+        pipe.close()
+    except OSError:
+        pass
 
 
 def _shutdown(process: subprocess.Popen[bytes], pipe: DevToolsPipe) -> None:
@@ -182,8 +228,7 @@ def _shutdown(process: subprocess.Popen[bytes], pipe: DevToolsPipe) -> None:
     try:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        _kill(process, pipe)
 
 
 def _event_errors(events: list[dict[str, Any]]) -> list[str]:
@@ -222,9 +267,10 @@ def _page_target(pipe: DevToolsPipe) -> str:
     return str(pipe.call("Target.createTarget", {"url": "about:blank"})["targetId"])
 
 
-def snapshot(browser: str, page: Path, png: Path, width: int, height: int, timeout: float = 90.0) -> PageReport:
+def snapshot(browser: str, page: Path, png: Path, width: int, height: int, timeout: float = 90.0,
+             log: Callable[[str], None] | None = None) -> PageReport:
     """Opens `page` at a fixed viewport, waits for its first frame and writes a PNG of it."""
-    with launch(browser, width, height) as pipe:
+    with launch(browser, width, height, log) as pipe:
         target = _page_target(pipe)
         session = pipe.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         for method in ("Runtime.enable", "Log.enable", "Page.enable"):
