@@ -164,8 +164,8 @@ def launch(browser: str, width: int, height: int,
     cleans up. A failure while driving it is re-raised with the last line Chromium wrote to stderr."""
     root = Path(tempfile.mkdtemp(prefix="hartomat-chromium-"))
     try:
-        started = _start_answering(browser, [f"--window-size={width},{height}", "about:blank"], root, log)
-        process, pipe, log_file = started
+        argv_tail = [f"--window-size={width},{height}", "about:blank"]
+        process, pipe, log_file = _start_answering(browser, argv_tail, root, log)
         failure: BrowserError | None = None
         try:
             yield pipe
