@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from process_support import process_alive
 from runtime_helpers import chain, edge, graph, node, order_line, register_needing, runtime_registry
 
 from engine.runtime import ProgressEvent, RunOptions, run_workflow
@@ -116,14 +117,6 @@ def _wait_for_running(store_path: Path, timeout: float = 60.0) -> None:
     raise AssertionError("the slow node never started")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return Path(f"/proc/{pid}/status").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text()
-
-
 def test_killed_run_leaves_a_consistent_store(tmp_path):
     out = _start_and_kill(tmp_path, "t_slow")
     with RunStore(out / "hartomat-runs.sqlite") as store:
@@ -154,8 +147,8 @@ def test_pool_workers_of_a_killed_run_exit_too(tmp_path):
     out = _start_and_kill(tmp_path, "t_proc")
     worker = int((out / "nodes" / "slow" / "pid").read_text())
     deadline = time.monotonic() + 20
-    while _alive(worker) and time.monotonic() < deadline:
+    while process_alive(worker) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not _alive(worker), f"pool worker {worker} outlived its run"
+    assert not process_alive(worker), f"pool worker {worker} outlived its run"
     with RunStore(out / "hartomat-runs.sqlite") as store:
         assert store.list_runs()[0]["status"] == "interrupted"

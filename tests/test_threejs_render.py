@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from process_support import process_alive
 
 from engine.artifacts import Artifact, ArtifactKind
 from engine.context import NodeCall, OrderLine, WorkflowContext
@@ -178,16 +179,6 @@ exec "{then}" "$@"
     return script
 
 
-def alive(pid: int) -> bool:
-    import os
-
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-
-
 def test_a_start_that_never_answers_is_killed_and_started_again(
         tmp_path: Path, glb: Path, chromium: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from engine.web import browser
@@ -199,7 +190,7 @@ def test_a_start_that_never_answers_is_killed_and_started_again(
     assert Path(outputs["snapshot"].path).is_file()
     assert any("did not answer within 2 s of starting (start 1 of 3); killed it" in line for line in logs), logs
     first, second = (int(pid) for pid in (tmp_path / "starts").read_text().split())
-    assert not alive(first) and not alive(second)
+    assert not process_alive(first) and not process_alive(second)
 
 
 def test_a_browser_that_never_answers_fails_after_its_starts(
@@ -213,4 +204,4 @@ def test_a_browser_that_never_answers_fails_after_its_starts(
                                             r"of starting, 2 starts in a row"):
         run_node(tmp_path, glb)
     pids = [int(pid) for pid in (tmp_path / "starts").read_text().split()]
-    assert len(pids) == 2 and not any(alive(pid) for pid in pids)
+    assert len(pids) == 2 and not any(process_alive(pid) for pid in pids)
