@@ -14,6 +14,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .blender.studio import CAMERA_NAME
+
 BUNDLED_DIR = Path(__file__).parent / "templates"
 INDEX = "templates.json"
 
@@ -27,7 +29,7 @@ class TemplateEntry(BaseModel):
     label: str = ""
     output_types: list[str] = Field(default_factory=lambda: ["*"])
     categories: list[str] = Field(default_factory=lambda: ["*"])
-    camera: str = "HartOMat_Camera"
+    camera: str = CAMERA_NAME
 
     def score(self, output_type: str, category: str) -> int | None:
         """How well this template fits; None when it is no candidate at all."""

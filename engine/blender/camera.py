@@ -10,7 +10,7 @@ from .studio import BASE_POWER, CAMERA_NAME, RIG_NAME, scene_object
 
 
 def scene_camera(scene: Any) -> Any:
-    """The template's camera (the scene camera or one named 'Camera'), or a new one."""
+    """The template's camera (the scene camera or one named CAMERA_NAME), or a new one."""
     import bpy
 
     cam = scene.camera or scene_object(scene, CAMERA_NAME)

@@ -107,24 +107,24 @@ class LogRouter:
     @contextlib.contextmanager
     def node(self, log: NodeLog) -> Iterator[None]:
         """Make `log` this thread's current node log while the node runs."""
+        with self._routed_to(log):
+            try:
+                yield
+            finally:
+                log.flush()
+
+    def outside(self) -> contextlib.AbstractContextManager[None]:
+        """Let the run's own observers (progress callbacks) print where they always did, even
+        when a node's call.progress calls them from inside that node."""
+        return self._routed_to(None)
+
+    @contextlib.contextmanager
+    def _routed_to(self, log: NodeLog | None) -> Iterator[None]:
         previous = self.current()
         self._local.log = log
         try:
             yield
         finally:
-            log.flush()
             self._local.log = previous
-
-    @contextlib.contextmanager
-    def outside(self) -> Iterator[None]:
-        """Let the run's own observers (progress callbacks) print where they always did, even
-        when a node's call.progress calls them from inside that node."""
-        previous = self.current()
-        self._local.log = None
-        try:
-            yield
-        finally:
-            self._local.log = previous
-
 
 ROUTER = LogRouter()
