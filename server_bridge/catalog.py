@@ -86,13 +86,18 @@ def save_workflow(store: Store, document: Any, workflow_id: str | None = None) -
     return {"id": workflow_id, "name": workflow.name, "family": workflow.family}
 
 
-def load_workflow_row(store: Store, workflow_id: str) -> Any:
+def stored_workflow(store: Store, workflow_id: str) -> tuple[str, Any]:
+    """A workflow's stored canonical text (what an order line freezes) and its parsed model."""
     from engine.workflow import parse_workflow_document
 
     row = store.one("SELECT document FROM workflows WHERE id = ?", workflow_id)
     if row is None:
         raise CatalogError(f"workflow {workflow_id!r} does not exist", status=404)
-    return parse_workflow_document(loads(row["document"]), f"workflow {workflow_id}")
+    return row["document"], parse_workflow_document(loads(row["document"]), f"workflow {workflow_id}")
+
+
+def load_workflow_row(store: Store, workflow_id: str) -> Any:
+    return stored_workflow(store, workflow_id)[1]
 
 
 def override_problems_of(workflow: Any, overrides: dict[str, dict[str, Any]]) -> list[str]:

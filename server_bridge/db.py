@@ -6,12 +6,13 @@ so serialising them is cheaper than contending for SQLite's file lock across con
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -76,8 +77,48 @@ CREATE TABLE worker_streaks (
     blocked INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (worker_id, output_type));
 """
 
+# Frozen order lines: what a line's jobs run is fixed at submission. Workflow documents are
+# kept by content hash and never change, so editing a workflow or an output type later
+# changes new orders only.
+FROZEN_LINES_V2 = """
+CREATE TABLE workflow_documents (sha256 TEXT PRIMARY KEY, document TEXT NOT NULL, created_at REAL NOT NULL);
+ALTER TABLE order_lines ADD COLUMN workflow_sha256 TEXT REFERENCES workflow_documents(sha256);
+ALTER TABLE order_lines ADD COLUMN family TEXT;
+ALTER TABLE order_lines ADD COLUMN run_overrides TEXT;
+ALTER TABLE order_lines ADD COLUMN legacy_fallback INTEGER;
+"""
+
+
+def document_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def keep_document(conn: sqlite3.Connection, text: str) -> str:
+    """Store a workflow document under its content hash (once) and return the hash."""
+    sha = document_sha256(text)
+    conn.execute("INSERT OR IGNORE INTO workflow_documents VALUES (?, ?, ?)", (sha, text, now()))
+    return sha
+
+
+def freeze_lines_of_older_orders(conn: sqlite3.Connection) -> None:
+    """Lines submitted before lines were frozen get what their jobs would have run then."""
+    from .catalog import merge_overrides  # catalog builds on this module
+
+    rows = conn.execute(
+        "SELECT l.id, o.overrides, l.overrides AS line_overrides, o.legacy_fallback, w.family, w.document "
+        "FROM order_lines l JOIN output_types o ON o.name = l.output_type "
+        "JOIN workflows w ON w.id = o.workflow_id WHERE l.workflow_sha256 IS NULL").fetchall()
+    for row in rows:
+        overrides = merge_overrides(loads(row["overrides"], {}), loads(row["line_overrides"], {}))
+        conn.execute("UPDATE order_lines SET workflow_sha256 = ?, family = ?, run_overrides = ?, "
+                     "legacy_fallback = ? WHERE id = ?",
+                     (keep_document(conn, row["document"]), row["family"], json.dumps(overrides),
+                      row["legacy_fallback"], row["id"]))
+
+
+Migration = str | Callable[[sqlite3.Connection], None]
 # index = schema version reached after applying it; append, never edit.
-MIGRATIONS: list[str] = [SCHEMA_V1]
+MIGRATIONS: list[Migration] = [SCHEMA_V1, FROZEN_LINES_V2, freeze_lines_of_older_orders]
 
 
 def new_id(prefix: str) -> str:
@@ -90,6 +131,15 @@ def now() -> float:
 
 def loads(text: str | None, default: Any = None) -> Any:
     return json.loads(text) if text else default
+
+
+def apply_migration(conn: sqlite3.Connection, migration: Migration) -> None:
+    if callable(migration):
+        migration(conn)
+        return
+    for statement in migration.split(";"):
+        if statement.strip():
+            conn.execute(statement)
 
 
 class Store:
@@ -114,9 +164,7 @@ class Store:
             for index in range(version, len(MIGRATIONS)):
                 self.conn.execute("BEGIN IMMEDIATE")
                 try:
-                    for statement in MIGRATIONS[index].split(";"):
-                        if statement.strip():
-                            self.conn.execute(statement)
+                    apply_migration(self.conn, MIGRATIONS[index])
                     self.conn.execute(f"PRAGMA user_version={index + 1}")
                     self.conn.execute("COMMIT")
                 except BaseException:

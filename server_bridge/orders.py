@@ -11,12 +11,12 @@ from .catalog import (
     CatalogError,
     caps_mask,
     get_output_type,
-    load_workflow_row,
     merge_overrides,
     override_problems_of,
     required_capabilities,
+    stored_workflow,
 )
-from .db import Store, loads, new_id, now
+from .db import Store, keep_document, loads, new_id, now
 
 
 class OrderError(ValueError):
@@ -27,7 +27,9 @@ class OrderError(ValueError):
 
 def create_order(store: Store, principal: Principal, lines: list[dict[str, Any]], webhook_url: str | None,
                  resolve_library: Any = None) -> dict[str, Any]:
-    """Check every line first (output type exists, STEP known), then write order, lines and jobs."""
+    """Check every line first (output type exists, STEP known), then write order, lines and jobs.
+    Each line freezes what its jobs will run: the workflow document (by content hash), the
+    merged overrides, the fallback flag; its job, the mode and capabilities."""
     if not lines:
         raise OrderError("an order needs at least one line")
     prepared = []
@@ -45,22 +47,26 @@ def create_order(store: Store, principal: Principal, lines: list[dict[str, Any]]
                              "is not in the product library")
         if store.one("SELECT 1 FROM files WHERE sha256 = ?", sha) is None:
             raise OrderError(f"{where}.step_sha256: no uploaded file has sha256 {sha}")
-        workflow = load_workflow_row(store, output_type["workflow_id"])
-        problems = override_problems_of(workflow, merge_overrides(output_type["overrides"], line.get("overrides") or {}))
+        document, workflow = stored_workflow(store, output_type["workflow_id"])
+        overrides = merge_overrides(output_type["overrides"], line.get("overrides") or {})
+        problems = override_problems_of(workflow, overrides)
         if problems:
             raise OrderError(f"{where}.overrides: {'; '.join(problems)}")
         caps = caps_mask(required_capabilities(workflow, output_type["mode"]))
-        prepared.append((line, sha, output_type, caps))
+        prepared.append((line, sha, output_type, caps, document, workflow.family, overrides))
     order_id, t = new_id("ord"), now()
     with store.tx() as c:
         c.execute("INSERT INTO orders (id, status, submitted_by, webhook_url, webhook_status, created_at) "
                   "VALUES (?, 'queued', ?, ?, ?, ?)",
                   (order_id, principal.token_id, webhook_url, "pending" if webhook_url else "none", t))
-        for position, (line, sha, output_type, caps) in enumerate(prepared):
+        for position, (line, sha, output_type, caps, document, family, overrides) in enumerate(prepared):
             line_id = f"{order_id}-l{position + 1}"
-            c.execute("INSERT INTO order_lines VALUES (?, ?, ?, ?, ?, ?, ?)",
+            c.execute("INSERT INTO order_lines (id, order_id, position, product, step_sha256, output_type, "
+                      "overrides, workflow_sha256, family, run_overrides, legacy_fallback) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                       (line_id, order_id, position, line.get("product") or line_id, sha, output_type["name"],
-                       json.dumps(line.get("overrides") or {})))
+                       json.dumps(line.get("overrides") or {}), keep_document(c, document), family,
+                       json.dumps(overrides), int(output_type["legacy_fallback"])))
             c.execute("INSERT INTO jobs (id, order_id, order_line_id, output_type, mode, caps, status, "
                       "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
                       (f"job-{line_id[4:]}", order_id, line_id, output_type["name"], output_type["mode"],

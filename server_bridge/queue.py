@@ -13,7 +13,7 @@ from typing import Any
 
 from . import jobstate
 from .auth import Principal
-from .catalog import caps_mask, merge_overrides
+from .catalog import caps_mask
 from .db import Store, loads, new_id, now
 from .orders import roll_up
 
@@ -67,20 +67,18 @@ def claim(store: Store, worker: Any, lease_s: float) -> dict[str, Any] | None:
 
 
 def job_payload(store: Store, job: Any, lease_s: float) -> dict[str, Any]:
-    """Everything a worker needs to run a job: order line, workflow, mode, overrides, STEP.
-    The workflow is sent as stored (canonical JSON, validated when it was saved)."""
+    """Everything a worker needs to run a job, as frozen on its order line at submission:
+    workflow document, merged overrides, fallback flag; mode from the job; the STEP file."""
     row = store.one(
-        "SELECT l.id, l.product, l.overrides AS line_overrides, l.step_sha256, o.overrides, o.legacy_fallback, "
-        "w.family, w.document, f.size, f.name FROM order_lines l JOIN output_types o ON o.name = ? "
-        "JOIN workflows w ON w.id = o.workflow_id LEFT JOIN files f ON f.sha256 = l.step_sha256 WHERE l.id = ?",
-        job["output_type"], job["order_line_id"])
+        "SELECT l.id, l.product, l.step_sha256, l.family, l.run_overrides, l.legacy_fallback, d.document, "
+        "f.size, f.name FROM order_lines l JOIN workflow_documents d ON d.sha256 = l.workflow_sha256 "
+        "LEFT JOIN files f ON f.sha256 = l.step_sha256 WHERE l.id = ?", job["order_line_id"])
     if row is None:
-        raise QueueError(f"job {job['id']!r} lost its order line or output type {job['output_type']!r}", 410)
-    overrides = merge_overrides(loads(row["overrides"], {}), loads(row["line_overrides"], {}))
+        raise QueueError(f"job {job['id']!r} lost its order line or the workflow frozen on it", 410)
     return {"job_id": job["id"], "run_id": job["run_id"], "order_id": job["order_id"],
             "order_line_id": row["id"], "product": row["product"], "output_type": job["output_type"],
             "family": row["family"], "mode": job["mode"], "legacy_fallback": bool(row["legacy_fallback"]),
-            "overrides": overrides, "workflow": loads(row["document"]),
+            "overrides": loads(row["run_overrides"], {}), "workflow": loads(row["document"]),
             "step_file": {"sha256": row["step_sha256"], "size": row["size"], "name": row["name"]},
             "lease_s": lease_s, "attempt": job["attempts"]}
 

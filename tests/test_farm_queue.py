@@ -401,3 +401,37 @@ def test_a_worker_stopped_between_grant_and_reply_hands_the_job_back(apis, tmp_p
     wid = register(apis["worker"])
     assert claim(apis["worker"], wid)["job_id"] == job_id
     complete(apis["worker"], wid, job_id)
+
+
+def test_a_queued_job_runs_what_was_submitted_not_later_edits_of_its_output_type(apis):
+    """Edits to the output type's overrides and mode, and to its workflow, between submission and
+    claim change new orders only: the claim returns what the line froze at submission."""
+    still = apis["submit"]("GET", "/api/output-types/still").json()
+    document = apis["submit"]("GET", f"/api/workflows/{still['workflow_id']}").json()
+    workflow_id = apis["admin"]("POST", "/api/workflows", json=document).json()["id"]
+    spec = {"family": "still", "artifact_kind": still["artifact_kind"], "workflow_id": workflow_id,
+            "overrides": {"blender_still": {"samples": 3}}, "mode": "graph"}
+    assert apis["admin"]("PUT", "/api/output-types/frozen", json=spec).status_code == 200
+    order = submit(apis["submit"], 1, output_type="frozen")
+
+    edited = {**document, "name": "edited after submission"}
+    assert apis["admin"]("PUT", f"/api/workflows/{workflow_id}", json=edited).status_code == 200
+    spec_later = {**spec, "overrides": {"blender_still": {"samples": 7}}, "mode": "legacy",
+                  "legacy_fallback": False}
+    assert apis["admin"]("PUT", "/api/output-types/frozen", json=spec_later).status_code == 200
+
+    wid = register(apis["worker"])
+    job = claim(apis["worker"], wid)
+    assert job is not None and job["order_id"] == order["id"]
+    assert job["overrides"] == {"blender_still": {"samples": 3}}
+    assert job["workflow"]["name"] == document["name"]
+    assert job["mode"] == "graph" and job["legacy_fallback"] is True
+    complete(apis["worker"], wid, job["job_id"])
+
+    later = submit(apis["submit"], 1, output_type="frozen")
+    job = claim(apis["worker"], wid)
+    assert job is not None and job["order_id"] == later["id"]
+    assert job["overrides"] == {"blender_still": {"samples": 7}}
+    assert job["workflow"]["name"] == "edited after submission"
+    assert job["mode"] == "legacy" and job["legacy_fallback"] is False
+    complete(apis["worker"], wid, job["job_id"])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from server_bridge import jobstate
-from server_bridge.db import MIGRATIONS, Store, now
+from server_bridge.db import MIGRATIONS, SCHEMA_V1, Store, apply_migration, loads, now
 
 
 def test_a_new_store_is_migrated_to_the_latest_version_in_wal_mode(tmp_path: Path):
@@ -21,12 +21,40 @@ def test_a_new_store_is_migrated_to_the_latest_version_in_wal_mode(tmp_path: Pat
     again.close()
 
 
+def test_lines_of_orders_stored_before_lines_were_frozen_are_frozen_by_the_migration(tmp_path: Path):
+    """A farm file from before frozen lines: its queued line gets the output type's overrides
+    merged with its own, the fallback flag and the workflow document, as its claim would have."""
+    import sqlite3
+
+    path = tmp_path / "farm.sqlite"
+    conn = sqlite3.connect(path, isolation_level=None)
+    apply_migration(conn, SCHEMA_V1)
+    t = now()
+    conn.execute("INSERT INTO workflows VALUES ('wf', 'w', 'still', '{\"name\": \"w\"}', ?, ?)", (t, t))
+    conn.execute("INSERT INTO output_types (name, family, artifact_kind, workflow_id, overrides, mode, "
+                 "legacy_fallback, created_at) VALUES ('still', 'still', 'image', 'wf', ?, 'graph', 0, ?)",
+                 ('{"render": {"samples": 3, "engine": "CYCLES"}}', t))
+    conn.execute("INSERT INTO orders (id, status, submitted_by, created_at) VALUES ('o', 'queued', 't', ?)", (t,))
+    conn.execute("INSERT INTO order_lines VALUES ('l', 'o', 0, 'p', NULL, 'still', '{\"render\": {\"samples\": 5}}')")
+    conn.execute("PRAGMA user_version = 1")
+    conn.close()
+
+    store = Store(path)
+    line = store.one("SELECT l.*, d.document FROM order_lines l JOIN workflow_documents d "
+                     "ON d.sha256 = l.workflow_sha256 WHERE l.id = 'l'")
+    assert line is not None and loads(line["document"]) == {"name": "w"}
+    assert loads(line["run_overrides"]) == {"render": {"samples": 5, "engine": "CYCLES"}}
+    assert line["family"] == "still" and line["legacy_fallback"] == 0
+    store.close()
+
+
 def add_job(store: Store, job_id: str, status: str = "queued", caps: int = 0) -> None:
     t = now()
     with store.tx() as c:
         c.execute("INSERT OR IGNORE INTO orders (id, status, submitted_by, created_at) VALUES ('o', 'queued', 't', ?)",
                   (t,))
-        c.execute("INSERT OR IGNORE INTO order_lines VALUES ('l', 'o', 0, 'p', NULL, 'still', '{}')")
+        c.execute("INSERT OR IGNORE INTO order_lines (id, order_id, position, product, step_sha256, output_type) "
+                  "VALUES ('l', 'o', 0, 'p', NULL, 'still')")
         c.execute("INSERT INTO jobs (id, order_id, order_line_id, output_type, mode, caps, status, created_at, "
                   "updated_at) VALUES (?, 'o', 'l', 'still', 'graph', ?, ?, ?, ?)", (job_id, caps, status, t, t))
 
