@@ -18,7 +18,7 @@ if ! .venv/bin/python -c "import engine, bpy, OCP, pytest" >/dev/null 2>&1 || [ 
     echo "[setup] replacing cadquery-ocp (with VTK) by cadquery-ocp-novtk"
     .venv/bin/python -m pip uninstall -q -y cadquery-ocp vtk
   fi
-  .venv/bin/python -m pip install -q -e ".[test]"
+  .venv/bin/python -m pip install -q -e ".[worker,test]"
   touch .venv/.installed
 fi
 for step in scripts/setup.d/*.sh; do

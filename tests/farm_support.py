@@ -19,8 +19,8 @@ import requests
 CLI = [sys.executable, "-m", "engine"]
 
 
-def token(data: Path, role: str, name: str = "") -> str:
-    out = subprocess.run([*CLI, "token", "create", "--role", role, "--data", str(data), "--name", name or role],
+def token(data: Path, role: str, name: str = "", cli: list[str] = CLI) -> str:
+    out = subprocess.run([*cli, "token", "create", "--role", role, "--data", str(data), "--name", name or role],
                          capture_output=True, text=True, check=True, timeout=60)
     return out.stdout.strip()
 
@@ -32,11 +32,12 @@ class FarmServer:
     max_upload: int | None = None
     port: int = 0
     env: dict[str, str] = field(default_factory=dict)
+    cli: list[str] = field(default_factory=lambda: list(CLI))  # the `hartomat` command that serves
     proc: subprocess.Popen[str] | None = None
     url: str = ""
 
     def start(self) -> FarmServer:
-        cmd = [*CLI, "serve", "--port", str(self.port), "--data", str(self.data), "--lease", str(self.lease_s)]
+        cmd = [*self.cli, "serve", "--port", str(self.port), "--data", str(self.data), "--lease", str(self.lease_s)]
         if self.max_upload:
             cmd += ["--max-upload", str(self.max_upload)]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
