@@ -70,8 +70,7 @@ def recent_runs(server: str, token: str, limit: int = 10) -> list[dict[str, Any]
     """The latest run of each job of the `limit` newest orders this token may see, newest first:
     {job_id, run_id, order_id, product, output_type, status}. Jobs that never ran are left out."""
     client = farm_client(server, token)
-    # the client has no public order listing; GET /api/orders is the server's own endpoint
-    orders = client._json("GET", "/api/orders", params={"limit": limit})
+    orders = client.orders(limit)
     runs = []
     for order in orders:
         for line in client.order(order["id"]).get("lines", []):

@@ -136,6 +136,11 @@ class FarmClient:
         result: dict[str, Any] = self._json("GET", f"/api/orders/{order_id}")
         return result
 
+    def orders(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest orders this token may see (all of them for an admin), newest first."""
+        result: list[dict[str, Any]] = self._json("GET", "/api/orders", params={"limit": limit})
+        return result
+
     def wait_order(self, order_id: str, timeout: float = 3600.0, poll_s: float = 0.5) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
@@ -189,6 +194,10 @@ class FarmClient:
 
     def output_types(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self._json("GET", "/api/output-types")
+        return result
+
+    def output_type(self, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._json("GET", f"/api/output-types/{name}")
         return result
 
     def put_output_type(self, name: str, spec: dict[str, Any]) -> dict[str, Any]:

@@ -150,6 +150,8 @@ def test_shadow_mode_publishes_legacy_only_and_stores_the_parity_report(farm, wo
     server, tokens = farm
     switched = cli(server, tokens["admin"], "output-type", "set-mode", "tiny", "shadow")
     assert switched.returncode == 0 and "mode shadow (set by admin)" in switched.stdout, switched.stderr
+    shown = cli(server, tokens["admin"], "output-type", "show", "tiny")
+    assert shown.returncode == 0 and json.loads(shown.stdout)["mode"] == "shadow", shown.stderr
     try:
         workers("shadow-worker")
         order_id = cli(server, tokens["submit"], "submit", str(bearing_step), "--output-type", "tiny").stdout.strip()

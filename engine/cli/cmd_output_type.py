@@ -38,7 +38,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    item = client(args)._json("GET", f"/api/output-types/{args.name}")
+    item = client(args).output_type(args.name)
     print(json.dumps(item, indent=2))
     return 0
 
