@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import shutil
+import sys
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
@@ -33,3 +34,10 @@ def detect_capabilities() -> frozenset[str]:
 
 def missing_capabilities(needed: tuple[str, ...] | list[str], available: frozenset[str]) -> list[str]:
     return [c for c in needed if c not in available]
+
+
+def inside_blender_executable() -> bool:
+    """True in a Blender executable's Python (not the bpy module): a process spawned from here
+    starts a bare Python without bpy and re-runs Blender's `-P` script, so nodes run in-process."""
+    bpy = sys.modules.get("bpy")
+    return bool(bpy is not None and getattr(getattr(bpy, "app", None), "binary_path", ""))
