@@ -78,3 +78,25 @@ def test_still_preset_renders_in_blender_43_with_its_own_template_and_thumbnails
     assert result["user_error"] == (
         f"template {user_template} was saved by Blender 5.0; this is Blender 4.3.2, which cannot open files from "
         "a newer Blender: save it again from Blender 4.3 or pick another template")
+
+
+def test_the_addon_deps_folder_gives_blender_43_the_ocp_capability(blender, deps, tmp_path: Path):
+    from real_blender import TRACEBACK, build_extension, install_into_blender, run_blender
+
+    user = tmp_path / "user"
+    user.mkdir()
+    installed = install_into_blender(build_extension(tmp_path / "ext"), user, tmp_path)
+    assert "HARTOMAT_INSTALLED" in installed.stdout, installed.stdout[-2000:] + installed.stderr[-2000:]
+    wrong = tmp_path / "deps-cp311"
+    wrong.mkdir()
+    (wrong / "hartomat-deps.json").write_text(json.dumps({"python": "3.11"}))
+    script = REPO / "tests" / "blender_scripts" / "addon_deps.py"
+    done = run_blender(["-b", "--python-exit-code", "1", "--python", str(script), "--", str(deps), str(wrong)],
+                       user)  # not --factory-startup: the installed extension and its preferences load
+    assert done.returncode == 0 and TRACEBACK not in done.stderr, done.stdout[-3000:] + done.stderr[-3000:]
+    lines = dict(line.split(" ", 1) for line in done.stdout.splitlines() if line.startswith(("BEFORE", "AFTER",
+                                                                                              "WRONG", "OCP")))
+    assert "'ocp'" not in lines["BEFORE"] and "'ocp'" in lines["AFTER"] and "'bpy'" in lines["AFTER"]
+    assert lines["OCP"].startswith(str(deps))
+    assert lines["WRONG"].startswith(f"deps folder {wrong} was built for Python 3.11, but this Blender runs "
+                                     "Python 3.13")
