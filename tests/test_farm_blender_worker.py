@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from farm_support import FarmServer, token, wait_until
 from PIL import Image
-from real_blender import REPO, WHEELHOUSE, make_blender_deps, require_blender
+from real_blender import REPO, WHEELHOUSE
 
 from engine.blender_deps import BlenderInfo, pip_command
 
@@ -25,16 +25,6 @@ WORKER = REPO / "scripts" / "farm_worker.py"
 TINY_STILL = {"still": {"samples": 2, "resolution_x": 64, "resolution_y": 64, "denoise": False}}
 TINY_TURNTABLE = {"turntable": {"samples": 1, "resolution_x": 64, "resolution_y": 64, "denoise": False,
                                 "frame_count": 4}}
-
-
-@pytest.fixture(scope="module")
-def blender() -> list[str]:
-    return require_blender()
-
-
-@pytest.fixture(scope="module")
-def deps(blender, tmp_path_factory) -> Path:
-    return make_blender_deps(tmp_path_factory.mktemp("blender-deps"))
 
 
 def run_worker(blender: list[str], *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
@@ -52,7 +42,7 @@ def status_json(server: FarmServer, tok: str, order_id: str) -> dict:
     return json.loads(done.stdout)
 
 
-def test_blender_worker_with_deps_serves_a_still_and_a_turntable_order(blender, deps, tmp_path: Path,
+def test_blender_worker_with_deps_serves_a_still_and_a_turntable_order(blender, blender_deps, tmp_path: Path,
                                                                       bearing_step: Path):
     from server_bridge.client import FarmClient
 
@@ -62,7 +52,7 @@ def test_blender_worker_with_deps_serves_a_still_and_a_turntable_order(blender, 
         submitter = FarmClient(server.url, tokens["submit"])
         still = submitter.submit([bearing_step], "still", overrides=TINY_STILL)["id"]
         turntable = submitter.submit([bearing_step], "turntable", overrides=TINY_TURNTABLE)["id"]
-        done = run_worker(blender, "--server", server.url, "--token", tokens["worker"], "--deps", str(deps),
+        done = run_worker(blender, "--server", server.url, "--token", tokens["worker"], "--deps", str(blender_deps),
                           "--max-jobs", "2", "--wait", "2", "--work-dir", str(tmp_path / "work"))
         log = done.stdout + done.stderr
         (tmp_path / "worker.log").write_text(log)  # kept for a look when the test fails
@@ -90,10 +80,10 @@ def test_blender_worker_with_deps_serves_a_still_and_a_turntable_order(blender, 
         server.stop()
 
 
-def test_a_deps_folder_for_another_python_is_refused_naming_both(blender, deps, tmp_path: Path):
+def test_a_deps_folder_for_another_python_is_refused_naming_both(blender, blender_deps, tmp_path: Path):
     other = tmp_path / "deps-cp311"
     other.mkdir()
-    marker = json.loads((deps / "hartomat-deps.json").read_text())
+    marker = json.loads((blender_deps / "hartomat-deps.json").read_text())
     (other / "hartomat-deps.json").write_text(json.dumps({**marker, "python": "3.11"}))
     done = run_worker(blender, "--server", "http://127.0.0.1:9", "--token", "x", "--deps", str(other), timeout=120)
     assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
