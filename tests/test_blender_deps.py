@@ -59,3 +59,18 @@ def worker(*caps: str, blocked: tuple[str, ...] = ()) -> dict:
 ])
 def test_waiting_reasons(workers, reason):
     assert waiting_reason(caps_mask(["bpy", "ocp"]), "still", workers) == reason
+
+
+def test_blender_deps_cli_names_a_blender_it_cannot_use(tmp_path: Path):
+    import subprocess
+    import sys
+
+    def run(*blender: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "engine", "blender-deps", "--blender", *blender, "-o",
+                               str(tmp_path / "deps")], capture_output=True, text=True, timeout=60)
+
+    missing = run(str(tmp_path / "no-blender"))
+    assert missing.returncode == 2 and f"cannot run Blender '{tmp_path / 'no-blender'}'" in missing.stderr
+    not_blender = run("/bin/true")
+    assert not_blender.returncode == 2 and "'/bin/true' did not answer as a Blender (exit 0)" in not_blender.stderr
+    assert not (tmp_path / "deps").exists()  # nothing half-made
