@@ -14,6 +14,7 @@ Usage: .venv/bin/python bench/blender_worker.py [--jobs N] [--write]
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -80,6 +81,7 @@ def main() -> int:
     parser.add_argument("--write", action="store_true", help="write the figures into docs/performance.md")
     args = parser.parse_args()
     blender = require_blender()
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="hartomat-bench-") as tmp:
         root = Path(tmp)
         deps = make_blender_deps(root / "deps")
@@ -108,7 +110,8 @@ def main() -> int:
     text = f"""## Blender worker
 
 `.venv/bin/python bench/blender_worker.py --write` on {machine()}; the machine was shared with
-other jobs while it ran, so compare the ratio, not the absolute times. {args.jobs} still orders
+other jobs while it ran (load average {load:.0f} at the start), so compare the ratio, not the
+absolute times. {args.jobs} still orders
 per worker (bearing, 128 px, 8 samples, no denoiser; each STEP file new to the cache, so every
 job runs the whole graph), served from one real server; per-job time is the server's claim-to-report
 time of the jobs after the first.
@@ -126,7 +129,9 @@ Per node, warm jobs (median, the runtime's node durations):
 Warm `blender -b` per job: **{ratio:.2f}×** the `bpy`-module worker (target ≤ 1.1×). The one-time
 cost of a Blender worker with OCP (Blender start, deps folder, `import OCP`, registration) is its
 start-to-first-claim time above. In Blender every node runs in the one process; the `bpy`-module
-worker runs the CAD nodes in a process pool.
+worker runs the CAD nodes in a process pool, started afresh for every run, so each of its jobs
+pays spawning Python processes that import the engine and OCP again (most of its `extract` and
+`glb_export` time on this loaded machine).
 """
     print(text)
     if args.write:
