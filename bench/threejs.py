@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from bench.perfdoc import machine, write_section  # noqa: E402
 from engine.artifacts import Artifact, ArtifactKind  # noqa: E402
 from engine.context import NodeCall, OrderLine, WorkflowContext  # noqa: E402
-from engine.executors.web import foreground_share  # noqa: E402
+from engine.imaging import foreground_share  # noqa: E402
 from engine.node_settings import OccGlbExportSettings  # noqa: E402
 from engine.registry import REGISTRY  # noqa: E402
 from engine.samples import make_bearing_step  # noqa: E402

@@ -5,6 +5,11 @@ for what exists and when each template is chosen. A template is chosen by output
 product category: a category match counts more than an output-type match; a template listing
 `"*"` output types is a generic candidate; ties go to the earlier entry; no candidate means the
 library's default.
+
+A Blender opens only .blend files saved by a Blender no newer than itself. `readable_template`
+gives the running Blender a file it can open: the bundled studio templates are built again from
+code by that Blender when needed (cached per version); a user's template saved by a newer
+Blender is refused with both versions named.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .blend_header import blend_version, version_text
 from .blender.studio import CAMERA_NAME
 
 BUNDLED_DIR = Path(__file__).parent / "templates"
@@ -77,3 +83,42 @@ class TemplateLibrary(BaseModel):
 
     def path(self, entry: TemplateEntry) -> Path:
         return self.folder / entry.file
+
+    def readable_path(self, entry: TemplateEntry) -> Path:
+        """The file of `entry` the running Blender can open (see `readable_template`)."""
+        return readable_template(self.path(entry))
+
+
+def _bundled_entry(path: Path) -> TemplateEntry | None:
+    """The bundled library's entry for `path`, when `path` is one of the bundled files."""
+    if path.resolve().parent != BUNDLED_DIR.resolve():
+        return None
+    return next((t for t in TemplateLibrary.load(BUNDLED_DIR).templates if t.file == path.name), None)
+
+
+def readable_template(path: str | Path) -> Path:
+    """`path` when the running Blender can open it; for a bundled template saved by a newer
+    Blender (or missing, or of an unknown header), the same studio built by this Blender (cached
+    per version); for any other template saved by a newer Blender, ValueError naming the file
+    and both versions.
+    Needs a running Blender (bpy)."""
+    from .blender import shading, studio
+    from .blender.built_blend import built_blend, fingerprint, running_version
+
+    path = Path(path)
+    running = running_version()
+    saved_by = blend_version(path) if path.is_file() else None
+    entry = _bundled_entry(path)
+    if entry is None:
+        if not path.is_file():
+            raise ValueError(f"template {path} does not exist")
+        if saved_by is None or saved_by <= running[:2]:  # an unknown header: Blender's own load will tell
+            return path
+        raise ValueError(f"template {path} was saved by Blender {version_text(saved_by)}; this is Blender "
+                         f"{version_text(running)}, which cannot open files from a newer Blender: save it "
+                         f"again from Blender {version_text(running[:2])} or pick another template")
+    if saved_by is not None and saved_by <= running[:2]:
+        return path
+    key = fingerprint(Path(studio.__file__), Path(shading.__file__), entry.style, entry.name, entry.camera)
+    return built_blend(entry.name, key,
+                       lambda target: studio.save_studio(target, entry.style, entry.name, entry.camera))

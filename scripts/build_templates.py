@@ -1,7 +1,9 @@
 """Builds the render templates (.blend) listed in engine/templates/templates.json, from code.
 
 Each template is the studio rig of `engine.blender.studio` in one style, saved as its own
-.blend, so the shipped templates are reproducible rather than binary blobs of unknown origin.
+.blend by `save_studio`, so the shipped templates are reproducible rather than binary blobs of
+unknown origin. A Blender older than the one that ran this script builds its own copies on
+first need (`engine.template_library.readable_template`).
 Usage: .venv/bin/python scripts/build_templates.py [--out DIR] [--only NAME ...]
 """
 
@@ -15,22 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from engine.blender.studio import save_studio  # noqa: E402
 from engine.template_library import BUNDLED_DIR, INDEX, TemplateLibrary  # noqa: E402
-
-
-def build_one(style: str, name: str, camera: str, target: Path) -> None:
-    """Save one template: an empty file holding only the studio scene."""
-    import bpy
-
-    from engine.blender.studio import build_studio
-
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    scene = bpy.context.scene
-    scene.name = name
-    build_studio(scene, style)
-    scene.camera.name = camera
-    target.parent.mkdir(parents=True, exist_ok=True)
-    bpy.data.libraries.write(str(target), {scene}, fake_user=True, compress=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     for entry in library.templates:
         if args.only and entry.name not in args.only:
             continue
-        build_one(entry.style, entry.name, entry.camera, args.out / entry.file)
+        save_studio(args.out / entry.file, entry.style, entry.name, entry.camera)
         print(f"built {args.out / entry.file}")
     return 0
 

@@ -25,6 +25,38 @@ def blender_executable() -> list[str] | None:
     return None
 
 
+def require_blender() -> list[str]:
+    """The Blender command for a test; where set-up can provision Blender (root), its absence
+    fails the test, elsewhere it skips."""
+    import pytest
+
+    command = blender_executable()
+    if command is None:
+        if os.geteuid() == 0:
+            pytest.fail(not_provisioned_reason() + "; scripts/setup.sh provisions it")
+        pytest.skip(not_provisioned_reason())
+    return command
+
+
+WHEELHOUSE = REPO / "build" / "wheelhouse"
+
+
+def make_blender_deps(out: Path) -> Path:
+    """`hartomat blender-deps` for the provisioned Blender into `out`, offline from the wheelhouse
+    set-up fetched (scripts/setup.d/55-blender-wheels.sh)."""
+    import shlex
+
+    if not any(WHEELHOUSE.glob("*.whl")):
+        raise RuntimeError(f"{WHEELHOUSE} has no wheels; run scripts/setup.sh")
+    command = require_blender()
+    done = subprocess.run([str(Path(sys.executable).with_name("hartomat")), "blender-deps", "--blender",
+                           shlex.join(command), "-o", str(out), "--wheelhouse", str(WHEELHOUSE)],
+                          capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        raise RuntimeError(f"hartomat blender-deps failed: {done.stderr[-2000:]}")
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
 def not_provisioned_reason() -> str:
     return (f"no real Blender: {CHROOT} is not provisioned (run scripts/provision_blender.sh as root) "
             "and HARTOMAT_BLENDER is not set")

@@ -1,4 +1,5 @@
-"""thumbnail_save: every source image in every size asked, longest edge = size."""
+"""thumbnail_save: every source image in every size asked, longest edge = size, made with Pillow
+and with Blender's own image API (what runs inside a Blender whose Python has no Pillow)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,14 @@ from engine.artifacts import Artifact, ArtifactKind
 from engine.errors import NodeInputError
 from engine.executors.media import thumbnail_save
 from engine.node_settings import ThumbnailSaveSettings
+
+
+@pytest.fixture(params=["pillow", "blender"], autouse=True)
+def backend(request, monkeypatch) -> str:
+    """Each test once per image backend; 'blender' hides Pillow from engine.imaging."""
+    if request.param == "blender":
+        monkeypatch.setattr("engine.imaging.has_pillow", lambda: False)
+    return request.param
 
 
 def _image(path, size=(200, 100), mode="RGBA") -> Artifact:
@@ -38,6 +47,8 @@ def test_jpeg_thumbnails_of_an_image_set_flatten_alpha(tmp_path):
     for path in out.files:
         with Image.open(path) as thumb:
             assert thumb.format == "JPEG" and thumb.mode == "RGB" and thumb.size == (16, 16)
+            red, green, blue = thumb.getpixel((8, 8))  # (200, 30, 30) at half alpha over white
+            assert abs(red - 228) < 8 and abs(green - 142) < 8 and abs(blue - 142) < 8
 
 
 def test_unreadable_input_is_a_clear_error(tmp_path):

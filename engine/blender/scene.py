@@ -44,13 +44,19 @@ def _owned_data(scene: Any) -> list[Any]:
 
 
 def reset() -> None:
-    """Remove the previous render scene and whatever only it used (never a global orphan purge:
-    a desktop session's own unused data, such as a workflow node tree, must survive)."""
+    """Remove the previous render scene and whatever only it used."""
     import bpy
 
     old = bpy.data.scenes.get(RENDER_SCENE)
-    if old is None:
-        return
+    if old is not None:
+        remove_scene(old)
+
+
+def remove_scene(old: Any) -> None:
+    """Remove a scene the engine made and whatever only it used (never a global orphan purge:
+    a desktop session's own unused data, such as a workflow node tree, must survive)."""
+    import bpy
+
     if len(bpy.data.scenes) == 1:
         bpy.data.scenes.new("Scene")
     if bpy.context.scene == old:

@@ -1,7 +1,8 @@
 """The studio rig, built by code: cyclorama backdrop, three area lights, camera, world.
 
-`scripts/build_templates.py` saves it as the template .blend files and the render nodes build it
-in memory when no template is given, so both come from this one definition. The rig is modelled
+`save_studio` writes it as a template .blend (`scripts/build_templates.py` for the bundled files,
+the template library for a Blender that cannot read those), and the render nodes build it in
+memory when no template is given, so all come from this one definition. The rig is modelled
 for a product with a 1 m diagonal standing on the floor at the origin; at render time
 `camera.place_studio` scales it to the product and turns it with the camera, so the backdrop is
 always behind the product and light sizes and distances follow the product's size.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .shading import ensure_nodes
@@ -183,3 +185,19 @@ def set_transparent(scene: Any, transparent: bool) -> None:
     cycles = scene.render.engine == "CYCLES"
     backdrop.is_shadow_catcher = transparent and cycles
     backdrop.hide_render = transparent and not cycles
+
+
+def save_studio(target: Path, style: str, name: str, camera: str = CAMERA_NAME) -> None:
+    """Write a .blend holding only the studio scene of one style. The scene is built in the
+    running session and removed again, so a warm worker or a TD's open file keeps its own data."""
+    import bpy
+
+    from .scene import remove_scene
+
+    scene: Any = bpy.data.scenes.new(name)
+    try:
+        build_studio(scene, style)
+        scene.camera.name = camera
+        bpy.data.libraries.write(str(target), {scene}, fake_user=True, compress=True)
+    finally:
+        remove_scene(scene)

@@ -1,4 +1,4 @@
-"""Media executors that need no Blender: thumbnails with Pillow."""
+"""Media executors: thumbnails (Pillow, or Blender's image API inside a Blender without it)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 from ..artifacts import Artifact, ArtifactKind
 from ..context import NodeCall
 from ..errors import NodeInputError
+from ..imaging import thumbnail
 from ..node_settings import ThumbnailSaveSettings
 
 READABLE = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
@@ -21,27 +22,10 @@ def _sources(call: NodeCall) -> list[Path]:
             if path.suffix.lower() in READABLE:
                 files.append(path)
             else:
-                call.log(f"thumbnails: skipped {path.name} (Pillow cannot read {path.suffix or 'it'})")
+                call.log(f"thumbnails: skipped {path.name} (cannot read {path.suffix or 'it'})")
     if not files:
         raise NodeInputError(f"node '{call.node_id}' (thumbnail_save): input 'image' has no readable image file")
     return files
-
-
-def _thumbnail(source: Path, size: int, target: Path, file_format: str) -> Path:
-    from PIL import Image
-
-    with Image.open(source) as image:
-        image.load()
-        scale = size / max(image.size)
-        thumb = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
-                             Image.Resampling.LANCZOS)
-    if file_format == "JPEG" and thumb.mode in ("RGBA", "LA", "P"):
-        background = Image.new("RGB", thumb.size, (255, 255, 255))
-        thumb = thumb.convert("RGBA")
-        background.paste(thumb, mask=thumb.getchannel("A"))
-        thumb = background
-    thumb.save(target, format=file_format)
-    return target
 
 
 def thumbnail_save(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
@@ -60,7 +44,7 @@ def thumbnail_save(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
         for size in settings.sizes:
             target = folder / f"{source.stem}_{size}.{EXTENSIONS[settings.format]}"
             try:
-                written.append(str(_thumbnail(source, size, target, settings.format)))
+                written.append(str(thumbnail(source, size, target, settings.format)))
             except OSError as exc:
                 raise NodeInputError(f"node '{call.node_id}' (thumbnail_save): image {source}: {exc}") from None
     return {"thumbnails": Artifact(kind=ArtifactKind.IMAGE_SET, path=str(folder), files=written, role="thumbnail",

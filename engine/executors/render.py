@@ -34,7 +34,7 @@ from ..node_settings import (
     RenderSettings,
     ResolveTemplateSettings,
 )
-from ..template_library import TemplateLibrary
+from ..template_library import TemplateLibrary, readable_template
 
 S = TypeVar("S", bound=NodeSettings)
 
@@ -100,6 +100,11 @@ def _stage(call: NodeCall, settings: RenderSettings) -> Stage:
         raise _fail(call, "input 'bbox'", str(exc)) from None
     template = _input_file(call, "template", required=False)
     call.progress(0.02, "building the scene")
+    scene.reset()  # first: a template built now must not get names clashing with the last render's
+    try:
+        template = readable_template(template) if template is not None else None
+    except ValueError as exc:
+        raise _fail(call, "input 'template'", str(exc)) from None
     try:
         render_scene = scene.new_render_scene(template)
     except (OSError, ValueError) as exc:

@@ -7,6 +7,7 @@ from pathlib import Path
 from ..artifacts import Artifact, ArtifactKind
 from ..context import NodeCall
 from ..errors import NodeInputError
+from ..imaging import foreground_share
 from ..web.browser import BROWSER_ENV, BrowserError, find_browser, snapshot
 from ..web.page import ViewerConfig, write_viewer
 
@@ -37,18 +38,6 @@ def _skip_reason(call: NodeCall) -> tuple[str | None, str | None]:
     if browser is None:
         return None, f"PNG snapshot skipped: no headless Chromium found (on PATH or in ${BROWSER_ENV})"
     return browser, None
-
-
-def foreground_share(png: Path, background: str) -> float:
-    """Share of pixels that differ clearly from the background colour."""
-    from PIL import Image, ImageChops
-
-    with Image.open(png) as image:
-        rgb = image.convert("RGB")
-    plain = Image.new("RGB", rgb.size, background)
-    diff = ImageChops.difference(rgb, plain).convert("L").point(lambda v: 255 if v > 24 else 0)
-    histogram = diff.histogram()
-    return histogram[255] / float(rgb.width * rgb.height)
 
 
 def _take_snapshot(call: NodeCall, browser: str, page: Path, glb_path: Path) -> Path:

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..capabilities import detect_capabilities, missing_capabilities
+from ..capabilities import detect_capabilities, inside_blender_executable, missing_capabilities
 from ..context import OrderLine
 from ..errors import HartomatError
 from ..node_definition import NodeDefinition
@@ -168,11 +168,12 @@ def override_problems(workflow: Workflow, registry: NodeDefinitionRegistry,
 
 
 def placement(definition: NodeDefinition, capabilities: frozenset[str], options: RunOptions) -> tuple[str, list[str]]:
-    """Where a node runs (inline, process, helper) or 'unavailable', and the capabilities missing."""
+    """Where a node runs (inline, process, helper) or 'unavailable', and the capabilities missing.
+    Inside a Blender executable every node runs inline: the whole graph in one Blender process."""
     missing = missing_capabilities(definition.capabilities, capabilities)
     if missing:
         return ("helper" if options.helper_python else "unavailable"), missing
-    if definition.execution == "process" and options.max_workers != 0:
+    if definition.execution == "process" and options.max_workers != 0 and not inside_blender_executable():
         return "process", []
     return "inline", []
 
