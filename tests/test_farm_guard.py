@@ -154,7 +154,7 @@ def test_an_empty_workflow_is_refused(farm, body):
     ("GET", "/api/nowhere", "submit", {}, 404),
     ("DELETE", "/api/orders", "submit", {}, 405),
     ("POST", "/api/tokens", "submit", {"json": {"role": "admin"}}, 403),
-    ("POST", "/api/files", "submit", {"data": b"x", "headers": {"X-Sha256": "nope"}}, 400),
+    ("POST", "/api/files", "submit", {"data": b"x", "headers": {"X-Sha256": "nope"}}, 422),
     ("GET", "/api/orders", None, {}, 401),
 ])
 def test_every_refusal_has_one_shape(farm, method, path, role, kwargs, status):
