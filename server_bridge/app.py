@@ -162,8 +162,12 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     @app.post("/api/tokens/{token_id}/revoke", responses=errs(404, 409, writes=True))
     async def revoke(token_id: str, who: Principal = Depends(admin)) -> dict[str, Any]:
-        """Revoke a token (by id, or by name when only one live token has it); refused from the next request on."""
-        return revoke_token(store, token_id)
+        """Revoke a token (by id, or by name when only one live token has it): refused from the next
+        request on; jobs held by its workers go back to the queue at once."""
+        revoked = revoke_token(store, token_id)
+        if queue.release_token(store, revoked["id"]):
+            waker.wake()
+        return revoked
 
     @app.get("/api/workflows/node-definitions", responses=errs())
     async def node_definitions(who: Principal = Depends(anyone)) -> dict[str, Any]:
