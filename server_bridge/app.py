@@ -1,7 +1,9 @@
 """The queue server's HTTP API (FastAPI): every route but /health needs a token of the right role.
 
 Routes call the small modules that own the data (catalog, orders, queue, storage); this module
-only maps HTTP to them and their errors to 4xx answers with a message naming what is at fault.
+only maps HTTP to them and their errors to answers in the one error shape of errors.py, each
+documented on its routes in /openapi.json. Before a route runs, guard.py has checked the token
+(from the headers alone) and capped the body; jsonbody.py refuses NaN and Infinity.
 """
 
 from __future__ import annotations
