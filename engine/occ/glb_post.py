@@ -93,6 +93,15 @@ def _keep_surfaces(document: dict[str, Any], occurrences: Occurrences) -> None:
             for primitive in mesh["primitives"]:
                 if "material" in primitive:
                     document["materials"][primitive["material"]]["doubleSided"] = True
+    if any(not mesh["primitives"] for mesh in meshes):
+        renumber = {}
+        for index, mesh in enumerate(meshes):
+            if mesh["primitives"]:
+                renumber[index] = len(renumber)
+        document["meshes"] = [mesh for mesh in meshes if mesh["primitives"]]
+        for node in document.get("nodes", []):
+            if "mesh" in node:
+                node["mesh"] = renumber[node["mesh"]]
 
 
 def _drop_nodes(document: dict[str, Any], drop: set[int]) -> None:
