@@ -46,7 +46,8 @@ class CodepageChoice:
 
     @property
     def occt(self) -> str:
-        return CODEPAGES[self.name][0] if self.name in CODEPAGES else "NoConversion"
+        # unfit bytes are read as Latin-1 (one character per byte), then decoded by decode_unfit
+        return CODEPAGES[self.name][0] if self.name in CODEPAGES else "iso8859-1"
 
     def as_json(self) -> dict[str, object]:
         return {"name": self.name, "how": self.how, "samples": self.samples}
@@ -146,7 +147,7 @@ def choose(path: Path, setting: str = AUTO, data: bytes | None = None) -> Codepa
 
 
 def decode_unfit(text: str) -> str:
-    """A name read without conversion (each byte one character) as UTF-8 with replacements."""
+    """A name read as Latin-1 (each byte one character) as UTF-8 with replacement characters."""
     if all(ord(ch) < 0x80 for ch in text):
         return text
     out, run = [], bytearray()
