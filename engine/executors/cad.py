@@ -152,14 +152,15 @@ def occ_glb_export(call: NodeCall) -> dict[str, Artifact]:
 
 # --- glb_bbox -----------------------------------------------------------------------------------
 
-def glb_bounds(path: Path) -> tuple[list[float], list[float]]:
-    """Scene bounds of a GLB in its own units (metres), Y-up, from every vertex."""
+def glb_bounds(path: Path, parts: dict[str, Any] | None = None) -> tuple[list[float], list[float]]:
+    """Scene bounds of a GLB in its own units (metres), Y-up, from every vertex (and, into
+    `parts`, each part's bounds by part key)."""
     from ..glb import scene_bounds
 
     if not path.is_file():
         raise NodeInputError(f"GLB file not found: {path}")
     try:
-        bounds = scene_bounds(path)
+        bounds = scene_bounds(path, parts)
     except (ValueError, KeyError, IndexError, TypeError) as exc:
         raise NodeInputError(f"cannot read GLB {path}: {exc}") from exc
     if bounds is None:
@@ -182,8 +183,10 @@ def glb_bbox(call: NodeCall) -> dict[str, Artifact]:
     glb = call.require("glb")
     if not glb.path:
         raise NodeInputError(f"node '{call.node_id}' (glb_bbox): input 'glb' has no path")
-    low, high = glb_bounds(Path(glb.path))
+    parts: dict[str, Any] = {}
+    low, high = glb_bounds(Path(glb.path), parts)
     data = bbox_data(low, high, call.settings.padding)
+    data["parts"] = {key: {"min": lo, "max": hi} for key, (lo, hi) in parts.items()}
     call.log(f"bbox size {[round(s, 4) for s in data['size']]} m, diagonal {data['diagonal']:.4f} m")
     return {"bbox": Artifact(kind=ArtifactKind.BBOX, data=data)}
 

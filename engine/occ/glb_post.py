@@ -94,7 +94,7 @@ def _keep_surfaces(document: dict[str, Any], occurrences: Occurrences) -> None:
                 if "material" in primitive:
                     document["materials"][primitive["material"]]["doubleSided"] = True
     if any(not mesh["primitives"] for mesh in meshes):
-        renumber = {}
+        renumber: dict[int, int] = {}
         for index, mesh in enumerate(meshes):
             if mesh["primitives"]:
                 renumber[index] = len(renumber)
@@ -108,7 +108,7 @@ def _drop_nodes(document: dict[str, Any], drop: set[int]) -> None:
     """Remove nodes by index, renumbering children and scene roots."""
     nodes = document.get("nodes", [])
     renumber: dict[int, int] = {}
-    kept = []
+    kept: list[dict[str, Any]] = []
     for index, node in enumerate(nodes):
         if index not in drop:
             renumber[index] = len(kept)
