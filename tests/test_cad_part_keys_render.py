@@ -15,7 +15,7 @@ from PIL import Image
 from render_support import TINY, node_call
 
 from engine import samples
-from engine.artifacts import Artifact, ArtifactKind
+from engine.artifacts import Artifact
 from engine.executors import render
 from engine.glb import rewrite_glb_json
 from engine.node_settings import BlenderStillSettings

@@ -261,7 +261,7 @@ class AssemblyWalker:
             self.skipped[entry] = self.name(label) or instance_name or entry
             return None
         name, source = self._part_name(label, wrapper, instance_name)
-        part = PartInfo(label, entry, self._unique(name), source, label_colour(label),
+        part = PartInfo(label, entry, self._unique(name), source, label_colour(label) if self.facts else None,
                         label_layers(self.step, label) if self.facts else [],
                         shape_bbox_mm(shape) if self.facts else None, shape_facts(shape) if self.facts else {})
         self.parts[entry] = part
