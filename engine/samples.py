@@ -426,3 +426,37 @@ def make_pmi_step(path: str | Path) -> Path:
     cut = text.rfind("ENDSEC;")
     target.write_text(text[:cut] + block + text[cut:])
     return target
+
+
+def make_tessellated_step(path: str | Path) -> Path:
+    """An AP242 part whose only geometry is a triangulated surface set (no B-rep), as scanners and
+    mesh-based exporters write: a 20 mm box's six faces as triangles only."""
+    from OCP.BRep import BRep_Builder, BRep_Tool
+    from OCP.Interface import Interface_Static
+    from OCP.STEPCAFControl import STEPCAFControl_Writer
+    from OCP.TopAbs import TopAbs_FACE
+    from OCP.TopExp import TopExp_Explorer
+    from OCP.TopLoc import TopLoc_Location
+    from OCP.TopoDS import TopoDS, TopoDS_Compound, TopoDS_Face
+
+    from .occ.tessellate import MeshParams, mesh_shapes
+
+    solid = box(20, 20, 20)
+    mesh_shapes([solid], MeshParams())
+    builder, compound = BRep_Builder(), TopoDS_Compound()
+    builder.MakeCompound(compound)
+    explorer = TopExp_Explorer(solid, TopAbs_FACE)
+    while explorer.More():
+        face = TopoDS_Face()
+        builder.MakeFace(face, BRep_Tool.Triangulation_s(TopoDS.Face(explorer.Current()), TopLoc_Location()))
+        builder.Add(compound, face)
+        explorer.Next()
+    STEPCAFControl_Writer()  # registers the writer's settings before they are changed
+    schema, tessellated = Interface_Static.CVal_s("write.step.schema"), Interface_Static.IVal_s("write.step.tessellated")
+    Interface_Static.SetCVal_s("write.step.schema", "AP242DIS")
+    Interface_Static.SetIVal_s("write.step.tessellated", 1)
+    try:
+        return write_step(PartSpec("MESH_PART", compound, "#30a0a0"), path)
+    finally:
+        Interface_Static.SetCVal_s("write.step.schema", schema)
+        Interface_Static.SetIVal_s("write.step.tessellated", tessellated)

@@ -49,6 +49,7 @@ def test_representations_named_solid_give_product_names_everywhere(files, tmp_pa
     assert parts["PLATE"]["geometry"]["solids"] == 1 and data["content"]["solids"] == 4
     glb = export(files["solid"], tmp_path)
     assert validate_gltf(glb)[str(glb)]["errors"] == 0
+    assert not any(m.get("doubleSided") for m in read_glb(glb)[0]["materials"])  # closed solids: one side
     nodes = mesh_nodes(glb)
     assert sorted((n["name"], n["extras"][PART_KEY]) for n in nodes) == sorted(
         (p["name"], p["key"]) for p in data["parts"] for _ in range(p["instances"]))
@@ -161,3 +162,17 @@ def test_blender_43_imports_part_keys_as_custom_properties(files, tmp_path):
     parts = json.loads(line[len("PARTS"):])
     names = {p["key"]: p["name"] for p in data["parts"]}
     assert len(parts) == 6 and all(names[key] == name.split(".")[0] for name, key in parts.items())
+
+
+def test_ap242_tessellated_only_part_keeps_working_double_sided(tmp_path):
+    path = samples.make_tessellated_step(tmp_path / "tessellated.step")
+    assert "TRIANGULATED_SURFACE_SET" in path.read_text() and "ADVANCED_FACE" not in path.read_text()
+    data = extract(path, tmp_path)
+    assert [p["name"] for p in data["parts"]] == ["MESH_PART"]
+    assert data["content"]["tessellated_faces"] == 6 and data["content"]["solids"] == 0
+    assert data["content"]["surface_parts"] == 1
+    glb = export(path, tmp_path)
+    document, _ = read_glb(glb)
+    assert [m["primitives"][0]["mode"] for m in document["meshes"]] == [4]
+    assert all(material.get("doubleSided") for material in document["materials"])
+    assert validate_gltf(glb)[str(glb)]["errors"] == 0
