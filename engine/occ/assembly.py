@@ -289,7 +289,7 @@ class AssemblyWalker:
             return {"name": instance_name or part.name, "children": [], "part": part.name, "part_key": part.key,
                     "instance": path}
         node_name = instance_name or self.name(label) or "assembly"
-        self.occurrences[written] = (None, node_name, instance_name)
+        self.occurrences[written] = (None, node_name, None)
         node: dict[str, Any] = {"name": node_name, "children": [], "part": None, "instance": path}
         components = Labels()
         XCAFDoc_ShapeTool.GetComponents_s(label, components, False)
@@ -321,6 +321,10 @@ def walk_document(step: StepDocument, facts: bool = True) -> tuple[AssemblyWalke
 
     walker = AssemblyWalker(step, facts)
     trees = [tree for tree in (walker.walk(label, gp_Trsf(), label_entry(label)) for label in step.roots) if tree]
+    parts = {part.name for part in walker.parts.values()}
+    for entry, (key, name, instance) in walker.occurrences.items():
+        if key is None and name in parts:  # an assembly never takes a part's name (Blender would rename the part)
+            walker.occurrences[entry] = (key, f"{name} (assembly)", instance)
     tree = trees[0] if len(trees) == 1 else {"name": step.source.stem, "children": trees, "part": None}
     return walker, tree
 

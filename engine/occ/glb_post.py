@@ -65,7 +65,7 @@ def label_nodes(document: dict[str, Any], occurrences: Occurrences) -> int:
         if key is None and "mesh" in node and not name:
             drop.add(index)
             continue
-        node["name"] = (instance or name) if occurrences.instance_names or key is None and instance else name
+        node["name"] = (instance or name) if occurrences.instance_names and key else name
         node["extras"] = {**({PART_KEY: key} if key else {}), INSTANCE_KEY: path}
     _keep_surfaces(document, occurrences)
     drop |= {i for i, node in enumerate(nodes) if "mesh" not in node and not node.get("children")
