@@ -116,6 +116,10 @@ def print_report(report: dict[str, Any]) -> None:
         size = [hi - lo for lo, hi in zip(box["min"], box["max"], strict=True)] if box else [0.0] * 3
         print(f"  {part['name']:<{width}}  {part['colour'] or '-':<7}  x{part['instances']:<4} "
               f"bbox {_mm(size)} mm")
+    for fallback in report.get("name_fallbacks") or []:
+        print(f"  note: '{fallback['name']}' is named after its {fallback['source']}, not a product")
+    if report.get("annotations"):
+        print(f"  left out (no faces: PMI, annotation curves, points): {', '.join(report['annotations'])}")
     print(f"wrote {report['glb']} ({report['glb_nodes']} nodes, {report['glb_meshes']} meshes), "
           f"size {_mm([s * 1000 for s in report['bbox_m']['size']])} mm")
 
