@@ -109,3 +109,16 @@ def test_threejs_viewer_counts_objects_per_part_key(assembly, tmp_path):
         pytest.fail("no headless Chromium: run scripts/setup.d/10-chromium.sh (CI installs it)")
     snapshot = run_step("threejs_render", tmp_path, {"glb": [assembly["glb"]]}, width=96, height=96)["snapshot"]
     assert snapshot.data["parts"] == {p["key"]: p["instances"] for p in assembly["cad_parts"].data["parts"]}
+
+
+def test_run_inspection_lists_parts_by_key(tmp_path):
+    from engine.cli.cmd_convert import convert
+    from hartomat_addon import run_record
+
+    step = samples.make_solid_named_step(tmp_path / "four.step")
+    report = convert(step, tmp_path / "four.glb", tmp_path / "work", {})
+    summary = json.loads((tmp_path / "work" / "runs" / "four" / "run.json").read_text())
+    assert summary["run_id"] == report["run_id"]
+    record = run_record.from_summary(summary)
+    rows = record["nodes"]["extract"]["outputs"][0]["parts"]
+    assert rows == [f"{p['key']}: {p['name']} x{p['instances']}" for p in report["parts"]]
