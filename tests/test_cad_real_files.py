@@ -175,3 +175,15 @@ def test_ap242_tessellated_only_part_keeps_working_double_sided(tmp_path):
     assert [m["primitives"][0]["mode"] for m in document["meshes"]] == [4]
     assert all(material.get("doubleSided") for material in document["materials"])
     assert validate_gltf(glb)[str(glb)]["errors"] == 0
+
+
+def test_empty_product_name_takes_the_id_then_the_instance_name(tmp_path):
+    spec = samples.AssemblySpec("ASM", [(samples.PartSpec(name, samples.box(4, 4, 4 + i)), samples.placement(10 * i))
+                                        for i, name in enumerate(("PLATE", "BOLT", "NUT"))])
+    path = samples.write_step(spec, tmp_path / "ids.step")
+    raw = path.read_bytes().replace(b"PRODUCT('BOLT','BOLT'", b"PRODUCT('B-123',''")
+    path.write_bytes(raw.replace(b"PRODUCT('NUT','NUT'", b"PRODUCT('',''"))
+    data = extract(path, tmp_path)
+    assert [(p["name"], p["name_source"]) for p in data["parts"]] == [
+        ("PLATE", "product"), ("B-123", "product"), ("NUT:3", "instance")]
+    assert data["name_fallbacks"] == [{"key": data["parts"][2]["key"], "name": "NUT:3", "source": "instance"}]
