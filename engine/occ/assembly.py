@@ -24,15 +24,16 @@ from .step_reader import StepDocument
 # trailing digits and separators ignored): a part so named is named after its product instead.
 REPRESENTATION_NAMES = frozenset({
     "", "SOLID", "SOLIDS", "COMPOUND", "SHELL", "SHELLS", "SURFACE", "SURFACES", "BODY", "BODIES", "FACE",
-    "MANIFOLD_SOLID_BREP", "BREP", "SHAPE", "NONE", "UNKNOWN", "OPEN CASCADE STEP TRANSLATOR",
+    "MANIFOLD_SOLID_BREP", "BREP", "SHAPE", "NONE", "UNKNOWN",
     "SHELL_BASED_SURFACE_MODEL", "MESH", "TESSELLATED_SOLID", "TESSELLATED_SHELL", "GEOMETRIC_CURVE_SET"})
 
 
 def is_representation_name(name: str | None) -> bool:
-
-
-    return re.sub(r"[\s_\-.:]*\d*$", "", (name or "").strip()).upper() in REPRESENTATION_NAMES or \
-        (name or "").upper().startswith("OPEN CASCADE STEP TRANSLATOR")
+    """Whether a label name is what exporters call a representation (`SOLID`, `Body2`, `COMPOUND:1`)
+    or OCCT a shape it had no name for, rather than a product's name."""
+    text = (name or "").strip().upper()
+    return re.sub(r"[\s_\-.:]*\d*$", "", text) in REPRESENTATION_NAMES or text.startswith(
+        "OPEN CASCADE STEP TRANSLATOR")
 
 
 @dataclass
