@@ -328,14 +328,16 @@ def command_in(env: dict[str, str], *args: str) -> Callable[[], object]:
 
 
 def before_after_table(results: dict[str, dict[str, Any]]) -> str:
-    rows = ["| file | warm convert: before | after | after ÷ before (best, paired) | warm extract: before | after "
-            "| after ÷ before (best, paired) | `hartomat convert`: before | after | after ÷ before |",
+    rows = ["| file | warm convert: before | after | after ÷ before: best, paired, CPU | warm extract: before "
+            "| after | after ÷ before: best, paired, CPU | `hartomat convert`: before | after | after ÷ before |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, r in results.items():
         rows.append(
             f"| {name} | {r['base'] * 1000:.1f} ms | {r['ours'] * 1000:.1f} ms | {r['ours'] / r['base']:.2f}×, "
-            f"{paired(r, 'ours', 'base'):.2f}× | {r['base_x'] * 1000:.1f} ms | {r['ours_x'] * 1000:.1f} ms "
-            f"| {r['ours_x'] / r['base_x']:.2f}×, {paired(r, 'ours_x', 'base_x'):.2f}× | {r['base_cmd']:.2f} s "
+            f"{paired(r, 'ours', 'base'):.2f}×, {r['ours_cpu'] / r['base_cpu']:.2f}× "
+            f"| {r['base_x'] * 1000:.1f} ms | {r['ours_x'] * 1000:.1f} ms "
+            f"| {r['ours_x'] / r['base_x']:.2f}×, {paired(r, 'ours_x', 'base_x'):.2f}×, "
+            f"{r['ours_x_cpu'] / r['base_x_cpu']:.2f}× | {r['base_cmd']:.2f} s "
             f"| {r['ours_cmd']:.2f} s | {r['ours_cmd'] / r['base_cmd']:.2f}× |")
     return "\n".join(rows)
 
@@ -347,7 +349,9 @@ Command: `git worktree add /tmp/i14-base main; .venv/bin/python bench/cad.py --b
 (*before*: the engine of the checkout given by `--base`, imported in the same process as a second
 package; *after*: this checkout; alternated in every round, best of {args.repeat} rounds on the large
 assembly, {args.small_repeat} runs each on the small fixtures in rounds of {args.block}; *paired*: the
-median over rounds of the two best runs of each round).
+median over rounds of the ratio of the two best runs of each round; *CPU*: the ratio of the best
+CPU times of the process, all threads, which the other jobs on the machine disturb far less than
+wall time).
 
 Machine: {machine_line}; shared with five other helpers' jobs while measured (2 cores), so differences
 of a few per cent are noise.

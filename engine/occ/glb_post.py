@@ -67,6 +67,8 @@ def label_nodes(document: dict[str, Any], occurrences: Occurrences) -> int:
             continue
         node["name"] = (instance or name) if occurrences.instance_names and key else name
         node["extras"] = {**({PART_KEY: key} if key else {}), INSTANCE_KEY: path}
+        if key and "mesh" in node:
+            document["meshes"][node["mesh"]]["name"] = name  # the part's name, whatever the node's
     _keep_surfaces(document, occurrences)
     drop |= {i for i, node in enumerate(nodes) if "mesh" not in node and not node.get("children")
              and PART_KEY in node.get("extras", {})}
@@ -76,8 +78,8 @@ def label_nodes(document: dict[str, Any], occurrences: Occurrences) -> int:
 
 
 def _keep_surfaces(document: dict[str, Any], occurrences: Occurrences) -> None:
-    """Drop point and line primitives (annotation curves); a mesh left empty leaves its nodes;
-    the materials of parts with open surfaces become double-sided; meshes take part names."""
+    """Drop point and line primitives (annotation curves); a mesh left empty leaves its nodes and
+    the file; the materials of parts with open surfaces become double-sided."""
     meshes = document.get("meshes", [])
     for mesh in meshes:
         mesh["primitives"] = [p for p in mesh.get("primitives", []) if p.get("mode", 4) in SURFACE_MODES]
@@ -88,7 +90,6 @@ def _keep_surfaces(document: dict[str, Any], occurrences: Occurrences) -> None:
         if not mesh["primitives"]:
             del node["mesh"]
             continue
-        mesh["name"] = node["name"]
         if node.get("extras", {}).get(PART_KEY) in occurrences.open_surfaces:
             for primitive in mesh["primitives"]:
                 if "material" in primitive:
