@@ -64,6 +64,9 @@ def test_json_of_convert_names_products_and_code_page(files, tmp_path):
     report = convert(files["solid"], tmp_path / "out.glb", tmp_path / "work", {})
     assert {p["name"] for p in report["parts"]} == PRODUCTS and report["codepage"]["how"] == "ascii"
     assert all(p["key"] and p["geometry"]["solids"] == 1 for p in report["parts"])
+    report = convert(files["cp1251"], tmp_path / "o1.glb", tmp_path / "work", {})
+    assert report["codepage"] == {"name": "cp1251", "how": "detected", "samples": 3}
+    assert {p["name"] for p in report["parts"]} == set(samples.CODEPAGE_NAMES["cp1251"].values())
     report = convert(files["cp1252"], tmp_path / "o2.glb", tmp_path / "work",
                      {"extract": {"codepage": "cp1252"}, "glb_export": {"codepage": "cp1252"}})
     assert report["codepage"] == {"name": "cp1252", "how": "setting", "samples": 0}
