@@ -190,3 +190,13 @@ def test_empty_product_name_takes_the_id_then_the_instance_name(tmp_path):
     assert [(p["name"], p["name_source"]) for p in data["parts"]] == [
         ("PLATE", "product"), ("B-123", "product"), ("NUT:3", "instance")]
     assert data["name_fallbacks"] == [{"key": data["parts"][2]["key"], "name": "NUT:3", "source": "instance"}]
+
+
+def test_stl_cache_lists_files_by_part_key(files, tmp_path):
+    data = extract(files["solid"], tmp_path)
+    stls = run_step("stl_cache_generate", tmp_path, {"step_file": [step_artifact(files["solid"])]},
+                    cache_dir=str(tmp_path / "cache"))["stl_set"]
+    assert stls.data["files_by_part"] == {p["key"]: f"{p['name']}.stl" for p in data["parts"]}
+    again = run_step("stl_cache_generate", tmp_path, {"step_file": [step_artifact(files["solid"])]},
+                     cache_dir=str(tmp_path / "cache"))["stl_set"]
+    assert again.data["cache_hit"] and again.data["files_by_part"] == stls.data["files_by_part"]

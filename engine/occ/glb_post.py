@@ -1,4 +1,10 @@
-"""GLB post-processing in plain Python: share instance meshes and make CAD materials dielectric.
+"""GLB post-processing in plain Python: tie nodes to parts, share instance meshes and make CAD
+materials dielectric.
+
+OCCT names each node `product [instance] [label entry]`; `label_nodes` reads the entry back, names
+the node after its part, writes the part and instance keys as node extras (`hartomat_part`,
+`hartomat_instance`; Blender's glTF importer makes them custom properties, three.js `userData`)
+and drops what is not a part: point and line primitives (annotation curves) and their nodes.
 
 OCCT's glTF writer gives each instance of a product its own mesh entry (accessors shared), so
 importers make N mesh datablocks; after `share_instance_meshes` N nodes point at one mesh.
