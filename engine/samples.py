@@ -357,15 +357,16 @@ CODEPAGE_NAMES = {
     "cp1251": {"PLATE": "Деталь1", "NUT": "Гайка М6", "BOLT": "Болт"},
     "cp1252": {"PLATE": "Plaque d'écrou", "NUT": "Écrou à œil", "BOLT": "Schraube für Würfel"},
 }
+CODEPAGE_LAYERS = {"cp1251": "Крепёж", "cp1252": "Fixations mécaniques"}
 
 
 def make_codepage_step(path: str | Path, codepage: str) -> Path:
-    """Three coloured products with PRODUCT names (name and id) written as raw bytes of
-    `codepage`, as exporters on a Windows of that locale do (no \\X2\\ escapes)."""
-    spec = AssemblySpec("ASM", [(PartSpec(name, shape.shape if isinstance(shape, PartSpec) else shape, colour), at)
+    """Three coloured products with PRODUCT names (name and id) and the BOLT's layer name written as
+    raw bytes of `codepage`, as exporters on a Windows of that locale do (no \\X2\\ escapes)."""
+    spec = AssemblySpec("ASM", [(PartSpec(name, shape, colour, "FASTENERS" if name == "BOLT" else None), at)
                                 for name, shape, colour, at in _plain_three()])
     target = write_step(spec, path)
-    data = target.read_bytes()
+    data = target.read_bytes().replace(b"'FASTENERS'", b"'" + CODEPAGE_LAYERS[codepage].encode(codepage) + b"'")
     for ascii_name, name in CODEPAGE_NAMES[codepage].items():
         raw = name.replace("'", "''").encode(codepage)
         data = data.replace(f"PRODUCT('{ascii_name}','{ascii_name}'".encode(), b"PRODUCT('" + raw + b"','" + raw + b"'")

@@ -65,7 +65,7 @@ def test_json_of_convert_names_products_and_code_page(files, tmp_path):
     assert {p["name"] for p in report["parts"]} == PRODUCTS and report["codepage"]["how"] == "ascii"
     assert all(p["key"] and p["geometry"]["solids"] == 1 for p in report["parts"])
     report = convert(files["cp1251"], tmp_path / "o1.glb", tmp_path / "work", {})
-    assert report["codepage"] == {"name": "cp1251", "how": "detected", "samples": 3}
+    assert report["codepage"] == {"name": "cp1251", "how": "detected", "samples": 4}
     assert {p["name"] for p in report["parts"]} == set(samples.CODEPAGE_NAMES["cp1251"].values())
     report = convert(files["cp1252"], tmp_path / "o2.glb", tmp_path / "work",
                      {"extract": {"codepage": "cp1252"}, "glb_export": {"codepage": "cp1252"}})
@@ -79,8 +79,9 @@ def test_raw_8bit_names_decode_with_their_code_page(files, tmp_path, codepage):
     raw = files[codepage].read_bytes()
     assert all(name.replace("'", "''").encode(codepage) in raw for name in wanted) and b"\\X2\\" not in raw
     data = extract(files[codepage], tmp_path)
-    assert data["codepage"] == {"name": codepage, "how": "detected", "samples": 3}
+    assert data["codepage"] == {"name": codepage, "how": "detected", "samples": 4}
     assert {p["name"] for p in data["parts"]} == wanted
+    assert [p["layers"] for p in data["parts"] if p["layers"]] == [[samples.CODEPAGE_LAYERS[codepage]]]
     glb = export(files[codepage], tmp_path)
     assert {n["name"] for n in mesh_nodes(glb)} == wanted
     objects = blender_import(glb)[str(glb)]["objects"]
