@@ -201,3 +201,28 @@ def test_stl_cache_lists_files_by_part_key(files, tmp_path):
     again = run_step("stl_cache_generate", tmp_path, {"step_file": [step_artifact(files["solid"])]},
                      cache_dir=str(tmp_path / "cache"))["stl_set"]
     assert again.data["cache_hit"] and again.data["files_by_part"] == stls.data["files_by_part"]
+
+
+@pytest.mark.parametrize(("codepage", "names"), [
+    ("cp1251", ["Шайба", "Гайка М6", "Крепёж"]),
+    ("cp1252", ["Mutter", "Scheibe für Achse", "Écrou à œil"]),
+    ("cp1250", ["Šroub", "Matice č. 5", "Podložka"]),
+    ("cp1253", ["Εξάρτημα", "Βίδα"]),
+    ("cp1254", ["Cıvata", "Somun ağır", "Pul şekli"]),
+    ("cp1257", ["Varžtas", "Veržlė", "Poveržlė"]),
+    ("shift_jis", ["部品A", "ボルト M6", "ナット"]),
+    ("gb2312", ["零件一", "螺栓"]),
+    ("utf-8", ["Деталь", "Écrou"]),
+])
+def test_code_page_detection_from_names(codepage, names):
+    from engine.occ.codepage import detect, string_tokens
+
+    data = b"DATA;\n" + b"".join(b"#%d = PRODUCT('" % i + n.encode(codepage) + b"','',''," + b"(#1));\n"
+                                 for i, n in enumerate(names, start=2))
+    assert detect(string_tokens(data))[0] == codepage
+
+
+def test_code_page_detection_gives_up_on_bytes_that_fit_none():
+    from engine.occ.codepage import detect
+
+    assert detect([b"\x9d\x9e\xfd\xfe\x98"])[0] is None

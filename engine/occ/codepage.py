@@ -71,22 +71,35 @@ def string_tokens(data: bytes) -> list[bytes]:
     return list(found)[:MAX_TOKENS]
 
 
-def _word_score(text: str) -> float:
-    """How name-like one decoded string is: letters in words of one script score, symbols, control
-    characters, mixed-script words and long runs of accented Latin letters cost."""
+# Accented letters common in the languages of each Latin code page: where two Latin code pages
+# both decode a file to letters (cp1250 'č' is cp1252 'è'), the one whose letters these are wins.
+HOME_LETTERS = {
+    "cp1252": set("àáâãäåæçèéêëìíîïñòóôõöøùúûüýÿœßÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝŒ"),
+    "cp1250": set("áäčďéěíĺľňóôöőŕřšťúůüűýžąćęłńśźżÁÄČĎÉĚÍĹĽŇÓÔÖŐŔŘŠŤÚŮÜŰÝŽĄĆĘŁŃŚŹŻ"),
+    "cp1254": set("çğıöşüÇĞİÖŞÜâîû"),
+    "cp1257": set("āčēģīķļņšūžąęėįųĀČĒĢĪĶĻŅŠŪŽĄĘĖĮŲõäöüÕÄÖÜ"),
+}
+
+
+def _word_score(text: str, codec: str = "") -> float:
+    """How name-like one decoded string is: letters in words of one script score (a CJK or kana
+    character for its two bytes; an accented Latin letter common in the code page's languages a
+    little more), symbols, control characters, mixed-script words, case flips inside a word and
+    long runs of accented Latin letters cost."""
+    home = HOME_LETTERS.get(codec, set())
     score = 0.0
     for word in re.findall(r"[^\W\d_]+", text):
         scripts = {_script(ch) for ch in word}
         accented_run = max((len(run) for run in re.findall(r"[^\x00-\x7f]+", word)), default=0)
-        high = sum(ord(ch) > 0x7F for ch in word)
-        if len(scripts) > 1:
+        high = sum(2 if _script(ch) == "CJK" else 1 for ch in word if ord(ch) > 0x7F)
+        if len(scripts) > 1 or "SYMBOL" in scripts:
             score -= 2 * high
         elif scripts == {"LATIN"} and accented_run >= 3:
             score -= high
-        elif scripts == {"LATIN"} and any(a.islower() and b.isupper() for a, b in zip(word, word[1:], strict=False)):
-            score -= high  # 'ÄåÒ': case flips inside a word are decoding noise
+        elif any(a.islower() and b.isupper() for a, b in zip(word, word[1:], strict=False)):
+            score -= high  # 'ÄåÒ', 'ЕкЬсфзма': case flips inside a word are decoding noise
         else:
-            score += high
+            score += high + 0.5 * sum(ch in home for ch in word)
     for ch in text:
         if ord(ch) > 0x7F and not ch.isalpha():
             score -= 0.5 if unicodedata.category(ch)[0] in "NPZ" else 1.5
@@ -96,10 +109,16 @@ def _word_score(text: str) -> float:
 
 
 def _script(ch: str) -> str:
-    if ord(ch) < 0x80:
+    """A character's script as far as names go: Latin (ASCII, Latin-1 and Extended-A letters),
+    CJK (ideographs and kana), the first word of its Unicode name otherwise; letters such as
+    'ƒ' that only turn up when bytes are decoded wrongly count as SYMBOL."""
+    if ord(ch) < 0x80 or 0xC0 <= ord(ch) <= 0x17F:
         return "LATIN"
     name = unicodedata.name(ch, "UNKNOWN")
-    return name.split(" ")[0] if not name.startswith("CJK") else "CJK"
+    first = name.split(" ")[0]
+    if first in ("CJK", "HIRAGANA", "KATAKANA") or name.startswith("KATAKANA-HIRAGANA"):
+        return "CJK"
+    return "SYMBOL" if first == "LATIN" else first
 
 
 def score(tokens: list[bytes], codec: str) -> float | None:
@@ -110,7 +129,7 @@ def score(tokens: list[bytes], codec: str) -> float | None:
             text = token.decode(codec)
         except UnicodeDecodeError:
             return None
-        total += _word_score(text)
+        total += _word_score(text, codec)
     return total
 
 
