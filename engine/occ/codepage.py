@@ -30,8 +30,8 @@ AUTO = "auto"
 # Tried in this order when detecting: the commonest ANSI code pages first (ties go to the first).
 CANDIDATES = ("utf-8", "cp1252", "cp1251", "cp1250", "cp1253", "cp1254", "cp1257", "cp1255", "cp1256",
               "cp1258", "shift_jis", "gb2312")
-_STRING = re.compile(rb"'((?:[^'\n]|'')*[\x80-\xff](?:[^'\n]|'')*)'")
-MAX_TOKENS = 2000
+_HIGH = re.compile(rb"[\x80-\xff]+")
+MAX_TOKENS, MAX_TOKEN, BLOCK = 2000, 512, 1 << 16
 
 
 @dataclass
@@ -64,11 +64,24 @@ def check_setting(value: str) -> str:
 
 
 def string_tokens(data: bytes) -> list[bytes]:
-    """The quoted STEP strings that hold 8-bit bytes (distinct, at most MAX_TOKENS)."""
+    """The text between the quotes around each run of 8-bit bytes (distinct, at most MAX_TOKENS).
+    Only 64 KB blocks that are not ASCII are searched (`bytes.isascii` runs at memory speed, the
+    regex far slower): product names sit in a few blocks of a file of many megabytes."""
     if data.isascii():  # most files: one C-speed pass over the bytes
         return []
-    found = dict.fromkeys(match.group(1).replace(b"''", b"'") for match in _STRING.finditer(data))
-    return list(found)[:MAX_TOKENS]
+    found: dict[bytes, None] = {}
+    for start in range(0, len(data), BLOCK):
+        end = min(start + BLOCK, len(data))
+        position = start
+        while len(found) < MAX_TOKENS and not data[position:end].isascii():
+            match = _HIGH.search(data, position, end)
+            if match is None:
+                break
+            left = data.rfind(b"'", max(0, match.start() - MAX_TOKEN), match.start())
+            right = data.find(b"'", match.end(), match.end() + MAX_TOKEN)
+            found[data[left + 1:right] if left >= 0 and right >= 0 else match.group(0)] = None
+            position = max(match.end(), right + 1)
+    return list(found)
 
 
 # Accented letters common in the languages of each Latin code page: where two Latin code pages
