@@ -10,6 +10,11 @@ interleaved runs (the machine is shared; the best run is the least disturbed one
 - cached: `hartomat convert` again on the same work folder (the runtime's cache), and the same
   in-process with run_workflow, each against its first run.
 With --write the table replaces the `## CAD` section of docs/performance.md.
+
+`--base DIR` instead times this checkout against another one (e.g. `git worktree add /tmp/base
+main`) in the same run: its engine is imported as a second package, and the two are alternated
+(warm conversion, warm extraction, whole `hartomat convert` commands with PYTHONPATH=DIR); with
+--write the table goes into the `## CAD before/after` section.
 """
 
 from __future__ import annotations
@@ -241,6 +246,127 @@ def verdicts(warm_t: dict, cache_t: dict) -> str:
     ])
 
 
+def load_base(base: Path) -> Any:
+    """The engine package of another checkout, imported as `base_engine` beside this one (its
+    imports are relative, so both live in one process and share the one OCP)."""
+    import importlib
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("base_engine", base / "engine" / "__init__.py",
+                                                  submodule_search_locations=[str(base / "engine")])
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["base_engine"] = module
+    spec.loader.exec_module(module)
+    return importlib.import_module
+
+
+def converter(package: str) -> Callable[[str, str], None]:
+    """What occ_glb_export runs (read from scratch, mesh, write, post-process), from `package`."""
+    import importlib
+
+    convert = importlib.import_module(f"{package}.occ.convert")
+    reader = importlib.import_module(f"{package}.occ.step_reader")
+    tessellate = importlib.import_module(f"{package}.occ.tessellate")
+
+    def run(source: str, target: str) -> None:
+        reader.clear_shared_step()
+        convert.step_to_glb(Path(source), Path(target), tessellate.MeshParams(LINEAR, ANGULAR))
+    return run
+
+
+def extractor(package: str) -> Callable[[str], None]:
+    """What occ_object_extract runs (read from scratch with layers, walk the assembly), from `package`."""
+    import importlib
+
+    assembly = importlib.import_module(f"{package}.occ.assembly")
+    reader = importlib.import_module(f"{package}.occ.step_reader")
+
+    def run(source: str) -> None:
+        reader.clear_shared_step()
+        with reader.shared_step(source) as step:
+            assembly.describe_assembly(step)
+    return run
+
+
+def before_after(files: dict[str, Path], out: Path, base: Path, repeat: int, small_repeat: int,
+                 block: int) -> dict[str, dict[str, Any]]:
+    """Warm conversion and extraction, and whole commands, of this checkout and of `base`."""
+    from engine.occ.quiet import silence_occt
+
+    load_base(base)
+    silence_occt()
+    ours_convert, base_convert = converter("engine"), converter("base_engine")
+    ours_extract, base_extract = extractor("engine"), extractor("base_engine")
+    command_env = {"PYTHONPATH": str(base)}
+    results: dict[str, dict[str, Any]] = {}
+    for name, path in files.items():
+        large = name.startswith("large")
+        rounds = repeat if large else max(1, small_repeat // block)
+        runs = 1 if large else block
+        warm_t = best_of(rounds, {
+            "ours": lambda p=path: ours_convert(str(p), str(out / "a.glb")),
+            "base": lambda p=path: base_convert(str(p), str(out / "b.glb")),
+            "ours_x": lambda p=path: ours_extract(str(p)),
+            "base_x": lambda p=path: base_extract(str(p)),
+        }, cpu=True, block=runs)
+        hartomat = [PY, "-m", "engine", "convert", str(path), "--no-cache"]
+        cmd_t = best_of(repeat, {
+            "ours_cmd": command(*hartomat, "-o", str(out / "c.glb"), "--work-dir", str(out / "ours")),
+            "base_cmd": command_in(command_env, *hartomat, "-o", str(out / "d.glb"), "--work-dir", str(out / "base")),
+        })
+        results[name] = warm_t | cmd_t
+    return results
+
+
+def command_in(env: dict[str, str], *args: str) -> Callable[[], object]:
+    import os
+
+    def run() -> None:
+        subprocess.run(args, check=True, capture_output=True, cwd=ROOT, env={**os.environ, **env})
+    return run
+
+
+def before_after_table(results: dict[str, dict[str, Any]]) -> str:
+    rows = ["| file | warm convert: before | after | after ÷ before: best, paired, CPU | warm extract: before "
+            "| after | after ÷ before: best, paired, CPU | `hartomat convert`: before | after | after ÷ before |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, r in results.items():
+        rows.append(
+            f"| {name} | {r['base'] * 1000:.1f} ms | {r['ours'] * 1000:.1f} ms | {r['ours'] / r['base']:.2f}×, "
+            f"{paired(r, 'ours', 'base'):.2f}×, {r['ours_cpu'] / r['base_cpu']:.2f}× "
+            f"| {r['base_x'] * 1000:.1f} ms | {r['ours_x'] * 1000:.1f} ms "
+            f"| {r['ours_x'] / r['base_x']:.2f}×, {paired(r, 'ours_x', 'base_x'):.2f}×, "
+            f"{r['ours_x_cpu'] / r['base_x_cpu']:.2f}× | {r['base_cmd']:.2f} s "
+            f"| {r['ours_cmd']:.2f} s | {r['ours_cmd'] / r['base_cmd']:.2f}× |")
+    return "\n".join(rows)
+
+
+def before_after_section(text: str, args: argparse.Namespace, machine_line: str) -> str:
+    return f"""## CAD before/after
+
+Command: `git worktree add /tmp/i14-base main; .venv/bin/python bench/cad.py --base /tmp/i14-base --parts {args.parts} --repeat {args.repeat} --small-repeat {args.small_repeat} --block {args.block} --write`
+(*before*: the engine of the checkout given by `--base`, imported in the same process as a second
+package; *after*: this checkout; alternated in every round, best of {args.repeat} rounds on the large
+assembly, {args.small_repeat} runs each on the small fixtures in rounds of {args.block}; *paired*: the
+median over rounds of the ratio of the two best runs of each round; *CPU*: the ratio of the best
+CPU times of the process, all threads, which the other jobs on the machine disturb far less than
+wall time).
+
+Machine: {machine_line}; shared with five other helpers' jobs while measured (2 cores), so differences
+of a few per cent are noise.
+
+What changed between the two (issue 14): the code page of 8-bit names is detected before the read
+(one scan of the file's bytes for any byte >= 0x80; ASCII files stop there); the GLB writer names
+nodes `product [instance] [label entry]` and the post-processing maps each node back to its part by
+that entry (node names, part and instance keys as extras, point and line primitives and non-part
+nodes dropped); the GLB export walks the assembly once for the names (no boxes); extraction also
+counts solids, shells, free and tessellated faces per part.
+
+{text}
+"""
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", type=int, default=300, help="parts in the generated large assembly")
@@ -252,6 +378,7 @@ def main() -> int:
     parser.add_argument("--inputs", default=str(ROOT / ".cache" / "bench-cad"), help="folder for the STEP inputs")
     parser.add_argument("--write", action="store_true", help="write the table into docs/performance.md")
     parser.add_argument("--serial", nargs=2, metavar=("STEP", "GLB"), help=argparse.SUPPRESS)
+    parser.add_argument("--base", help="another checkout to compare with (before/after in one run)")
     args = parser.parse_args()
     if args.serial:
         serial_ocp(*args.serial)
@@ -260,6 +387,18 @@ def main() -> int:
     inputs.mkdir(parents=True, exist_ok=True)
     files = make_inputs(inputs, args.parts)
     out = Path(tempfile.mkdtemp(prefix="bench-cad-"))
+    if args.base:
+        try:
+            text = before_after_table(before_after(files, out, Path(args.base).resolve(), args.repeat,
+                                                   args.small_repeat, args.block))
+        finally:
+            shutil.rmtree(out, ignore_errors=True)
+        print(text)
+        if args.write:
+            from bench.perfdoc import machine, write_section
+
+            write_section("CAD before/after", before_after_section(text, args, machine()))
+        return 0
     try:
         warm_t = warm(files, out, args.repeat, args.small_repeat, args.block)
         cmd_t = whole_commands(files, out, args.repeat)

@@ -133,18 +133,26 @@ def world_nodes(document: dict[str, Any]) -> list[tuple[int, Any]]:
     return found
 
 
-def scene_bounds(path: str | Path) -> tuple[list[float], list[float]] | None:
-    """Min and max corner of every vertex of the default scene, in world coordinates."""
+def scene_bounds(path: str | Path, parts: dict[str, tuple[list[float], list[float]]] | None = None,
+                 ) -> tuple[list[float], list[float]] | None:
+    """Min and max corner of every vertex of the default scene, in world coordinates; with
+    `parts`, also fills it with each part's bounds (over its instances) by the part key in its
+    node extras (`hartomat_part`)."""
     import numpy as np
 
     document, binary = read_glb(path)
     low, high = np.full(3, np.inf), np.full(3, -np.inf)
     for index, world in world_nodes(document):
         node = document["nodes"][index]
+        key = (node.get("extras") or {}).get("hartomat_part")
         for primitive in document["meshes"][node["mesh"]]["primitives"] if "mesh" in node else []:
             points = _positions(document, binary, primitive["attributes"]["POSITION"])
             placed = points @ world[:3, :3].T + world[:3, 3]
             low, high = np.minimum(low, placed.min(axis=0)), np.maximum(high, placed.max(axis=0))
+            if parts is not None and key is not None:
+                seen = parts.get(key, ([np.inf] * 3, [-np.inf] * 3))
+                parts[key] = (np.minimum(seen[0], placed.min(axis=0)).tolist(),
+                              np.maximum(seen[1], placed.max(axis=0)).tolist())
     if not np.isfinite(low).all():
         return None
     return low.tolist(), high.tolist()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .node_definition import NodeSettings
 
@@ -30,13 +30,25 @@ class ResolveStepPathSettings(NodeSettings):
     product_number: str = setting("", "Library", "Product number looked up in the library; empty = order line's")
 
 
-class OccObjectExtractSettings(NodeSettings):
+class CodepageSetting(NodeSettings):
+    codepage: str = setting("auto", "Reader", "Code page of names written as raw 8-bit bytes: auto (detected "
+                            "from the file's strings) or a name such as cp1251, cp1252, shift_jis")
+
+    @field_validator("codepage")
+    @classmethod
+    def _known_codepage(cls, value: str) -> str:
+        from .occ.codepage import check_setting
+
+        return check_setting(value)
+
+
+class OccObjectExtractSettings(CodepageSetting):
     read_names: bool = setting(True, "Reader", "Keep product and instance names from the STEP file")
     read_colours: bool = setting(True, "Reader", "Keep surface and solid colours")
     read_layers: bool = setting(True, "Reader", "Keep layer assignments")
 
 
-class TessellationSettings(NodeSettings):
+class TessellationSettings(CodepageSetting):
     linear_deflection: float = setting(
         0.1, "Tessellation", "Chordal deviation: mm, or a fraction of each edge when relative", gt=0, le=100
     )

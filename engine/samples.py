@@ -319,3 +319,145 @@ SAMPLES = {
     "nested": make_nested_assembly_step,
     "inch": make_inch_part_step,
 }
+
+
+# --- files as other CAD systems write them ------------------------------------------------------
+
+REPRESENTATION_ENTITIES = ("ADVANCED_BREP_SHAPE_REPRESENTATION", "MANIFOLD_SOLID_BREP", "SHAPE_REPRESENTATION",
+                           "SHELL_BASED_SURFACE_MODEL", "GEOMETRICALLY_BOUNDED_WIREFRAME_SHAPE_REPRESENTATION")
+FOUR_COLOURS = {"PLATE": "#d02020", "L-BRACKET": "#20a040", "NUT": "#2040d0", "BOLT": "#e0c020"}
+
+
+def rename_representations(path: Path, name: str = "SOLID") -> Path:
+    """Name every shape representation and solid of a STEP file `name`, as Pro/E and others do."""
+    import re
+
+    pattern = re.compile(rb"\b(" + b"|".join(e.encode() for e in REPRESENTATION_ENTITIES) + rb")\('[^']*'")
+    path.write_bytes(pattern.sub(lambda m: m.group(1) + b"('" + name.encode() + b"'", path.read_bytes()))
+    return path
+
+
+def four_colour_spec() -> AssemblySpec:
+    """PLATE, L-BRACKET, NUT and BOLT (placed 3 times), each product wrapping its geometry in a
+    representation named SOLID: the structure that made every part 'SOLID' in a Pro/E export."""
+    shapes = {"PLATE": box(40, 30, 3), "L-BRACKET": _cut(box(5, 20, 20), box(3, 16, 16, 1, 2, 2)),
+              "NUT": _cut(_cylinder(3, 3), _cylinder(1.5, 5, -1)), "BOLT": _cylinder(1.4, 14)}
+    wrapped = {name: AssemblySpec(name, [(PartSpec("SOLID", shape, FOUR_COLOURS[name]), placement())])
+               for name, shape in shapes.items()}
+    return AssemblySpec("ASM", [(wrapped["PLATE"], placement()), (wrapped["L-BRACKET"], placement(30, 5, 3)),
+                                (wrapped["NUT"], placement(12, 15, 3)), (wrapped["BOLT"], placement(5, 5, -4)),
+                                (wrapped["BOLT"], placement(12, 24, -4)), (wrapped["BOLT"], placement(22, 24, -4))])
+
+
+def make_solid_named_step(path: str | Path) -> Path:
+    return rename_representations(write_step(four_colour_spec(), path))
+
+
+CODEPAGE_NAMES = {
+    "cp1251": {"PLATE": "Деталь1", "NUT": "Гайка М6", "BOLT": "Болт"},
+    "cp1252": {"PLATE": "Plaque d'écrou", "NUT": "Écrou à œil", "BOLT": "Schraube für Würfel"},
+}
+CODEPAGE_LAYERS = {"cp1251": "Крепёж", "cp1252": "Fixations mécaniques"}
+
+
+def make_codepage_step(path: str | Path, codepage: str) -> Path:
+    """Three coloured products with PRODUCT names (name and id) and the BOLT's layer name written as
+    raw bytes of `codepage`, as exporters on a Windows of that locale do (no \\X2\\ escapes)."""
+    spec = AssemblySpec("ASM", [(PartSpec(name, shape, colour, "FASTENERS" if name == "BOLT" else None), at)
+                                for name, shape, colour, at in _plain_three()])
+    target = write_step(spec, path)
+    data = target.read_bytes().replace(b"'FASTENERS'", b"'" + CODEPAGE_LAYERS[codepage].encode(codepage) + b"'")
+    for ascii_name, name in CODEPAGE_NAMES[codepage].items():
+        raw = name.replace("'", "''").encode(codepage)
+        data = data.replace(f"PRODUCT('{ascii_name}','{ascii_name}'".encode(), b"PRODUCT('" + raw + b"','" + raw + b"'")
+    target.write_bytes(data)
+    return target
+
+
+def _plain_three() -> list[tuple[str, Any, str, Any]]:
+    return [("PLATE", box(40, 30, 3), FOUR_COLOURS["PLATE"], placement()),
+            ("NUT", _cylinder(3, 3), FOUR_COLOURS["NUT"], placement(12, 15, 3)),
+            ("BOLT", _cylinder(1.4, 14), FOUR_COLOURS["BOLT"], placement(5, 5, -4))]
+
+
+def _polylines(*lines: list[tuple[float, float, float]]) -> Any:
+    from OCP.BRep import BRep_Builder
+    from OCP.BRepBuilderAPI import BRepBuilderAPI_MakePolygon
+    from OCP.gp import gp_Pnt
+    from OCP.TopoDS import TopoDS_Compound
+
+    builder, compound = BRep_Builder(), TopoDS_Compound()
+    builder.MakeCompound(compound)
+    for points in lines:
+        polygon = BRepBuilderAPI_MakePolygon()
+        for point in points:
+            polygon.Add(gp_Pnt(*point))
+        builder.Add(compound, polygon.Wire())
+    return compound
+
+
+PMI_TEXT = """#{a} = DRAUGHTING_MODEL('PMI',(#{b},#{c}),#{ctx});
+#{b} = ANNOTATION_CURVE_OCCURRENCE('linear dimension',(),#{set});
+#{set} = GEOMETRIC_CURVE_SET('dimension lines',(#{line}));
+#{line} = POLYLINE('',(#{p1},#{p2}));
+#{p1} = CARTESIAN_POINT('',(0.,-4.,0.));
+#{p2} = CARTESIAN_POINT('',(40.,-4.,0.));
+#{c} = ANNOTATION_TEXT_OCCURRENCE('note',(),#{text});
+#{text} = TEXT_LITERAL('note','40 mm',#{axis},.MIDDLE.,.LEFT.);
+#{axis} = AXIS2_PLACEMENT_3D('',#{p1},$,$);
+"""
+
+
+def make_pmi_step(path: str | Path) -> Path:
+    """A bracket with annotation geometry beside it, as AP242 exporters write PMI: the dimension's
+    polylines as a shape of their own (the reader transfers it as a curves-only compound), and a
+    draughting model with an annotation curve and a text annotation."""
+    import re
+
+    lines = _polylines([(0, -4, 0), (40, -4, 0)], [(0, -6, 0), (0, -2, 0)], [(40, -6, 0), (40, -2, 0)])
+    spec = AssemblySpec("BRACKET", [(PartSpec("BRACKET", box(40, 20, 4), "#2a5db0"), placement()),
+                                    (PartSpec("COMPOUND", lines, "#000000"), placement())])
+    target = write_step(spec, path)
+    text = target.read_text()
+    next_id = max(int(n) for n in re.findall(r"^#(\d+) =", text, re.M)) + 1
+    context = re.search(r"^#(\d+) = \( GEOMETRIC_REPRESENTATION_CONTEXT\(3\)", text, re.M)
+    names = ("a", "b", "c", "set", "line", "p1", "p2", "text", "axis")
+    ids = {name: next_id + i for i, name in enumerate(names)}
+    block = PMI_TEXT.format(ctx=context.group(1) if context else 1, **ids)
+    cut = text.rfind("ENDSEC;")
+    target.write_text(text[:cut] + block + text[cut:])
+    return target
+
+
+def make_tessellated_step(path: str | Path) -> Path:
+    """An AP242 part whose only geometry is a triangulated surface set (no B-rep), as scanners and
+    mesh-based exporters write: a 20 mm box's six faces as triangles only."""
+    from OCP.BRep import BRep_Builder, BRep_Tool
+    from OCP.Interface import Interface_Static
+    from OCP.STEPCAFControl import STEPCAFControl_Writer
+    from OCP.TopAbs import TopAbs_FACE
+    from OCP.TopExp import TopExp_Explorer
+    from OCP.TopLoc import TopLoc_Location
+    from OCP.TopoDS import TopoDS, TopoDS_Compound, TopoDS_Face
+
+    from .occ.tessellate import MeshParams, mesh_shapes
+
+    solid = box(20, 20, 20)
+    mesh_shapes([solid], MeshParams())
+    builder, compound = BRep_Builder(), TopoDS_Compound()
+    builder.MakeCompound(compound)
+    explorer = TopExp_Explorer(solid, TopAbs_FACE)
+    while explorer.More():
+        face = TopoDS_Face()
+        builder.MakeFace(face, BRep_Tool.Triangulation_s(TopoDS.Face(explorer.Current()), TopLoc_Location()))
+        builder.Add(compound, face)
+        explorer.Next()
+    STEPCAFControl_Writer()  # registers the writer's settings before they are changed
+    schema, tessellated = Interface_Static.CVal_s("write.step.schema"), Interface_Static.IVal_s("write.step.tessellated")
+    Interface_Static.SetCVal_s("write.step.schema", "AP242DIS")
+    Interface_Static.SetIVal_s("write.step.tessellated", 1)
+    try:
+        return write_step(PartSpec("MESH_PART", compound, "#30a0a0"), path)
+    finally:
+        Interface_Static.SetCVal_s("write.step.schema", schema)
+        Interface_Static.SetIVal_s("write.step.tessellated", tessellated)

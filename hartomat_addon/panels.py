@@ -175,6 +175,8 @@ class HARTOMAT_PT_inspect(_Panel, bpy.types.Panel):
         for output in record.get("outputs", []):
             port, kind = output.get("port", ""), output.get("kind", "")
             _lines(context, box, f"{port} ({kind}): {output.get('path', '')}", "FILE")
+            for row in output.get("parts", []):
+                _lines(context, box, f"  {row}")
 
 
 CLASSES = (HARTOMAT_PT_workflow, HARTOMAT_PT_node, HARTOMAT_PT_validation, HARTOMAT_PT_plan, HARTOMAT_PT_run,

@@ -9,6 +9,22 @@ from __future__ import annotations
 from typing import Any
 
 LOG_TAIL = 12
+PART_ROWS = 40
+
+
+def part_rows(data: dict[str, Any]) -> list[str]:
+    """What an output says per part, keyed by part key (never by name: names repeat): a CAD part
+    list's names, a material map's materials, an STL set's files."""
+    if isinstance(data.get("parts"), list):
+        rows = [f"{p.get('key', '?')}: {p.get('name', '')} x{p.get('instances', 1)}" for p in data["parts"]]
+    elif isinstance(data.get("assignments"), dict):
+        rows = [f"{key}: {entry.get('name', '')} -> {entry.get('material', '')}"
+                for key, entry in data["assignments"].items()]
+    elif isinstance(data.get("files_by_part"), dict):
+        rows = [f"{key}: {name}" for key, name in data["files_by_part"].items()]
+    else:
+        return []
+    return rows[:PART_ROWS] + ([f"... {len(rows) - PART_ROWS} more"] if len(rows) > PART_ROWS else [])
 
 
 def _node_record(node: dict[str, Any], logs: list[str] | None = None) -> dict[str, Any]:
@@ -21,7 +37,8 @@ def _node_record(node: dict[str, Any], logs: list[str] | None = None) -> dict[st
         "error": node.get("error"),
         "log_tail": list(logs if logs is not None else node.get("log_tail", node.get("logs", [])))[-LOG_TAIL:],
         "outputs": [
-            {k: o.get(k) for k in ("port", "kind", "role", "path", "files") if o.get(k) not in (None, [])}
+            {**{k: o.get(k) for k in ("port", "kind", "role", "path", "files") if o.get(k) not in (None, [])},
+             **({"parts": rows} if (rows := part_rows(o.get("data") or {})) else {})}
             for o in node.get("outputs", [])
         ],
     }

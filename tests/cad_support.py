@@ -55,7 +55,7 @@ for path in sys.argv[1:]:
     objects = []
     for obj in bpy.data.objects:
         entry = {"name": obj.name, "type": obj.type, "mesh": obj.data.name if obj.type == "MESH" else None,
-                 "colours": []}
+                 "colours": [], "part": obj.get("hartomat_part"), "instance": obj.get("hartomat_instance")}
         if obj.type == "MESH":
             for slot in obj.material_slots:
                 node = slot.material.node_tree.nodes.get("Principled BSDF") if slot.material else None

@@ -19,6 +19,22 @@ def _colour(mesh: Any, rgb: tuple[int, int, int]) -> None:
     mesh.visual = trimesh.visual.TextureVisuals(material=material)
 
 
+def key_nodes_by_name(path: Path) -> None:
+    """Give each mesh node the part key occ_glb_export would (here: its name) as node extras."""
+    import json
+
+    from engine.glb import rewrite_glb_json
+
+    def edit(text: bytes) -> bytes:
+        document = json.loads(text)
+        for node in document["nodes"]:
+            if "mesh" in node:
+                node["extras"] = {"hartomat_part": node["name"]}
+        return json.dumps(document).encode()
+
+    rewrite_glb_json(path, edit)
+
+
 def make_product_glb(path: Path, size_m: float = 0.02) -> tuple[Artifact, Artifact]:
     """A 'bearing-like' product: a ring box, a 'ball' sphere and a 'cage' bar, `size_m` wide.
 
@@ -40,6 +56,7 @@ def make_product_glb(path: Path, size_m: float = 0.02) -> tuple[Artifact, Artifa
     for name, mesh in (("outer_ring", ring), ("ball", ball), ("cage", cage)):
         scene.add_geometry(mesh, node_name=name, geom_name=name)
     path.write_bytes(scene.export(file_type="glb"))
+    key_nodes_by_name(path)
     lo, hi = (np.asarray(b, dtype=float) for b in scene.bounds)
     size = hi - lo
     bbox = {"min": lo.tolist(), "max": hi.tolist(), "size": size.tolist(), "center": ((lo + hi) / 2).tolist(),

@@ -48,8 +48,13 @@ def test_convert_json_and_deflection_options_and_cache(inch_step, tmp_path):
     assert first.returncode == 0, first.stderr
     report = json.loads(first.stdout)
     assert report["length_unit"] == "inch"
-    assert report["parts"][0] | {"bbox_mm": None} == {"name": "inch_block", "colour": "#aa7733", "instances": 1,
-                                                      "bbox_mm": None, "layers": ["body"]}
+    assert report["parts"][0] | {"bbox_mm": None} == {
+        "key": "0:1:1:1", "name": "inch_block", "name_source": "product", "colour": "#aa7733", "instances": 1,
+        "bbox_mm": None, "layers": ["body"],
+        "geometry": {"solids": 1, "shells": 0, "free_faces": 0, "faces": 7, "tessellated_faces": 0, "free_edges": 0}}
+    assert report["codepage"] == {"name": "utf-8", "how": "ascii", "samples": 0} and report["warnings"] == []
+    assert report["content"] == {"solids": 1, "shells": 0, "free_faces": 0, "tessellated_faces": 0,
+                                 "surface_parts": 0, "annotations": 0}
     assert report["bbox_m"]["size"] == pytest.approx([0.0508, 0.0127, 0.0254], abs=1e-5)
     assert "glb_export" not in report["cached_nodes"]
     again = json.loads(hartomat("convert", str(inch_step), "-o", str(coarse), "--json", "--work-dir", work).stdout)

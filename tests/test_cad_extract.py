@@ -71,7 +71,8 @@ def test_inch_file_reports_unit_and_mm_lengths(inch_step, tmp_path):
 def test_single_part(single_part_step, tmp_path):
     cad_parts = extract(single_part_step, tmp_path)
     assert [(p["name"], p["colour"], p["instances"]) for p in cad_parts.data["parts"]] == [("bracket", "#2a5db0", 1)]
-    assert cad_parts.data["tree"] == {"name": "bracket", "children": [], "part": "bracket"}
+    assert cad_parts.data["tree"] == {"name": "bracket", "children": [], "part": "bracket", "part_key": "0:1:1:1",
+                                      "instance": "0:1:1:1"}
 
 
 def test_reader_settings_drop_names_and_colours(bearing_step, tmp_path):

@@ -158,20 +158,23 @@ def test_tail_only_glb_fix_equals_fixing_the_whole_document(nested_step, tmp_pat
 
     step = read_step(nested_step)
     ensure_meshed(step, product_labels(step.shape_tool), MeshParams())
-    monkeypatch.setattr(gltf_export, "postprocess_glb", lambda path: {})  # keep OCCT's own GLB
+    seen: dict[str, glb_post.Occurrences] = {}
+    monkeypatch.setattr(gltf_export, "postprocess_glb",  # keep OCCT's own GLB
+                        lambda path, occurrences: seen.setdefault("occurrences", occurrences) and {})
     raw = tmp_path / "raw.glb"
     gltf_export.write_document_glb(step, raw, merge_faces=merge_faces)
     document, binary = read_glb(raw)
     assert "metallicFactor" not in json.dumps(document["materials"])  # OCCT's output needs the fix
+    glb_post.label_nodes(document, seen["occurrences"])
     glb_post.share_instance_meshes(document)
     glb_post.make_dielectric(document)
     glb_post.name_materials_after_parts(document)
     whole = tmp_path / "whole.glb"
     write_glb(whole, document, binary)
 
-    counts = glb_post.postprocess_glb(raw)
+    counts = glb_post.postprocess_glb(raw, seen["occurrences"])
     assert raw.read_bytes() == whole.read_bytes()
-    assert counts == {"nodes": 14, "meshes": 3, "shared_meshes_removed": 8}
+    assert counts == {"nodes": 14, "meshes": 3, "shared_meshes_removed": 8, "dropped_nodes": 0}
 
 
 def test_tail_split_parses_everything_when_the_keys_are_missing():

@@ -3,6 +3,8 @@
 The material data lives in `engine.materials` (sRGB colours); Blender's node colour inputs are
 scene-linear, so colours are converted here. A `cad_colour` assignment becomes a plastic in the
 part's CAD colour. Parts the map does not name keep the GLB's own (CAD colour) material.
+The map is keyed by part key (the GLB node extra `hartomat_part`, a custom property after
+import), never by object name: two parts may share a name, and Blender renames the second.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 from ..materials import LIBRARY, LibraryMaterial
 
 CAD_COLOUR = "cad_colour"
-_SUFFIX = re.compile(r"\.\d{3,}$")
+PART_KEY = "hartomat_part"  # glb_post.PART_KEY: the node extra the glTF importer makes a property
 
 
 def srgb_to_linear(c: float) -> float:
@@ -67,16 +69,16 @@ def material_for(key: str, colour: str | None = None) -> Any:
     return existing if existing is not None else _principled(name, spec)
 
 
-def _candidate_names(obj: Any) -> list[str]:
-    """Names a part may go by: the object's, without Blender's .001 suffix, its mesh's, its parents'."""
-    names: list[str] = []
+def part_key(obj: Any) -> str | None:
+    """The part an imported object shows: its `hartomat_part` property (from the GLB node
+    extras), else its nearest parent's; None for objects of GLBs not written by occ_glb_export."""
     node = obj
     while node is not None:
-        names += [node.name, _SUFFIX.sub("", node.name)]
-        if node.type == "MESH":
-            names.append(_SUFFIX.sub("", node.data.name))
+        key = node.get(PART_KEY)
+        if key is not None:
+            return str(key)
         node = node.parent
-    return names
+    return None
 
 
 def _assign(obj: Any, material: Any) -> None:
@@ -92,7 +94,8 @@ def apply_material_map(meshes: list[Any], material_map: dict[str, Any], log: Cal
     assignments: dict[str, dict[str, Any]] = material_map.get("assignments") or {}
     assigned = 0
     for obj in meshes:
-        entry = next((assignments[n] for n in _candidate_names(obj) if n in assignments), None)
+        key = part_key(obj)
+        entry = assignments.get(key) if key is not None else None
         if entry is None:
             continue
         _assign(obj, material_for(str(entry.get("material", "")), entry.get("colour")))

@@ -24,6 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("-o", "--output", required=True, help="GLB file to write")
     parser.add_argument("--linear-deflection", type=float, help="chordal deviation in mm (default 0.1)")
     parser.add_argument("--angular-deflection", type=float, help="angular deviation in radians (default 0.5)")
+    parser.add_argument("--codepage", help="code page of names written as raw 8-bit bytes (default auto: "
+                                           "detected from the file's strings), e.g. cp1251, cp1252, shift_jis")
     parser.add_argument("--json", action="store_true", help="print the parts, bbox and GLB as JSON")
     parser.add_argument("--work-dir", help="folder for the run records and the node cache; default: runs "
                                            "under ~/.cache/hartomat/convert, nodes in the shared cache "
@@ -43,7 +45,11 @@ def default_work_dir() -> Path:
 def _overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     tessellation = {"linear_deflection": args.linear_deflection, "angular_deflection": args.angular_deflection}
     chosen = {k: v for k, v in tessellation.items() if v is not None}
-    return {"glb_export": chosen} if chosen else {}
+    overrides = {"glb_export": chosen} if chosen else {}
+    if args.codepage:
+        overrides.setdefault("glb_export", {})["codepage"] = args.codepage
+        overrides["extract"] = {"codepage": args.codepage}
+    return overrides
 
 
 def _output(result: Any, node: str, port: str) -> Any:
@@ -86,7 +92,9 @@ def convert(step: Path, output: Path, work_dir: Path | None, overrides: dict[str
     cached = sorted(n.node_id for n in result.node_results.values() if n.status == "cached")
     return {"step": str(step), "glb": str(output), "run_id": result.run_id, "cached_nodes": cached,
             "length_unit": parts.data["length_unit"], "instance_total": parts.data["instance_total"],
-            "parts": [{k: p[k] for k in ("name", "colour", "instances", "bbox_mm", "layers")}
+            **{k: parts.data.get(k) for k in ("codepage", "warnings", "content", "annotations", "name_fallbacks")},
+            "parts": [{k: p.get(k) for k in ("key", "name", "name_source", "colour", "instances", "bbox_mm",
+                                             "geometry", "layers")}
                       for p in parts.data["parts"]],
             "bbox_m": {k: bbox.data[k] for k in ("min", "max", "size", "center", "diagonal")},
             "glb_nodes": glb.data.get("nodes"), "glb_meshes": glb.data.get("meshes")}
@@ -97,14 +105,21 @@ def _mm(values: list[float]) -> str:
 
 
 def print_report(report: dict[str, Any]) -> None:
+    codepage = report.get("codepage") or {}
     print(f"{report['step']}: {len(report['parts'])} parts, {report['instance_total']} instances, "
-          f"file unit {report['length_unit']}")
+          f"file unit {report['length_unit']}, names in {codepage.get('name', '?')} ({codepage.get('how', '?')})")
+    for warning in report.get("warnings") or []:
+        print(f"warning: {warning}")
     width = max(len(p["name"]) for p in report["parts"])
     for part in report["parts"]:
         box = part["bbox_mm"]
         size = [hi - lo for lo, hi in zip(box["min"], box["max"], strict=True)] if box else [0.0] * 3
         print(f"  {part['name']:<{width}}  {part['colour'] or '-':<7}  x{part['instances']:<4} "
               f"bbox {_mm(size)} mm")
+    for fallback in report.get("name_fallbacks") or []:
+        print(f"  note: '{fallback['name']}' is named after its {fallback['source']}, not a product")
+    if report.get("annotations"):
+        print(f"  left out (no faces: PMI, annotation curves, points): {', '.join(report['annotations'])}")
     print(f"wrote {report['glb']} ({report['glb_nodes']} nodes, {report['glb_meshes']} meshes), "
           f"size {_mm([s * 1000 for s in report['bbox_m']['size']])} mm")
 

@@ -89,24 +89,44 @@ def step_source(call: NodeCall) -> tuple[Path, str]:
     return path, artifact.sha256 or (sha256_file(path) if path.is_file() else "")
 
 
+def content_counts(parts: list[Any], skipped: dict[str, str]) -> dict[str, int]:
+    """Per file: solids, open shells, free surfaces, tessellated faces over the unique parts, and
+    the shapes left out as annotations (no faces: PMI and annotation curves, points, text)."""
+    totals = {key: sum(p.geometry.get(key, 0) for p in parts)
+              for key in ("solids", "shells", "free_faces", "tessellated_faces")}
+    totals["surface_parts"] = sum(1 for p in parts if p.geometry.get("shells") or p.geometry.get("free_faces"))
+    totals["annotations"] = len(skipped)
+    return totals
+
+
 def occ_object_extract(call: NodeCall) -> dict[str, Artifact]:
-    from ..occ.assembly import describe_assembly
+    from ..occ.assembly import walk_document
     from ..occ.step_reader import shared_step
 
     path, sha = step_source(call)
     settings = call.settings
     call.progress(0.1, f"reading {path.name}")
-    with shared_step(path, settings.read_names, settings.read_colours, settings.read_layers, sha) as step:
+    with shared_step(path, settings.read_names, settings.read_colours, settings.read_layers, sha,
+                     settings.codepage) as step:
         call.check_cancelled()
-        parts, tree = describe_assembly(step)
+        walker, tree = walk_document(step)
+    parts = list(walker.parts.values())
+    fallbacks = [{"key": p.key, "name": p.name, "source": p.name_source} for p in parts if p.name_source != "product"]
     document = {
         "source": str(path), "sha256": sha, "length_unit": step.length_unit,
+        "codepage": step.codepage.as_json(), "warnings": list(step.codepage.warnings),
+        "content": content_counts(parts, walker.skipped), "annotations": sorted(walker.skipped.values()),
+        "name_fallbacks": fallbacks,
         "parts": [part.as_json() for part in parts], "tree": tree,
         "instance_total": sum(len(part.placements) for part in parts),
     }
     target = call.workdir / "cad_parts.json"
     target.write_text(json.dumps(document, indent=1))
-    call.log(f"{len(parts)} parts, {document['instance_total']} instances, file unit {step.length_unit}")
+    for warning in step.codepage.warnings:
+        call.log(f"warning: {warning}")
+    call.log(f"{len(parts)} parts, {document['instance_total']} instances, file unit {step.length_unit}, "
+             f"code page {step.codepage.name} ({step.codepage.how}), {len(walker.skipped)} annotation shapes left out, "
+             f"{len(fallbacks)} names from fallbacks")
     return {"cad_parts": Artifact(kind=ArtifactKind.CAD_PARTS, path=str(target), data=document,
                                   sha256=sha256_file(target), size=target.stat().st_size)}
 
@@ -121,23 +141,26 @@ def occ_glb_export(call: NodeCall) -> dict[str, Artifact]:
     settings = call.settings
     target = call.workdir / f"{safe_name(path.stem)}.glb"
     counts = step_to_glb(path, target, MeshParams.from_settings(settings), settings.merge_faces,
-                         settings.instance_names, call.progress, call.check_cancelled, sha)
+                         settings.instance_names, call.progress, call.check_cancelled, sha, settings.codepage)
     call.log(f"GLB {target.name}: {counts['nodes']} nodes, {counts['meshes']} meshes "
-             f"({counts['shared_meshes_removed']} instance meshes shared)")
+             f"({counts['shared_meshes_removed']} instance meshes shared, {counts['dropped_nodes']} non-part "
+             f"nodes left out), names in code page {counts['codepage']}")
     return {"glb": Artifact.from_file(ArtifactKind.GLB, target, role="glb_model",
-                                      data={"nodes": counts["nodes"], "meshes": counts["meshes"]})}
+                                      data={"nodes": counts["nodes"], "meshes": counts["meshes"],
+                                            "codepage": counts["codepage"]})}
 
 
 # --- glb_bbox -----------------------------------------------------------------------------------
 
-def glb_bounds(path: Path) -> tuple[list[float], list[float]]:
-    """Scene bounds of a GLB in its own units (metres), Y-up, from every vertex."""
+def glb_bounds(path: Path, parts: dict[str, Any] | None = None) -> tuple[list[float], list[float]]:
+    """Scene bounds of a GLB in its own units (metres), Y-up, from every vertex (and, into
+    `parts`, each part's bounds by part key)."""
     from ..glb import scene_bounds
 
     if not path.is_file():
         raise NodeInputError(f"GLB file not found: {path}")
     try:
-        bounds = scene_bounds(path)
+        bounds = scene_bounds(path, parts)
     except (ValueError, KeyError, IndexError, TypeError) as exc:
         raise NodeInputError(f"cannot read GLB {path}: {exc}") from exc
     if bounds is None:
@@ -160,8 +183,10 @@ def glb_bbox(call: NodeCall) -> dict[str, Artifact]:
     glb = call.require("glb")
     if not glb.path:
         raise NodeInputError(f"node '{call.node_id}' (glb_bbox): input 'glb' has no path")
-    low, high = glb_bounds(Path(glb.path))
+    parts: dict[str, Any] = {}
+    low, high = glb_bounds(Path(glb.path), parts)
     data = bbox_data(low, high, call.settings.padding)
+    data["parts"] = {key: {"min": lo, "max": hi} for key, (lo, hi) in parts.items()}
     call.log(f"bbox size {[round(s, 4) for s in data['size']]} m, diagonal {data['diagonal']:.4f} m")
     return {"bbox": Artifact(kind=ArtifactKind.BBOX, data=data)}
 
@@ -181,49 +206,56 @@ def stl_cache_key(sha: str, settings: Any) -> str:
     import hashlib
 
     fields = {k: settings.model_dump()[k] for k in
-              ("linear_deflection", "relative_deflection", "angular_deflection", "binary")}
+              ("linear_deflection", "relative_deflection", "angular_deflection", "binary", "codepage")}
     return hashlib.sha256(json.dumps([sha, fields], sort_keys=True).encode()).hexdigest()[:32]
 
 
-def _cached_stls(folder: Path) -> list[str] | None:
+def _cached_stls(folder: Path) -> tuple[list[str], dict[str, str]] | None:
+    """(files, part key -> file name) of a complete cache folder; None when it is missing or from
+    before parts had keys."""
     manifest = folder / "manifest.json"
     if not manifest.is_file():
         return None
-    files = [str(folder / name) for name in json.loads(manifest.read_text())["files"]]
-    return files if all(Path(f).is_file() for f in files) else None
+    content = json.loads(manifest.read_text())
+    files = [str(folder / name) for name in content["files"]]
+    if "parts" not in content or not all(Path(f).is_file() for f in files):
+        return None
+    return files, content["parts"]
 
 
-def _write_stls(call: NodeCall, path: Path, sha: str, folder: Path) -> list[str]:
-    from ..occ.assembly import describe_assembly
+def _write_stls(call: NodeCall, path: Path, sha: str, folder: Path) -> tuple[list[str], dict[str, str]]:
+    from ..occ.assembly import walk_document
     from ..occ.step_reader import shared_step
     from ..occ.stl_export import write_part_stls
     from ..occ.tessellate import MeshParams, ensure_meshed
 
     staging = folder.with_name(folder.name + ".partial")
     staging.mkdir(parents=True, exist_ok=True)
-    with shared_step(path, layers=None, fingerprint=sha) as step:
-        parts, _tree = describe_assembly(step)
+    with shared_step(path, layers=None, fingerprint=sha, codepage=call.settings.codepage) as step:
+        walker, _tree = walk_document(step, facts=False)
+        parts = list(walker.parts.values())
         ensure_meshed(step, [p.label for p in parts], MeshParams.from_settings(call.settings))
         names = write_part_stls(unique_file_names([p.name for p in parts], [p.label for p in parts]), staging,
                                 call.settings.binary, lambda done: call.progress(0.1 + 0.8 * done, "writing STLs"),
                                 call.check_cancelled)
-    (staging / "manifest.json").write_text(json.dumps({"source": str(path), "files": names}, indent=1))
+    by_key = {part.key: name for part, name in zip(parts, names, strict=True)}
+    (staging / "manifest.json").write_text(json.dumps({"source": str(path), "files": names, "parts": by_key},
+                                                      indent=1, ensure_ascii=False))
     if folder.exists():
         import shutil
 
         shutil.rmtree(folder)
     staging.rename(folder)
-    return [str(folder / name) for name in names]
+    return [str(folder / name) for name in names], by_key
 
 
 def stl_cache_generate(call: NodeCall) -> dict[str, Artifact]:
     path, sha = step_source(call)
     key = stl_cache_key(sha, call.settings)
     folder = stl_cache_root(call) / key
-    files = _cached_stls(folder)
-    hit = files is not None
-    if files is None:
-        files = _write_stls(call, path, sha, folder)
+    cached = _cached_stls(folder)
+    hit = cached is not None
+    files, by_key = cached if cached is not None else _write_stls(call, path, sha, folder)
     call.log(f"STL cache {'hit' if hit else 'miss'}: {len(files)} parts in {folder}")
     return {"stl_set": Artifact(kind=ArtifactKind.STL_SET, path=str(folder), files=files, role="stl_parts",
-                                data={"cache_hit": hit, "cache_key": key, "parts": len(files)})}
+                                data={"cache_hit": hit, "cache_key": key, "parts": len(files), "files_by_part": by_key})}

@@ -46,6 +46,12 @@ def _parts(call: NodeCall) -> list[dict[str, Any]]:
     return parts
 
 
+def part_key(part: dict[str, Any]) -> str:
+    """The key a part's material map entry goes under: its part key (names can repeat); parts
+    listed without one (hand-made lists) go by name."""
+    return str(part.get("key") or part.get("name", ""))
+
+
 def _rgb(colour: str) -> tuple[float, float, float]:
     return tuple(int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5))  # type: ignore[return-value]
 
@@ -74,7 +80,8 @@ def material_map_resolve(call: NodeCall) -> dict[str, Artifact]:
         name, colour = str(part.get("name", "")), part.get("colour")
         for index, rule in enumerate(rules):
             if _rule_matches(rule, name, colour, call.settings.case_sensitive):
-                assignments[name] = {"material": rule.material, "source": "rule", "rule": index, "colour": colour}
+                assignments[part_key(part)] = {"material": rule.material, "source": "rule", "rule": index,
+                                               "colour": colour, "name": name}
                 break
     call.log(f"{len(assignments)} of {len(_parts(call))} parts matched a rule")
     return {"material_map": Artifact(kind=ArtifactKind.MATERIAL_MAP, data={"assignments": assignments, "assumed": []})}
@@ -91,13 +98,15 @@ def auto_populate_materials(call: NodeCall) -> dict[str, Artifact]:
     assignments = dict(upstream.data.get("assignments", {})) if upstream else {}
     assumed = list(upstream.data.get("assumed", [])) if upstream else []
     for part in _parts(call):
-        name, colour = str(part.get("name", "")), part.get("colour")
-        if name in assignments:
+        name, colour, key = str(part.get("name", "")), part.get("colour"), part_key(part)
+        if key in assignments:
             continue
         if colour and call.settings.derive_from_colour:
-            assignments[name] = {"material": "cad_colour", "source": "colour", "rule": None, "colour": colour}
+            assignments[key] = {"material": "cad_colour", "source": "colour", "rule": None, "colour": colour,
+                                "name": name}
         else:
-            assignments[name] = {"material": default, "source": "default", "rule": None, "colour": colour}
+            assignments[key] = {"material": default, "source": "default", "rule": None, "colour": colour,
+                                "name": name}
             assumed.append(name)
     if assumed:
         call.log(f"assumed '{default}' for {len(assumed)} part(s): {', '.join(assumed[:10])}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from ..artifacts import Artifact, ArtifactKind
 from ..context import NodeCall
@@ -40,7 +41,8 @@ def _skip_reason(call: NodeCall) -> tuple[str | None, str | None]:
     return browser, None
 
 
-def _take_snapshot(call: NodeCall, browser: str, page: Path, glb_path: Path) -> Path:
+def _take_snapshot(call: NodeCall, browser: str, page: Path, glb_path: Path) -> tuple[Path, dict[str, Any]]:
+    """The PNG of the page and the viewer's stats (meshes, triangles, objects per part key)."""
     settings = call.settings
     png = call.workdir / "snapshot.png"
     call.log(f"snapshot with {browser} at {settings.width}x{settings.height}")
@@ -55,8 +57,9 @@ def _take_snapshot(call: NodeCall, browser: str, page: Path, glb_path: Path) -> 
     if share < BLANK_SHARE:
         raise NodeInputError(f"node '{call.node_id}' (threejs_render): the snapshot of {glb_path} is blank "
                              f"({share:.2%} of pixels differ from the background)")
-    call.log(f"snapshot {png.name}: {share:.0%} of pixels show the product; stats {report.state.get('stats')}")
-    return png
+    stats = report.state.get("stats") or {}
+    call.log(f"snapshot {png.name}: {share:.0%} of pixels show the product; stats {stats}")
+    return png, stats
 
 
 def threejs_render(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
@@ -75,10 +78,11 @@ def threejs_render(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
                                     data={"snapshot": None, "snapshot_skipped_reason": reason})
         return {"viewer": viewer}
     call.check_cancelled()
-    png = _take_snapshot(call, browser, page, glb_path)
+    png, stats = _take_snapshot(call, browser, page, glb_path)
     call.progress(1.0, "snapshot taken")
     viewer = Artifact.from_file(ArtifactKind.HTML_VIEWER, page, role="web_viewer",
                                 data={"snapshot": str(png), "snapshot_skipped_reason": None})
     image = Artifact.from_file(ArtifactKind.IMAGE, png, role="web_snapshot",
-                               data={"width": settings.width, "height": settings.height, "view": "threejs"})
+                               data={"width": settings.width, "height": settings.height, "view": "threejs",
+                                     "parts": stats.get("parts") or {}})
     return {"viewer": viewer, "snapshot": image}

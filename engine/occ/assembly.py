@@ -2,41 +2,113 @@
 
 A product placed N times (a bearing's balls) is one part with N placements, never N copies.
 All lengths are millimetres (the reader converted them), placements are world 4x4 row-major.
+
+Identity never depends on names: a part's key is its product label's entry (`0:1:1:3`), an
+instance's key the path of label entries from the root (`0:1:1:1/0:1:1:1:2`), which is also how
+the GLB writer's nodes are tied back to parts. Names are for people: the product's name, else the
+product wrapping a bare representation (exporters name those `SOLID`, `COMPOUND`), else the
+instance name, the representation's name last; unique through a `_2` suffix.
+Shapes with no faces (PMI and annotation curves, points, text) are not parts: they are counted.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from .step_reader import StepDocument
 
+# Names exporters give shape representations and their items, not products (compared upper-case,
+# trailing digits and separators ignored): a part so named is named after its product instead.
+REPRESENTATION_NAMES = frozenset({
+    "", "SOLID", "SOLIDS", "COMPOUND", "SHELL", "SHELLS", "SURFACE", "SURFACES", "BODY", "BODIES", "FACE",
+    "MANIFOLD_SOLID_BREP", "BREP", "SHAPE", "NONE", "UNKNOWN",
+    "SHELL_BASED_SURFACE_MODEL", "MESH", "TESSELLATED_SOLID", "TESSELLATED_SHELL", "GEOMETRIC_CURVE_SET"})
+
+
+def is_representation_name(name: str | None) -> bool:
+    """Whether a label name is what exporters call a representation (`SOLID`, `Body2`, `COMPOUND:1`)
+    or OCCT a shape it had no name for, rather than a product's name."""
+    text = (name or "").strip().upper()
+    return re.sub(r"[\s_\-.:]*\d*$", "", text) in REPRESENTATION_NAMES or text.startswith(
+        "OPEN CASCADE STEP TRANSLATOR")
+
 
 @dataclass
 class PartInfo:
-    """One unique product: its label, a unique name, colour, layers and world placements."""
+    """One unique product: its label and key, a unique name (and where it came from), colour,
+    layers, geometry facts and world placements with their instance keys."""
 
     label: Any
+    key: str
     name: str
+    name_source: str
     colour: str | None
     layers: list[str]
     bbox_mm: dict[str, list[float]] | None
+    geometry: dict[str, int] = field(default_factory=dict)
     placements: list[list[float]] = field(default_factory=list)
+    instance_keys: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        return {"name": self.name, "colour": self.colour, "instances": len(self.placements),
-                "bbox_mm": self.bbox_mm, "layers": self.layers, "placements": self.placements}
+        return {"key": self.key, "name": self.name, "name_source": self.name_source, "colour": self.colour,
+                "instances": len(self.placements), "instance_keys": self.instance_keys, "bbox_mm": self.bbox_mm,
+                "geometry": self.geometry, "layers": self.layers, "placements": self.placements}
 
 
-def label_name(label: Any) -> str | None:
+def has_open_surface(shape: Any) -> bool:
+    """Whether a shape has a shell outside any solid or a face outside any shell (seen from both
+    sides, so it must render double-sided)."""
+    from OCP.TopAbs import TopAbs_FACE, TopAbs_SHELL, TopAbs_SOLID
+    from OCP.TopExp import TopExp_Explorer
+
+    return TopExp_Explorer(shape, TopAbs_SHELL, TopAbs_SOLID).More() or \
+        TopExp_Explorer(shape, TopAbs_FACE, TopAbs_SHELL).More()
+
+
+def shape_facts(shape: Any) -> dict[str, int]:
+    """Counts that say what kind of geometry a part is: solids, shells outside solids (open
+    surface models), faces outside shells (free surfaces), faces with a triangulation but no
+    surface (AP242 tessellated geometry), and edges outside faces (wireframe)."""
+    from OCP.BRep import BRep_Tool
+    from OCP.TopAbs import TopAbs_EDGE, TopAbs_FACE, TopAbs_SHELL, TopAbs_SOLID
+    from OCP.TopExp import TopExp_Explorer
+    from OCP.TopoDS import TopoDS
+
+    def count(kind: Any, avoid: Any = None) -> int:
+        explorer = TopExp_Explorer(shape, kind) if avoid is None else TopExp_Explorer(shape, kind, avoid)
+        found = 0
+        while explorer.More():
+            found += 1
+            explorer.Next()
+        return found
+
+    tessellated, faces = 0, 0
+    explorer = TopExp_Explorer(shape, TopAbs_FACE)
+    while explorer.More():
+        faces += 1
+        tessellated += not BRep_Tool.IsGeometric_s(TopoDS.Face(explorer.Current()))
+        explorer.Next()
+    return {"solids": count(TopAbs_SOLID), "shells": count(TopAbs_SHELL, TopAbs_SOLID),
+            "free_faces": count(TopAbs_FACE, TopAbs_SHELL), "faces": faces, "tessellated_faces": tessellated,
+            "free_edges": count(TopAbs_EDGE, TopAbs_FACE)}
+
+
+def label_name(label: Any, unfit: bool = False) -> str | None:
+    """The label's name; `unfit` when the file was read without code page conversion (its 8-bit
+    bytes fit no code page): the bytes are then decoded as UTF-8 with replacement characters."""
     from OCP.TDataStd import TDataStd_Name
+
+    from .codepage import decode_unfit
 
     if not label.IsAttribute(TDataStd_Name.GetID_s()):
         return None  # FindAttribute on a label without a name crashes through the bindings
     attribute = TDataStd_Name()
     if label.FindAttribute(TDataStd_Name.GetID_s(), attribute):
-        return str(attribute.Get().ToExtString()).strip() or None
+        name = str(attribute.Get().ToExtString()).strip()
+        return (decode_unfit(name) if unfit else name) or None
     return None
 
 
@@ -136,12 +208,22 @@ def trsf_matrix(trsf: Any) -> list[float]:
 
 
 class AssemblyWalker:
-    """Collects unique parts and the assembly tree from the document's free shapes."""
+    """Collects unique parts, the assembly tree, what each written occurrence (a root or a component
+    label, by entry) is, and the shapes that are not parts, from the document's free shapes."""
 
-    def __init__(self, step: StepDocument) -> None:
+    def __init__(self, step: StepDocument, facts: bool = True) -> None:
         self.step = step
+        self.facts = facts  # bbox and geometry counts: extraction wants them, the GLB writer not
+        self.unfit = step.codepage.name == "none"
         self.parts: dict[str, PartInfo] = {}
+        # entry of each written root or component label -> (part key or None, name, instance name)
+        self.occurrences: dict[str, tuple[str | None, str, str | None]] = {}
+        self.open_surfaces: set[str] = set()  # keys of parts with open shells or free faces
+        self.skipped: dict[str, str] = {}  # product entry -> name, for shapes without faces
         self._names: set[str] = set()
+
+    def name(self, label: Any) -> str | None:
+        return label_name(label, self.unfit)
 
     def _unique(self, name: str) -> str:
         candidate, suffix = name, 2
@@ -150,36 +232,78 @@ class AssemblyWalker:
         self._names.add(candidate)
         return candidate
 
-    def _part(self, label: Any) -> PartInfo:
+    def _part_name(self, label: Any, wrapper: Any, instance_name: str | None) -> tuple[str, str]:
+        """(name, where it came from): the product's own name; the product that only wraps this
+        representation; the instance; the representation's own name; a generated one."""
+        own = self.name(label)
+        if own and not is_representation_name(own):
+            return own, "product"
+        outer = self.name(wrapper) if wrapper is not None else None
+        if outer and not is_representation_name(outer):
+            return outer, "product"
+        if instance_name and not is_representation_name(instance_name):
+            return instance_name, "instance"
+        if own:
+            return own, "representation"
+        return f"part_{len(self.parts) + 1}", "generated"
+
+    def _part(self, label: Any, wrapper: Any, instance_name: str | None) -> PartInfo | None:
         from OCP.XCAFDoc import XCAFDoc_ShapeTool
 
-        entry = label_entry(label)
-        if entry not in self.parts:
-            name = self._unique(label_name(label) or f"part_{len(self.parts) + 1}")
-            self.parts[entry] = PartInfo(label, name, label_colour(label), label_layers(self.step, label),
-                                         shape_bbox_mm(XCAFDoc_ShapeTool.GetShape_s(label)))
-        return self.parts[entry]
+        from .step_reader import has_faces
 
-    def walk(self, label: Any, world: Any, instance_name: str | None = None) -> dict[str, Any]:
-        """The tree node of `label` placed at `world` (a gp_Trsf), recording part placements."""
+        entry = label_entry(label)
+        if entry in self.parts:
+            return self.parts[entry]
+        if entry in self.skipped:
+            return None
+        shape = XCAFDoc_ShapeTool.GetShape_s(label)
+        if not has_faces(shape):
+            self.skipped[entry] = self.name(label) or instance_name or entry
+            return None
+        name, source = self._part_name(label, wrapper, instance_name)
+        part = PartInfo(label, entry, self._unique(name), source, label_colour(label) if self.facts else None,
+                        label_layers(self.step, label) if self.facts else [],
+                        shape_bbox_mm(shape) if self.facts else None, shape_facts(shape) if self.facts else {})
+        self.parts[entry] = part
+        if has_open_surface(shape):
+            self.open_surfaces.add(entry)
+        return part
+
+    def walk(self, label: Any, world: Any, path: str, occurrence: Any = None, wrapper: Any = None,
+             instance_name: str | None = None) -> dict[str, Any] | None:
+        """The tree node of `label` placed at `world` (a gp_Trsf), reached by the instance path
+        `path` through `occurrence` (its component label, or itself at the root); None for a
+        shape that is not a part."""
         from OCP.OCP.collections import Sequence_TDF_Label as Labels
         from OCP.TDF import TDF_Label
         from OCP.XCAFDoc import XCAFDoc_ShapeTool
 
+        written = label_entry(occurrence if occurrence is not None else label)
         if not XCAFDoc_ShapeTool.IsAssembly_s(label):
-            part = self._part(label)
+            part = self._part(label, wrapper, instance_name)
+            self.occurrences[written] = (part.key if part else None, part.name if part else "", instance_name)
+            if part is None:
+                return None
             part.placements.append(trsf_matrix(world))
-            return {"name": instance_name or part.name, "children": [], "part": part.name}
-        node: dict[str, Any] = {"name": instance_name or label_name(label) or "assembly", "children": [],
-                                "part": None}
+            part.instance_keys.append(path)
+            return {"name": instance_name or part.name, "children": [], "part": part.name, "part_key": part.key,
+                    "instance": path}
+        node_name = instance_name or self.name(label) or "assembly"
+        self.occurrences[written] = (None, node_name, None)
+        node: dict[str, Any] = {"name": node_name, "children": [], "part": None, "instance": path}
         components = Labels()
         XCAFDoc_ShapeTool.GetComponents_s(label, components, False)
+        only = label if len(components) == 1 else None  # a product wrapping one representation
         for index in range(1, len(components) + 1):
             component = components.Value(index)
             referred = TDF_Label()
             XCAFDoc_ShapeTool.GetReferredShape_s(component, referred)
             local = XCAFDoc_ShapeTool.GetLocation_s(component).Transformation()
-            node["children"].append(self.walk(referred, world.Multiplied(local), label_name(component)))
+            child = self.walk(referred, world.Multiplied(local), f"{path}/{label_entry(component)}", component,
+                              only, self.name(component))
+            if child is not None:
+                node["children"].append(child)
         return node
 
 
@@ -192,11 +316,21 @@ def label_entry(label: Any) -> str:
     return str(entry.ToCString())
 
 
-def describe_assembly(step: StepDocument) -> tuple[list[PartInfo], dict[str, Any]]:
-    """Every unique part (in first-seen order) and the tree rooted at the file's free shapes."""
+def walk_document(step: StepDocument, facts: bool = True) -> tuple[AssemblyWalker, dict[str, Any]]:
+    """The walker after visiting every free shape, and the tree rooted at them."""
     from OCP.gp import gp_Trsf
 
-    walker = AssemblyWalker(step)
-    trees = [walker.walk(label, gp_Trsf()) for label in step.roots]
+    walker = AssemblyWalker(step, facts)
+    trees = [tree for tree in (walker.walk(label, gp_Trsf(), label_entry(label)) for label in step.roots) if tree]
+    parts = {part.name for part in walker.parts.values()}
+    for entry, (key, name, instance) in walker.occurrences.items():
+        if key is None and name in parts:  # an assembly never takes a part's name (Blender would rename the part)
+            walker.occurrences[entry] = (key, f"{name} (assembly)", instance)
     tree = trees[0] if len(trees) == 1 else {"name": step.source.stem, "children": trees, "part": None}
+    return walker, tree
+
+
+def describe_assembly(step: StepDocument) -> tuple[list[PartInfo], dict[str, Any]]:
+    """Every unique part (in first-seen order) and the tree rooted at the file's free shapes."""
+    walker, tree = walk_document(step)
     return list(walker.parts.values()), tree

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import NodeInputError
+from .codepage import AUTO, CodepageChoice, choose
 from .quiet import silence_occt
 
 UNIT_NAMES = {
@@ -37,6 +38,7 @@ class StepDocument:
     layer_tool: Any
     roots: list[Any]
     length_unit: str
+    codepage: CodepageChoice
     meshed_with: Any = None  # the MeshParams its triangulation was made with, if any
 
 
@@ -115,14 +117,24 @@ def set_read_precision() -> None:
     Interface_Static.SetRVal_s("read.precision.val", READ_PRECISION_MM)
 
 
-def read_step(path: str | Path, names: bool = True, colours: bool = True, layers: bool = True) -> StepDocument:
-    """Read `path` with STEPCAFControl_Reader (lengths come out in mm whatever the file unit)."""
+def read_step(path: str | Path, names: bool = True, colours: bool = True, layers: bool = True,
+              codepage: str = AUTO) -> StepDocument:
+    """Read `path` with STEPCAFControl_Reader (lengths come out in mm whatever the file unit);
+    `codepage` names the code page of 8-bit names, or `auto` to detect it."""
     source = Path(path)
     check_step_file(source)
-    return _read_checked(source, names, colours, layers)
+    return _read_checked(source, names, colours, layers, codepage)
 
 
-def _read_checked(source: Path, names: bool, colours: bool, layers: bool) -> StepDocument:
+def set_codepage(choice: CodepageChoice) -> None:
+    """Tell OCCT how to decode 8-bit string bytes (process-wide, so set before every read)."""
+    from OCP.Interface import Interface_Static
+
+    if not Interface_Static.SetCVal_s("read.step.codepage", choice.occt):
+        raise NodeInputError(f"OpenCascade does not know the code page {choice.name} ({choice.occt})")
+
+
+def _read_checked(source: Path, names: bool, colours: bool, layers: bool, codepage: str = AUTO) -> StepDocument:
     """read_step after check_step_file passed (shared_step checks the file itself first)."""
     from OCP.IFSelect import IFSelect_RetDone
     from OCP.STEPCAFControl import STEPCAFControl_Reader
@@ -131,6 +143,8 @@ def _read_checked(source: Path, names: bool, colours: bool, layers: bool) -> Ste
     silence_occt()
     reader = STEPCAFControl_Reader()
     set_read_precision()  # after the reader: its first construction registers the defaults
+    chosen = choose(source, codepage)
+    set_codepage(chosen)
     reader.SetNameMode(names)
     reader.SetColorMode(colours)
     reader.SetLayerMode(layers)
@@ -151,7 +165,7 @@ def _read_checked(source: Path, names: bool, colours: bool, layers: bool) -> Ste
     if not any(has_faces(XCAFDoc_ShapeTool.GetShape_s(label)) for label in roots):
         raise NodeInputError(f"STEP file has no solids or surfaces to tessellate: {source}")
     return StepDocument(source, doc, shape_tool, XCAFDoc_DocumentTool.ColorTool_s(main),
-                        XCAFDoc_DocumentTool.LayerTool_s(main), roots, unit)
+                        XCAFDoc_DocumentTool.LayerTool_s(main), roots, unit, chosen)
 
 
 _shared: dict[str, Any] = {"key": None, "step": None, "layers": None}
@@ -160,7 +174,7 @@ _shared_lock = threading.Lock()
 
 @contextmanager
 def shared_step(path: str | Path, names: bool = True, colours: bool = True, layers: bool | None = True,
-                fingerprint: str = "") -> Iterator[StepDocument]:
+                fingerprint: str = "", codepage: str = AUTO) -> Iterator[StepDocument]:
     """The read document of `path`, reused by consecutive nodes in one process (extract, then GLB
     export, then STLs all read the same file). One document is kept; the lock keeps concurrent
     nodes from using it at once. A changed file (sha256 when given, size, mtime) is read again.
@@ -169,11 +183,12 @@ def shared_step(path: str | Path, names: bool = True, colours: bool = True, laye
     the kept document whether it has layers or not, and read without them when they must read."""
     source = Path(path)
     info = check_step_file(source)
-    key = (os.path.abspath(source), fingerprint, info.st_size, info.st_mtime_ns, info.st_ino, names, colours)
+    key = (os.path.abspath(source), fingerprint, info.st_size, info.st_mtime_ns, info.st_ino, names, colours,
+           codepage)
     with _shared_lock:
         if _shared["key"] != key or layers not in (None, _shared["layers"]):
             _shared.update(key=None, step=None)  # free the old document before reading the next
-            _shared.update(step=_read_checked(source, names, colours, bool(layers)), key=key, layers=bool(layers))
+            _shared.update(step=_read_checked(source, names, colours, bool(layers), codepage), key=key, layers=bool(layers))
         yield _shared["step"]
 
 

@@ -52,6 +52,17 @@ function softenImplicitMetal(gltf) {
   });
 }
 
+// Objects per part, by the part key HartOMat's GLB writer puts in node extras (userData here),
+// never by name: two parts may share one.
+function countParts(root) {
+  const parts = {};
+  root.traverse((object) => {
+    const key = object.userData && object.userData.hartomat_part;
+    if (key !== undefined) parts[key] = (parts[key] || 0) + 1;
+  });
+  return parts;
+}
+
 function countGeometry(root) {
   let meshes = 0, triangles = 0;
   root.traverse((object) => {
@@ -126,7 +137,7 @@ function start() {
     const radius = frameCamera(camera, controls, box, config);
     addLights(scene, box.getCenter(new THREE.Vector3()), radius);
     mark('lit');
-    state.stats = { ...countGeometry(gltf.scene), min: box.min.toArray(), max: box.max.toArray() };
+    state.stats = { ...countGeometry(gltf.scene), parts: countParts(gltf.scene), min: box.min.toArray(), max: box.max.toArray() };
     // Draw on demand (orbit, resize) rather than in a loop: an idle page costs no CPU.
     const draw = () => renderer.render(scene, camera);
     controls.addEventListener('change', draw);
