@@ -28,10 +28,22 @@ def _menu_import(self: Any, context: Any) -> None:
     self.layout.operator("hartomat.import_json", text="HartOMat Workflow (.json)")
 
 
+def running_version() -> tuple[int, ...]:
+    return tuple(bpy.app.version)
+
+
+def require_supported_blender(version: tuple[int, ...]) -> None:
+    """Refuse a Blender older than the engine supports, naming both versions (HartomatError)."""
+    from .engine_link import engine_module
+
+    engine_module("blender_deps").check_blender_version(version, "the HartOMat add-on")
+
+
 def register() -> None:
     from . import menus, ops_validate
     from .tree import _Registration
 
+    require_supported_blender(running_version())
     _Registration.active = True
     try:
         for cls in _classes():

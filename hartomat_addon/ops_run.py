@@ -1,18 +1,17 @@
 """Dry run, local run (modal with progress and Esc; synchronous headless), dispatch, inspection.
 
-Local runs call the engine's runtime on a snapshot of the tree. In the editor the run goes on in
-a worker thread while a modal timer draws progress on the nodes; nodes that need `bpy` then run
-in the helper interpreter (bpy is not thread-safe). Headless Blender never fires timers, so there
-(and when called from scripts and tests) the same operator runs synchronously in this process.
+Local runs call the engine's runtime on a snapshot of the tree. In the editor a modal operator
+steps the run (engine.runtime.run_steps) on Blender's main thread from a timer: bpy nodes (the
+renders) run there, in this Blender, one per tick; CAD nodes run in the helper interpreter and
+the rest on worker threads, so the UI stays live between nodes, progress shows on the nodes and
+Esc cancels. Headless Blender never fires timers, so there (and when called from scripts and
+tests) the same operator runs synchronously in this process.
 """
 
 from __future__ import annotations
 
 import json
-import queue
-import sys
 import tempfile
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,8 @@ import bpy
 from . import convert, farm_link, marks, run_record
 from .engine_link import context as engine_context
 from .engine_link import engine_module
+from .image_view import show_images
+from .node_draw import host_interpreter
 from .ops_farm_runs import require_server
 from .ops_io import TreeOperatorMixin
 from .ops_validate import validate_tree
@@ -49,19 +50,21 @@ def out_dir_for(tree: Any) -> Path:
     return Path(tempfile.gettempdir()) / "hartomat-runs" / bpy.path.clean_name(tree.name)
 
 
-def helper_python(caps: frozenset[str]) -> str | None:
-    """The helper interpreter, used only for what this Blender cannot run itself."""
+def helper_python(caps: frozenset[str], ui_thread: bool = False) -> str | None:
+    """The helper interpreter: for what this Blender cannot run itself, and in the editor for the
+    CAD nodes (OCP would hold Blender's main thread for seconds)."""
     prefs = addon_prefs()
     helper = prefs.helper_python if prefs is not None else ""
-    return bpy.path.abspath(helper) if helper and not {"ocp", "bpy"} <= caps else None
+    return bpy.path.abspath(helper) if helper and (ui_thread or not {"ocp", "bpy"} <= caps) else None
 
 
-def run_options(tree: Any, caps: frozenset[str], **extra: Any) -> Any:
+def run_options(tree: Any, caps: frozenset[str], ui_thread: bool = False, **extra: Any) -> Any:
     """The editor runs the graph itself (no silent legacy fallback: the TD wants to see what failed)
-    and no process pool (spawned children of Blender cannot re-import it): process nodes run here,
-    or in the helper interpreter when this Blender lacks their capability."""
+    and no process pool (spawned children of Blender cannot re-import it): nodes run here, or in
+    the helper interpreter. With `ui_thread` the editor steps the run between UI events."""
     return runtime().RunOptions(out_dir=out_dir_for(tree), capabilities=caps, mode="graph", fallback=False,
-                                max_workers=0, helper_python=helper_python(caps), **extra)
+                                max_workers=0, helper_python=helper_python(caps, ui_thread), ui_thread=ui_thread,
+                                **extra)
 
 
 def checked_workflow(op: Any, tree: Any) -> Any:
@@ -98,32 +101,43 @@ class HARTOMAT_OT_dry_run(TreeOperatorMixin, bpy.types.Operator):
         return {"FINISHED"}
 
 
-class _Progress:
-    """Progress events from the runtime, handed to the UI thread through a queue."""
+class RunProgress:
+    """Progress events onto the tree and its nodes: node colours, the run's share done, a line
+    for the sidebar and the status bar. Events arrive on Blender's main thread."""
 
-    def __init__(self) -> None:
-        self.events: queue.Queue[Any] = queue.Queue()
-        self.cancelled = False
+    def __init__(self, tree: Any, node_count: int) -> None:
+        self.tree_name, self.total = tree.name, max(1, node_count)
+        self.finished: set[str] = set()
+        self.line = ""
 
     def __call__(self, event: Any) -> None:
-        self.events.put(event)
+        tree = bpy.data.node_groups.get(self.tree_name)
+        if tree is None:
+            return
+        node = marks.hartomat_nodes(tree).get(event.node_id)
+        if node is not None and event.status:
+            marks.show_node_status(node, event.status)
+        if event.status in FINISHED:
+            self.finished.add(event.node_id)
+        running = float(event.fraction or 0.0) if event.status == "running" else 0.0
+        tree.hm_progress = min(1.0, (len(self.finished) + running) / self.total)
+        self.line = f"{event.node_id}: {event.status} {event.message}".strip()
+        tree.hm_progress_message = self.line
 
-    def cancel_requested(self) -> bool:
-        return self.cancelled
 
-
-def apply_event(tree: Any, event: Any) -> None:
-    node = marks.hartomat_nodes(tree).get(event.node_id)
-    if node is not None and event.status:
-        marks.show_node_status(node, event.status)
-    tree.hm_progress = max(0.0, min(1.0, float(event.fraction or 0.0)))
-    tree.hm_progress_message = f"{event.node_id}: {event.status} {event.message}".strip()
+FINISHED = frozenset({"succeeded", "cached", "failed", "skipped", "cancelled"})
 
 
 def helper_notes(record: dict[str, Any]) -> list[str]:
     """'extract, glb_export ran in the helper interpreter /path/python', one per interpreter."""
     return [f"{', '.join(nodes)} ran in the helper interpreter {interpreter}"
-            for interpreter, nodes in run_record.foreign_interpreters(record, sys.executable).items()]
+            for interpreter, nodes in run_record.foreign_interpreters(record, host_interpreter()).items()]
+
+
+def failed_nodes(record: dict[str, Any]) -> list[str]:
+    """"node 'still' (blender_still) failed: <message>", one per failed node."""
+    return [f"node '{node_id}' ({node.get('step')}) failed: {run_record.error_message(node)}"
+            for node_id, node in record.get("nodes", {}).items() if node.get("status") == "failed"]
 
 
 def finish_run(tree: Any, result: Any) -> dict[str, Any]:
@@ -131,31 +145,15 @@ def finish_run(tree: Any, result: Any) -> dict[str, Any]:
     marks.show_run(tree, record)
     result.write_summary()
     tree.hm_progress = 1.0
-    tree.hm_progress_message = "; ".join([f"run {result.status}", *helper_notes(record)])
+    tree.hm_progress_message = "; ".join([f"run {result.status}", *failed_nodes(record), *helper_notes(record)])
     return record
 
 
-def _image_editor(screen: Any) -> Any:
-    """An Image Editor area: one on the screen, else a new window turned into one."""
-    area = next((a for a in screen.areas if a.type == "IMAGE_EDITOR"), None)
-    if area is None:
-        bpy.ops.wm.window_new()
-        area = bpy.context.window_manager.windows[-1].screen.areas[0]
-        area.ui_type = "IMAGE_EDITOR"
-    return area
-
-
-def show_images(context: Any, record: dict[str, Any]) -> list[Any]:
-    """Load the run's images; in the editor, show the first in an Image Editor."""
-    loaded = [bpy.data.images.load(path, check_existing=True) for path in run_record.images(record)
-              if Path(path).is_file()]
-    screen = getattr(context, "screen", None)
-    if loaded and screen is not None and not bpy.app.background:
-        try:
-            _image_editor(screen).spaces.active.image = loaded[0]
-        except (RuntimeError, AttributeError, IndexError) as exc:  # the image is loaded either way
-            print(f"HartOMat: could not open an Image Editor for {loaded[0].filepath}: {exc}")
-    return loaded
+def step_nodes(tree: Any) -> list[Any]:
+    """The nodes that read the STEP file (resolve_step_path), else the order line's setup."""
+    nodes = list(marks.hartomat_nodes(tree).values())
+    return [n for n in nodes if n.step_key == "resolve_step_path"] or \
+        [n for n in nodes if n.step_key == "order_line_setup"]
 
 
 class HARTOMAT_OT_run_local(TreeOperatorMixin, bpy.types.Operator):
@@ -169,18 +167,12 @@ class HARTOMAT_OT_run_local(TreeOperatorMixin, bpy.types.Operator):
     overrides: bpy.props.StringProperty(name="Overrides", default="", options={"SKIP_SAVE"},
                                         description="JSON: node id or step key -> {field: value}")
 
-    _timer: Any = None
-    _thread: threading.Thread | None = None
-
     def prepare(self, context: Any) -> tuple[Any, Any, Any] | None:
         tree = self.target_tree(context)
         if tree is None:
             return None
         if self.step_path:
             tree.hm_step_path = self.step_path
-        if not tree.hm_step_path or not Path(bpy.path.abspath(tree.hm_step_path)).is_file():
-            self.report({"ERROR"}, f"STEP file '{tree.hm_step_path}' not found: choose one in the sidebar")
-            return None
         try:
             overrides = json.loads(self.overrides) if self.overrides else {}
         except json.JSONDecodeError as exc:
@@ -189,7 +181,18 @@ class HARTOMAT_OT_run_local(TreeOperatorMixin, bpy.types.Operator):
         wf = checked_workflow(self, tree)
         if wf is None:
             return None
+        if not tree.hm_step_path or not Path(bpy.path.abspath(tree.hm_step_path)).is_file():
+            return self.refuse_step(tree)
         return tree, wf, overrides
+
+    def refuse_step(self, tree: Any) -> None:
+        """A missing STEP file: the error on the node that reads it; nothing is run or written."""
+        message = f"STEP file '{tree.hm_step_path}' not found: choose one in the sidebar"
+        for node in step_nodes(tree):
+            marks.show_node_status(node, "failed", {"status": "failed", "step": node.step_key,
+                                                    "error": {"type": "FileNotFoundError", "message": message}})
+        tree.hm_run_state, tree.hm_progress_message = "failed", message
+        self.report({"ERROR"}, message)
 
     def execute(self, context: Any) -> set[str]:
         """The synchronous path: background mode, scripts and tests."""
@@ -199,20 +202,24 @@ class HARTOMAT_OT_run_local(TreeOperatorMixin, bpy.types.Operator):
         tree, wf, overrides = prepared
         tree.hm_run_state = "running"
         options = run_options(tree, capabilities(), overrides=overrides,
-                              progress=lambda event: apply_event(tree, event))
+                              progress=RunProgress(tree, len(wf.nodes)))
         result = runtime().run_workflow(wf, order_line_for(tree, tree.hm_step_path), options)
         return self.report_result(context, tree, result)
 
     def report_result(self, context: Any, tree: Any, result: Any) -> set[str]:
         record = finish_run(tree, result)
-        show_images(context, record)
+        show_images(context, record, getattr(self, "_area", None))
+        failures = failed_nodes(record)
+        if failures:  # the status bar shows the first report: the node and its error
+            self.report({"ERROR"}, f"HartOMat: {failures[0]}")
         level = {"succeeded": "INFO", "cancelled": "WARNING"}.get(result.status, "ERROR")
-        detail = f": {result.error}" if result.error else ""
+        detail = f": {result.error}" if result.error and not failures else ""
         self.report({level}, f"run {result.run_id} {result.status}{detail} (outputs in {result.out_dir})")
         for note in helper_notes(record):
             self.report({"INFO"}, note)
         return {"FINISHED"} if result.status == "succeeded" else {"CANCELLED"}
 
+    # -- the editor: a modal operator steps the run between UI events -----------------------------
     def invoke(self, context: Any, event: Any) -> set[str]:
         if bpy.app.background:
             return self.execute(context)
@@ -220,50 +227,69 @@ class HARTOMAT_OT_run_local(TreeOperatorMixin, bpy.types.Operator):
         if prepared is None:
             return {"CANCELLED"}
         tree, wf, overrides = prepared
-        self._progress = _Progress()
-        self._result: list[Any] = []
-        caps = capabilities() - {"bpy"}  # bpy is not thread-safe: bpy nodes go to the helper
-        options = run_options(tree, caps, overrides=overrides, progress=self._progress,
-                              cancel=self._progress.cancel_requested)
-        order_line = order_line_for(tree, tree.hm_step_path)
-        self._tree_name = tree.name
-        self._thread = threading.Thread(target=self._work, args=(wf, order_line, options), daemon=True)
-        tree.hm_run_state, tree.hm_progress = "running", 0.0
-        self._thread.start()
-        self._timer = context.window_manager.event_timer_add(0.2, window=context.window)
+        self._cancelled = False
+        self._tree_name, self._area = tree.name, context.area
+        self._progress = RunProgress(tree, len(wf.nodes))
+        options = run_options(tree, capabilities(), ui_thread=True, overrides=overrides, progress=self._progress,
+                              cancel=lambda: self._cancelled)
+        marks.clear_run(tree)
+        tree.hm_run_state, tree.hm_progress, tree.hm_progress_message = "running", 0.0, "starting"
+        self._steps = runtime().run_steps(wf, order_line_for(tree, tree.hm_step_path), options, wait=0.0)
+        try:
+            next(self._steps)  # plans and opens the run: a graph that cannot run fails here
+        except engine_module("errors").HartomatError as exc:
+            tree.hm_run_state, tree.hm_progress_message = "failed", str(exc)
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        self._timer = context.window_manager.event_timer_add(TICK_S, window=context.window)
         context.window_manager.modal_handler_add(self)
+        self._status(context, "HartOMat: running; Esc cancels")
         return {"RUNNING_MODAL"}
 
-    def _work(self, wf: Any, order_line: Any, options: Any) -> None:
-        try:
-            self._result.append(runtime().run_workflow(wf, order_line, options))
-        except Exception as exc:  # reported on the UI thread, never a traceback to the user
-            self._result.append(exc)
-
     def modal(self, context: Any, event: Any) -> set[str]:
-        tree = bpy.data.node_groups.get(self._tree_name)
-        if event.type == "ESC" and event.value == "PRESS":
-            self._progress.cancelled = True
-            if tree is not None:
-                tree.hm_progress_message = "cancelling..."
+        if event.type == "ESC" and event.value == "PRESS" and not self._cancelled:
+            self._cancelled = True
+            self._status(context, "HartOMat: cancelling...")
+            return {"RUNNING_MODAL"}
         if event.type != "TIMER":
             return {"PASS_THROUGH"}
-        while tree is not None and not self._progress.events.empty():
-            apply_event(tree, self._progress.events.get())
-        if context.area is not None:
-            context.area.tag_redraw()
-        if self._thread is not None and self._thread.is_alive():
-            return {"PASS_THROUGH"}
+        try:
+            next(self._steps)  # one bpy node here, or a look at the off-thread ones
+        except StopIteration as done:
+            return self._finished(context, done.value)
+        except Exception as exc:  # the run is recorded as failed; the user gets the reason, not a traceback
+            return self._finished(context, None, exc)
+        self._status(context, f"HartOMat: {self._progress.line}; Esc cancels")
+        _redraw_node_editors(context)
+        return {"RUNNING_MODAL"}
+
+    def _finished(self, context: Any, result: Any, error: Exception | None = None) -> set[str]:
         context.window_manager.event_timer_remove(self._timer)
-        outcome = self._result[0] if self._result else RuntimeError("the run stopped without a result")
-        if isinstance(outcome, Exception):
+        self._status(context, None)
+        tree = bpy.data.node_groups.get(self._tree_name)
+        _redraw_node_editors(context)
+        if error is not None or tree is None:
             if tree is not None:
-                tree.hm_run_state = "failed"
-            self.report({"ERROR"}, f"run failed: {outcome}")
+                tree.hm_run_state, tree.hm_progress_message = "failed", f"run failed: {error}"
+            self.report({"ERROR"}, f"HartOMat: run failed: {error or 'the workflow was deleted'}")
             return {"CANCELLED"}
-        if tree is None:
-            return {"CANCELLED"}
-        return self.report_result(context, tree, outcome)
+        return self.report_result(context, tree, result)
+
+    @staticmethod
+    def _status(context: Any, text: str | None) -> None:
+        workspace = getattr(context, "workspace", None)
+        if workspace is not None:
+            workspace.status_text_set(text)
+
+
+TICK_S = 0.1
+
+
+def _redraw_node_editors(context: Any) -> None:
+    for window in context.window_manager.windows:
+        for area in window.screen.areas:
+            if area.type in ("NODE_EDITOR", "IMAGE_EDITOR"):
+                area.tag_redraw()
 
 
 class HARTOMAT_OT_dispatch(TreeOperatorMixin, bpy.types.Operator):

@@ -72,6 +72,14 @@ def from_server(run: dict[str, Any], logs: list[str], published: list[dict[str, 
     return from_summary(summary, {node_id: grouped.get(node_id, []) for node_id in summary["nodes"]})
 
 
+def error_message(node: dict[str, Any]) -> str:
+    """A node record's error as one line of text (records hold a dict; older ones a string)."""
+    error = node.get("error")
+    if isinstance(error, dict):
+        return str(error.get("message") or error.get("type") or "")
+    return str(error or "")
+
+
 def images(record: dict[str, Any]) -> list[str]:
     """Paths of image outputs (published first), for opening in an Image Editor."""
     paths = [a["path"] for a in record.get("published", []) if a.get("kind") == "image" and a.get("path")]

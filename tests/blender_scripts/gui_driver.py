@@ -145,7 +145,7 @@ def modal_run_finished():
 
 def show_an_image():
     """A run's image opens in an Image Editor (here: the screenshot, as if a render made it)."""
-    from bl_ext.user_default.hartomat.ops_run import show_images
+    from bl_ext.user_default.hartomat.image_view import show_images
 
     with override():
         (image,) = show_images(bpy.context, {"published": [{"kind": "image", "path": screenshot}]})
