@@ -27,10 +27,17 @@ def _split_off_image_editor(window: Any, area: Any) -> Any:
 
 def image_editor(window: Any, area: Any | None) -> Any:
     """An Image Editor area in `window`: one already there, else one split off `area` (the
-    largest area when none is given)."""
+    largest area when none is given). A maximised area goes back to its layout first (Blender
+    cannot split inside one)."""
     found = next((a for a in window.screen.areas if a.type == "IMAGE_EDITOR"), None)
     if found is not None:
         return found
+    if area is not None and window.screen.show_fullscreen:
+        kind = area.ui_type
+        with bpy.context.temp_override(window=window, screen=window.screen, area=area):
+            bpy.ops.screen.back_to_previous()
+        area = max((a for a in window.screen.areas if a.ui_type == kind), key=lambda a: a.width * a.height,
+                   default=None)
     area = area or max(window.screen.areas, key=lambda a: a.width * a.height)
     return _split_off_image_editor(window, area)
 
@@ -45,7 +52,9 @@ def show_images(context: Any, record: dict[str, Any], area: Any | None = None) -
             editor = image_editor(window, area)
             loaded[0].reload()  # a file re-rendered at the same path shows its new pixels
             editor.spaces.active.image = loaded[0]
-            editor.tag_redraw()
-        except (RuntimeError, AttributeError, ValueError) as exc:  # the image is loaded either way
+            region = next(r for r in editor.regions if r.type == "WINDOW")
+            with bpy.context.temp_override(window=window, area=editor, region=region):
+                bpy.ops.image.view_all(fit_view=True)
+        except (RuntimeError, AttributeError, ValueError, StopIteration) as exc:  # the image is loaded either way
             print(f"HartOMat: could not open an Image Editor for {loaded[0].filepath}: {exc}")
     return loaded

@@ -229,6 +229,7 @@ class HARTOMAT_OT_run_local(TreeOperatorMixin, bpy.types.Operator):
         tree, wf, overrides = prepared
         self._cancelled = False
         self._tree_name, self._area = tree.name, context.area
+        self._window, self._scene = context.window, context.window.scene
         self._progress = RunProgress(tree, len(wf.nodes))
         options = run_options(tree, capabilities(), ui_thread=True, overrides=overrides, progress=self._progress,
                               cancel=lambda: self._cancelled)
@@ -259,6 +260,8 @@ class HARTOMAT_OT_run_local(TreeOperatorMixin, bpy.types.Operator):
             return self._finished(context, done.value)
         except Exception as exc:  # the run is recorded as failed; the user gets the reason, not a traceback
             return self._finished(context, None, exc)
+        finally:
+            self._keep_scene()
         self._status(context, f"HartOMat: {self._progress.line}; Esc cancels")
         _redraw_node_editors(context)
         return {"RUNNING_MODAL"}
@@ -274,6 +277,14 @@ class HARTOMAT_OT_run_local(TreeOperatorMixin, bpy.types.Operator):
             self.report({"ERROR"}, f"HartOMat: run failed: {error or 'the workflow was deleted'}")
             return {"CANCELLED"}
         return self.report_result(context, tree, result)
+
+    def _keep_scene(self) -> None:
+        """A render node builds its own scene and makes it the window's; the user's comes back."""
+        try:
+            if self._window.scene != self._scene:
+                self._window.scene = self._scene
+        except ReferenceError:  # the window or the scene went away meanwhile
+            pass
 
     @staticmethod
     def _status(context: Any, text: str | None) -> None:

@@ -18,6 +18,7 @@ def _node_record(node: dict[str, Any], logs: list[str] | None = None) -> dict[st
         "duration_s": node.get("duration_s", node.get("duration")),
         "attempts": node.get("attempts", node.get("attempt")),
         "interpreter": node.get("interpreter"),
+        "pid": node.get("pid"),
         "error": node.get("error"),
         "log_tail": list(logs if logs is not None else node.get("log_tail", node.get("logs", [])))[-LOG_TAIL:],
         "outputs": [
