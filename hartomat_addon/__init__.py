@@ -53,9 +53,20 @@ def register() -> None:
         _Registration.active = False
     menus.register()
     bpy.types.TOPBAR_MT_file_import.append(_menu_import)
+    _use_saved_deps_folder()
     if not bpy.app.background:
         bpy.app.timers.register(ops_validate.auto_validate, first_interval=1.0, persistent=True)
         _TIMERS.append(ops_validate.auto_validate)
+
+
+def _use_saved_deps_folder() -> None:
+    from .prefs import addon_prefs, use_deps_folder
+
+    prefs = addon_prefs()
+    if prefs is not None and prefs.deps_folder:
+        prefs.deps_problem = use_deps_folder(prefs.deps_folder)
+        if prefs.deps_problem:
+            print(f"HartOMat: deps folder not used: {prefs.deps_problem}")
 
 
 def unregister() -> None:

@@ -1,4 +1,5 @@
-"""Add-on preferences: the queue server (URL, token), the helper interpreter, auto-validation."""
+"""Add-on preferences: the queue server (URL, token), the deps folder, the helper interpreter,
+auto-validation."""
 
 from __future__ import annotations
 
@@ -26,6 +27,29 @@ def default_helper_python() -> str:
     return sys.executable if "bpy" not in sys.modules else ""
 
 
+def use_deps_folder(folder: str) -> str:
+    """Put a `hartomat blender-deps` folder (OCP and the engine's dependencies for this Blender's
+    Python) on sys.path, so CAD nodes run inside Blender; '' when done or empty, else the reason
+    (no such folder, built for another Python: both versions named)."""
+    from .engine_link import engine_module
+
+    if not folder:
+        return ""
+    path = bpy.path.abspath(folder).rstrip("/\\") or folder
+    try:
+        engine_module("blender_deps").check_folder(path)
+    except engine_module("errors").HartomatError as exc:
+        return str(exc)
+    if path not in sys.path:
+        sys.path.append(path)  # after Blender's own and the extension's packages: they win
+        engine_module("capabilities").detect_capabilities.cache_clear()
+    return ""
+
+
+def _deps_changed(prefs: Any, _context: Any) -> None:
+    prefs.deps_problem = use_deps_folder(prefs.deps_folder)
+
+
 class HartomatPreferences(bpy.types.AddonPreferences):
     bl_idname = __package__
 
@@ -33,6 +57,11 @@ class HartomatPreferences(bpy.types.AddonPreferences):
         name="Queue Server URL", default="", description="HartOMat queue server, e.g. http://farm:8470")
     server_token: bpy.props.StringProperty(
         name="Token", default="", subtype="PASSWORD", description="API token for the queue server")
+    deps_folder: bpy.props.StringProperty(
+        name="Deps Folder", subtype="DIR_PATH", default="", update=_deps_changed,
+        description="Folder made by `hartomat blender-deps --blender BLENDER -o DIR` for this Blender: OCP "
+                    "and the engine's dependencies, so CAD nodes run inside Blender")
+    deps_problem: bpy.props.StringProperty(default="", description="Why the deps folder is not used")
     helper_python: bpy.props.StringProperty(
         name="Helper Interpreter", subtype="FILE_PATH", default=default_helper_python(),
         description="Python with the HartOMat project and OCP installed; runs CAD nodes when OCP does not "
@@ -49,6 +78,9 @@ class HartomatPreferences(bpy.types.AddonPreferences):
         box.prop(self, "server_token")
         box = layout.box()
         box.label(text="Local Runs", icon="CONSOLE")
+        box.prop(self, "deps_folder")
+        if self.deps_problem:
+            box.label(text=self.deps_problem, icon="ERROR")
         box.prop(self, "helper_python")
         box.prop(self, "auto_validate")
 
