@@ -110,6 +110,7 @@ def test_real_blender_gui_runs_the_still_preset_in_its_own_process_and_shows_it(
     output = done.stdout + done.stderr
     assert "HARTOMAT_GUI_OK" in done.stdout, output[-4000:]
     assert "modal cancel: cancelled" in done.stdout, output[-4000:]  # Esc stopped the slow run
+    assert "failed run: node 'extract' failed:" in done.stdout, output[-4000:]  # red, with its error
     assert real_blender.TRACEBACK not in output, output[-4000:]
     # the run record: render nodes in Blender's own process, CAD nodes in the helper
     line = next(x for x in done.stdout.splitlines() if x.startswith("still run: succeeded"))

@@ -12,12 +12,16 @@ Then starts a slow graph (a webhook notify node retrying a closed port) the same
 UI stays responsive while it runs (timers tick, operators run, the editor redraws), presses Esc
 (simulated input) and checks the run record says cancelled.
 
+Last, runs the still graph on a file that is no STEP: the extract node fails, turns red with its
+error drawn on it, and the run message names node and error (RUN_SCREENSHOT.failed.png).
+
 Usage: DISPLAY=:N blender --python gui_driver.py -- SCREENSHOT.png STEP_FILE [RUN_SCREENSHOT.png [RESOLUTION]]
 Prints HARTOMAT_GUI_OK when done; Python errors inside Blender show up as tracebacks in its output.
 """
 
 import subprocess
 import sys
+from pathlib import Path
 
 import bpy
 
@@ -234,7 +238,6 @@ def while_running():
 
 def slow_run_cancelled():
     import json
-    from pathlib import Path
 
     tree = bpy.data.node_groups[SLOW_TREE]
     if tree.hm_run_state == "running":
@@ -270,8 +273,43 @@ def advance():
     elif phase == "slow" and while_running():
         state["phase"] = "cancelling"
     elif phase == "cancelling" and slow_run_cancelled():
+        start_failing_run()
+        state["phase"] = "failing"
+    elif phase == "failing" and failing_run_failed():
+        state["phase"] = "failed"
+    elif phase == "failed":  # a tick later: the red node with its error has drawn
+        shoot(run_screenshot + ".failed.png")
         return True
     return False
+
+
+def start_failing_run():
+    """The still graph on a file that is no STEP: the extract node fails in the helper."""
+    broken = Path(screenshot + ".broken.step")
+    broken.write_text("ISO-10303-21;\nthis is not a STEP body\n")
+    tree = bpy.data.node_groups[STILL_TREE]
+    tree.hm_step_path, tree.hm_out_dir = str(broken), screenshot + ".failed-runs"
+    node_editor().spaces.active.node_tree = tree
+    with area_override(node_editor()):
+        result = bpy.ops.hartomat.run_local("INVOKE_DEFAULT", tree_name=tree.name)
+    assert result == {"RUNNING_MODAL"}, result
+
+
+def failing_run_failed():
+    """The failed node is red with its error; the run message (sidebar) names node and error."""
+    import json
+
+    tree = bpy.data.node_groups[STILL_TREE]
+    if tree.hm_run_state == "running":
+        return False
+    assert tree.hm_run_state == "failed", (tree.hm_run_state, tree.hm_progress_message)
+    extract = next(n for n in tree.nodes if n.hm_id == "extract")
+    message = json.loads(extract.hm_run)["error"]["message"]
+    assert extract.hm_status == "failed" and extract.use_custom_color and message, extract.hm_run
+    assert f"node 'extract' (occ_object_extract) failed: {message}" in tree.hm_progress_message, \
+        tree.hm_progress_message
+    print("failed run: node 'extract' failed:", message, flush=True)
+    return True
 
 
 def tick():
