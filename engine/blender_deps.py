@@ -64,13 +64,14 @@ def probe_blender(command: str | list[str], timeout: float = 120) -> BlenderInfo
     return BlenderInfo(tuple(found["blender"]), (found["python"][0], found["python"][1]), found["machine"])
 
 
-def pip_command(info: BlenderInfo, target: Path, wheelhouse: Path | None = None) -> list[str]:
-    """pip installing PACKAGES for Blender's Python into `target` (only from `wheelhouse` when given)."""
+def pip_command(info: BlenderInfo, target: Path, wheelhouse: Path | None = None,
+                packages: tuple[str, ...] = PACKAGES) -> list[str]:
+    """pip installing `packages` for Blender's Python into `target` (only from `wheelhouse` when given)."""
     command = [sys.executable, "-m", "pip", "install", "--quiet", "--upgrade", "--target", str(target),
                "--python-version", info.python_text, "--implementation", "cp", "--only-binary=:all:"]
     if wheelhouse is not None:
         command += ["--no-index", "--find-links", str(wheelhouse)]
-    return [*command, *PACKAGES]
+    return [*command, *packages]
 
 
 def install(info: BlenderInfo, target: Path, wheelhouse: Path | None = None) -> Path:

@@ -20,16 +20,36 @@ def _importable(module: str) -> bool:
         return False
 
 
+OCP_HINT = ("run `hartomat blender-deps --blender BLENDER -o DIR` and start the worker with --deps DIR "
+            "(or pip install cadquery-ocp-novtk)")
+
+
+def _ocp_problem(verify: bool) -> str | None:
+    if not _importable("OCP"):
+        return f"no module named OCP; {OCP_HINT}"
+    if verify:
+        try:
+            import OCP  # noqa: F401
+        except ImportError as exc:
+            return f"OCP does not import ({exc}); {OCP_HINT}"
+    return None
+
+
+def capability_report(verify: bool = False) -> dict[str, str | None]:
+    """Each capability: None when this interpreter has it, else why not and what to do. With
+    `verify`, OCP is imported (about a second: a worker pays it once, at start)."""
+    return {
+        "bpy": None if _importable("bpy") else "no module named bpy; run the worker inside Blender "
+                                               "(blender -b -P scripts/farm_worker.py) or pip install bpy",
+        "ocp": _ocp_problem(verify),
+        "browser": None if any(shutil.which(name) for name in BROWSERS)
+        else f"no headless browser on PATH (looked for {', '.join(BROWSERS)})",
+    }
+
+
 @functools.lru_cache(maxsize=1)
 def detect_capabilities() -> frozenset[str]:
-    found = set()
-    if _importable("bpy"):
-        found.add("bpy")
-    if _importable("OCP"):
-        found.add("ocp")
-    if any(shutil.which(name) for name in BROWSERS):
-        found.add("browser")
-    return frozenset(found)
+    return frozenset(name for name, problem in capability_report().items() if problem is None)
 
 
 def missing_capabilities(needed: tuple[str, ...] | list[str], available: frozenset[str]) -> list[str]:

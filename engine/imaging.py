@@ -38,6 +38,47 @@ def foreground_share(png: Path, background: str) -> float:
     return float(differs.mean())
 
 
+def read_pixels(path: Path) -> Any:
+    """Pixels as uint8 H x W x C, top row first: RGB, or RGBA when the file has alpha.
+    OSError or ValueError when it cannot be read."""
+    import numpy as np
+
+    if has_pillow():
+        from PIL import Image
+
+        with Image.open(path) as image:
+            mode = "RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB"
+            return np.asarray(image.convert(mode))
+    pixels, has_alpha = _blender_pixels(path, with_alpha_flag=True)
+    rows = np.clip(np.round(pixels[::-1] * 255.0), 0, 255).astype(np.uint8)
+    return rows if has_alpha else rows[..., :3].copy()
+
+
+def write_png(pixels: Any, path: Path) -> Path:
+    """Save uint8 H x W x 3|4 pixels (top row first) as a PNG."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if has_pillow():
+        from PIL import Image
+
+        Image.fromarray(pixels).save(path)
+        return path
+    import bpy
+    import numpy as np
+
+    height, width, channels = pixels.shape
+    rgba = np.ones((height, width, 4), dtype=np.float32)
+    rgba[..., :channels] = pixels[::-1].astype(np.float32) / 255.0
+    image: Any = bpy.data.images.new(path.stem, width, height, alpha=channels == 4)
+    try:
+        image.pixels.foreach_set(rgba.ravel())
+        image.filepath_raw = str(path)
+        image.file_format = "PNG"
+        image.save()
+    finally:
+        bpy.data.images.remove(image)
+    return path
+
+
 def _scaled(width: int, height: int, size: int) -> tuple[int, int]:
     scale = size / max(width, height)
     return max(1, round(width * scale)), max(1, round(height * scale))
@@ -81,8 +122,9 @@ def _load(path: Path) -> Any:
     return image
 
 
-def _blender_pixels(path: Path) -> Any:
-    """Straight RGBA floats (0..1, rows bottom-up), shape (height, width, 4)."""
+def _blender_pixels(path: Path, with_alpha_flag: bool = False) -> Any:
+    """Straight RGBA floats (0..1, rows bottom-up), shape (height, width, 4); with the flag, also
+    whether the file has an alpha channel."""
     import bpy
     import numpy as np
 
@@ -91,9 +133,11 @@ def _blender_pixels(path: Path) -> Any:
         width, height = image.size
         flat = np.empty(width * height * 4, dtype=np.float32)
         image.pixels.foreach_get(flat)
+        has_alpha = image.depth in (16, 32, 64, 128) and image.channels == 4
     finally:
         bpy.data.images.remove(image)
-    return flat.reshape(height, width, 4)
+    pixels = flat.reshape(height, width, 4)
+    return (pixels, has_alpha) if with_alpha_flag else pixels
 
 
 def _blender_thumbnail(source: Path, size: int, target: Path, file_format: str) -> Path:

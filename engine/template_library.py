@@ -98,8 +98,9 @@ def _bundled_entry(path: Path) -> TemplateEntry | None:
 
 def readable_template(path: str | Path) -> Path:
     """`path` when the running Blender can open it; for a bundled template saved by a newer
-    Blender (or missing), the same studio built by this Blender (cached per version); for any
-    other template saved by a newer Blender, ValueError naming the file and both versions.
+    Blender (or missing, or of an unknown header), the same studio built by this Blender (cached
+    per version); for any other template saved by a newer Blender, ValueError naming the file
+    and both versions.
     Needs a running Blender (bpy)."""
     from .blender import shading, studio
     from .blender.built_blend import built_blend, fingerprint, running_version
@@ -107,15 +108,17 @@ def readable_template(path: str | Path) -> Path:
     path = Path(path)
     running = running_version()
     saved_by = blend_version(path) if path.is_file() else None
-    if path.is_file() and (saved_by is None or saved_by <= running[:2]):
-        return path
     entry = _bundled_entry(path)
     if entry is None:
         if not path.is_file():
             raise ValueError(f"template {path} does not exist")
+        if saved_by is None or saved_by <= running[:2]:  # an unknown header: Blender's own load will tell
+            return path
         raise ValueError(f"template {path} was saved by Blender {version_text(saved_by)}; this is Blender "
                          f"{version_text(running)}, which cannot open files from a newer Blender: save it "
                          f"again from Blender {version_text(running[:2])} or pick another template")
+    if saved_by is not None and saved_by <= running[:2]:
+        return path
     key = fingerprint(Path(studio.__file__), Path(shading.__file__), entry.style, entry.name, entry.camera)
     return built_blend(entry.name, key,
                        lambda target: studio.save_studio(target, entry.style, entry.name, entry.camera))

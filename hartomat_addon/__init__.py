@@ -53,20 +53,20 @@ def register() -> None:
         _Registration.active = False
     menus.register()
     bpy.types.TOPBAR_MT_file_import.append(_menu_import)
-    _use_saved_deps_folder()
+    _use_deps_folder()
     if not bpy.app.background:
         bpy.app.timers.register(ops_validate.auto_validate, first_interval=1.0, persistent=True)
         _TIMERS.append(ops_validate.auto_validate)
 
 
-def _use_saved_deps_folder() -> None:
+def _use_deps_folder() -> None:
+    """The deps folder of the preferences on sys.path from the start (OCP inside Blender)."""
     from .prefs import addon_prefs, use_deps_folder
 
     prefs = addon_prefs()
-    if prefs is not None and prefs.deps_folder:
-        prefs.deps_problem = use_deps_folder(prefs.deps_folder)
-        if prefs.deps_problem:
-            print(f"HartOMat: deps folder not used: {prefs.deps_problem}")
+    problem = use_deps_folder(prefs.deps_folder) if prefs is not None else ""
+    if problem:
+        print(f"HartOMat: {problem}")
 
 
 def unregister() -> None:

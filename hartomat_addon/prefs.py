@@ -1,5 +1,5 @@
-"""Add-on preferences: the queue server (URL, token), the deps folder, the helper interpreter,
-auto-validation."""
+"""Add-on preferences: the queue server (URL, token), the deps folder (OCP for this Blender's
+Python, from `hartomat blender-deps`), the helper interpreter, auto-validation."""
 
 from __future__ import annotations
 
@@ -27,27 +27,36 @@ def default_helper_python() -> str:
     return sys.executable if "bpy" not in sys.modules else ""
 
 
-def use_deps_folder(folder: str) -> str:
-    """Put a `hartomat blender-deps` folder (OCP and the engine's dependencies for this Blender's
-    Python) on sys.path, so CAD nodes run inside Blender; '' when done or empty, else the reason
-    (no such folder, built for another Python: both versions named)."""
+def deps_problem(folder: str) -> str:
+    """What is wrong with the deps folder ('' when fine or unset): missing, or for another Python."""
     from .engine_link import engine_module
 
     if not folder:
         return ""
-    path = bpy.path.abspath(folder).rstrip("/\\") or folder
     try:
-        engine_module("blender_deps").check_folder(path)
+        engine_module("blender_deps").check_folder(bpy.path.abspath(folder))
     except engine_module("errors").HartomatError as exc:
         return str(exc)
-    if path not in sys.path:
-        sys.path.append(path)  # after Blender's own and the extension's packages: they win
-        engine_module("capabilities").detect_capabilities.cache_clear()
     return ""
 
 
-def _deps_changed(prefs: Any, _context: Any) -> None:
-    prefs.deps_problem = use_deps_folder(prefs.deps_folder)
+def use_deps_folder(folder: str) -> str:
+    """Put the deps folder first on sys.path, so OCP imports inside Blender and CAD nodes run
+    here; returns the problem ('' when fine)."""
+    from .engine_link import engine_module
+
+    problem = deps_problem(folder)
+    path = bpy.path.abspath(folder) if folder else ""
+    if path and not problem and path not in sys.path:
+        sys.path.insert(0, path)
+        engine_module("capabilities").detect_capabilities.cache_clear()
+    return problem
+
+
+def _deps_changed(self: Any, context: Any) -> None:
+    problem = use_deps_folder(self.deps_folder)
+    if problem:
+        print(f"HartOMat: {problem}", file=sys.stderr)
 
 
 class HartomatPreferences(bpy.types.AddonPreferences):
@@ -58,10 +67,10 @@ class HartomatPreferences(bpy.types.AddonPreferences):
     server_token: bpy.props.StringProperty(
         name="Token", default="", subtype="PASSWORD", description="API token for the queue server")
     deps_folder: bpy.props.StringProperty(
-        name="Deps Folder", subtype="DIR_PATH", default="", update=_deps_changed,
-        description="Folder made by `hartomat blender-deps --blender BLENDER -o DIR` for this Blender: OCP "
-                    "and the engine's dependencies, so CAD nodes run inside Blender")
-    deps_problem: bpy.props.StringProperty(default="", description="Why the deps folder is not used")
+        name="Dependencies Folder", subtype="DIR_PATH", default=os.environ.get("HARTOMAT_WORKER_DEPS", ""),
+        update=_deps_changed,
+        description="Folder made by `hartomat blender-deps --blender BLENDER -o DIR`: OCP for this Blender's "
+                    "Python, so CAD nodes run inside Blender instead of the helper interpreter")
     helper_python: bpy.props.StringProperty(
         name="Helper Interpreter", subtype="FILE_PATH", default=default_helper_python(),
         description="Python with the HartOMat project and OCP installed; runs CAD nodes when OCP does not "
@@ -79,8 +88,9 @@ class HartomatPreferences(bpy.types.AddonPreferences):
         box = layout.box()
         box.label(text="Local Runs", icon="CONSOLE")
         box.prop(self, "deps_folder")
-        if self.deps_problem:
-            box.label(text=self.deps_problem, icon="ERROR")
+        problem = deps_problem(self.deps_folder)
+        if problem:
+            box.label(text=problem, icon="ERROR")
         box.prop(self, "helper_python")
         box.prop(self, "auto_validate")
 

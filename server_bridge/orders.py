@@ -17,6 +17,7 @@ from .catalog import (
     required_capabilities,
 )
 from .db import Store, loads, new_id, now
+from .waiting import capability_names, live_workers, waiting_reason
 
 
 class OrderError(ValueError):
@@ -95,16 +96,21 @@ def order_status(store: Store, order_id: str) -> dict[str, Any]:
     if order is None:
         raise OrderError(f"order {order_id!r} does not exist", 404)
     lines = []
+    workers: list[dict[str, Any]] | None = None  # read once, and only when a job waits
     for line in store.all("SELECT * FROM order_lines WHERE order_id = ? ORDER BY position", order_id):
-        job = store.one("SELECT id, status, attempts, worker_id, run_id, error, mode, cancel_requested "
+        job = store.one("SELECT id, status, attempts, worker_id, run_id, error, mode, cancel_requested, caps "
                         "FROM jobs WHERE order_line_id = ?", line["id"])
+        waiting = None
+        if job is not None and job["status"] == "queued":
+            workers = live_workers(store) if workers is None else workers
+            waiting = waiting_reason(job["caps"], line["output_type"], workers)
         run = store.one("SELECT fell_back, parity IS NOT NULL AS has_parity FROM runs WHERE job_id = ? "
                         "AND status = 'succeeded' ORDER BY started_at DESC LIMIT 1", job["id"]) if job else None
         assets = store.all("SELECT id, role, kind, name, sha256, size, is_primary FROM media_assets "
                            "WHERE order_line_id = ? AND committed = 1 ORDER BY created_at", line["id"])
         lines.append({"id": line["id"], "product": line["product"], "output_type": line["output_type"],
                       "step_sha256": line["step_sha256"], "overrides": loads(line["overrides"], {}),
-                      "job": dict(job) if job else None,
+                      "job": _job_record(job, waiting),
                       "fell_back": bool(run and run["fell_back"]),
                       "assets": [{**dict(a), "is_primary": bool(a["is_primary"])} for a in assets]})
     webhook = {"url": order["webhook_url"], "status": order["webhook_status"],
@@ -112,6 +118,14 @@ def order_status(store: Store, order_id: str) -> dict[str, Any]:
     return {"id": order["id"], "status": order["status"], "created_at": order["created_at"],
             "finished_at": order["finished_at"], "fell_back": any(ln["fell_back"] for ln in lines),
             "webhook": webhook, "lines": lines}
+
+
+def _job_record(job: Any, waiting: str | None) -> dict[str, Any] | None:
+    """A line's job as the status shows it: `waiting` says why a queued job is not taken (or None)."""
+    if job is None:
+        return None
+    record = {k: job[k] for k in job.keys() if k != "caps"}
+    return {**record, "needs": capability_names(job["caps"]), "waiting": waiting}
 
 
 def cancel_jobs(store: Store, where: str, arg: str) -> tuple[int, list[str]]:

@@ -50,3 +50,19 @@ def broken_step(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from engine.samples import make_broken_step
 
     return _build(tmp_path_factory, "broken.step", make_broken_step)
+
+
+@pytest.fixture(scope="session")
+def blender() -> list[str]:
+    """The provisioned real Blender's command (fails where set-up could provision it, see real_blender)."""
+    from real_blender import require_blender
+
+    return require_blender()
+
+
+@pytest.fixture(scope="session")
+def blender_deps(blender: list[str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A deps folder made by `hartomat blender-deps` for that Blender, offline from build/wheelhouse."""
+    from real_blender import make_blender_deps
+
+    return make_blender_deps(tmp_path_factory.mktemp("blender-deps"))

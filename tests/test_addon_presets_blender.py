@@ -25,15 +25,13 @@ GOLD = "#c8962d"  # the bearing cage's CAD colour (engine/samples.py)
 
 
 @pytest.fixture(scope="module")
-def presets_run(tmp_path_factory: pytest.TempPathFactory, bearing_step: Path) -> dict:
-    real_blender.require_blender()
+def presets_run(tmp_path_factory: pytest.TempPathFactory, bearing_step: Path, blender_deps: Path) -> dict:
     work = tmp_path_factory.mktemp("addon-presets")
-    deps = real_blender.make_blender_deps(work / "deps")
     zip_path = real_blender.build_extension(work / "extension")
     (work / "user").mkdir()
     env = {"HARTOMAT_CACHE": str(work / "cache"), "HARTOMAT_STORE": str(work / "runs.sqlite")}
     done = real_blender.run_blender(["-b", "--factory-startup", "--python-exit-code", "1", "--python", str(SCRIPT),
-                                     "--", str(zip_path), str(work / "out"), str(bearing_step), str(deps)],
+                                     "--", str(zip_path), str(work / "out"), str(bearing_step), str(blender_deps)],
                                     work / "user", timeout=1100, env=env)
     output = done.stdout + done.stderr
     line = next((x for x in done.stdout.splitlines() if x.startswith("RESULT ")), None)

@@ -101,17 +101,3 @@ def test_the_add_on_refuses_a_blender_older_than_4_2_naming_its_version(addon, m
         hartomat_addon.register()
     assert len(hartomat_addon._REGISTERED) == registered  # refused before registering anything
 
-
-def test_a_deps_folder_for_another_python_is_refused_naming_both_versions(addon, tmp_path):
-    import sys
-
-    from hartomat_addon.prefs import use_deps_folder
-
-    folder = tmp_path / "deps"
-    folder.mkdir()
-    (folder / "hartomat-deps.json").write_text(json.dumps({"python": "3.9", "blender": "4.2.0"}))
-    running = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    problem = use_deps_folder(str(folder))
-    assert "built for Python 3.9" in problem and f"runs Python {running}" in problem, problem
-    assert str(folder) not in sys.path
-    assert "does not exist" in use_deps_folder(str(tmp_path / "nowhere"))

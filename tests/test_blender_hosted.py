@@ -14,22 +14,12 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from real_blender import REPO, make_blender_deps, require_blender
+from real_blender import REPO
 
 from engine.blend_header import blend_version
 from engine.template_library import BUNDLED_DIR
 
 pytestmark = [pytest.mark.slow, pytest.mark.real_blender, pytest.mark.timeout(900)]
-
-
-@pytest.fixture(scope="module")
-def blender() -> list[str]:
-    return require_blender()
-
-
-@pytest.fixture(scope="module")
-def deps(blender, tmp_path_factory) -> Path:
-    return make_blender_deps(tmp_path_factory.mktemp("blender-deps"))
 
 
 def _result(done: subprocess.CompletedProcess[str]) -> dict:
@@ -39,7 +29,7 @@ def _result(done: subprocess.CompletedProcess[str]) -> dict:
 
 
 def test_still_preset_renders_in_blender_43_with_its_own_template_and_thumbnails(
-        blender, deps, tmp_path: Path, bearing_step: Path):
+        blender, blender_deps, tmp_path: Path, bearing_step: Path):
     assert blend_version(BUNDLED_DIR / "studio_white.blend") == (5, 0)  # what 4.3 cannot open
     user_library = tmp_path / "user-library"
     user_library.mkdir()
@@ -47,7 +37,7 @@ def test_still_preset_renders_in_blender_43_with_its_own_template_and_thumbnails
     out = tmp_path / "out"
     env = {**os.environ, "HARTOMAT_CACHE": str(tmp_path / "cache"), "HARTOMAT_STORE": str(tmp_path / "runs.sqlite")}
     done = subprocess.run([*blender, "-b", "--factory-startup", "--python-exit-code", "1", "-P",
-                           str(REPO / "tests" / "blender_scripts" / "hosted_still.py"), "--", str(REPO), str(deps),
+                           str(REPO / "tests" / "blender_scripts" / "hosted_still.py"), "--", str(REPO), str(blender_deps),
                            str(bearing_step), str(out), str(user_template)],
                           capture_output=True, text=True, timeout=600, env=env)
     result = _result(done)
@@ -78,3 +68,25 @@ def test_still_preset_renders_in_blender_43_with_its_own_template_and_thumbnails
     assert result["user_error"] == (
         f"template {user_template} was saved by Blender 5.0; this is Blender 4.3.2, which cannot open files from "
         "a newer Blender: save it again from Blender 4.3 or pick another template")
+
+
+def test_the_addon_deps_folder_gives_blender_43_the_ocp_capability(blender, blender_deps, tmp_path: Path):
+    from real_blender import TRACEBACK, build_extension, install_into_blender, run_blender
+
+    user = tmp_path / "user"
+    user.mkdir()
+    installed = install_into_blender(build_extension(tmp_path / "ext"), user, tmp_path)
+    assert "HARTOMAT_INSTALLED" in installed.stdout, installed.stdout[-2000:] + installed.stderr[-2000:]
+    wrong = tmp_path / "deps-cp311"
+    wrong.mkdir()
+    (wrong / "hartomat-deps.json").write_text(json.dumps({"python": "3.11"}))
+    script = REPO / "tests" / "blender_scripts" / "addon_deps.py"
+    done = run_blender(["-b", "--python-exit-code", "1", "--python", str(script), "--", str(blender_deps), str(wrong)],
+                       user)  # not --factory-startup: the installed extension and its preferences load
+    assert done.returncode == 0 and TRACEBACK not in done.stderr, done.stdout[-3000:] + done.stderr[-3000:]
+    lines = dict(line.split(" ", 1) for line in done.stdout.splitlines() if line.startswith(("BEFORE", "AFTER",
+                                                                                              "WRONG", "OCP")))
+    assert "'ocp'" not in lines["BEFORE"] and "'ocp'" in lines["AFTER"] and "'bpy'" in lines["AFTER"]
+    assert lines["OCP"].startswith(str(blender_deps))
+    assert lines["WRONG"].startswith(f"deps folder {wrong} was built for Python 3.11, but this Blender runs "
+                                     "Python 3.13")

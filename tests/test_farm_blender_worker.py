@@ -1,80 +1,133 @@
-"""The farm worker inside the provisioned real Blender (4.3, Python 3.13, no OCP): it finds
-the engine's dependencies in a `pip install --target` folder, registers with the `bpy`
-capability only, leaves jobs that need `ocp` to other workers, and serves several jobs in one
-Blender process. Skips when the provisioned Blender is absent."""
+"""The farm worker inside the provisioned real Blender 4.3 (Python 3.13, no OCP or Pillow of its
+own), with a deps folder made by `hartomat blender-deps`: it registers with `bpy` and `ocp`,
+says why it lacks the rest, and serves a still order and a turntable order from a real server
+in one Blender process. Without OCP it says why, and a still order it cannot take shows the
+reason in `hartomat status`. A deps folder built for another Python is refused naming both."""
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from farm_support import FarmServer, start_worker, stop_process, token, wait_until
-from real_blender import REPO, blender_executable, not_provisioned_reason
+from farm_support import FarmServer, token, wait_until
+from PIL import Image
+from real_blender import REPO, WHEELHOUSE
 
-pytestmark = [pytest.mark.slow, pytest.mark.real_blender, pytest.mark.timeout(600)]
+from engine.blender_deps import BlenderInfo, pip_command
 
-DEPS = REPO / "build" / "farm-worker-deps-cp313"
+pytestmark = [pytest.mark.slow, pytest.mark.real_blender, pytest.mark.timeout(900)]
 
-
-@pytest.fixture(scope="module")
-def blender() -> list[str]:
-    command = blender_executable()
-    if command is None:
-        pytest.skip(not_provisioned_reason())
-    return command
+WORKER = REPO / "scripts" / "farm_worker.py"
+TINY_STILL = {"still": {"samples": 2, "resolution_x": 64, "resolution_y": 64, "denoise": False}}
+TINY_TURNTABLE = {"turntable": {"samples": 1, "resolution_x": 64, "resolution_y": 64, "denoise": False,
+                                "frame_count": 4}}
 
 
-@pytest.fixture(scope="module")
-def deps() -> Path:
-    """pydantic and requests for Blender's Python 3.13, fetched once into build/."""
-    if not (DEPS / "pydantic").is_dir() or not (DEPS / "requests").is_dir():
-        done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--target", str(DEPS),
-                               "--python-version", "3.13", "--implementation", "cp", "--only-binary=:all:",
-                               "--platform", "manylinux2014_x86_64", "--platform", "manylinux_2_17_x86_64",
-                               "pydantic", "requests"], capture_output=True, text=True, timeout=300)
-        if done.returncode != 0:
-            pytest.skip(f"cannot fetch the worker's cp313 dependencies with pip: {done.stderr[-300:]}")
-    return DEPS
+def run_worker(blender: list[str], *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(worker_command(blender, *args), capture_output=True, text=True, timeout=timeout)
 
 
-TINY_STILL = {"blender_still": {"samples": 2, "resolution_x": 64, "resolution_y": 64, "denoise": False}}
+def worker_command(blender: list[str], *args: str) -> list[str]:
+    return [*blender, "-b", "--factory-startup", "--python-exit-code", "1", "-P", str(WORKER), "--", *args]
 
 
-def test_blender_worker_runs_bpy_jobs_and_leaves_ocp_jobs(blender, deps, tmp_path: Path, bearing_step: Path):
+def status_json(server: FarmServer, tok: str, order_id: str) -> dict:
+    done = subprocess.run([sys.executable, "-m", "engine", "status", order_id, "--json", "--server", server.url,
+                           "--token", tok], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_blender_worker_with_deps_serves_a_still_and_a_turntable_order(blender, blender_deps, tmp_path: Path,
+                                                                      bearing_step: Path):
     from server_bridge.client import FarmClient
-    from server_bridge.probe import PROBE_OUTPUT_TYPE, install_probe
 
     tokens = {role: token(tmp_path, role) for role in ("submit", "worker", "admin")}
-    server = FarmServer(tmp_path, lease_s=10).start()
+    server = FarmServer(tmp_path, lease_s=20).start()
     try:
-        install_probe(FarmClient(server.url, tokens["admin"]))
         submitter = FarmClient(server.url, tokens["submit"])
-        needs_ocp = submitter.submit([bearing_step], "still", overrides=TINY_STILL)["id"]
-        probes = [submitter.submit([bearing_step], PROBE_OUTPUT_TYPE)["id"] for _ in range(2)]
-        done = subprocess.run(
-            [*blender, "-b", "--factory-startup", "--python-exit-code", "1", "-P", str(REPO / "scripts" / "farm_worker.py"),
-             "--", "--server", server.url, "--token", tokens["worker"], "--deps", str(deps), "--max-jobs", "2",
-             "--wait", "2", "--work-dir", str(tmp_path / "work")],
-            capture_output=True, text=True, timeout=400)
-        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-        assert "Blender 4." in done.stdout and "registered as" in done.stdout
+        still = submitter.submit([bearing_step], "still", overrides=TINY_STILL)["id"]
+        turntable = submitter.submit([bearing_step], "turntable", overrides=TINY_TURNTABLE)["id"]
+        done = run_worker(blender, "--server", server.url, "--token", tokens["worker"], "--deps", str(blender_deps),
+                          "--max-jobs", "2", "--wait", "2", "--work-dir", str(tmp_path / "work"))
+        log = done.stdout + done.stderr
+        (tmp_path / "worker.log").write_text(log)  # kept for a look when the test fails
+        assert done.returncode == 0, log[-4000:]
+        assert "Blender 4.3" in log and "hartomat worker: capabilities: bpy, ocp" in log, log[-4000:]
+        assert "lacks browser: no headless browser on PATH" in log
         workers = FarmClient(server.url, tokens["admin"]).workers()
-        assert [w["capabilities"] for w in workers] == [["bpy"]]
-        statuses = [submitter.order(order_id) for order_id in probes]
-        assert [s["status"] for s in statuses] == ["succeeded", "succeeded"]
-        assert {s["lines"][0]["job"]["worker_id"] for s in statuses} == {workers[0]["id"]}  # one warm process
-        assert submitter.order(needs_ocp)["status"] == "queued"
-        # a worker on the bpy module with OCP takes the job the Blender worker left
-        worker = start_worker(server, tokens["worker"], tmp_path / "ocp-worker", "ocp-worker", "--max-jobs", "1")
-        try:
-            status = wait_until(lambda: (o := submitter.order(needs_ocp))["finished_at"] and o, 300,
-                                "the ocp worker to finish the still")
-        finally:
-            stop_process(worker)
-        assert status["status"] == "succeeded", status
-        assert status["lines"][0]["job"]["worker_id"] != workers[0]["id"]
-        assert any(a["role"] == "primary_render" for a in status["lines"][0]["assets"])
+        assert [w["capabilities"] for w in workers] == [["bpy", "ocp"]]
+        orders = {name: submitter.order(order_id) for name, order_id in (("still", still), ("turntable", turntable))}
+        for name, status in orders.items():
+            assert status["status"] == "succeeded", (name, status)
+            assert status["lines"][0]["job"]["worker_id"] == workers[0]["id"]  # one warm Blender process
+        fetched = submitter.fetch(still, tmp_path / "still")
+        image = next(p for p in fetched if p.name == "still.png")
+        with Image.open(image) as picture:
+            assert picture.size == (64, 64) and len(picture.convert("RGB").getcolors(4096) or []) > 50
+        videos = [p for p in submitter.fetch(turntable, tmp_path / "turntable") if p.suffix == ".mp4"]
+        assert len(videos) == 1
+        probe = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
+                                "stream=nb_read_frames,width", "-of", "json", str(videos[0])],
+                               capture_output=True, text=True, check=True)
+        stream = json.loads(probe.stdout)["streams"][0]
+        assert stream["width"] == 64 and int(stream["nb_read_frames"]) == 4
+    finally:
+        server.stop()
+
+
+def test_a_deps_folder_for_another_python_is_refused_naming_both(blender, blender_deps, tmp_path: Path):
+    other = tmp_path / "deps-cp311"
+    other.mkdir()
+    marker = json.loads((blender_deps / "hartomat-deps.json").read_text())
+    (other / "hartomat-deps.json").write_text(json.dumps({**marker, "python": "3.11"}))
+    done = run_worker(blender, "--server", "http://127.0.0.1:9", "--token", "x", "--deps", str(other), timeout=120)
+    assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
+    assert (f"farm_worker: error: deps folder {other} was built for Python 3.11, but this Blender runs Python 3.13"
+            in done.stderr)
+    missing = tmp_path / "no-such-deps"
+    done = run_worker(blender, "--server", "http://127.0.0.1:9", "--token", "x", "--deps", str(missing), timeout=120)
+    assert done.returncode == 2 and f"deps folder {missing} does not exist" in done.stderr
+    shutil.rmtree(other)
+
+
+def test_a_still_order_waits_with_the_reason_while_only_a_worker_without_ocp_is_live(blender, tmp_path: Path,
+                                                                                      bearing_step: Path):
+    """The README's old recipe: pydantic and requests only, so the Blender worker has no OCP."""
+    from server_bridge.client import FarmClient
+
+    no_ocp = tmp_path / "deps-without-ocp"
+    info = BlenderInfo((4, 3, 2), (3, 13), "x86_64")
+    subprocess.run(pip_command(info, no_ocp, WHEELHOUSE, packages=("pydantic", "requests")), check=True,
+                   capture_output=True, timeout=300)
+    tokens = {role: token(tmp_path, role) for role in ("submit", "worker", "admin")}
+    server = FarmServer(tmp_path).start()
+    try:
+        order_id = FarmClient(server.url, tokens["submit"]).submit([bearing_step], "still", overrides=TINY_STILL)["id"]
+        job = status_json(server, tokens["submit"], order_id)["lines"][0]["job"]
+        assert job["status"] == "queued" and job["needs"] == ["bpy", "ocp"]
+        assert job["waiting"] == "waiting: no live worker"
+        log = tmp_path / "worker.log"
+        with log.open("w") as out:
+            worker = subprocess.Popen(worker_command(blender, "--server", server.url, "--token", tokens["worker"],
+                                                     "--deps", str(no_ocp), "--wait", "1", "--idle-exit", "6"),
+                                      stdout=out, stderr=subprocess.STDOUT, text=True)
+            try:
+                wait_until(lambda: FarmClient(server.url, tokens["admin"]).workers(), 120, "the worker to register")
+                job = status_json(server, tokens["submit"], order_id)["lines"][0]["job"]
+                text = subprocess.run([sys.executable, "-m", "engine", "status", order_id, "--server", server.url,
+                                       "--token", tokens["submit"]], capture_output=True, text=True, timeout=60)
+            finally:
+                assert worker.wait(120) == 0
+        assert job["status"] == "queued" and job["waiting"] == "waiting: needs ocp; no live worker has it"
+        assert "queued" in text.stdout and "- waiting: needs ocp; no live worker has it" in text.stdout
+        lines = log.read_text()
+        assert "hartomat worker: capabilities: bpy\n" in lines
+        assert ("hartomat worker: lacks ocp: no module named OCP; run `hartomat blender-deps --blender BLENDER -o DIR`"
+                " and start the worker with --deps DIR") in lines
     finally:
         server.stop()

@@ -104,3 +104,54 @@ def test_unknown_template_or_library_is_a_clear_error(tmp_path):
     (tmp_path / "templates.json").write_text("{not json")
     with pytest.raises(NodeInputError, match="not a valid template index"):
         render.resolve_template(node_call("resolve_template", tmp_path, {"library_dir": str(tmp_path)}, {}))
+
+
+def test_running_blender_reads_the_bundled_template_itself():
+    from engine.template_library import readable_template
+
+    bundled = BUNDLED_DIR / "studio_white.blend"
+    assert readable_template(bundled) == bundled  # bpy 5.0 built it, bpy 5.0 reads it
+
+
+def test_a_user_template_from_a_newer_blender_names_the_file_and_both_versions(tmp_path):
+    import bpy
+
+    from engine.template_library import readable_template
+
+    newer = tmp_path / "from_blender_6.blend"
+    newer.write_bytes(b"BLENDER17-01v0600" + bytes(256))
+    running = ".".join(str(v) for v in bpy.app.version)
+    with pytest.raises(ValueError) as caught:
+        readable_template(newer)
+    assert str(caught.value) == (
+        f"template {newer} was saved by Blender 6.0; this is Blender {running}, which cannot open files from a "
+        f"newer Blender: save it again from Blender {running.rsplit('.', 1)[0]} or pick another template")
+    with pytest.raises(ValueError, match="template .*missing.blend does not exist"):
+        readable_template(tmp_path / "missing.blend")
+
+
+def test_built_blend_builds_once_per_blender_version_and_leaves_the_session_clean(tmp_path, monkeypatch):
+    import bpy
+
+    from engine.blend_header import blend_version
+    from engine.blender.built_blend import built_blend
+    from engine.blender.studio import save_studio
+
+    monkeypatch.setenv("HARTOMAT_CACHE", str(tmp_path / "cache"))
+    before = {kind: len(getattr(bpy.data, kind)) for kind in ("scenes", "objects", "meshes", "materials", "worlds")}
+    builds: list[Path] = []
+
+    def build(target: Path) -> None:
+        builds.append(target)
+        save_studio(target, "studio_dark", "probe")
+
+    first = built_blend("probe", "k1", build)
+    again = built_blend("probe", "k1", build)
+    version = ".".join(str(v) for v in bpy.app.version)
+    assert first == again == tmp_path / "cache" / "blend" / f"blender-{version}" / "probe-k1.blend"
+    assert len(builds) == 1 and blend_version(first) == tuple(bpy.app.version[:2])
+    assert sorted(p.name for p in first.parent.iterdir()) == ["probe-k1.blend"]  # no scratch file left
+    after = {kind: len(getattr(bpy.data, kind)) for kind in before}
+    assert after == before
+    with bpy.data.libraries.load(str(first)) as (source, _):
+        assert source.scenes == ["probe"] and "HartOMat_Camera" in source.objects

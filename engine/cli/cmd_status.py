@@ -27,6 +27,7 @@ def describe(order: dict[str, Any]) -> list[str]:
     for line in order["lines"]:
         job = line["job"] or {}
         extra = f" - {job['error']}" if job.get("error") else ""
+        extra += f" - {job['waiting']}" if job.get("waiting") else ""
         lines.append(f"  {line['id']} {line['product']} [{line['output_type']}]: {job.get('status')}"
                      f" ({len(line['assets'])} outputs, attempt {job.get('attempts')}){extra}")
     return lines

@@ -37,16 +37,22 @@ def start_worker(args: argparse.Namespace) -> int:
     from server_bridge.client import FarmClient
     from server_bridge.worker import Worker, WorkerStop
 
-    from ..capabilities import detect_capabilities
+    from ..capabilities import capability_report
 
+    lacking: dict[str, str] = {}
     if args.capabilities is not None:
         capabilities = [c for c in args.capabilities.split(",") if c]
     else:
-        capabilities = sorted(detect_capabilities())
+        report = capability_report(verify=True)
+        capabilities = sorted(name for name, problem in report.items() if problem is None)
+        lacking = {name: problem for name, problem in report.items() if problem is not None}
     client = FarmClient(args.server, args.token, retry_s=args.retry)
     work_dir = Path(args.work_dir or tempfile.mkdtemp(prefix="hartomat-worker-"))
     worker = Worker(client, capabilities, work_dir, name=args.name, wait_s=args.wait, max_jobs=args.max_jobs,
                     idle_exit_s=args.idle_exit)
+    worker.print(f"capabilities: {', '.join(capabilities) or 'none'}")
+    for name, problem in lacking.items():
+        worker.print(f"lacks {name}: {problem}")
     worker.install_signal_handlers()
     try:
         worker.warm_up()

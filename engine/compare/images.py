@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..imaging import read_pixels, write_png
 from .model import CompareInputError, ComparisonResult, Thresholds, Verdict, result
 
 PSNR_CAP = 100.0  # identical images have infinite PSNR; JSON has no infinity
@@ -19,14 +20,11 @@ SSIM_WINDOW = 7
 
 
 def load_image(path: Path) -> np.ndarray:
-    """Pixels as uint8 H x W x C (RGB, or RGBA when the file has alpha)."""
-    from PIL import Image, UnidentifiedImageError
-
+    """Pixels as uint8 H x W x C (RGB, or RGBA when the file has alpha); Pillow, or Blender's
+    image API inside a Blender without it (engine.imaging)."""
     try:
-        with Image.open(path) as image:
-            mode = "RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB"
-            return np.asarray(image.convert(mode))
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        return np.asarray(read_pixels(path))
+    except (OSError, ValueError) as exc:
         raise CompareInputError(f"{path}: not a readable image: {exc}") from None
 
 
@@ -102,11 +100,7 @@ def diff_picture(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def save_png(pixels: np.ndarray, path: Path) -> str:
-    from PIL import Image
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(pixels).save(path)
-    return str(path)
+    return str(write_png(pixels, path))
 
 
 def compare_arrays(a: np.ndarray, b: np.ndarray, th: Thresholds) -> tuple[Verdict, dict[str, Any], list[str]]:

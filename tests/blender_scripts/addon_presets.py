@@ -32,11 +32,11 @@ def install(zip_path: str) -> None:
 
 def use_deps(deps: str) -> None:
     from bl_ext.user_default.hartomat import ops_run
-    from bl_ext.user_default.hartomat.prefs import addon_prefs
+    from bl_ext.user_default.hartomat.prefs import addon_prefs, deps_problem
 
     prefs = addon_prefs()
-    prefs.deps_folder = deps
-    assert prefs.deps_problem == "", prefs.deps_problem
+    prefs.deps_folder = deps  # as a user sets it in the preferences
+    assert deps_problem(prefs.deps_folder) == "", deps_problem(prefs.deps_folder)
     assert {"bpy", "ocp"} <= ops_run.capabilities(), ops_run.capabilities()
 
 
