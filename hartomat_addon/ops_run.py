@@ -223,10 +223,17 @@ class HARTOMAT_OT_run_local(TreeOperatorMixin, bpy.types.Operator):
     def invoke(self, context: Any, event: Any) -> set[str]:
         if bpy.app.background:
             return self.execute(context)
+        tree = self.target_tree(context)
+        if tree is not None and tree.name in RUNNING:
+            self.report({"ERROR"}, f"'{tree.name}' is running already; Esc cancels it")
+            return {"CANCELLED"}
         prepared = self.prepare(context)
         if prepared is None:
             return {"CANCELLED"}
-        tree, wf, overrides = prepared
+        return self._start(context, *prepared)
+
+    def _start(self, context: Any, tree: Any, wf: Any, overrides: dict[str, Any]) -> set[str]:
+        """Open the run and hand it to the modal timer."""
         self._cancelled = False
         self._tree_name, self._area = tree.name, context.area
         self._window, self._scene = context.window, context.window.scene
@@ -242,6 +249,7 @@ class HARTOMAT_OT_run_local(TreeOperatorMixin, bpy.types.Operator):
             tree.hm_run_state, tree.hm_progress_message = "failed", str(exc)
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
+        RUNNING.add(tree.name)
         self._timer = context.window_manager.event_timer_add(TICK_S, window=context.window)
         context.window_manager.modal_handler_add(self)
         self._status(context, "HartOMat: running; Esc cancels")
@@ -268,6 +276,7 @@ class HARTOMAT_OT_run_local(TreeOperatorMixin, bpy.types.Operator):
 
     def _finished(self, context: Any, result: Any, error: Exception | None = None) -> set[str]:
         context.window_manager.event_timer_remove(self._timer)
+        RUNNING.discard(self._tree_name)
         self._status(context, None)
         tree = bpy.data.node_groups.get(self._tree_name)
         _redraw_node_editors(context)
@@ -294,6 +303,7 @@ class HARTOMAT_OT_run_local(TreeOperatorMixin, bpy.types.Operator):
 
 
 TICK_S = 0.1
+RUNNING: set[str] = set()  # trees with a modal run in progress: one run per tree at a time
 
 
 def _redraw_node_editors(context: Any) -> None:

@@ -112,6 +112,7 @@ def test_real_blender_gui_runs_the_still_preset_in_its_own_process_and_shows_it(
     assert "modal cancel: cancelled" in done.stdout, output[-4000:]  # Esc stopped the slow run
     assert "failed run: node 'extract' failed:" in done.stdout, output[-4000:]  # red, with its error
     assert real_blender.TRACEBACK not in output, output[-4000:]
+    print(*[x for x in done.stdout.splitlines() if x.startswith(FIGURES)], sep="\n")  # shown with -s
     # the run record: render nodes in Blender's own process, CAD nodes in the helper
     line = next(x for x in done.stdout.splitlines() if x.startswith("still run: succeeded"))
     blender_pid = int(line.split(" pid ")[1].split()[0])
@@ -133,6 +134,9 @@ def test_real_blender_gui_runs_the_still_preset_in_its_own_process_and_shows_it(
         r"image editor at (\d+) (\d+) (\d+) (\d+) window height (\d+)", done.stdout).groups())
     editor = pixels[window_height - y - height:window_height - y, x:x + width]
     assert len(np.unique(editor.reshape(-1, 3), axis=0)) > 200  # the rendered bearing, not an empty editor
+
+
+FIGURES = ("still run:", "longest UI stall", "modal cancel:", "failed run:")
 
 
 def screenshot_pixels(path: Path) -> np.ndarray:

@@ -21,6 +21,7 @@ Prints HARTOMAT_GUI_OK when done; Python errors inside Blender show up as traceb
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import bpy
@@ -32,6 +33,7 @@ run_screenshot = args[2] if len(args) > 2 else screenshot + ".run.png"
 resolution = int(args[3]) if len(args) > 3 else 64
 state = {"tick": 0, "phase": "still", "still_ticks": 0, "ticks_while_running": 0, "esc_tick": 0}
 STILL_TREE = "still run"
+TICK_S = 0.7
 RENDER_NODES = ("still", "thumbnails")  # in this Blender's own process (main thread)
 HELPER_NODES = ("extract", "glb_export")  # OCP: in the helper interpreter
 SLOW_TREE = "slow run"
@@ -138,6 +140,12 @@ def start_still_run():
                            "denoise": False},
                  "thumbnails": {"sizes": [32]}}
     click_run(tree, screenshot + ".runs", json.dumps(overrides))
+    try:  # a second click while it runs is refused
+        with area_override(node_editor()):
+            second = bpy.ops.hartomat.run_local("INVOKE_DEFAULT", tree_name=tree.name)
+    except RuntimeError as exc:
+        second = str(exc)
+    assert "is running already" in str(second), second
 
 
 def only_the_editor():
@@ -191,6 +199,7 @@ def still_run_finished():
             nodes[node_id]
     for node_id in HELPER_NODES:
         assert nodes[node_id]["pid"] != os.getpid(), nodes[node_id]
+    assert state["still_ticks"] >= 3, state  # the UI ran its timers between the nodes: it stayed live
     windows = bpy.context.window_manager.windows
     assert len(windows) == 1, f"{len(windows)} windows: the still must open inside this one"
     (image_area,) = [a for a in windows[0].screen.areas if a.type == "IMAGE_EDITOR"]
@@ -199,6 +208,8 @@ def still_run_finished():
     print("still run:", tree.hm_run_state, "after", state["still_ticks"], "UI ticks;", "render nodes in",
           bpy.app.binary_path, "pid", os.getpid(), "; helper nodes in", nodes["extract"]["interpreter"],
           "; out", tree.hm_out_dir, flush=True)
+    print(f"longest UI stall during the still run: {state.get('longest_gap', 0.0):.2f} s beyond the "
+          f"{TICK_S} s tick", flush=True)
     print("image editor at", image_area.x, image_area.y, image_area.width, image_area.height, "window height",
           windows[0].height, flush=True)
     return True
@@ -315,6 +326,10 @@ def failing_run_failed():
 def tick():
     state["tick"] += 1
     step = state["tick"]
+    now = time.monotonic()
+    if state["phase"] == "still" and state.get("last"):  # how long the UI waited between two ticks
+        state["longest_gap"] = max(state.get("longest_gap", 0.0), now - state["last"] - TICK_S)
+    state["last"] = now
     try:
         if step == 1:
             setup()
@@ -352,7 +367,7 @@ def tick():
         sys.stdout.flush()
         bpy.ops.wm.quit_blender()
         return None
-    return 0.7
+    return TICK_S
 
 
 bpy.app.timers.register(tick, first_interval=1.5)
