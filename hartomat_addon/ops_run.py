@@ -92,7 +92,9 @@ class HARTOMAT_OT_dry_run(TreeOperatorMixin, bpy.types.Operator):
             return {"CANCELLED"}
         caps = capabilities()
         try:
-            plan = runtime().plan_workflow(wf, order_line_for(tree, tree.hm_step_path), run_options(tree, caps))
+            # where each node runs as Run Locally would run it: stepped by the editor, or straight through
+            options = run_options(tree, caps, ui_thread=not bpy.app.background)
+            plan = runtime().plan_workflow(wf, order_line_for(tree, tree.hm_step_path), options)
         except engine_module("errors").HartomatError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
