@@ -44,10 +44,13 @@ def out_dir_for(tree: Any) -> Path:
 
 def helper_python(caps: frozenset[str], ui_thread: bool = False) -> str | None:
     """The helper interpreter: for what this Blender cannot run itself, and in the editor for the
-    CAD nodes (OCP would hold Blender's main thread for seconds)."""
+    CAD nodes too (OCP would hold Blender's main thread for seconds) when it is there to start;
+    without one they run on a worker thread of this Blender."""
     prefs = addon_prefs()
-    helper = prefs.helper_python if prefs is not None else ""
-    return bpy.path.abspath(helper) if helper and (ui_thread or not {"ocp", "bpy"} <= caps) else None
+    helper = bpy.path.abspath(prefs.helper_python) if prefs is not None and prefs.helper_python else ""
+    if not helper or not {"ocp", "bpy"} <= caps:
+        return helper or None
+    return helper if ui_thread and Path(helper).is_file() else None
 
 
 def run_options(tree: Any, caps: frozenset[str], ui_thread: bool = False, **extra: Any) -> Any:
