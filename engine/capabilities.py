@@ -56,8 +56,19 @@ def missing_capabilities(needed: tuple[str, ...] | list[str], available: frozens
     return [c for c in needed if c not in available]
 
 
+def blender_binary() -> str:
+    """The Blender executable hosting this Python; empty in the bpy module and outside Blender."""
+    bpy = sys.modules.get("bpy")
+    return str(getattr(getattr(bpy, "app", None), "binary_path", "") or "")
+
+
+def host_interpreter() -> str:
+    """What runs this process's nodes, as run records name it: the hosting Blender executable,
+    else the Python executable."""
+    return blender_binary() or sys.executable
+
+
 def inside_blender_executable() -> bool:
     """True in a Blender executable's Python (not the bpy module): a process spawned from here
     starts a bare Python without bpy and re-runs Blender's `-P` script, so nodes run in-process."""
-    bpy = sys.modules.get("bpy")
-    return bool(bpy is not None and getattr(getattr(bpy, "app", None), "binary_path", ""))
+    return bool(blender_binary())

@@ -115,6 +115,7 @@ CORE: tuple[NodeDefinition, ...] = (
         outputs=(out("viewer", K.HTML_VIEWER, role="web_viewer"),
                  out("snapshot", K.IMAGE, role="web_snapshot")),
         optional_capabilities=("browser",),
+        execution="main_thread",  # its snapshot check uses Blender's image API where Pillow is absent
     ),
     NodeDefinition(
         key="thumbnail_save", label="Thumbnails", family="output", icon="IMAGE_REFERENCE",
@@ -122,6 +123,7 @@ CORE: tuple[NodeDefinition, ...] = (
         module_key="media.thumbnail_save", settings_model=s.ThumbnailSaveSettings,
         inputs=(inp("image", K.IMAGE, K.IMAGE_SET, multiple=True),),
         outputs=(out("thumbnails", K.IMAGE_SET, role="thumbnail"),),
+        execution="main_thread",  # Blender's image API where Pillow is absent; bpy is not thread-safe
     ),
     NodeDefinition(
         key="export_blend", label="Export .blend", family="output", icon="BLENDER",

@@ -15,23 +15,36 @@ _TIMERS: list[Any] = []
 
 
 def _classes() -> list[type]:
-    from . import ops_farm_runs, ops_io, ops_run, ops_validate, panels, prefs
+    from . import ops_farm_runs, ops_io, ops_local_run, ops_run, ops_validate, panels, prefs
     from .nodes import node_classes
     from .sockets import socket_classes
     from .tree import HartomatWorkflowTree
 
     return [*prefs.CLASSES, *socket_classes(), HartomatWorkflowTree, *node_classes(), *ops_io.CLASSES,
-            *ops_validate.CLASSES, *ops_run.CLASSES, *ops_farm_runs.CLASSES, *panels.CLASSES]
+            *ops_validate.CLASSES, *ops_run.CLASSES, *ops_local_run.CLASSES, *ops_farm_runs.CLASSES,
+            *panels.CLASSES]
 
 
 def _menu_import(self: Any, context: Any) -> None:
     self.layout.operator("hartomat.import_json", text="HartOMat Workflow (.json)")
 
 
+def running_version() -> tuple[int, ...]:
+    return tuple(bpy.app.version)
+
+
+def require_supported_blender(version: tuple[int, ...]) -> None:
+    """Refuse a Blender older than the engine supports, naming both versions (HartomatError)."""
+    from .engine_link import engine_module
+
+    engine_module("blender_deps").check_blender_version(version, "the HartOMat add-on")
+
+
 def register() -> None:
     from . import menus, ops_validate
     from .tree import _Registration
 
+    require_supported_blender(running_version())
     _Registration.active = True
     try:
         for cls in _classes():

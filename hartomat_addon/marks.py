@@ -62,6 +62,14 @@ def clear_marks(tree: Any) -> None:
     tree.hm_validated = False
 
 
+def clear_run(tree: Any) -> None:
+    """Forget the run shown (a new one starts); validation marks stay."""
+    for node in hartomat_nodes(tree).values():
+        node.hm_status = node.hm_run = ""
+        _paint(node, ERROR_COLOUR if node.hm_problems else None)
+    tree.hm_run = ""
+
+
 def show_node_status(node: Any, status: str, record: dict[str, Any] | None = None) -> None:
     node.hm_status = status
     if record is not None:

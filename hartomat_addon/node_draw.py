@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 import textwrap
 from typing import Any
 
+from .engine_link import engine_module
+from .run_record import error_message
 from .tree import json_prop
 
 CHAR_PX = 6.5  # average label character width at UI scale 1, for wrapping long messages
@@ -41,11 +42,20 @@ def run_summary(record: dict[str, Any]) -> str:
 def draw_node_body(node: Any, layout: Any) -> None:
     layout.label(text=f"id: {node.hm_id}")
     record = json_prop(node, "hm_run", {})
+    width = wrap_width(node.width - 30)
     if record:
         layout.label(text=run_summary(record), icon="TIME")
-        if record.get("interpreter") and record["interpreter"] != sys.executable:
+        if record.get("interpreter") and record["interpreter"] != host_interpreter():
             layout.label(text=f"ran in helper: {record['interpreter']}", icon="CONSOLE")
-    draw_problems(node, layout, wrap_width(node.width - 30))
+        if record.get("status") == "failed" and error_message(record):
+            column = layout.column(align=True)
+            column.alert = True
+            wrapped(column, error_message(record), width, "ERROR")
+    draw_problems(node, layout, width)
+
+
+def host_interpreter() -> str:
+    return str(engine_module("capabilities").host_interpreter())
 
 
 def _field_problem(node: Any, field: str) -> str | None:

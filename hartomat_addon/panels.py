@@ -10,6 +10,7 @@ from .node_draw import draw_settings, run_summary, wrap_width, wrapped
 from .nodes import is_hartomat_node
 from .ops_farm_runs import run_label
 from .ops_io import active_tree
+from .run_record import error_message
 from .tree import json_prop
 
 
@@ -118,9 +119,15 @@ class HARTOMAT_PT_run(_Panel, bpy.types.Panel):
         row.operator("hartomat.run_local", icon="PLAY")
         row.operator("hartomat.dispatch", icon="URL")
         if tree.hm_run_state:
-            layout.label(text=f"{tree.hm_run_state}: {tree.hm_progress_message}")
+            icon = "ERROR" if tree.hm_run_state == "failed" else "INFO"
+            _lines(context, layout, f"{tree.hm_run_state}: {tree.hm_progress_message}", icon)
             if tree.hm_run_state == "running":
                 layout.prop(tree, "hm_progress", text="Progress", slider=True)
+        for node_id, node in json_prop(tree, "hm_run", {}).get("nodes", {}).items():
+            if node.get("status") == "failed":
+                box = layout.box()
+                box.alert = True
+                _lines(context, box, f"{node_id} ({node.get('step')}): {error_message(node)}", "ERROR")
         row = layout.row(align=True)
         row.operator("hartomat.inspect_run", icon="FILE_FOLDER")
         row.operator("hartomat.clear_marks", icon="X")
@@ -168,8 +175,7 @@ class HARTOMAT_PT_inspect(_Panel, bpy.types.Panel):
         if record.get("interpreter"):
             _lines(context, box, f"ran in: {record['interpreter']}", "CONSOLE")
         if record.get("error"):
-            _lines(context, box, str(record["error"].get("message", record["error"])
-                            if isinstance(record["error"], dict) else record["error"]), "ERROR")
+            _lines(context, box, error_message(record), "ERROR")
         for line in record.get("log_tail", []):
             _lines(context, box, str(line))
         for output in record.get("outputs", []):

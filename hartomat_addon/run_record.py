@@ -34,6 +34,7 @@ def _node_record(node: dict[str, Any], logs: list[str] | None = None) -> dict[st
         "duration_s": node.get("duration_s", node.get("duration")),
         "attempts": node.get("attempts", node.get("attempt")),
         "interpreter": node.get("interpreter"),
+        "pid": node.get("pid"),
         "error": node.get("error"),
         "log_tail": list(logs if logs is not None else node.get("log_tail", node.get("logs", [])))[-LOG_TAIL:],
         "outputs": [
@@ -87,6 +88,14 @@ def from_server(run: dict[str, Any], logs: list[str], published: list[dict[str, 
     summary["error"] = run.get("error") or summary.get("error")
     grouped = logs_by_node(logs)
     return from_summary(summary, {node_id: grouped.get(node_id, []) for node_id in summary["nodes"]})
+
+
+def error_message(node: dict[str, Any]) -> str:
+    """A node record's error as one line of text (records hold a dict; older ones a string)."""
+    error = node.get("error")
+    if isinstance(error, dict):
+        return str(error.get("message") or error.get("type") or "")
+    return str(error or "")
 
 
 def images(record: dict[str, Any]) -> list[str]:

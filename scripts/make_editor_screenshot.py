@@ -1,10 +1,13 @@
-"""Makes docs/images/editor.png: the HartOMat editor in the real Blender (provisioned by
-scripts/provision_blender.sh) with the still starter graph, a validation error on one node and
-the sidebar, from the same GUI run the tests use. Usage: python scripts/make_editor_screenshot.py
+"""Makes docs/images/editor.png: the HartOMat editor in the real Blender 4.3 (provisioned by
+scripts/provision_blender.sh) after Run Locally of the still starter graph on the sample bearing
+succeeded: every node green, the sidebar, and the still in an Image Editor beside the graph. The
+same GUI run the tests use, at a larger render size.
+Usage: python scripts/make_editor_screenshot.py [--resolution 320]
 """
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import sys
 import tempfile
@@ -19,6 +22,9 @@ TARGET = REPO / "docs" / "images" / "editor.png"
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--resolution", type=int, default=320, help="the still's size in pixels")
+    args = parser.parse_args()
     if real_blender.blender_executable() is None:
         print(real_blender.not_provisioned_reason(), file=sys.stderr)
         return 2
@@ -30,18 +36,19 @@ def main() -> int:
         if "HARTOMAT_INSTALLED" not in installed.stdout:
             print(installed.stdout + installed.stderr, file=sys.stderr)
             return 1
-        shot = work / "editor.png"
-        step = work / "sample.step"
-        from engine.samples import make_single_part_step
+        shot, run_shot = work / "editor.png", work / "editor-run.png"
+        step = work / "bearing.step"
+        from engine.samples import make_bearing_step
 
-        make_single_part_step(step)
+        make_bearing_step(step)
         done = real_blender.run_gui(REPO / "tests" / "blender_scripts" / "gui_driver.py", work / "user", shot,
-                                    step)
+                                    step, str(run_shot), str(args.resolution), timeout=900,
+                                    env={"HARTOMAT_CACHE": str(work / "cache")})
         if "HARTOMAT_GUI_OK" not in done.stdout or real_blender.TRACEBACK in done.stdout + done.stderr:
             print(done.stdout + done.stderr, file=sys.stderr)
             return 1
         TARGET.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(shot, TARGET)
+        shutil.copy2(run_shot, TARGET)
     print(TARGET)
     return 0
 

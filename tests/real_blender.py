@@ -124,7 +124,8 @@ GUI_SCRIPT = """
 Xvfb :$1 -screen 0 1600x1000x24 -nolisten tcp >/dev/null 2>&1 &
 XPID=$!
 sleep 1.5
-DISPLAY=:$1 blender --enable-event-simulate --python "$2" -- "$3" "$4"
+D=$1; DRIVER=$2; shift 2
+DISPLAY=:$D blender --enable-event-simulate --python "$DRIVER" -- "$@"
 CODE=$?
 kill $XPID
 wait $XPID 2>/dev/null
@@ -140,14 +141,15 @@ def free_display() -> int:
     raise RuntimeError("no free X display number between 120 and 199")
 
 
-def run_gui(driver: Path, user_dir: Path, screenshot: Path, step_file: Path, timeout: float = 240,
-            ) -> subprocess.CompletedProcess[str]:
+def run_gui(driver: Path, user_dir: Path, screenshot: Path, step_file: Path, *driver_args: str,
+            timeout: float = 240, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Starts Xvfb and the Blender GUI on it (one chroot session) with a driver script that
     takes `screenshot`, runs a graph on `step_file` and quits; output captured."""
     command = blender_executable()
     if command is None:
         raise RuntimeError(not_provisioned_reason())
     runner = [str(WRAPPER)] if not os.environ.get("HARTOMAT_BLENDER") else []
-    script = ["sh", "-c", GUI_SCRIPT, "gui", str(free_display()), str(driver), str(screenshot), str(step_file)]
-    env = {**os.environ, "BLENDER_USER_RESOURCES": str(user_dir)}
-    return subprocess.run([*runner, *script], capture_output=True, text=True, timeout=timeout, env=env)
+    script = ["sh", "-c", GUI_SCRIPT, "gui", str(free_display()), str(driver), str(screenshot), str(step_file),
+              *driver_args]
+    full_env = {**os.environ, "BLENDER_USER_RESOURCES": str(user_dir), **(env or {})}
+    return subprocess.run([*runner, *script], capture_output=True, text=True, timeout=timeout, env=full_env)

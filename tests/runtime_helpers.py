@@ -9,6 +9,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,12 @@ def slow(call: NodeCall) -> dict[str, Artifact]:
         call.progress(min(1.0, steps / 100), "working")
         time.sleep(0.02)
     return {"out": _tick(call)}
+
+
+def where(call: NodeCall) -> dict[str, Artifact]:
+    """Says which thread and process ran it."""
+    return {"out": Artifact(kind=K.BBOX, data={"node": call.node_id, "thread": threading.current_thread().name,
+                                               "pid": os.getpid()})}
 
 
 def rendezvous(call: NodeCall) -> dict[str, Artifact]:
@@ -132,6 +139,8 @@ TEST_NODES = {
     "t_slow": (_def("t_slow", "slow"), slow),
     "t_boom": (_def("t_boom", "boom"), boom),
     "t_proc": (_def("t_proc", "slow", execution="process"), slow),
+    "t_main": (_def("t_main", "where", execution="main_thread"), where),
+    "t_where": (_def("t_where", "where"), where),
     "t_meet": (_def("t_meet", "rendezvous", execution="process"), rendezvous),
     "t_proc_boom": (_def("t_proc_boom", "boom", execution="process"), boom),
     "t_parts": (_def("t_parts", "parts", outputs=(out("cad_parts", K.CAD_PARTS),)), parts),

@@ -4,12 +4,15 @@ headless and with its GUI under Xvfb."""
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 import tomllib
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests import real_blender
@@ -93,26 +96,62 @@ def test_real_blender_installs_the_zip_builds_starters_and_runs_cad_nodes_in_the
 
 
 @pytest.mark.real_blender
+@pytest.mark.slow
 @needs_blender
-def test_real_blender_gui_draws_the_editor_and_runs_modally_without_errors(extension_zip, tmp_path,
-                                                                           bearing_step):
+def test_real_blender_gui_runs_the_still_preset_in_its_own_process_and_shows_it(extension_zip, tmp_path,
+                                                                               bearing_step):
     user = tmp_path / "user"
     user.mkdir()
     installed = real_blender.install_into_blender(extension_zip, user, tmp_path)
     assert "HARTOMAT_INSTALLED" in installed.stdout, installed.stdout + installed.stderr
-    shot = tmp_path / "editor.png"
-    done = real_blender.run_gui(SCRIPTS / "gui_driver.py", user, shot, bearing_step)
+    shot, run_shot = tmp_path / "editor.png", tmp_path / "editor-run.png"
+    done = real_blender.run_gui(SCRIPTS / "gui_driver.py", user, shot, bearing_step, str(run_shot),
+                                timeout=600, env={"HARTOMAT_CACHE": str(tmp_path / "cache")})
     output = done.stdout + done.stderr
     assert "HARTOMAT_GUI_OK" in done.stdout, output[-4000:]
-    assert "modal run: succeeded" in done.stdout and "image shown:" in done.stdout
     assert "modal cancel: cancelled" in done.stdout, output[-4000:]  # Esc stopped the slow run
+    assert "failed run: node 'extract' failed:" in done.stdout, output[-4000:]  # red, with its error
     assert real_blender.TRACEBACK not in output, output[-4000:]
-    import numpy as np
+    print(*[x for x in done.stdout.splitlines() if x.startswith(FIGURES)], sep="\n")  # shown with -s
+    # the run record: render nodes in Blender's own process, CAD nodes in the helper
+    line = next(x for x in done.stdout.splitlines() if x.startswith("still run: succeeded"))
+    blender_pid = int(line.split(" pid ")[1].split()[0])
+    run = json.loads((Path(line.split("; out ")[1].strip()) / "run.json").read_text())
+    assert run["status"] == "succeeded" and {n["status"] for n in run["nodes"].values()} == {"succeeded"}
+    for node_id in ("still", "thumbnails"):
+        node = run["nodes"][node_id]
+        assert Path(node["interpreter"]).name == "blender" and node["pid"] == blender_pid, node
+    helper = str(REPO / ".venv" / "bin" / "python")
+    assert {run["nodes"][n]["interpreter"] for n in ("extract", "glb_export")} == {helper}
+    # the first screenshot: the editor with the red node of the validation error
+    pixels = screenshot_pixels(shot)
+    assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 50  # a drawn editor, not a blank frame
+    assert red_mask(pixels).sum() > 500
+    # the run screenshot: every node green, none red, and the still in the Image Editor
+    pixels = screenshot_pixels(run_shot)
+    assert green_mask(pixels).sum() > 5000 and red_mask(pixels).sum() < 100
+    x, y, width, height, window_height = (int(v) for v in re.search(
+        r"image editor at (\d+) (\d+) (\d+) (\d+) window height (\d+)", done.stdout).groups())
+    editor = pixels[window_height - y - height:window_height - y, x:x + width]
+    assert len(np.unique(editor.reshape(-1, 3), axis=0)) > 200  # the rendered bearing, not an empty editor
+
+
+FIGURES = ("still run:", "longest UI stall", "modal cancel:", "failed run:")
+
+
+def screenshot_pixels(path: Path) -> np.ndarray:
     from PIL import Image
 
-    with Image.open(shot) as image:
-        pixels = np.asarray(image.convert("RGB")).reshape(-1, 3).astype(int)
-    assert len(pixels) >= 1280 * 800
-    assert len(np.unique(pixels, axis=0)) > 50  # a drawn editor, not a blank frame
-    red = (pixels[:, 0] > 140) & (pixels[:, 1] < 50) & (pixels[:, 2] < 50)
-    assert red.sum() > 500  # the red body of the node with the validation error
+    with Image.open(path) as image:
+        pixels = np.asarray(image.convert("RGB")).astype(int)
+    assert pixels.shape[0] * pixels.shape[1] >= 1280 * 800
+    return pixels
+
+
+def red_mask(pixels: np.ndarray) -> np.ndarray:
+    return (pixels[..., 0] > 140) & (pixels[..., 1] < 50) & (pixels[..., 2] < 50)
+
+
+def green_mask(pixels: np.ndarray) -> np.ndarray:
+    """The succeeded colour of marks.STATUS_COLOURS as Blender draws a node body."""
+    return (pixels[..., 1] > 80) & (pixels[..., 1] - pixels[..., 0] > 35) & (pixels[..., 1] - pixels[..., 2] > 30)

@@ -63,7 +63,62 @@ def test_run_still_starter_graph_on_the_bearing_from_the_operator(addon, tmp_pat
     assert any(a["role"] for a in run["published"])
 
 
-def test_run_without_a_step_file_names_the_problem(addon, tmp_path):
+def test_run_without_a_step_file_names_the_problem_on_the_node_and_writes_nothing(addon, tmp_path):
     tree = starter_tree("still")
+    tree.hm_out_dir = str(tmp_path / "out")
     with pytest.raises(RuntimeError, match=r"STEP file '.*missing.step' not found"):
         bpy.ops.hartomat.run_local(tree_name=tree.name, step_path=str(tmp_path / "missing.step"))
+    step = node(tree, "step")  # the node that reads the STEP file carries the error
+    assert step.hm_status == "failed" and step.use_custom_color
+    assert "missing.step' not found" in json.loads(step.hm_run)["error"]["message"]
+    assert tree.hm_run_state == "failed" and "missing.step" in tree.hm_progress_message
+    assert not (tmp_path / "out").exists()  # no run folder, no store, no run.json
+
+
+def test_a_failed_node_carries_its_error_and_the_report_names_it(addon, tmp_path):
+    broken = tmp_path / "broken.step"
+    broken.write_text("ISO-10303-21;\nthis is not a STEP body\n")
+    tree = starter_tree("still")
+    tree.hm_out_dir = str(tmp_path / "out")
+    with pytest.raises(RuntimeError, match=r"HartOMat: node 'extract' \(occ_object_extract\) failed: "):
+        bpy.ops.hartomat.run_local(tree_name=tree.name, step_path=str(broken))
+    extract = node(tree, "extract")
+    record = json.loads(extract.hm_run)
+    assert extract.hm_status == "failed" and record["error"]["message"]
+    assert f"node 'extract' (occ_object_extract) failed: {record['error']['message']}" in tree.hm_progress_message
+    assert node(tree, "still").hm_status == "skipped"
+    run = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert run["status"] == "failed" and run["nodes"]["extract"]["status"] == "failed"
+
+
+def test_the_add_on_refuses_a_blender_older_than_4_2_naming_its_version(addon, monkeypatch):
+    import hartomat_addon
+    from engine.errors import HartomatError
+
+    monkeypatch.setattr(hartomat_addon, "running_version", lambda: (4, 1, 1))
+    registered = len(hartomat_addon._REGISTERED)
+    with pytest.raises(HartomatError, match=r"the HartOMat add-on needs Blender 4.2 or newer; this is Blender 4.1.1"):
+        hartomat_addon.register()
+    assert len(hartomat_addon._REGISTERED) == registered  # refused before registering anything
+
+
+
+@pytest.mark.parametrize("helper", ["python", "", "missing"])
+def test_in_the_editor_renders_stay_on_blenders_thread_and_cad_goes_to_the_helper(addon, monkeypatch, tmp_path,
+                                                                                 helper):
+    import sys
+    from types import SimpleNamespace
+
+    from engine.runtime import plan_workflow
+    from hartomat_addon import convert, ops_run
+
+    path = {"python": sys.executable, "": "", "missing": str(tmp_path / "no-python")}[helper]
+    monkeypatch.setattr(ops_run, "addon_prefs", lambda: SimpleNamespace(helper_python=path))
+    tree = starter_tree("still")
+    options = ops_run.run_options(tree, frozenset({"bpy", "ocp"}), ui_thread=True)
+    plan = plan_workflow(convert.tree_to_workflow(tree), ops_run.order_line_for(tree, ""), options)
+    where = {n.node_id: n.where for n in plan.nodes}
+    assert where["still"] == where["thumbnails"] == "inline"  # bpy: Blender's main thread
+    assert where["setup"] == where["bbox"] == where["notify"] == "thread"
+    cad = "helper" if helper == "python" else "thread"  # OCP off the main thread, in a helper that can start
+    assert where["extract"] == where["glb_export"] == cad

@@ -3,6 +3,7 @@
     from engine.runtime import run_workflow, plan_workflow, RunOptions, RunResult, ProgressEvent
     result = run_workflow(workflow, order_line, RunOptions(out_dir=Path("out")))
     plan = plan_workflow(workflow, order_line, RunOptions())   # dry run, no side effects
+    steps = run_steps(workflow, order_line, RunOptions(ui_thread=True))  # next() per UI tick
 
 See modes.py (legacy / graph / shadow), planning.py (order, settings, keys), executor.py
 (scheduling and on-fail policies), runner.py (attempts, cache, recording).
@@ -15,7 +16,7 @@ from pathlib import Path
 from ..context import OrderLine
 from ..workflow import Workflow
 from .modes import plan as _plan
-from .modes import run_workflow
+from .modes import run_steps, run_workflow
 from .options import NodeResult, OutputRef, ProgressEvent, RunOptions, RunResult
 from .planning import Plan, PlanError, PlannedNode
 
@@ -27,5 +28,5 @@ def plan_workflow(workflow: Workflow | str | Path, order_line: OrderLine, option
 
 __all__ = [
     "NodeResult", "OutputRef", "Plan", "PlanError", "PlannedNode", "ProgressEvent", "RunOptions", "RunResult",
-    "plan_workflow", "run_workflow",
+    "plan_workflow", "run_steps", "run_workflow",
 ]

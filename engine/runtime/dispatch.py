@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any
 
 from ..artifacts import Artifact, ArtifactKind
+from ..capabilities import host_interpreter
 from ..context import NodeCall, WorkflowContext
 from ..errors import CancelledError, NodeTimeoutError
 from .calls import error_record, invoke, normalise_outputs
@@ -28,13 +28,19 @@ DATA_ONLY_KINDS = frozenset({ArtifactKind.ORDER_LINE, ArtifactKind.BBOX, Artifac
                              ArtifactKind.MEDIA_ASSET, ArtifactKind.NOTIFICATION})
 
 
+def host() -> dict[str, Any]:
+    """Who runs an in-process node, for its record: the hosting Blender executable, else this Python."""
+    return {"interpreter": host_interpreter(), "pid": os.getpid()}
+
+
 def needs_workdir(definition: Any) -> bool:
     return any(port.kind not in DATA_ONLY_KINDS for port in definition.outputs)
 
 
 def run_inline(session: RunSession, ctx: WorkflowContext, spec: Any, inputs: dict[str, list[Artifact]],
                workdir: Path, timeout_s: float | None) -> dict[str, Any]:
-    """Call the executor here; timeouts and cancels are cooperative (check_cancelled/progress)."""
+    """Call the executor in this process (this thread); timeouts and cancels are cooperative
+    (check_cancelled/progress)."""
     from .options import ProgressEvent
 
     log = NodeLog()
@@ -57,11 +63,11 @@ def run_inline(session: RunSession, ctx: WorkflowContext, spec: Any, inputs: dic
             raise NodeTimeoutError(f"node '{spec.node_id}' ({spec.step}) took longer than its "
                                    f"timeout of {timeout_s} s")
         outputs = normalise_outputs(raw, spec.node_id, spec.step, spec.definition)
-        return {"outputs": outputs, "error": None, "logs": log.lines, "interpreter": sys.executable}
+        return {"outputs": outputs, "error": None, "logs": log.lines, **host()}
     except BaseException as exc:  # noqa: BLE001 - recorded as the attempt's error
         if isinstance(exc, KeyboardInterrupt):
             raise
-        return {"outputs": {}, "error": error_record(exc), "logs": log.lines, "interpreter": sys.executable}
+        return {"outputs": {}, "error": error_record(exc), "logs": log.lines, **host()}
 
 
 def run_pooled(session: RunSession, payload: dict[str, Any], timeout_s: float | None) -> dict[str, Any]:

@@ -1,18 +1,22 @@
 """The graph executor: runs a plan's nodes in dependency order and applies on-fail policies.
 
 Inline nodes run one at a time on the calling thread (Blender's main thread for bpy work);
-process and helper nodes run on waiting threads that hand the work to the process pool or a
-helper interpreter, so independent branches overlap. Among ready nodes the earliest in the
-plan goes first, so a run without process nodes is fully deterministic.
+thread nodes run in this process on worker threads, process and helper nodes on waiting threads
+that hand the work to the process pool or a helper interpreter, so independent branches overlap.
+Among ready nodes the earliest in the plan goes first, so a run without off-thread nodes is fully
+deterministic. `plan_steps` advances a run one turn per step, so a caller whose thread draws a UI
+(Blender's editor) runs it between events; `run_plan` runs it to the end.
 """
 
 from __future__ import annotations
 
 import heapq
 import queue
+from collections.abc import Generator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from ..artifacts import Artifact
 from ..context import WorkflowContext
@@ -24,6 +28,7 @@ from .runner import NodeRunner, NodeSpec
 from .session import RunSession
 
 Outputs = dict[str, list[Artifact]]
+T = TypeVar("T")
 
 
 @dataclass
@@ -61,48 +66,56 @@ class GraphExecutor:
             if self.waiting[node.node_id] == 0:
                 self._make_ready(node)
         self.done: queue.SimpleQueue[tuple[str, NodeResult, Outputs]] = queue.SimpleQueue()
+        self.threads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="hartomat-node")
         self.in_flight = 0
         self.stop_reason: str | None = None
         self.fallback = False
         self.failed: list[str] = []
 
-    def run(self) -> GraphOutcome:
-        threads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="hartomat-node")
-        try:
-            with ROUTER.installed():
-                self._loop(threads)
-        finally:
-            threads.shutdown(wait=True)
+    def step(self, wait: float | None) -> bool:
+        """One turn: hand ready off-thread nodes to threads, then run one inline node or take one
+        finished off-thread node (waiting up to `wait` s for it; None waits as long as it takes).
+        False once nothing is left to run or wait for."""
+        if not self._pending():
+            return False
+        if self.stop_reason is None and self.session.cancelled():
+            self.stop_reason = "run cancelled"
+        if self.stop_reason is not None:
+            self.ready.clear()
+            self.off_thread.clear()
+        for node in self.off_thread:
+            self.in_flight += 1
+            self.threads.submit(self._run_off_thread, node)
+        self.off_thread.clear()
+        if self.ready:
+            inline = self.plan.nodes[heapq.heappop(self.ready)]
+            self._finish(inline, *self.runner.run(spec_of(inline), self._inputs(inline)))
+        elif self.in_flight:
+            try:
+                node_id, result, outputs = self.done.get(block=wait != 0, timeout=wait or None)
+            except queue.Empty:
+                pass
+            else:
+                self.in_flight -= 1
+                self._finish(self.nodes[node_id], result, outputs)
+        self._drain()
+        self.session.flush_events()
+        return self._pending()
+
+    def _pending(self) -> bool:
+        return bool(self.ready or self.off_thread or self.in_flight)
+
+    def outcome(self) -> GraphOutcome:
+        """The run's outcome once `step` returned False; nodes never reached are marked."""
         self._mark_unrun()
         status = "cancelled" if self.session.cancelled() and not self.failed else (
             "failed" if self.failed else "succeeded")
         return GraphOutcome(status=status, results=self.results, outputs=self.outputs,
                             fallback_requested=self.fallback, failed_nodes=self.failed)
 
-    def _loop(self, threads: ThreadPoolExecutor) -> None:
-        while self.ready or self.off_thread or self.in_flight:
-            if self.stop_reason is None and self.session.cancelled():
-                self.stop_reason = "run cancelled"
-            if self.stop_reason is not None:
-                self.ready.clear()
-                self.off_thread.clear()
-            for node in self.off_thread:
-                self.in_flight += 1
-                threads.submit(self._run_off_thread, node)
-            self.off_thread.clear()
-            if self.ready:
-                inline = self.plan.nodes[heapq.heappop(self.ready)]
-                self._finish(inline, *self.runner.run(spec_of(inline), self._inputs(inline)))
-            elif self.in_flight:
-                node_id, result, outputs = self.done.get()
-                self.in_flight -= 1
-                self._finish(self.nodes[node_id], result, outputs)
-            self._drain()
-            self.session.flush_events()
-
     def _make_ready(self, node: PlannedNode) -> None:
-        """Off-thread nodes are handed to waiting threads at once; inline ones queue by position."""
-        if node.where in ("process", "helper"):
+        """Off-thread nodes are handed to worker threads at once; inline ones queue by position."""
+        if node.where in ("process", "helper", "thread"):
             self.off_thread.append(node)
         else:
             heapq.heappush(self.ready, node.index)
@@ -170,6 +183,29 @@ class GraphExecutor:
                 self.results[node.node_id] = self.runner.mark(node.node_id, node.step, status, reason)
 
 
-def run_plan(plan: Plan, session: RunSession, ctx: WorkflowContext, phase: str, work_root: Path) -> GraphOutcome:
-    return GraphExecutor(plan, session, ctx, phase, work_root).run()
+def plan_steps(plan: Plan, session: RunSession, ctx: WorkflowContext, phase: str, work_root: Path,
+               wait: float | None) -> Generator[None, None, GraphOutcome]:
+    """Run `plan` one turn per iteration (see GraphExecutor.step); returns the outcome. Node
+    output stays routed to node logs between turns; closing the generator early waits for the
+    off-thread nodes already started."""
+    executor = GraphExecutor(plan, session, ctx, phase, work_root)
+    with ROUTER.installed():
+        try:
+            while executor.step(wait):
+                yield
+        finally:
+            executor.threads.shutdown(wait=True)
+    return executor.outcome()
 
+
+def drive(steps: Generator[None, None, T]) -> T:
+    """Run a stepped generator to its end on this thread; its return value."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+
+def run_plan(plan: Plan, session: RunSession, ctx: WorkflowContext, phase: str, work_root: Path) -> GraphOutcome:
+    return drive(plan_steps(plan, session, ctx, phase, work_root, wait=None))

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from ..publishing import DryRunPublisher, LocalPublisher, MediaAsset, role_of
 from ..store import RunStore, default_store_path
 from ..workflow import NodePolicy, Workflow, load_workflow
 from .capture import ROUTER
-from .executor import GraphOutcome, run_plan
+from .executor import GraphOutcome, drive, plan_steps, run_plan
 from .options import RunOptions, RunResult
 from .planning import Plan, merged_overrides, placement, plan_workflow, resolve_settings
 from .runner import NodeRunner, NodeSpec
@@ -57,6 +58,16 @@ def run_workflow(workflow: Workflow | str | Path, order_line: OrderLine, options
     An invalid graph or bad settings raise PlanError before anything is written; node failures
     are results (status, error), never exceptions.
     """
+    return drive(run_steps(workflow, order_line, options, wait=None))
+
+
+def run_steps(workflow: Workflow | str | Path, order_line: OrderLine, options: RunOptions | None = None,
+              wait: float | None = 0.0) -> Generator[None, None, RunResult]:
+    """`run_workflow` one turn per `next()`, for a caller whose thread draws a UI (Blender's editor
+    steps it from a modal timer): the first turn plans and opens the run (PlanError there, nothing
+    written), each later one runs at most one inline node of a graph run or waits up to `wait` s
+    for an off-thread one; StopIteration carries the RunResult. Legacy and shadow runs take one
+    turn. Closed early, the run is recorded as cancelled."""
     options = options or RunOptions()
     wf = workflow if isinstance(workflow, Workflow) else load_workflow(workflow)
     graph_plan = None if options.mode == "legacy" else plan_workflow(wf, order_line, options)
@@ -69,10 +80,12 @@ def run_workflow(workflow: Workflow | str | Path, order_line: OrderLine, options
     result = RunResult(run_id=run_id, status="running", mode=options.mode, out_dir=out_dir,
                        published=session.published, store_path=store.path)
     try:
-        _run_mode(session, wf, graph_plan, order_line, result)
+        yield
+        yield from _run_mode(session, wf, graph_plan, order_line, result, wait)
     except BaseException as exc:
-        result.status = "cancelled" if isinstance(exc, KeyboardInterrupt) else "failed"
-        result.error = f"{type(exc).__name__}: {exc}"
+        result.status = "cancelled" if isinstance(exc, (KeyboardInterrupt, GeneratorExit)) else "failed"
+        result.error = "run abandoned before its end" if isinstance(exc, GeneratorExit) else \
+            f"{type(exc).__name__}: {exc}"
         raise
     finally:
         session.close()
@@ -93,7 +106,7 @@ def _publisher(session: RunSession, order_line: OrderLine) -> RecordingPublisher
 
 
 def _run_mode(session: RunSession, wf: Workflow, graph_plan: Plan | None, order_line: OrderLine,
-              result: RunResult) -> None:
+              result: RunResult, wait: float | None) -> Generator[None, None, None]:
     out_dir = session.options.out_dir
     if graph_plan is None:
         _run_legacy(session, order_line, result)
@@ -109,7 +122,7 @@ def _run_mode(session: RunSession, wf: Workflow, graph_plan: Plan | None, order_
         result.parity = _parity(result, outcome, shadow)
         return
     ctx = session.context(out_dir, "graph", True, order_line, _publisher(session, order_line))
-    outcome = run_plan(graph_plan, session, ctx, "graph", out_dir / "nodes")
+    outcome = yield from plan_steps(graph_plan, session, ctx, "graph", out_dir / "nodes", wait)
     result.node_results = outcome.results
     result.status, result.error = outcome.status, outcome.error  # type: ignore[assignment]
     if outcome.status == "failed" and (outcome.fallback_requested or session.options.fallback):

@@ -49,6 +49,10 @@ class RunOptions:
     publisher: Any = None
     max_workers: int | None = None  # process-pool size; 0 runs process nodes in the main process
     fallback: bool = False  # graph mode: re-run legacy whenever the graph fails, not only on fallback_legacy
+    # The calling thread draws a UI (Blender's editor, stepping `run_steps`): only main-thread
+    # (bpy) nodes run on it; CAD (process) nodes run in the helper, since OCP holds the GIL;
+    # the rest on worker threads of this process.
+    ui_thread: bool = False
 
     def __post_init__(self) -> None:
         self.out_dir = Path(self.out_dir)
@@ -90,6 +94,7 @@ class NodeResult:
     outputs: list[OutputRef] = field(default_factory=list)
     error: dict[str, Any] | None = None
     interpreter: str | None = None
+    pid: int | None = None  # the process that ran it: a hosting Blender's own, a helper's, a pool worker's
     cache_key: str | None = None
     phase: str = "graph"
 
@@ -157,6 +162,7 @@ def _node_summary(result: NodeResult) -> dict[str, Any]:
         "attempt": result.attempt,
         "duration": result.duration,
         "interpreter": result.interpreter,
+        "pid": result.pid,
         "cache_key": result.cache_key,
         "error": result.error,
         "outputs": [o.to_dict() for o in result.outputs],

@@ -45,7 +45,7 @@ class PlannedNode:
     cache_key: str = ""
     cacheable: bool = True
     cache_hit: bool = False
-    where: str = "inline"  # inline | process | helper | unavailable
+    where: str = "inline"  # inline | thread | process | helper | unavailable
     missing: list[str] = field(default_factory=list)
     self_publish: bool = False
 
@@ -168,14 +168,26 @@ def override_problems(workflow: Workflow, registry: NodeDefinitionRegistry,
 
 
 def placement(definition: NodeDefinition, capabilities: frozenset[str], options: RunOptions) -> tuple[str, list[str]]:
-    """Where a node runs (inline, process, helper) or 'unavailable', and the capabilities missing.
-    Inside a Blender executable every node runs inline: the whole graph in one Blender process."""
+    """Where a node runs (inline, thread, process, helper) or 'unavailable', and the capabilities
+    missing. Inside a Blender executable every node runs inline: the whole graph in one Blender process."""
     missing = missing_capabilities(definition.capabilities, capabilities)
     if missing:
         return ("helper" if options.helper_python else "unavailable"), missing
+    if options.ui_thread:
+        return ui_placement(definition, options), []
     if definition.execution == "process" and options.max_workers != 0 and not inside_blender_executable():
         return "process", []
     return "inline", []
+
+
+def ui_placement(definition: NodeDefinition, options: RunOptions) -> str:
+    """With a UI on the calling thread: bpy work stays on it (bpy is not thread-safe), CAD work goes
+    to the helper process (OCP holds the GIL for seconds), the rest to worker threads."""
+    if definition.execution == "main_thread":
+        return "inline"
+    if definition.execution == "process" and options.helper_python:
+        return "helper"
+    return "thread"
 
 
 def _mark_self_publishing(nodes: list[PlannedNode]) -> None:

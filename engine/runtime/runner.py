@@ -127,13 +127,13 @@ class NodeRunner:
         result = NodeResult(node_id=spec.node_id, step=spec.step, status=status, attempt=attempt,  # type: ignore[arg-type]
                             started=started, ended=ended, duration=ended - started, logs=raw.get("logs", []),
                             outputs=output_refs(outputs), error=error, interpreter=raw.get("interpreter"),
-                            cache_key=spec.cache_key or None, phase=self.phase)
+                            pid=raw.get("pid"), cache_key=spec.cache_key or None, phase=self.phase)
         self._record(result)
         return result, outputs
 
     def _dispatch(self, spec: NodeSpec, inputs: Outputs, workdir: Path) -> dict[str, Any]:
         timeout = spec.policy.timeout_s
-        if spec.where == "inline":
+        if spec.where in ("inline", "thread"):
             return run_inline(self.session, self.ctx, spec, inputs, workdir, timeout)
         payload = self._payload(spec, inputs, workdir, timeout)
         if spec.where == "helper":

@@ -2,27 +2,40 @@
 validation error on one node and the sidebar, lets everything draw, screenshots the X display,
 opens the Add menu (menu drawing), then quits.
 
-Then runs a small graph (order line -> STEP path) with the Run Locally operator's modal path
-(worker thread, progress drawn by a timer) on STEP_FILE and checks the nodes turned green.
+Then runs the still preset on STEP_FILE with the Run Locally operator as a click starts it (the
+modal path: the run stepped from a timer on Blender's main thread), checks every node turned
+green, that the render nodes ran in this Blender's own process (run record: interpreter and pid),
+the CAD nodes in the helper, and that the still opened in an Image Editor inside this window;
+then screenshots the editor with the green graph and the still (RUN_SCREENSHOT).
 
 Then starts a slow graph (a webhook notify node retrying a closed port) the same way, checks the
 UI stays responsive while it runs (timers tick, operators run, the editor redraws), presses Esc
 (simulated input) and checks the run record says cancelled.
 
-Usage: DISPLAY=:N blender --python gui_driver.py -- SCREENSHOT.png STEP_FILE
+Last, runs the still graph on a file that is no STEP: the extract node fails, turns red with its
+error drawn on it, and the run message names node and error (RUN_SCREENSHOT.failed.png).
+
+Usage: DISPLAY=:N blender --python gui_driver.py -- SCREENSHOT.png STEP_FILE [RUN_SCREENSHOT.png [RESOLUTION]]
 Prints HARTOMAT_GUI_OK when done; Python errors inside Blender show up as tracebacks in its output.
 """
 
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import bpy
 
 MODULE = "bl_ext.user_default.hartomat"
 args = sys.argv[sys.argv.index("--") + 1:]
 screenshot, step_file = args[0], args[1]
-state = {"tick": 0, "phase": "modal", "ticks_while_running": 0, "esc_tick": 0}
-MODAL_TREE = "modal run"
+run_screenshot = args[2] if len(args) > 2 else screenshot + ".run.png"
+resolution = int(args[3]) if len(args) > 3 else 64
+state = {"tick": 0, "phase": "still", "still_ticks": 0, "ticks_while_running": 0, "esc_tick": 0}
+STILL_TREE = "still run"
+TICK_S = 0.7
+RENDER_NODES = ("still", "thumbnails")  # in this Blender's own process (main thread)
+HELPER_NODES = ("extract", "glb_export")  # OCP: in the helper interpreter
 SLOW_TREE = "slow run"
 SLOW_ATTEMPTS = 20
 SLOW_GRAPH = {
@@ -101,8 +114,8 @@ def park_pointer():
     simulate("MOUSEMOVE", "NOTHING", area.x + 5, area.y + 5)
 
 
-def shoot():
-    subprocess.run(f"xwd -root -silent | xwdtopnm 2>/dev/null | pnmtopng > '{screenshot}'", shell=True,
+def shoot(path=None):
+    subprocess.run(f"xwd -root -silent | xwdtopnm 2>/dev/null | pnmtopng > '{path or screenshot}'", shell=True,
                    check=True)
 
 
@@ -111,48 +124,95 @@ def open_menu():
         bpy.ops.wm.call_menu(name="NODE_MT_add")
 
 
-def start_modal_run():
-    """Run Locally as a user clicks it (INVOKE): the modal path, not the synchronous one."""
-    tree = bpy.data.node_groups.new(MODAL_TREE, "HartomatWorkflowTree")
-    tree.use_fake_user = True
-    setup = tree.nodes.new("HartomatNode_order_line_setup")
-    step = tree.nodes.new("HartomatNode_resolve_step_path")
-    tree.links.new(setup.outputs[0], step.inputs[0])
-    click_run(tree, screenshot + ".runs")
+def start_still_run():
+    """The still starter graph on the STEP file, started as a click does, on the editor unmaximised
+    (so the still can open beside the graph in this window)."""
+    import json
+
+    with override():
+        bpy.ops.hartomat.load_starter(family="still")
+    only_the_editor()
+    tree = next(t for t in bpy.data.node_groups if t.name.startswith("still (migrated)")
+                and t.name != "still (migrated)")
+    tree.name = STILL_TREE
+    samples = 4 if resolution <= 128 else 48
+    overrides = {"still": {"resolution_x": resolution, "resolution_y": resolution, "samples": samples,
+                           "denoise": False},
+                 "thumbnails": {"sizes": [32]}}
+    click_run(tree, screenshot + ".runs", json.dumps(overrides))
+    try:  # a second click while it runs is refused
+        with area_override(node_editor()):
+            second = bpy.ops.hartomat.run_local("INVOKE_DEFAULT", tree_name=tree.name)
+    except RuntimeError as exc:
+        second = str(exc)
+    assert "is running already" in str(second), second
 
 
-def click_run(tree, out_dir):
+def only_the_editor():
+    """Leave the maximised editor and close the layout's other areas: the graph and (after the
+    run) the still share the window."""
+    with override():
+        bpy.ops.screen.back_to_previous()
+    window = bpy.context.window_manager.windows[0]
+    for area in [a for a in window.screen.areas if a.ui_type != "HartomatWorkflowTree"]:
+        with bpy.context.temp_override(window=window, screen=window.screen, area=area):
+            bpy.ops.screen.area_close()
+
+
+def click_run(tree, out_dir, overrides=""):
     """Show `tree` in the editor and start Run Locally on it as a click does (INVOKE: modal)."""
     tree.hm_step_path = step_file
     tree.hm_out_dir = out_dir
-    _window, area = editor_area()
+    area = node_editor()
     area.spaces.active.node_tree = tree
-    with override():
-        result = bpy.ops.hartomat.run_local("INVOKE_DEFAULT", tree_name=tree.name)
+    with area_override(area):
+        result = bpy.ops.hartomat.run_local("INVOKE_DEFAULT", tree_name=tree.name, overrides=overrides)
     assert result == {"RUNNING_MODAL"}, result
 
 
-def modal_run_finished():
-    tree = bpy.data.node_groups[MODAL_TREE]
+def node_editor():
+    window = bpy.context.window_manager.windows[0]
+    return next(a for a in window.screen.areas if a.ui_type == "HartomatWorkflowTree")
+
+
+def area_override(area):
+    window = bpy.context.window_manager.windows[0]
+    region = next(r for r in area.regions if r.type == "WINDOW")
+    return bpy.context.temp_override(window=window, area=area, region=region)
+
+
+def still_run_finished():
+    """The still run ended: every node green, renders in this process, the still in this window."""
+    import json
+    import os
+
+    tree = bpy.data.node_groups[STILL_TREE]
     if tree.hm_run_state in ("", "running"):
+        state["still_ticks"] += 1
         return False
-    assert tree.hm_run_state == "succeeded", (tree.hm_run_state, tree.hm_run)
+    assert tree.hm_run_state == "succeeded", (tree.hm_run_state, tree.hm_progress_message, tree.hm_run)
     statuses = {n.hm_id: n.hm_status for n in tree.nodes}
-    assert statuses == {"order_line_setup": "succeeded", "resolve_step_path": "succeeded"}, statuses
-    print("modal run:", tree.hm_run_state, statuses, flush=True)
+    assert set(statuses.values()) == {"succeeded"}, statuses
+    nodes = json.loads(tree.hm_run)["nodes"]
+    for node_id in RENDER_NODES:
+        assert (nodes[node_id]["interpreter"], nodes[node_id]["pid"]) == (bpy.app.binary_path, os.getpid()), \
+            nodes[node_id]
+    for node_id in HELPER_NODES:
+        assert nodes[node_id]["pid"] != os.getpid(), nodes[node_id]
+    assert state["still_ticks"] >= 3, state  # the UI ran its timers between the nodes: it stayed live
+    windows = bpy.context.window_manager.windows
+    assert len(windows) == 1, f"{len(windows)} windows: the still must open inside this one"
+    (image_area,) = [a for a in windows[0].screen.areas if a.type == "IMAGE_EDITOR"]
+    image = image_area.spaces.active.image
+    assert image is not None and image.filepath.endswith("still.png"), image
+    print("still run:", tree.hm_run_state, "after", state["still_ticks"], "UI ticks;", "render nodes in",
+          bpy.app.binary_path, "pid", os.getpid(), "; helper nodes in", nodes["extract"]["interpreter"],
+          "; out", tree.hm_out_dir, flush=True)
+    print(f"longest UI stall during the still run: {state.get('longest_gap', 0.0):.2f} s beyond the "
+          f"{TICK_S} s tick", flush=True)
+    print("image editor at", image_area.x, image_area.y, image_area.width, image_area.height, "window height",
+          windows[0].height, flush=True)
     return True
-
-
-def show_an_image():
-    """A run's image opens in an Image Editor (here: the screenshot, as if a render made it)."""
-    from bl_ext.user_default.hartomat.ops_run import show_images
-
-    with override():
-        (image,) = show_images(bpy.context, {"published": [{"kind": "image", "path": screenshot}]})
-    shown = [a.spaces.active.image for w in bpy.context.window_manager.windows for a in w.screen.areas
-             if a.type == "IMAGE_EDITOR"]
-    assert image in shown, shown
-    print("image shown:", image.filepath, flush=True)
 
 
 def start_slow_run():
@@ -176,7 +236,7 @@ def while_running():
     tree = bpy.data.node_groups[SLOW_TREE]
     assert tree.hm_run_state == "running", (tree.hm_run_state, tree.hm_run)
     state["ticks_while_running"] += 1
-    with override():
+    with area_override(node_editor()):
         assert bpy.ops.node.view_all() == {"FINISHED"}
         bpy.context.area.tag_redraw()
     if state["ticks_while_running"] >= 3 and slow_node().hm_status == "running":
@@ -189,7 +249,6 @@ def while_running():
 
 def slow_run_cancelled():
     import json
-    from pathlib import Path
 
     tree = bpy.data.node_groups[SLOW_TREE]
     if tree.hm_run_state == "running":
@@ -202,7 +261,7 @@ def slow_run_cancelled():
     assert 0 < len(attempts) < SLOW_ATTEMPTS, record["log_tail"]  # stopped early, not by giving up
     summary = json.loads((Path(tree.hm_out_dir) / "run.json").read_text())
     assert summary["status"] == "cancelled" and summary["nodes"]["notify"]["status"] == "cancelled", summary
-    with override():  # still responsive after the cancel
+    with area_override(node_editor()):  # still responsive after the cancel
         assert bpy.ops.node.view_all() == {"FINISHED"}
     print("modal cancel:", run["status"], "after", len(attempts), "webhook attempts;",
           state["ticks_while_running"], "UI ticks while running", flush=True)
@@ -212,20 +271,65 @@ def slow_run_cancelled():
 def advance():
     """Phases after the scripted start: the modal run, then the slow run cancelled with Esc."""
     phase = state["phase"]
-    if phase == "modal" and modal_run_finished():
-        show_an_image()
+    if phase == "still" and still_run_finished():
+        state["phase"] = "frame"
+    elif phase == "frame":  # the editor has its final size now that the Image Editor is beside it
+        with area_override(node_editor()):
+            bpy.ops.node.view_all()
+        state["phase"] = "shoot"
+    elif phase == "shoot":  # a tick later: the graph and the still have drawn
+        shoot(run_screenshot)
         start_slow_run()
         state["phase"] = "slow"
     elif phase == "slow" and while_running():
         state["phase"] = "cancelling"
     elif phase == "cancelling" and slow_run_cancelled():
+        start_failing_run()
+        state["phase"] = "failing"
+    elif phase == "failing" and failing_run_failed():
+        state["phase"] = "failed"
+    elif phase == "failed":  # a tick later: the red node with its error has drawn
+        shoot(run_screenshot + ".failed.png")
         return True
     return False
+
+
+def start_failing_run():
+    """The still graph on a file that is no STEP: the extract node fails in the helper."""
+    broken = Path(screenshot + ".broken.step")
+    broken.write_text("ISO-10303-21;\nthis is not a STEP body\n")
+    tree = bpy.data.node_groups[STILL_TREE]
+    tree.hm_step_path, tree.hm_out_dir = str(broken), screenshot + ".failed-runs"
+    node_editor().spaces.active.node_tree = tree
+    with area_override(node_editor()):
+        result = bpy.ops.hartomat.run_local("INVOKE_DEFAULT", tree_name=tree.name)
+    assert result == {"RUNNING_MODAL"}, result
+
+
+def failing_run_failed():
+    """The failed node is red with its error; the run message (sidebar) names node and error."""
+    import json
+
+    tree = bpy.data.node_groups[STILL_TREE]
+    if tree.hm_run_state == "running":
+        return False
+    assert tree.hm_run_state == "failed", (tree.hm_run_state, tree.hm_progress_message)
+    extract = next(n for n in tree.nodes if n.hm_id == "extract")
+    message = json.loads(extract.hm_run)["error"]["message"]
+    assert extract.hm_status == "failed" and extract.use_custom_color and message, extract.hm_run
+    assert f"node 'extract' (occ_object_extract) failed: {message}" in tree.hm_progress_message, \
+        tree.hm_progress_message
+    print("failed run: node 'extract' failed:", message, flush=True)
+    return True
 
 
 def tick():
     state["tick"] += 1
     step = state["tick"]
+    now = time.monotonic()
+    if state["phase"] == "still" and state.get("last"):  # how long the UI waited between two ticks
+        state["longest_gap"] = max(state.get("longest_gap", 0.0), now - state["last"] - TICK_S)
+    state["last"] = now
     try:
         if step == 1:
             setup()
@@ -249,12 +353,12 @@ def tick():
             simulate("ESC", "PRESS", 5, 5)  # close the Add menu
             simulate("ESC", "RELEASE", 5, 5)
         elif step == 9:
-            start_modal_run()
+            start_still_run()
         elif step > 9 and advance():
             print("HARTOMAT_GUI_OK", flush=True)
             bpy.ops.wm.quit_blender()
             return None
-        if step > 90:
+        if step > 500:
             raise AssertionError(f"the GUI checks did not finish in time (phase {state['phase']})")
     except Exception:
         import traceback
@@ -263,7 +367,7 @@ def tick():
         sys.stdout.flush()
         bpy.ops.wm.quit_blender()
         return None
-    return 0.7
+    return TICK_S
 
 
 bpy.app.timers.register(tick, first_interval=1.5)
