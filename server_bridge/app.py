@@ -14,6 +14,8 @@ from typing import Any
 from fastapi import Body, Depends, FastAPI, Header, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
+from engine.egress import EgressPolicy
+
 from . import catalog, orders, queue
 from .api_models import (
     ClaimRequest,
@@ -49,7 +51,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
     queue.grant_grace(store, settings.lease_s)
     files = FileStore(settings.data_dir / "files", settings.max_upload_bytes)
     tokens = TokenCache(store)
-    notifier = Notifier(store, attempts=settings.webhook_attempts, backoff_s=settings.webhook_backoff_s)
+    egress = EgressPolicy.parse(settings.webhook_allow)
+    notifier = Notifier(store, attempts=settings.webhook_attempts, backoff_s=settings.webhook_backoff_s,
+                        egress=egress)
     waker = Waker()
 
     @contextlib.asynccontextmanager
@@ -173,7 +177,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
             return sha
 
         order = orders.create_order(store, who, [line.model_dump() for line in req.lines], req.webhook_url,
-                                    from_library)
+                                    from_library, egress)
         waker.wake()
         return order
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from engine.egress import EgressPolicy, EgressRefused
+
 from . import jobstate
 from .auth import Principal
 from .catalog import (
@@ -13,6 +15,7 @@ from .catalog import (
     get_output_type,
     load_workflow_row,
     merge_overrides,
+    order_override_problems_of,
     override_problems_of,
     required_capabilities,
 )
@@ -26,10 +29,16 @@ class OrderError(ValueError):
 
 
 def create_order(store: Store, principal: Principal, lines: list[dict[str, Any]], webhook_url: str | None,
-                 resolve_library: Any = None) -> dict[str, Any]:
-    """Check every line first (output type exists, STEP known), then write order, lines and jobs."""
+                 resolve_library: Any = None, egress: EgressPolicy | None = None) -> dict[str, Any]:
+    """Check every line first (output type exists, STEP known, no operator-only override), and
+    the webhook against the egress policy, then write order, lines and jobs."""
     if not lines:
         raise OrderError("an order needs at least one line")
+    if webhook_url:
+        try:
+            (egress or EgressPolicy.from_env()).check(webhook_url)
+        except EgressRefused as exc:
+            raise OrderError(str(exc)) from None
     prepared = []
     for index, line in enumerate(lines):
         where = f"lines[{index}]"
@@ -46,6 +55,9 @@ def create_order(store: Store, principal: Principal, lines: list[dict[str, Any]]
         if store.one("SELECT 1 FROM files WHERE sha256 = ?", sha) is None:
             raise OrderError(f"{where}.step_sha256: no uploaded file has sha256 {sha}")
         workflow = load_workflow_row(store, output_type["workflow_id"])
+        refused = order_override_problems_of(workflow, line.get("overrides") or {})
+        if refused:
+            raise OrderError(f"{where}.overrides: {'; '.join(refused)}")
         problems = override_problems_of(workflow, merge_overrides(output_type["overrides"], line.get("overrides") or {}))
         if problems:
             raise OrderError(f"{where}.overrides: {'; '.join(problems)}")

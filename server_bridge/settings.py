@@ -18,6 +18,7 @@ class ServerSettings:
     library_dir: Path | None = None
     webhook_attempts: int = 5
     webhook_backoff_s: float = 0.5
+    webhook_allow: str | None = None  # egress policy (engine.egress); None = $HARTOMAT_WEBHOOK_ALLOW or public
 
     @classmethod
     def from_env(cls, data_dir: str | Path | None = None, **overrides: object) -> ServerSettings:
@@ -29,6 +30,7 @@ class ServerSettings:
             "max_upload_bytes": int(env.get("HARTOMAT_MAX_UPLOAD", DEFAULT_MAX_UPLOAD)),
             "library_dir": Path(library) if library else data / "products",
             "webhook_backoff_s": float(env.get("HARTOMAT_WEBHOOK_BACKOFF_S", 0.5)),
+            "webhook_allow": env.get("HARTOMAT_WEBHOOK_ALLOW"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(data_dir=data, **values)  # type: ignore[arg-type]

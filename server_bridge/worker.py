@@ -43,6 +43,7 @@ class JobContext:
     progress: Callable[[Any], None]
     cancel: Callable[[], bool]
     log: Callable[[str], None]
+    path_roots: dict[str, list[Path]] = field(default_factory=dict)
 
 
 @dataclass
@@ -65,6 +66,7 @@ class _Beat:
 def run_with_runtime(ctx: JobContext) -> dict[str, Any]:
     """The default runner: engine.runtime.run_workflow in the output type's mode."""
     from engine.context import OrderLine
+    from engine.egress import EgressPolicy
     from engine.presets import PRESETS
     from engine.runtime import RunOptions, run_workflow
     from engine.workflow import parse_workflow_document
@@ -76,7 +78,8 @@ def run_with_runtime(ctx: JobContext) -> dict[str, Any]:
     options = RunOptions(out_dir=ctx.workdir / "run", mode=job["mode"], cache_dir=ctx.cache_dir,
                          store_path=ctx.store_path, progress=ctx.progress, cancel=ctx.cancel,
                          publisher=ctx.publisher, legacy_config=PRESETS.get(job["family"]),
-                         fallback=bool(job.get("legacy_fallback", True)))
+                         fallback=bool(job.get("legacy_fallback", True)),
+                         path_roots=ctx.path_roots, egress=EgressPolicy.from_env())
     result = run_workflow(workflow, order_line, options)
     status = result.status if result.status in ("succeeded", "failed", "cancelled") else "failed"
     return {"status": status, "error": result.error, "fell_back": result.fell_back,
@@ -92,11 +95,14 @@ def _json_safe(value: Any) -> Any:
 class Worker:
     def __init__(self, client: FarmClient, capabilities: list[str], work_root: Path, name: str = "",
                  runner: Runner = run_with_runtime, wait_s: float = 20.0, max_jobs: int | None = None,
-                 idle_exit_s: float | None = None, log: Callable[[str], None] | None = None) -> None:
+                 idle_exit_s: float | None = None, log: Callable[[str], None] | None = None,
+                 libraries: dict[str, list[Path]] | None = None) -> None:
         self.client = client
         self.pulse_client = client.clone()  # heartbeats come from their own thread
         self.capabilities = sorted(capabilities)
         self.work_root = Path(work_root)
+        # the only folders a job's path settings may name: scratch, and the configured libraries
+        self.path_roots = {"scratch": [self.work_root], **(libraries or {})}
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
         self.runner = runner
         self.wait_s = wait_s
@@ -222,7 +228,8 @@ class Worker:
             publisher = RemotePublisher(self.client, job["job_id"], self.worker_id, job["order_line_id"], log)
             ctx = JobContext(job=job, step_path=step_path, workdir=workdir, cache_dir=self.work_root / "cache",
                              store_path=self.work_root / "runs.sqlite", publisher=publisher, progress=progress,
-                             cancel=lambda: beat.cancel or beat.lost or self.abandon, log=log)
+                             cancel=lambda: beat.cancel or beat.lost or self.abandon, log=log,
+                             path_roots=self.path_roots)
             return self.runner(ctx)
         except Exception as exc:  # the job fails; the worker lives on for the next one
             log(traceback.format_exc(limit=8))

@@ -13,6 +13,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--lease", type=float, default=None, help="job lease in seconds (default 30)")
     parser.add_argument("--max-upload", type=int, default=None, help="largest upload in bytes")
     parser.add_argument("--library", default=None, help="product library folder of NAME.step files")
+    parser.add_argument("--webhook-allow", default=None,
+                        help="where order webhooks may go: 'public', hosts, networks, comma-separated "
+                             "(default $HARTOMAT_WEBHOOK_ALLOW or public; loopback/private need listing)")
     parser.set_defaults(func=run)
 
 
@@ -23,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from server_bridge.settings import ServerSettings
 
     settings = ServerSettings.from_env(args.data, lease_s=args.lease, max_upload_bytes=args.max_upload,
-                                       library_dir=Path(args.library) if args.library else None)
+                                       library_dir=Path(args.library) if args.library else None,
+                                       webhook_allow=args.webhook_allow)
     serve(settings, args.host, args.port)
     return 0
