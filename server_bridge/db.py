@@ -76,8 +76,14 @@ CREATE TABLE worker_streaks (
     blocked INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (worker_id, output_type));
 """
 
+# v2: when a token was revoked; uncommitted assets indexed for the housekeeping sweep.
+SCHEMA_V2 = """
+ALTER TABLE tokens ADD COLUMN revoked_at REAL;
+CREATE INDEX media_assets_unpublished ON media_assets(job_id) WHERE committed = 0;
+"""
+
 # index = schema version reached after applying it; append, never edit.
-MIGRATIONS: list[str] = [SCHEMA_V1]
+MIGRATIONS: list[str] = [SCHEMA_V1, SCHEMA_V2]
 
 
 def new_id(prefix: str) -> str:
@@ -95,7 +101,7 @@ def loads(text: str | None, default: Any = None) -> Any:
 class Store:
     """The server's database handle: `with store.tx() as c:` runs one IMMEDIATE transaction."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, busy_timeout_s: float = 10.0) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -103,7 +109,7 @@ class Store:
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA foreign_keys=ON")
-        self.conn.execute("PRAGMA busy_timeout=10000")
+        self.conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
         self.lock = threading.RLock()
         self.migrate()
 

@@ -16,6 +16,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--webhook-allow", default=None,
                         help="where order webhooks may go: 'public', hosts, networks, comma-separated "
                              "(default $HARTOMAT_WEBHOOK_ALLOW or public; loopback/private need listing)")
+    parser.add_argument("--max-json", type=int, default=None,
+                        help="largest JSON request body in bytes (default 1 MiB; uploads have --max-upload)")
+    parser.add_argument("--test-mode", action="store_true", default=None,
+                        help="tests only: mount the fault switch POST /api/test/fault (also HARTOMAT_TEST_MODE=1)")
     parser.set_defaults(func=run)
 
 
@@ -26,6 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from server_bridge.settings import ServerSettings
 
     settings = ServerSettings.from_env(args.data, lease_s=args.lease, max_upload_bytes=args.max_upload,
+                                       max_json_bytes=args.max_json, test_mode=args.test_mode,
                                        library_dir=Path(args.library) if args.library else None,
                                        webhook_allow=args.webhook_allow)
     serve(settings, args.host, args.port)
