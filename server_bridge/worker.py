@@ -160,7 +160,11 @@ class Worker:
     def warm_up(self) -> None:
         """Pay the expensive imports once, so every job after the first starts warm."""
         if "bpy" in self.capabilities:
-            import bpy  # noqa: F401
+            import bpy
+
+            from engine.blender.scene import forbid_scripts
+
+            forbid_scripts(bpy)  # no template's driver or text script runs on this worker
         import engine.runtime  # noqa: F401
 
     def run(self) -> int:
