@@ -17,25 +17,16 @@ import pytest
 from farm_support import FarmServer, start_worker, stop_process, token, wait_until
 
 from server_bridge.client import FarmClient, FarmError, backoff_delay
+from server_bridge.probe import PROBE_OUTPUT_TYPE, install_probe, probe_workflow
 
 pytestmark = pytest.mark.timeout(300)
-
-# a job with no capabilities and no render: the order line set-up and the STEP file's fingerprint
-QUICK_WORKFLOW = {"version": 1, "name": "quick", "family": "still",
-                  "nodes": [{"id": "setup", "step": "order_line_setup"}, {"id": "step", "step": "resolve_step_path"}],
-                  "edges": [{"source": "setup", "source_output": "order_line", "target": "step",
-                             "target_input": "order_line"}]}
-
 
 @pytest.fixture()
 def farm(tmp_path: Path):
     data = tmp_path / "farm"
     tokens = {role: token(data, role) for role in ("submit", "worker", "admin")}
     server = FarmServer(data, lease_s=10, test_mode=True).start()
-    saved = server.call("POST", "/api/workflows", tokens["admin"], json=QUICK_WORKFLOW).json()
-    reply = server.call("PUT", "/api/output-types/quick", tokens["admin"], json={
-        "family": "still", "artifact_kind": "step_file", "workflow_id": saved["id"]})
-    assert reply.status_code == 200, reply.text
+    install_probe(FarmClient(server.url, tokens["admin"]))  # a job of pure nodes, no capabilities
     yield server, tokens
     server.stop(signal.SIGKILL)
 
@@ -50,7 +41,7 @@ def submit_quick(server: FarmServer, tok: str, label: str) -> str:
     content = f"ISO-10303-21; {label} {time.monotonic_ns()}".encode()
     sha = hashlib.sha256(content).hexdigest()
     assert server.call("POST", "/api/files", tok, data=content, headers={"X-Sha256": sha}).status_code == 201
-    reply = server.call("POST", "/api/orders", tok, json={"lines": [{"output_type": "quick", "step_sha256": sha}]})
+    reply = server.call("POST", "/api/orders", tok, json={"lines": [{"output_type": PROBE_OUTPUT_TYPE, "step_sha256": sha}]})
     assert reply.status_code == 201, reply.text
     order_id: str = reply.json()["id"]
     return order_id
@@ -105,10 +96,11 @@ def test_a_busy_worker_keeps_its_log_lines_through_503s_and_reports_after_them(f
     hook = ThreadingHTTPServer(("127.0.0.1", 0), SlowHook)
     threading.Thread(target=hook.serve_forever, daemon=True).start()
     monkeypatch.setenv("HARTOMAT_WEBHOOK_ALLOW", "127.0.0.1")  # the worker's own config allows it
-    document = {**QUICK_WORKFLOW, "nodes": [*QUICK_WORKFLOW["nodes"], {
+    probe = probe_workflow()
+    document = {**probe, "nodes": [*probe["nodes"], {
         "id": "notify", "step": "notify", "params": {"webhook_url": f"http://127.0.0.1:{hook.server_port}/"}}]}
     saved = server.call("POST", "/api/workflows", tokens["admin"], json=document).json()
-    assert server.call("PUT", "/api/output-types/quick", tokens["admin"], json={
+    assert server.call("PUT", f"/api/output-types/{PROBE_OUTPUT_TYPE}", tokens["admin"], json={
         "family": "still", "artifact_kind": "step_file", "workflow_id": saved["id"]}).status_code == 200
     worker = start_worker(server, tokens["worker"], tmp_path / "w", "w", "--capabilities", "")
     try:
