@@ -128,25 +128,25 @@ def test_a_worker_exits_when_its_token_is_refused(farm, tmp_path: Path):
 
 
 def test_the_retry_window_counts_from_the_first_failure_not_from_the_long_polls_start(farm):
-    """A 3 s window and a 5 s long poll: the server dies 4 s into the poll and is back about 2 s
-    later; the claim waits it out (a window counted from the poll's start had ended already)."""
+    """A 10 s window and a 20 s long poll: the server dies 12 s into the poll and is back a few
+    seconds later; the claim waits it out (a window counted from the poll's start had ended)."""
     server, tokens = farm
-    client = FarmClient(server.url, tokens["worker"], retry_s=3.0)
+    client = FarmClient(server.url, tokens["worker"], retry_s=10.0)
     worker_id = client.register("window", [])["worker_id"]
     outcome: dict[str, Any] = {}
 
     def poll() -> None:
         try:
-            outcome["job"] = client.claim(worker_id, wait_s=5)
+            outcome["job"] = client.claim(worker_id, wait_s=20)
         except FarmError as exc:
             outcome["error"] = exc
 
     thread = threading.Thread(target=poll)
     thread.start()
-    time.sleep(4)
+    time.sleep(12)
     server.stop(signal.SIGKILL)
     server.start()
-    thread.join(30)
+    thread.join(60)
     assert "error" not in outcome, outcome
     assert "job" in outcome
 
