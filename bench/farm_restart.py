@@ -44,8 +44,11 @@ def one_restart(server: FarmServer, admin: str, names: list[str], outage_s: floa
     time.sleep(outage_s)
     server.start()  # returns once /health answers
     ready = time.time()
-    seen = wait_until(lambda: all(s.get(n, 0) >= ready for n in names) and s,
-                      120, "every worker to claim again", interval=0.02)
+    def all_back() -> dict[str, float] | None:
+        seen = workers_seen(server, admin)
+        return seen if all(seen.get(n, 0) >= ready for n in names) else None
+
+    seen = wait_until(all_back, 120, "every worker to claim again", interval=0.02)
     return sorted(seen[n] - ready for n in names)
 
 
