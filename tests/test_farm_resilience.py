@@ -120,11 +120,21 @@ def test_a_busy_worker_keeps_its_log_lines_through_503s_and_reports_after_them(f
     assert worker.returncode == 0
 
 
-def test_a_worker_exits_when_its_token_is_refused(farm, tmp_path: Path):
+def test_a_worker_exits_when_its_token_is_refused_or_revoked(farm, tmp_path: Path):
     server, tokens = farm
-    worker = start_worker(server, "not-a-token", tmp_path / "w", "w", "--capabilities", "")
-    assert worker.wait(60) == 1
-    assert "refused this worker's token" in log_of(tmp_path / "w", "w")
+    garbage = start_worker(server, "not-a-token", tmp_path / "g", "g", "--capabilities", "")
+    assert garbage.wait(60) == 1
+    assert "refused this worker's token" in log_of(tmp_path / "g", "g")
+    revocable = token(server.data, "worker", "revocable")
+    worker = start_worker(server, revocable, tmp_path / "r", "r", "--capabilities", "")
+    try:
+        wait_until(lambda: "registered as" in log_of(tmp_path / "r", "r"), 60, "the worker to register")
+        reply = server.call("POST", "/api/tokens/revocable/revoke", tokens["admin"])
+        assert reply.status_code == 200, reply.text
+        assert worker.wait(30) == 1  # at its next claim, not after a retry window
+    finally:
+        stop_process(worker)
+    assert "refused this worker's token" in log_of(tmp_path / "r", "r")
 
 
 def test_the_retry_window_counts_from_the_first_failure_not_from_the_long_polls_start(farm):
