@@ -23,6 +23,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import Scope
 
+from engine.egress import EgressPolicy
+
 from . import catalog, faults, housekeeping, orders, queue
 from .api_models import (
     ClaimRequest,
@@ -76,7 +78,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
     files = FileStore(settings.data_dir / "files", settings.max_upload_bytes)
     housekeeping.clear_incoming(files)
     housekeeping.sweep(store, files)
-    notifier = Notifier(store, attempts=settings.webhook_attempts, backoff_s=settings.webhook_backoff_s)
+    egress = EgressPolicy.parse(settings.webhook_allow)
+    notifier = Notifier(store, attempts=settings.webhook_attempts, backoff_s=settings.webhook_backoff_s,
+                        egress=egress)
     waker = Waker()
 
     @contextlib.asynccontextmanager
@@ -244,6 +248,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
             _record_file(store, sha, size, path.name)
             return sha
 
+        if req.webhook_url:  # resolving the host may take a while: not on the event loop
+            await asyncio.to_thread(orders.check_webhook, egress, req.webhook_url)
         order = orders.create_order(store, who, [line.model_dump() for line in req.lines], req.webhook_url,
                                     from_library)
         waker.wake()

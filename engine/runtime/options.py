@@ -53,6 +53,10 @@ class RunOptions:
     # (bpy) nodes run on it; CAD (process) nodes run in the helper, since OCP holds the GIL;
     # the rest on worker threads of this process.
     ui_thread: bool = False
+    # a worker's folders that path settings must lie in ({'scratch'|'products'|'templates': [dirs]});
+    # None: a local run by the machine's own user, paths unconfined
+    path_roots: dict[str, list[Path]] | None = None
+    egress: Any = None  # engine.egress.EgressPolicy for the notify node's webhook; None: unconfined
 
     def __post_init__(self) -> None:
         self.out_dir = Path(self.out_dir)
