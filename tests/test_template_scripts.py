@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from real_blender import REPO, blender_executable, not_provisioned_reason
-from test_farm_blender_worker import deps  # noqa: F401  (the cp313 pydantic the engine imports)
 
 SCRIPT = REPO / "tests" / "blender_scripts" / "template_scripts.py"
 MAKE = """
@@ -65,7 +64,7 @@ def test_a_template_driver_and_text_script_do_not_run_in_the_bpy_module(tmp_path
 
 
 @pytest.mark.real_blender
-def test_a_template_driver_does_not_run_in_blender_4_3_started_with_autoexec_on(deps, tmp_path: Path):  # noqa: F811
+def test_a_template_driver_does_not_run_in_blender_4_3_started_with_autoexec_on(blender_deps: Path, tmp_path: Path):
     command = blender_executable()
     if command is None:
         pytest.fail(not_provisioned_reason())
@@ -73,7 +72,7 @@ def test_a_template_driver_does_not_run_in_blender_4_3_started_with_autoexec_on(
 
     def read(mode: str) -> dict[str, object]:
         return _result(subprocess.run([*command, "-b", "--factory-startup", "--enable-autoexec", "--python-exit-code",
-                                       "1", "--python", str(SCRIPT), "--", str(REPO), str(blend), mode, str(deps)],
+                                       "1", "--python", str(SCRIPT), "--", str(REPO), str(blend), mode, str(blender_deps)],
                                       capture_output=True, text=True, timeout=300))
 
     result = read("engine")
