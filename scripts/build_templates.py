@@ -1,7 +1,9 @@
-"""Builds the render templates (.blend) listed in engine/templates/templates.json, from code.
+"""Builds the render templates (.blend) listed in engine/templates/templates.json, and the
+built-in material library (materials.blend), from code.
 
 Each template is the studio rig of `engine.blender.studio` in one style, saved as its own
-.blend, so the shipped templates are reproducible rather than binary blobs of unknown origin.
+.blend, so the shipped templates are reproducible rather than binary blobs of unknown origin;
+the material library is `engine.materials` built by `engine.blender.material_library`.
 Usage: .venv/bin/python scripts/build_templates.py [--out DIR] [--only NAME ...]
 """
 
@@ -16,6 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine.template_library import BUNDLED_DIR, INDEX, TemplateLibrary  # noqa: E402
+
+MATERIALS_FILE = "materials.blend"
 
 
 def build_one(style: str, name: str, camera: str, target: Path) -> None:
@@ -47,7 +51,19 @@ def main(argv: list[str] | None = None) -> int:
             continue
         build_one(entry.style, entry.name, entry.camera, args.out / entry.file)
         print(f"built {args.out / entry.file}")
+    if not args.only or "materials" in args.only:
+        print(f"built {build_material_library(args.out / MATERIALS_FILE)}")
     return 0
+
+
+def build_material_library(target: Path) -> Path:
+    """The built-in material library: every `engine.materials` preset as a named material."""
+    import bpy
+
+    from engine.blender.material_library import build_library
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    return build_library(target)
 
 
 if __name__ == "__main__":
