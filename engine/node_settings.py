@@ -61,10 +61,20 @@ class MaterialRule(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    material: str = Field(min_length=1, description="Library material key")
-    name_pattern: str = Field("", description="Shell-style pattern on the part name, e.g. 'ball*'; empty = any")
+    material: str = Field(min_length=1, description="Material name in the material library")
+    name_pattern: str = Field("", description="Shell-style pattern on the part name, e.g. 'ball*' ('a|b' = either); "
+                                              "empty = any")
     colour: str = Field("", description="CAD colour as #rrggbb; empty = any", pattern=r"^(#[0-9a-fA-F]{6})?$")
     colour_tolerance: float = Field(0.05, ge=0, le=1, description="Max distance in RGB (0..1) to match colour")
+    category: str = Field("", description="Product category of the order line, e.g. 'bearing'; empty = any")
+    shape: Literal["", "ball", "ring", "cylinder", "other"] = Field(
+        "", description="Geometry fact of the part: ball, ring (turned, with a bore), cylinder (turned, solid); "
+                        "empty = any")
+    rotational: bool | None = Field(None, description="Part is rotationally symmetric; null = either")
+    thin_walled: bool | None = Field(None, description="Part is thin-walled (cage, shield, sheet); null = either")
+    min_size: float = Field(0.0, ge=0, le=1, description="Least part size relative to the assembly's")
+    max_size: float = Field(1.0, ge=0, le=1, description="Largest part size relative to the assembly's")
+    label: str = Field("", description="What the rule is for, recorded with each part it gives a material")
 
 
 class MaterialMapResolveSettings(NodeSettings):
@@ -73,6 +83,13 @@ class MaterialMapResolveSettings(NodeSettings):
     )
     library: str = setting("default", "Library", "Material library to resolve keys against")
     case_sensitive: bool = setting(False, "Rules", "Match part-name patterns case-sensitively")
+    material_rules: str = setting(
+        "", "Rules", "Rules file (JSON) applied after the rules above; empty = the bundled default rules"
+    )
+    material_library: str = setting(
+        "", "Library", "Material library .blend whose materials the rules name; empty = the built-in library"
+    )
+    category: str = setting("", "Rules", "Product category for category rules; empty = the order line's")
 
 
 class AutoPopulateMaterialsSettings(NodeSettings):

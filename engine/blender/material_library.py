@@ -92,8 +92,9 @@ def _append(path: Path, name: str) -> Any:
 
 
 def _base(name: str, library: Path | None) -> Any:
-    """The library's material `name` as a fresh local copy in this file."""
-    if library is not None:
+    """The library's material `name` as a fresh local copy in this file; a studio library extends
+    the built-in one, so a built-in name it lacks (e.g. `cad_colour`) comes from the built-in."""
+    if library is not None and (name in library_names(library) or name not in LIBRARY):
         return _append(library, name)
     if name not in LIBRARY:
         raise KeyError(f"material '{name}' is not in the material library ({', '.join(sorted(LIBRARY))})")

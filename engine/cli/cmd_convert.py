@@ -86,7 +86,7 @@ def convert(step: Path, output: Path, work_dir: Path | None, overrides: dict[str
     cached = sorted(n.node_id for n in result.node_results.values() if n.status == "cached")
     return {"step": str(step), "glb": str(output), "run_id": result.run_id, "cached_nodes": cached,
             "length_unit": parts.data["length_unit"], "instance_total": parts.data["instance_total"],
-            "parts": [{k: p[k] for k in ("name", "colour", "instances", "bbox_mm", "layers")}
+            "parts": [{k: p[k] for k in ("name", "colour", "instances", "bbox_mm", "layers", "geometry")}
                       for p in parts.data["parts"]],
             "bbox_m": {k: bbox.data[k] for k in ("min", "max", "size", "center", "diagonal")},
             "glb_nodes": glb.data.get("nodes"), "glb_meshes": glb.data.get("meshes")}

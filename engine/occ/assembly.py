@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from .geometry_facts import shape_facts
 from .step_reader import StepDocument
 
 
@@ -23,10 +24,12 @@ class PartInfo:
     layers: list[str]
     bbox_mm: dict[str, list[float]] | None
     placements: list[list[float]] = field(default_factory=list)
+    geometry: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {"name": self.name, "colour": self.colour, "instances": len(self.placements),
-                "bbox_mm": self.bbox_mm, "layers": self.layers, "placements": self.placements}
+                "bbox_mm": self.bbox_mm, "layers": self.layers, "placements": self.placements,
+                "geometry": self.geometry}
 
 
 def label_name(label: Any) -> str | None:
@@ -156,8 +159,10 @@ class AssemblyWalker:
         entry = label_entry(label)
         if entry not in self.parts:
             name = self._unique(label_name(label) or f"part_{len(self.parts) + 1}")
-            self.parts[entry] = PartInfo(label, name, label_colour(label), label_layers(self.step, label),
-                                         shape_bbox_mm(XCAFDoc_ShapeTool.GetShape_s(label)))
+            shape = XCAFDoc_ShapeTool.GetShape_s(label)
+            bbox = shape_bbox_mm(shape)
+            self.parts[entry] = PartInfo(label, name, label_colour(label), label_layers(self.step, label), bbox,
+                                         geometry=shape_facts(shape, bbox))
         return self.parts[entry]
 
     def walk(self, label: Any, world: Any, instance_name: str | None = None) -> dict[str, Any]:
