@@ -15,6 +15,7 @@ def setting(default: Any, group: str, description: str, **bounds: Any) -> Any:
 
 
 RenderEngine = Literal["CYCLES", "WORKBENCH"]
+ViewChoice = Literal["auto", "fixed"]
 ImageFormat = Literal["PNG", "JPEG", "OPEN_EXR"]
 
 
@@ -121,8 +122,12 @@ class BlenderRenderSettings(RenderSettings):
 
 
 class BlenderStillSettings(RenderSettings):
-    azimuth: float = setting(35.0, "Camera", "Camera angle around the product in degrees", ge=-360, le=360)
-    elevation: float = setting(25.0, "Camera", "Camera height angle in degrees", ge=-89, le=89)
+    view: ViewChoice = setting(
+        "auto", "Camera", "auto: the angle that shows the most of the product; fixed: azimuth and elevation below"
+    )
+    azimuth: float = setting(35.0, "Camera", "Camera angle around the product in degrees (view: fixed)",
+                             ge=-360, le=360)
+    elevation: float = setting(25.0, "Camera", "Camera height angle in degrees (view: fixed)", ge=-89, le=89)
     view_name: str = setting("", "Output", "Name of this view in file names; empty = 'still'")
 
 
@@ -130,6 +135,9 @@ class BlenderTurntableSettings(RenderSettings):
     frame_count: int = setting(36, "Animation", "Frames in one full turn", ge=2, le=3600)
     fps: int = setting(24, "Animation", "Frames per second of the video", ge=1, le=120)
     elevation: float = setting(20.0, "Camera", "Camera height angle in degrees", ge=-89, le=89)
+    view: ViewChoice = setting(
+        "auto", "Camera", "auto: the turn starts at the azimuth that shows the most of the product; fixed: at 0"
+    )
     video_format: Literal["MP4", "MKV"] = setting("MP4", "Video", "Container; both use H.264")
     keep_frames: bool = setting(False, "Video", "Keep the rendered frames as an image set")
     chunk_start: int = setting(0, "Chunks", "First frame of this chunk (0-based)", ge=0)

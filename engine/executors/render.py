@@ -144,13 +144,34 @@ def _image(call: NodeCall, settings: RenderSettings, stage: Stage, view: str) ->
     return artifact
 
 
+def _auto_view(call: NodeCall, stage: Stage, settings: RenderSettings,
+               elevations: tuple[float, ...] | None = None) -> tuple[float, float]:
+    """The angle that shows the most of the product (`engine.blender.view`), logged with its score."""
+    import time
+
+    from ..blender import view
+
+    started = time.perf_counter()
+    stage.scene.view_layers[0].update()  # world matrices of the freshly parented product
+    best = view.auto_view(stage.meshes, stage.box, _lens(settings), settings.margin, elevations or view.ELEVATIONS)
+    call.log(f"view auto: azimuth {best.azimuth:g}, elevation {best.elevation:g} shows {best.visible} of "
+             f"{best.parts} objects, {best.coverage:.0%} of the frame ({time.perf_counter() - started:.2f} s)")
+    return best.azimuth, best.elevation
+
+
 def blender_still(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
-    """A still framed on the bounding box from the settings' azimuth and elevation."""
+    """A still framed on the bounding box, from the angle that shows the most of the product
+    (view: auto) or from the settings' azimuth and elevation (view: fixed)."""
     settings = _settings(call, BlenderStillSettings)
     call.workdir.mkdir(parents=True, exist_ok=True)
     stage = _stage(call, settings)
-    _frame(stage, settings.azimuth, settings.elevation, _lens(settings), settings.margin)
-    return {"image": _image(call, settings, stage, settings.view_name or "still")}
+    azimuth, elevation = settings.azimuth, settings.elevation
+    if settings.view == "auto":
+        azimuth, elevation = _auto_view(call, stage, settings)
+    _frame(stage, azimuth, elevation, _lens(settings), settings.margin)
+    image = _image(call, settings, stage, settings.view_name or "still")
+    image.data.update(azimuth=azimuth, elevation=elevation, camera=settings.view)
+    return {"image": image}
 
 
 def blender_render(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
@@ -184,7 +205,8 @@ def _render_frames(call: NodeCall, settings: BlenderTurntableSettings, stage: St
     from ..blender import camera, output
 
     lens = _lens(settings)
-    azimuths = turntable_azimuths(settings.frame_count)
+    start = _auto_view(call, stage, settings, (settings.elevation,))[0] if settings.view == "auto" else 0.0
+    azimuths = turntable_azimuths(settings.frame_count, start)
     distance = orbit_distance(stage.box, azimuths, settings.elevation, lens, settings.margin)
     stage.scene.render.use_persistent_data = True  # geometry stays loaded between frames
     paths = []
