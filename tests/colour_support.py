@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from engine.context import OrderLine
 from engine.presets import preset_workflow
 from engine.runtime import RunOptions, run_workflow
@@ -120,7 +122,7 @@ def measure(result: Any) -> Measured:
     scene = bpy.data.scenes[RENDER_SCENE]
     meshes = product_meshes(scene)
     ids = render_ids(scene, meshes)
-    rgb = list(Image.open(image_path).convert("RGB").getdata())
+    rgb = [tuple(p) for p in np.asarray(Image.open(image_path).convert("RGB")).reshape(-1, 3).tolist()]
     width = scene.render.resolution_x
     parts: dict[str, PartPixels] = {}
     for obj in meshes:
