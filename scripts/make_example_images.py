@@ -42,12 +42,12 @@ def run_preset(step: Path, out: Path, preset: str, category: str = "", **changes
 
 def gallery(folder: Path, size: int, samples: int) -> None:
     """The sample fixtures with the default look (the plain bearing with its category)."""
-    from engine import samples
+    from engine.samples import SAMPLES
 
     shots = []
     for kind, category in (("bearing", ""), ("plain_bearing", "bearing"), ("colour_chart", ""),
                            ("bracket_plate", ""), ("nested", ""), ("single", "")):
-        step = samples.SAMPLES[kind](folder / f"{kind}.step")
+        step = SAMPLES[kind](folder / f"{kind}.step")
         out = run_preset(step, folder / f"gallery_{kind}", "still", category, resolution_x=size, resolution_y=size,
                          samples=samples, thumbnail_sizes=[])
         shots.append(out["primary_render"][0])

@@ -25,6 +25,24 @@ def blender_executable() -> list[str] | None:
     return None
 
 
+BLENDER_DEPS = REPO / "build" / "farm-worker-deps-cp313"
+
+
+def blender_python_deps() -> Path:
+    """pydantic and requests for Blender 4.3's Python 3.13 (the engine's imports), fetched once
+    into build/ with pip; skips the calling test when pip cannot fetch them."""
+    import pytest
+
+    if not (BLENDER_DEPS / "pydantic").is_dir() or not (BLENDER_DEPS / "requests").is_dir():
+        done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--target", str(BLENDER_DEPS),
+                               "--python-version", "3.13", "--implementation", "cp", "--only-binary=:all:",
+                               "--platform", "manylinux2014_x86_64", "--platform", "manylinux_2_17_x86_64",
+                               "pydantic", "requests"], capture_output=True, text=True, timeout=300)
+        if done.returncode != 0:
+            pytest.skip(f"cannot fetch the worker's cp313 dependencies with pip: {done.stderr[-300:]}")
+    return BLENDER_DEPS
+
+
 def not_provisioned_reason() -> str:
     return (f"no real Blender: {CHROOT} is not provisioned (run scripts/provision_blender.sh as root) "
             "and HARTOMAT_BLENDER is not set")

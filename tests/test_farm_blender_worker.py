@@ -6,16 +6,13 @@ Blender process. Skips when the provisioned Blender is absent."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from farm_support import FarmServer, start_worker, stop_process, token, wait_until
-from real_blender import REPO, blender_executable, not_provisioned_reason
+from real_blender import REPO, blender_executable, blender_python_deps, not_provisioned_reason
 
 pytestmark = [pytest.mark.slow, pytest.mark.real_blender, pytest.mark.timeout(600)]
-
-DEPS = REPO / "build" / "farm-worker-deps-cp313"
 
 
 @pytest.fixture(scope="module")
@@ -28,15 +25,7 @@ def blender() -> list[str]:
 
 @pytest.fixture(scope="module")
 def deps() -> Path:
-    """pydantic and requests for Blender's Python 3.13, fetched once into build/."""
-    if not (DEPS / "pydantic").is_dir() or not (DEPS / "requests").is_dir():
-        done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--target", str(DEPS),
-                               "--python-version", "3.13", "--implementation", "cp", "--only-binary=:all:",
-                               "--platform", "manylinux2014_x86_64", "--platform", "manylinux_2_17_x86_64",
-                               "pydantic", "requests"], capture_output=True, text=True, timeout=300)
-        if done.returncode != 0:
-            pytest.skip(f"cannot fetch the worker's cp313 dependencies with pip: {done.stderr[-300:]}")
-    return DEPS
+    return blender_python_deps()
 
 
 TINY_STILL = {"blender_still": {"samples": 2, "resolution_x": 64, "resolution_y": 64, "denoise": False}}

@@ -73,8 +73,9 @@ def library_names(path: Path) -> list[str]:
     """Material names in a library .blend; ValueError naming the file when it cannot be read."""
     import bpy
 
+    libraries: Any = bpy.data.libraries  # fake-bpy types load() as returning None
     try:
-        with bpy.data.libraries.load(str(path), link=False) as (source, _):
+        with libraries.load(str(path), link=False) as (source, _):
             return list(source.materials)
     except OSError as exc:
         raise ValueError(f"material library {path} cannot be read: {exc}") from None
@@ -86,7 +87,8 @@ def _append(path: Path, name: str) -> Any:
     names = library_names(path)
     if name not in names:
         raise KeyError(f"material '{name}' is not in the material library {path} (has: {', '.join(sorted(names))})")
-    with bpy.data.libraries.load(str(path), link=False) as (_, target):
+    libraries: Any = bpy.data.libraries
+    with libraries.load(str(path), link=False) as (_, target):
         target.materials = [name]
     return target.materials[0]
 
