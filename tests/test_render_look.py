@@ -180,7 +180,13 @@ print("library ok in", bpy.app.version_string)
 
 @pytest.mark.real_blender
 def test_material_library_builds_and_loads_in_blender_4_3(tmp_path):
-    from real_blender import REPO, blender_executable, blender_python_deps, not_provisioned_reason, run_blender
+    from real_blender import (
+        REPO,
+        blender_executable,
+        blender_python_deps,
+        not_provisioned_reason,
+        run_blender,
+    )
 
     assert blender_executable() is not None, not_provisioned_reason()
     deps = blender_python_deps()
