@@ -49,7 +49,10 @@ def test_convert_json_and_deflection_options_and_cache(inch_step, tmp_path):
     report = json.loads(first.stdout)
     assert report["length_unit"] == "inch"
     assert report["parts"][0] | {"bbox_mm": None} == {"name": "inch_block", "colour": "#aa7733", "instances": 1,
-                                                      "bbox_mm": None, "layers": ["body"]}
+                                                      "bbox_mm": None, "layers": ["body"],
+                                                      "geometry": {"rotational": False, "shape": "other",
+                                                                   "size_mm": pytest.approx(58.1987, abs=1e-3),
+                                                                   "thin_walled": False}}
     assert report["bbox_m"]["size"] == pytest.approx([0.0508, 0.0127, 0.0254], abs=1e-5)
     assert "glb_export" not in report["cached_nodes"]
     again = json.loads(hartomat("convert", str(inch_step), "-o", str(coarse), "--json", "--work-dir", work).stdout)
