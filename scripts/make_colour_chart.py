@@ -24,8 +24,8 @@ def swatches(colours: list[str], size: int) -> object:
     cell = size // 4
     for index, colour in enumerate(colours):
         x, y = (index % 4) * cell, (index // 4) * cell + cell // 2
-        draw.rectangle((x + 6, y + 6, x + cell - 6, y + cell - 6), fill=colour)
-        draw.text((x + 8, y + cell - 4), colour, fill=(40, 40, 40))
+        draw.rectangle((x + 6, y + 6, x + cell - 6, y + cell - 14), fill=colour, outline=(190, 190, 190))
+        draw.text((x + 8, y + cell - 12), colour, fill=(40, 40, 40))
     return sheet
 
 
