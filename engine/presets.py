@@ -183,8 +183,8 @@ def migrate_preset(config: LegacyPresetConfig) -> Workflow:
     else:
         for row, angle in enumerate(config.camera_angles):
             node_id = "still" if len(config.camera_angles) == 1 else f"still_{angle.name}"
-            g.add(node_id, "blender_still", 5, row, **_render_params(config), azimuth=angle.azimuth,
-                  elevation=angle.elevation, view_name=angle.name, view=angle.view)
+            g.add(node_id, "blender_still", 5, row, **_render_params(config), view=angle.view,
+                  azimuth=angle.azimuth, elevation=angle.elevation, view_name=angle.name)
             _link_render_inputs(g, node_id)
             media.append((node_id, "image"))
 
