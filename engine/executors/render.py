@@ -263,7 +263,8 @@ def export_blend(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
     call.workdir.mkdir(parents=True, exist_ok=True)
     view = BlenderStillSettings()
     stage = _stage(call, view)
-    _frame(stage, view.azimuth, view.elevation, _lens(view), view.margin)
+    azimuth, elevation = _auto_view(call, stage, view)  # the camera the default still uses
+    _frame(stage, azimuth, elevation, _lens(view), view.margin)
     if settings.pack_resources:
         for image in bpy.data.images:
             if image.source == "FILE" and not image.packed_file and image.filepath:
