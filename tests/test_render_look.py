@@ -196,3 +196,21 @@ def test_material_library_builds_and_loads_in_blender_4_3(tmp_path):
                         str(REPO), str(deps), str(tmp_path / "studio43.blend")], tmp_path / "user")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "library ok in 4.3" in done.stdout
+
+
+def test_turntable_starts_at_the_auto_view(steps, tmp_path):
+    from engine.context import OrderLine
+    from engine.presets import preset_workflow
+    from engine.runtime import RunOptions, run_workflow
+
+    starts = {}
+    for view in ("auto", "fixed"):
+        tiny = {"frame_count": 2, "resolution_x": 32, "resolution_y": 32, "samples": 1, "view": view}
+        line = OrderLine(product="plate", step_path=str(steps["plate"]), output_type="turntable")
+        result = run_workflow(preset_workflow("turntable"), line, RunOptions(
+            out_dir=tmp_path / view, use_cache=False, overrides={"turntable": tiny}))
+        assert result.ok, result.error
+        video = next(o for o in result.node_results["turntable"].outputs if o.kind == "video")
+        starts[view] = video.data["start_azimuth"]
+    assert 120 <= starts["auto"] <= 240, starts  # the plate's brackets face +Y: azimuth 180
+    assert starts["fixed"] == 0.0

@@ -201,11 +201,11 @@ def _chunk(call: NodeCall, settings: BlenderTurntableSettings) -> range:
     return range(settings.chunk_start, end)
 
 
-def _render_frames(call: NodeCall, settings: BlenderTurntableSettings, stage: Stage, frames: range) -> list[Path]:
+def _render_frames(call: NodeCall, settings: BlenderTurntableSettings, stage: Stage, frames: range,
+                   start: float) -> list[Path]:
     from ..blender import camera, output
 
     lens = _lens(settings)
-    start = _auto_view(call, stage, settings, (settings.elevation,))[0] if settings.view == "auto" else 0.0
     azimuths = turntable_azimuths(settings.frame_count, start)
     distance = orbit_distance(stage.box, azimuths, settings.elevation, lens, settings.margin)
     stage.scene.render.use_persistent_data = True  # geometry stays loaded between frames
@@ -227,7 +227,8 @@ def blender_turntable(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
     frames = _chunk(call, settings)
     call.workdir.mkdir(parents=True, exist_ok=True)
     stage = _stage(call, settings.model_copy(update={"file_format": "PNG"}))
-    paths = _render_frames(call, settings, stage, frames)
+    start = _auto_view(call, stage, settings, (settings.elevation,))[0] if settings.view == "auto" else 0.0
+    paths = _render_frames(call, settings, stage, frames, start)
     chunked = len(frames) < settings.frame_count
     suffix = f"_{frames.start:04d}-{frames.stop - 1:04d}" if chunked else ""
     container = output.CONTAINERS[settings.video_format][1]
@@ -236,7 +237,7 @@ def blender_turntable(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
                                      settings.video_format, (settings.resolution_x, settings.resolution_y))
     video = Artifact.from_file(ArtifactKind.VIDEO, video_path, role="turntable_video",
                                data={"frames": len(paths), "fps": settings.fps, "chunk": [frames.start, frames.stop],
-                                     "frame_count": settings.frame_count})
+                                     "frame_count": settings.frame_count, "start_azimuth": start})
     result: dict[str, Artifact | list[Artifact]] = {"video": video}
     if settings.keep_frames or chunked:
         result["frames"] = Artifact(kind=ArtifactKind.IMAGE_SET, path=str(call.workdir / "frames"),
