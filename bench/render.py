@@ -212,7 +212,7 @@ def looks_section(f: dict[str, float], args: argparse.Namespace) -> str:
         "so small differences are noise.",
         "",
         f"Default still of the bearing sample, {args.size}x{args.size}, Cycles {args.samples} samples, the whole "
-        "`blender_still` node. Before: the white studio as before issue 15 (AgX, 0.8 backdrop), fixed 35/25 view. "
+        "`blender_still` node. Before: the white studio as before issue 15 (AgX, 0.8 backdrop), fixed 35/25 view (materials from the current library in both, so the figure is the studio, colour and view change). "
         "Now: Standard view transform at -3 EV, satin CAD-colour plastic, library materials from the .blend, "
         "`view: auto` (ray casts) included.",
         "",
