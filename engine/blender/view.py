@@ -2,9 +2,10 @@
 
 Every candidate angle is framed exactly as the still would be (`engine.framing`), and a coarse
 grid of camera rays is cast against one BVH of the product's triangles (no render, no GPU: works
-in bpy and in a desktop Blender alike). A view scores by the share of parts it shows plus half
-a fifth of its covered share of the frame, less a little for straying from the preferred 3/4 view, so a
-product that looks the same from everywhere keeps the classic angle.
+in bpy and in a desktop Blender alike). A view scores by the share of distinct parts (part keys)
+it shows, a little for the share of objects (instances: a bearing's balls) and for its
+covered share of the frame, less a little for straying from the preferred 3/4 view, so a product
+that looks alike from every side keeps the classic angle.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..framing import Box, Lens, frame_box
+from .shading import part_key
 
 PREFERRED = (35.0, 25.0)
 AZIMUTHS = tuple((PREFERRED[0] + 30.0 * i) % 360.0 for i in range(12))
 ELEVATIONS = (10.0, PREFERRED[1], 45.0)
-GRID = 24
+GRID = 32
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,8 @@ class ViewScore:
     elevation: float
     visible: int
     parts: int
+    visible_objects: int
+    objects: int
     coverage: float
     score: float
 
@@ -47,6 +51,7 @@ class ProductRays:
             vertices += [matrix @ v.co for v in obj.data.vertices]
             polygons += [tuple(offset + i for i in p.vertices) for p in obj.data.polygons]
         self.count = len(meshes)
+        self.keys = [part_key(obj) for obj in meshes]
         self.tree = BVHTree.FromPolygons(vertices, polygons)
 
     def owner(self, polygon: int) -> int:
@@ -73,16 +78,18 @@ class ProductRays:
         return seen, hits / (grid * grid)
 
 
-def _score(azimuth: float, elevation: float, visible: int, parts: int, coverage: float) -> float:
+def _score(azimuth: float, elevation: float, parts: float, objects: float, coverage: float) -> float:
+    """parts, objects and coverage are shares in 0..1."""
     turn = abs((azimuth - PREFERRED[0] + 180.0) % 360.0 - 180.0) / 180.0
     lift = abs(elevation - PREFERRED[1]) / 90.0
-    return visible / max(1, parts) + 0.2 * coverage - 0.05 * (turn + lift)
+    return parts + 0.05 * objects + 0.05 * coverage - 0.05 * (turn + lift)
 
 
 def score_view(rays: ProductRays, box: Box, azimuth: float, elevation: float, lens: Lens, margin: float) -> ViewScore:
     seen, coverage = rays.look(box, azimuth, elevation, lens, margin)
-    return ViewScore(azimuth, elevation, len(seen), rays.count, coverage,
-                     _score(azimuth, elevation, len(seen), rays.count, coverage))
+    keys, seen_keys = set(rays.keys), {rays.keys[i] for i in seen}
+    return ViewScore(azimuth, elevation, len(seen_keys), len(keys), len(seen), rays.count, coverage,
+                     _score(azimuth, elevation, len(seen_keys) / len(keys), len(seen) / max(1, rays.count), coverage))
 
 
 def auto_view(meshes: list[Any], box: Box, lens: Lens, margin: float,

@@ -155,7 +155,8 @@ def _auto_view(call: NodeCall, stage: Stage, settings: RenderSettings,
     stage.scene.view_layers[0].update()  # world matrices of the freshly parented product
     best = view.auto_view(stage.meshes, stage.box, _lens(settings), settings.margin, elevations or view.ELEVATIONS)
     call.log(f"view auto: azimuth {best.azimuth:g}, elevation {best.elevation:g} shows {best.visible} of "
-             f"{best.parts} objects, {best.coverage:.0%} of the frame ({time.perf_counter() - started:.2f} s)")
+             f"{best.parts} parts ({best.visible_objects} of {best.objects} objects), {best.coverage:.0%} of the "
+             f"frame ({time.perf_counter() - started:.2f} s)")
     return best.azimuth, best.elevation
 
 
