@@ -2,16 +2,16 @@
 
 Every candidate angle is framed exactly as the still would be (`engine.framing`), and a coarse
 grid of camera rays is cast against one BVH of the product's triangles (no render, no GPU: works
-in bpy and in a desktop Blender alike). A view scores by the share of distinct parts (part keys)
-it shows, a little for the share of objects (instances: a bearing's balls) and for its
-covered share of the frame, less a little for straying from the preferred 3/4 view, so a product
-that looks alike from every side keeps the classic angle.
+in bpy and in a desktop Blender alike). A view scores by how much of each distinct part (part
+key) it shows, against that part's best view, averaged over the parts; a little for the share of
+objects it shows (instances: a bearing's balls), less a little for straying from the preferred
+3/4 view, so a product that looks alike from every side keeps the classic angle.
 """
 
 from __future__ import annotations
 
 import bisect
-import math
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,43 +58,51 @@ class ProductRays:
         return bisect.bisect_right(self.starts, polygon) - 1
 
     def look(self, box: Box, azimuth: float, elevation: float, lens: Lens, margin: float,
-             grid: int = GRID) -> tuple[set[int], float]:
-        """The objects hit by a grid of rays from the framed camera, and the share of rays that hit."""
+             grid: int = GRID) -> tuple[Counter[int], float]:
+        """How many of a grid of rays from the framed camera hit each object (by index), and the
+        camera's distance (a ray covers an area growing with its square)."""
         from mathutils import Vector
 
         pose = frame_box(box, azimuth, elevation, lens, margin)
         origin, back, right, up = (Vector(v) for v in (pose.location, pose.back, pose.right, pose.up))
         tan_x, tan_y = lens.tan_half()
-        seen: set[int] = set()
-        hits = 0
+        hits: Counter[int] = Counter()
         for row in range(grid):
             v = (2 * (row + 0.5) / grid - 1) * tan_y
             for col in range(grid):
                 u = (2 * (col + 0.5) / grid - 1) * tan_x
                 _, _, index, _ = self.tree.ray_cast(origin, (-back + right * u + up * v).normalized())
                 if index is not None:
-                    hits += 1
-                    seen.add(self.owner(index))
-        return seen, hits / (grid * grid)
+                    hits[self.owner(index)] += 1
+        return hits, pose.distance
 
 
-def _score(azimuth: float, elevation: float, parts: float, objects: float, coverage: float) -> float:
-    """parts, objects and coverage are shares in 0..1."""
+def _deviation(azimuth: float, elevation: float) -> float:
     turn = abs((azimuth - PREFERRED[0] + 180.0) % 360.0 - 180.0) / 180.0
-    lift = abs(elevation - PREFERRED[1]) / 90.0
-    return parts + 0.05 * objects + 0.05 * coverage - 0.05 * (turn + lift)
-
-
-def score_view(rays: ProductRays, box: Box, azimuth: float, elevation: float, lens: Lens, margin: float) -> ViewScore:
-    seen, coverage = rays.look(box, azimuth, elevation, lens, margin)
-    keys, seen_keys = set(rays.keys), {rays.keys[i] for i in seen}
-    return ViewScore(azimuth, elevation, len(seen_keys), len(keys), len(seen), rays.count, coverage,
-                     _score(azimuth, elevation, len(seen_keys) / len(keys), len(seen) / max(1, rays.count), coverage))
+    return turn + abs(elevation - PREFERRED[1]) / 90.0
 
 
 def auto_view(meshes: list[Any], box: Box, lens: Lens, margin: float,
               elevations: tuple[float, ...] = ELEVATIONS) -> ViewScore:
-    """The best-scoring candidate angle for these product meshes (world space, framed on `box`)."""
+    """The best-scoring candidate angle for these product meshes (world space, framed on `box`).
+
+    Each part (part key, its instances together) scores its visible area in a view as a share of
+    its largest visible area over all candidates, so a part seen edge-on or peeking round a
+    corner counts little and the product's main body counts as much as a small fastener."""
     rays = ProductRays(meshes)
-    scores = [score_view(rays, box, az, el, lens, margin) for el in elevations for az in AZIMUTHS]
-    return max(scores, key=lambda s: (s.score, -math.hypot(s.azimuth - PREFERRED[0], s.elevation - PREFERRED[1])))
+    views = [(az, el, rays.look(box, az, el, lens, margin)) for el in elevations for az in AZIMUTHS]
+    by_part: list[dict[str, float]] = [{} for _ in views]
+    for (_, _, (hits, distance)), part_hits in zip(views, by_part, strict=True):
+        for index, count in hits.items():  # projected area, whatever the framing's zoom
+            key = rays.keys[index]
+            part_hits[key] = part_hits.get(key, 0.0) + count * distance * distance
+    keys = set(rays.keys)
+    best = {key: max(max(h.get(key, 0.0) for h in by_part), 1e-12) for key in keys}
+    scores = []
+    for (az, el, (hits, _)), part_hits in zip(views, by_part, strict=True):
+        area = sum(part_hits.get(key, 0.0) / best[key] for key in keys) / len(keys)
+        objects = len(hits) / max(1, rays.count)
+        scores.append(ViewScore(az, el, len(part_hits), len(keys), len(hits), rays.count,
+                                sum(hits.values()) / (GRID * GRID),
+                                area + 0.05 * objects - 0.15 * _deviation(az, el)))
+    return max(scores, key=lambda s: (s.score, -_deviation(s.azimuth, s.elevation)))
