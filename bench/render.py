@@ -6,7 +6,8 @@ fresh scene from the studio template, the material map, framing, the backdrop an
 lights, and artifact bookkeeping. A second baseline does the same by hand inside our studio
 template, so the render work matches and the difference is our overhead. All run in this one
 process, alternated, after a warm-up; the figures are medians. `--write` replaces the `## Render` section of docs/performance.md.
-Usage: .venv/bin/python bench/render.py [--size 256] [--samples 16] [--repeats 3] [--write]
+`--looks` times the default still against the look before issue 15 instead (512², 64 samples).
+Usage: .venv/bin/python bench/render.py [--size 256] [--samples 16] [--repeats 3] [--looks] [--write]
 """
 
 from __future__ import annotations
@@ -104,16 +105,37 @@ def minimal_studio(glb: Path, template: Path, out: Path, size: int, samples: int
     bpy.ops.render.render(write_still=True)
 
 
-def ours(inputs: dict[str, Any], folder: Path, size: int, samples: int, render_times: list[float]) -> None:
+def previous_look_template(folder: Path) -> Any:
+    """The white studio as it was before issue 15 (AgX, no exposure change, 0.8 backdrop), built
+    from code here like the shipped templates, so the two looks are timed in one run."""
+    import dataclasses
+
+    import bpy
+
+    from engine.artifacts import Artifact, ArtifactKind
+    from engine.blender.studio import STYLES, build_studio
+
+    STYLES["before_look"] = dataclasses.replace(STYLES["studio_white"], name="before_look", view_transform="AgX",
+                                                exposure=0.0, backdrop=(0.8, 0.8, 0.8))
+    scene = bpy.data.scenes.new("before_look")
+    build_studio(scene, "before_look")
+    path = folder / "before_look.blend"
+    bpy.data.libraries.write(str(path), {scene}, fake_user=True)
+    bpy.data.scenes.remove(scene)
+    return Artifact.from_file(ArtifactKind.TEMPLATE, path, data={"name": "before_look"})
+
+
+def ours(inputs: dict[str, Any], folder: Path, size: int, samples: int, render_times: list[float],
+         template: Any = None, **changes: Any) -> None:
     from engine.blender import output
     from engine.context import NodeCall, OrderLine, WorkflowContext
     from engine.executors import render
     from engine.node_settings import BlenderStillSettings, ResolveTemplateSettings
 
     ctx = WorkflowContext(order_line=OrderLine(product="bearing"), run_dir=folder)
-    template = render.resolve_template(NodeCall("t", "resolve_template", ResolveTemplateSettings(), {}, folder, ctx,
-                                                log=lambda _: None))["template"]
-    settings = BlenderStillSettings(resolution_x=size, resolution_y=size, samples=samples)
+    template = template or render.resolve_template(NodeCall("t", "resolve_template", ResolveTemplateSettings(), {},
+                                                            folder, ctx, log=lambda _: None))["template"]
+    settings = BlenderStillSettings(resolution_x=size, resolution_y=size, samples=samples, **changes)
     inner = output.render_still
 
     def timed(scene: Any, path: Path) -> Path:
@@ -160,6 +182,52 @@ def measure(size: int, samples: int, repeats: int) -> dict[str, float]:
         return figures
 
 
+def measure_looks(size: int, samples: int, repeats: int) -> dict[str, float]:
+    """The default still now (Standard view, view: auto) against the look before issue 15 (AgX,
+    fixed 35/25 view), alternated in one process after a warm-up; medians of the whole node."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        inputs = prepare(folder)
+        before = previous_look_template(folder)
+        times: dict[str, list[float]] = {"before": [], "now": [], "before_cpu": [], "now_cpu": []}
+        for round_ in range(repeats + 1):
+            for name, job in (("before", lambda: ours(inputs, folder, size, samples, [], before, view="fixed")),
+                              ("now", lambda: ours(inputs, folder, size, samples, []))):
+                start, cpu = time.perf_counter(), time.process_time()
+                job()
+                if round_:
+                    times[name].append(time.perf_counter() - start)
+                    times[f"{name}_cpu"].append(time.process_time() - cpu)
+        return {name: statistics.median(values) for name, values in times.items()}
+
+
+def looks_section(f: dict[str, float], args: argparse.Namespace) -> str:
+    return "\n".join([
+        "## Render: the catalogue look",
+        "",
+        f"Command: `.venv/bin/python bench/render.py --looks --size {args.size} --samples {args.samples} "
+        f"--repeats {args.repeats} --write` (medians after a warm-up, both in one process, alternated).",
+        "",
+        f"Machine: {machine()} (Cycles on the CPU); shared with five other helpers' jobs while measured, "
+        "so small differences are noise.",
+        "",
+        f"Default still of the bearing sample, {args.size}x{args.size}, Cycles {args.samples} samples, the whole "
+        "`blender_still` node. Before: the white studio as before issue 15 (AgX, 0.8 backdrop), fixed 35/25 view (materials from the current library in both, so the figure is the studio, colour and view change). "
+        "Now: Standard view transform at -3 EV, satin CAD-colour plastic, library materials from the .blend, "
+        "`view: auto` (ray casts) included.",
+        "",
+        "| | wall seconds | vs before | CPU seconds (all threads) | vs before |",
+        "|---|---:|---:|---:|---:|",
+        f"| before | {f['before']:.2f} | 1.00x | {f['before_cpu']:.2f} | 1.00x |",
+        f"| now | {f['now']:.2f} | {f['now'] / f['before']:.2f}x | {f['now_cpu']:.2f} | "
+        f"{f['now_cpu'] / f['before_cpu']:.2f}x |",
+        "",
+        f"Target: within 1.10x. Measured: {f['now_cpu'] / f['before_cpu']:.2f}x in CPU time, "
+        f"{f['now'] / f['before']:.2f}x in wall time. On this shared machine the load changes by the minute, so "
+        "the CPU time the process spent (which contention does not inflate) is the figure to judge by.",
+    ])
+
+
 def section(figures: dict[str, float], args: argparse.Namespace) -> str:
     f = figures
     return "\n".join([
@@ -198,11 +266,16 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--write", action="store_true", help="replace the ## Render section of docs/performance.md")
+    parser.add_argument("--looks", action="store_true", help="time the default still now against the look before "
+                                                             "issue 15 instead (section 'Render: the catalogue look')")
     args = parser.parse_args()
-    text = section(measure(args.size, args.samples, args.repeats), args)
+    if args.looks:
+        text = looks_section(measure_looks(args.size, args.samples, args.repeats), args)
+    else:
+        text = section(measure(args.size, args.samples, args.repeats), args)
     print(text)
     if args.write:
-        write_section("Render", text)
+        write_section("Render: the catalogue look" if args.looks else "Render", text)
     return 0
 
 

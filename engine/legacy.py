@@ -49,14 +49,15 @@ def run_legacy_pipeline(config: LegacyPresetConfig, run_step: StepRunner, publis
     if config.preset == "turntable":
         out = run_step("turntable", "blender_turntable", {
             **_render_settings(config), "frame_count": config.frame_count, "fps": config.fps,
-            "elevation": config.turntable_elevation, "video_format": config.video_format,
+            "elevation": config.turntable_elevation, "view": config.turntable_view, "video_format": config.video_format,
             "keep_frames": config.keep_frames}, scene)
         media += [("turntable", a) for a in _one(out, "video") + (_one(out, "frames") if config.keep_frames else [])]
     else:
         for angle in config.camera_angles:
             node_id = "still" if len(config.camera_angles) == 1 else f"still_{angle.name}"
             out = run_step(node_id, "blender_still", {**_render_settings(config), "azimuth": angle.azimuth,
-                                                      "elevation": angle.elevation, "view_name": angle.name}, scene)
+                                                      "elevation": angle.elevation, "view_name": angle.name,
+                                                      "view": angle.view}, scene)
             media += [(node_id, a) for a in _one(out, "image")]
     images = [a for _, a in media if a.kind in (ArtifactKind.IMAGE, ArtifactKind.IMAGE_SET)]
     if config.thumbnail_sizes and config.preset != "turntable" and images:

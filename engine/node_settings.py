@@ -45,6 +45,7 @@ def path_setting(default: str, group: str, description: str, root: PathRoot) -> 
 
 
 RenderEngine = Literal["CYCLES", "WORKBENCH"]
+ViewChoice = Literal["auto", "fixed"]
 ImageFormat = Literal["PNG", "JPEG", "OPEN_EXR"]
 
 
@@ -106,10 +107,20 @@ class MaterialRule(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_max_length=TEXT_MAX)
 
-    material: str = Field(min_length=1, description="Library material key")
-    name_pattern: str = Field("", description="Shell-style pattern on the part name, e.g. 'ball*'; empty = any")
+    material: str = Field(min_length=1, description="Material name in the material library")
+    name_pattern: str = Field("", description="Shell-style pattern on the part name, e.g. 'ball*' ('a|b' = either); "
+                                              "empty = any")
     colour: str = Field("", description="CAD colour as #rrggbb; empty = any", pattern=r"^(#[0-9a-fA-F]{6})?$")
     colour_tolerance: float = Field(0.05, ge=0, le=1, description="Max distance in RGB (0..1) to match colour")
+    category: str = Field("", description="Product category of the order line, e.g. 'bearing'; empty = any")
+    shape: Literal["", "ball", "ring", "cylinder", "other"] = Field(
+        "", description="Geometry fact of the part: ball, ring (turned, with a bore), cylinder (turned, solid); "
+                        "empty = any")
+    rotational: bool | None = Field(None, description="Part is rotationally symmetric; null = either")
+    thin_walled: bool | None = Field(None, description="Part is thin-walled (cage, shield, sheet); null = either")
+    min_size: float = Field(0.0, ge=0, le=1, description="Least part size relative to the assembly's")
+    max_size: float = Field(1.0, ge=0, le=1, description="Largest part size relative to the assembly's")
+    label: str = Field("", description="What the rule is for, recorded with each part it gives a material")
 
 
 class MaterialMapResolveSettings(NodeSettings):
@@ -118,6 +129,13 @@ class MaterialMapResolveSettings(NodeSettings):
         max_length=MAX_RULES)
     library: str = setting("default", "Library", "Material library to resolve keys against")
     case_sensitive: bool = setting(False, "Rules", "Match part-name patterns case-sensitively")
+    material_rules: str = path_setting(
+        "", "Rules", "Rules file (JSON) applied after the rules above; empty = the bundled default rules",
+        root="templates")
+    material_library: str = path_setting(
+        "", "Library", "Material library .blend whose materials the rules name; empty = the built-in library",
+        root="templates")
+    category: str = setting("", "Rules", "Product category for category rules; empty = the order line's")
 
 
 class AutoPopulateMaterialsSettings(NodeSettings):
@@ -150,8 +168,12 @@ class BlenderRenderSettings(RenderSettings):
 
 
 class BlenderStillSettings(RenderSettings):
-    azimuth: float = setting(35.0, "Camera", "Camera angle around the product in degrees", ge=-360, le=360)
-    elevation: float = setting(25.0, "Camera", "Camera height angle in degrees", ge=-89, le=89)
+    view: ViewChoice = setting(
+        "auto", "Camera", "auto: the angle that shows the most of the product; fixed: azimuth and elevation below"
+    )
+    azimuth: float = setting(35.0, "Camera", "Camera angle around the product in degrees (view: fixed)",
+                             ge=-360, le=360)
+    elevation: float = setting(25.0, "Camera", "Camera height angle in degrees (view: fixed)", ge=-89, le=89)
     view_name: str = setting("", "Output", "Name of this view in file names; empty = 'still'")
 
 
@@ -159,6 +181,9 @@ class BlenderTurntableSettings(RenderSettings):
     frame_count: int = setting(36, "Animation", "Frames in one full turn", ge=2, le=MAX_FRAMES)
     fps: int = setting(24, "Animation", "Frames per second of the video", ge=1, le=120)
     elevation: float = setting(20.0, "Camera", "Camera height angle in degrees", ge=-89, le=89)
+    view: ViewChoice = setting(
+        "auto", "Camera", "auto: the turn starts at the azimuth that shows the most of the product; fixed: at 0"
+    )
     video_format: Literal["MP4", "MKV"] = setting("MP4", "Video", "Container; both use H.264")
     keep_frames: bool = setting(False, "Video", "Keep the rendered frames as an image set")
     chunk_start: int = setting(0, "Chunks", "First frame of this chunk (0-based)", ge=0, le=MAX_FRAMES)

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .node_settings import ImageFormat, MaterialRule, RenderEngine
+from .node_settings import ImageFormat, MaterialRule, RenderEngine, ViewChoice
 from .workflow import Workflow, WorkflowEdge, WorkflowNode
 
 PresetName = Literal["still", "turntable", "multi_angle", "still_with_exports"]
@@ -24,6 +24,7 @@ class CameraAngle(BaseModel):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
     azimuth: float = Field(ge=-360, le=360)
     elevation: float = Field(ge=-89, le=89)
+    view: ViewChoice = "fixed"
 
 
 class LegacyPresetConfig(BaseModel):
@@ -43,11 +44,12 @@ class LegacyPresetConfig(BaseModel):
     margin: float = Field(0.08, ge=0, le=0.45)
     focal_length: float = Field(50.0, ge=5, le=500)
     camera_angles: list[CameraAngle] = Field(
-        default_factory=lambda: [CameraAngle(name="still", azimuth=35.0, elevation=25.0)], min_length=1
+        default_factory=lambda: [CameraAngle(name="still", azimuth=35.0, elevation=25.0, view="auto")], min_length=1
     )
     frame_count: int = Field(36, ge=2, le=3600)
     fps: int = Field(24, ge=1, le=120)
     turntable_elevation: float = Field(20.0, ge=-89, le=89)
+    turntable_view: ViewChoice = "auto"
     video_format: Literal["MP4", "MKV"] = "MP4"
     keep_frames: bool = False
     export_formats: list[ExportFormat] = Field(default_factory=list)
@@ -96,10 +98,12 @@ RENDER_KEYS = ("engine", "resolution_x", "resolution_y", "samples", "adaptive_th
 LEGACY_SETTING_MAP: dict[str, list[tuple[str, str]]] = {
     "preset": [("order_line_setup", "output_type")],
     **{key: [("blender_still", key), ("blender_turntable", key)] for key in RENDER_KEYS},
-    "camera_angles": [("blender_still", "azimuth"), ("blender_still", "elevation"), ("blender_still", "view_name")],
+    "camera_angles": [("blender_still", "azimuth"), ("blender_still", "elevation"), ("blender_still", "view_name"),
+                      ("blender_still", "view")],
     "frame_count": [("blender_turntable", "frame_count")],
     "fps": [("blender_turntable", "fps")],
     "turntable_elevation": [("blender_turntable", "elevation")],
+    "turntable_view": [("blender_turntable", "view")],
     "video_format": [("blender_turntable", "video_format")],
     "keep_frames": [("blender_turntable", "keep_frames")],
     "export_formats": [("export_blend", "*"), ("stl_cache_generate", "*"), ("threejs_render", "*")],
@@ -169,7 +173,8 @@ def migrate_preset(config: LegacyPresetConfig) -> Workflow:
     media: list[tuple[str, str]] = []
     if config.preset == "turntable":
         g.add("turntable", "blender_turntable", 5, **_render_params(config), frame_count=config.frame_count,
-              fps=config.fps, elevation=config.turntable_elevation, video_format=config.video_format,
+              fps=config.fps, elevation=config.turntable_elevation, view=config.turntable_view,
+              video_format=config.video_format,
               keep_frames=config.keep_frames)
         _link_render_inputs(g, "turntable")
         media.append(("turntable", "video"))
@@ -178,8 +183,8 @@ def migrate_preset(config: LegacyPresetConfig) -> Workflow:
     else:
         for row, angle in enumerate(config.camera_angles):
             node_id = "still" if len(config.camera_angles) == 1 else f"still_{angle.name}"
-            g.add(node_id, "blender_still", 5, row, **_render_params(config), azimuth=angle.azimuth,
-                  elevation=angle.elevation, view_name=angle.name)
+            g.add(node_id, "blender_still", 5, row, **_render_params(config), view=angle.view,
+                  azimuth=angle.azimuth, elevation=angle.elevation, view_name=angle.name)
             _link_render_inputs(g, node_id)
             media.append((node_id, "image"))
 

@@ -275,6 +275,69 @@ def large_assembly_spec(parts: int = 300) -> AssemblySpec:
     return root
 
 
+# 8 saturated CAD colours and 4 neutrals: the colour chart of docs/rendering.md
+CHART_COLOURS = ("#e02020", "#f08020", "#f0d020", "#30b040", "#20a0c0", "#2050d0", "#a020f0", "#e03090",
+                 "#ffffff", "#a5a5a5", "#505050", "#202020")
+
+
+def colour_chart_spec() -> AssemblySpec:
+    """12 blocks on a 4 x 3 grid, one CAD colour each: saturated hues and neutrals, for colour tests."""
+    chart = AssemblySpec("colour_chart")
+    for i, colour in enumerate(CHART_COLOURS):
+        block = PartSpec(f"chip_{i:02d}", box(16, 16, 6), colour, "chart")
+        chart.components.append((block, placement(20.0 * (i % 4), -20.0 * (i // 4), 0)))
+    return chart
+
+
+def plain_bearing_spec(balls: int = BEARING_BALLS) -> AssemblySpec:
+    """The bearing as a vendor exports it: every part one grey, named by item number only (608zz-100, ...)."""
+    generic = AssemblySpec("608zz")
+    copies: dict[int, PartSpec] = {}
+    for child, where in bearing_spec(balls).components:
+        assert isinstance(child, PartSpec)
+        part = copies.setdefault(id(child), PartSpec(f"608zz-{len(copies) + 1}00", child.shape, "#a5a5a5"))
+        generic.components.append((part, where))
+    return generic
+
+
+def bracket_plate_spec() -> AssemblySpec:
+    """A plate standing upright (a wall) with two brackets, two bolts and two nuts on its back face
+    (+Y, the side the default still camera does not see): a test of `view: auto`."""
+    plate = PartSpec("plate", box(80, 4, 50, -40, 0, 0), "#46a050")
+    bracket = PartSpec("bracket", _cut(box(14, 14, 4, 0, 0, 0), _cylinder(2.2, 8, -2)), "#2a5db0")
+    bolt = PartSpec("bolt", _cylinder(2.0, 10.0), "#3c3c3c")
+    nut = PartSpec("nut", _tube(2.0, 4.0, 3.0), "#c8962d")
+    assembly = AssemblySpec("bracket_plate", [(plate, placement())])
+    for x in (-25.0, 11.0):
+        assembly.components.append((bracket, _on_back(x, 8.0, 4.0)))
+        assembly.components.append((bolt, _on_back(x + 7, 8.0 + 7, 4.0)))
+        assembly.components.append((nut, _on_back(x + 7, 8.0 + 7, 8.0)))
+    return assembly
+
+
+def _on_back(x: float, z: float, y: float) -> Any:
+    """A placement that turns a part's +Z onto +Y (out of the plate's back face) at (x, y, z)."""
+    from OCP.gp import gp_Ax1, gp_Dir, gp_Pnt, gp_Trsf, gp_Vec
+
+    turn = gp_Trsf()
+    turn.SetRotation(gp_Ax1(gp_Pnt(0, 0, 0), gp_Dir(1, 0, 0)), -math.pi / 2)
+    move = gp_Trsf()
+    move.SetTranslation(gp_Vec(x, y, z + 25.0))
+    return move.Multiplied(turn)
+
+
+def make_colour_chart_step(path: str | Path) -> Path:
+    return write_step(colour_chart_spec(), path)
+
+
+def make_plain_bearing_step(path: str | Path) -> Path:
+    return write_step(plain_bearing_spec(), path)
+
+
+def make_bracket_plate_step(path: str | Path) -> Path:
+    return write_step(bracket_plate_spec(), path)
+
+
 def make_bearing_step(path: str | Path, balls: int = BEARING_BALLS) -> Path:
     return write_step(bearing_spec(balls), path)
 
@@ -318,6 +381,9 @@ SAMPLES = {
     "single": make_single_part_step,
     "nested": make_nested_assembly_step,
     "inch": make_inch_part_step,
+    "colour_chart": make_colour_chart_step,
+    "plain_bearing": make_plain_bearing_step,
+    "bracket_plate": make_bracket_plate_step,
 }
 
 

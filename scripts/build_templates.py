@@ -1,9 +1,11 @@
-"""Builds the render templates (.blend) listed in engine/templates/templates.json, from code.
+"""Builds the render templates (.blend) listed in engine/templates/templates.json, and the
+built-in material library (materials.blend), from code.
 
 Each template is the studio rig of `engine.blender.studio` in one style, saved as its own
 .blend by `save_studio`, so the shipped templates are reproducible rather than binary blobs of
-unknown origin. A Blender older than the one that ran this script builds its own copies on
-first need (`engine.template_library.readable_template`).
+unknown origin; the material library is `engine.materials` built by
+`engine.blender.material_library`. A Blender older than the one that ran this script builds its
+own copies on first need (`engine.template_library.readable_template`).
 Usage: .venv/bin/python scripts/build_templates.py [--out DIR] [--only NAME ...]
 """
 
@@ -20,6 +22,8 @@ sys.path.insert(0, str(ROOT))
 from engine.blender.studio import save_studio  # noqa: E402
 from engine.template_library import BUNDLED_DIR, INDEX, TemplateLibrary  # noqa: E402
 
+MATERIALS_FILE = "materials.blend"
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -35,7 +39,19 @@ def main(argv: list[str] | None = None) -> int:
             continue
         save_studio(args.out / entry.file, entry.style, entry.name, entry.camera)
         print(f"built {args.out / entry.file}")
+    if not args.only or "materials" in args.only:
+        print(f"built {build_material_library(args.out / MATERIALS_FILE)}")
     return 0
+
+
+def build_material_library(target: Path) -> Path:
+    """The built-in material library: every `engine.materials` preset as a named material."""
+    import bpy
+
+    from engine.blender.material_library import build_library
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    return build_library(target)
 
 
 if __name__ == "__main__":

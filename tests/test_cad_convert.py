@@ -51,7 +51,9 @@ def test_convert_json_and_deflection_options_and_cache(inch_step, tmp_path):
     assert report["parts"][0] | {"bbox_mm": None} == {
         "key": "0:1:1:1", "name": "inch_block", "name_source": "product", "colour": "#aa7733", "instances": 1,
         "bbox_mm": None, "layers": ["body"],
-        "geometry": {"solids": 1, "shells": 0, "free_faces": 0, "faces": 7, "tessellated_faces": 0, "free_edges": 0}}
+        "geometry": {"solids": 1, "shells": 0, "free_faces": 0, "faces": 7, "tessellated_faces": 0, "free_edges": 0,
+                     "rotational": False, "shape": "other", "size_mm": pytest.approx(58.1987, abs=1e-3),
+                     "thin_walled": False}}
     assert report["codepage"] == {"name": "utf-8", "how": "ascii", "samples": 0} and report["warnings"] == []
     assert report["content"] == {"solids": 1, "shells": 0, "free_faces": 0, "tessellated_faces": 0,
                                  "surface_parts": 0, "annotations": 0}

@@ -20,7 +20,8 @@ from engine.runtime.planning import plan_workflow
 
 ALL_CAPABILITIES = frozenset({"bpy", "ocp", "browser"})
 RULES = [MaterialRule(name_pattern="*pin*", material="brass"), MaterialRule(colour="#ff0000", material="rubber")]
-ANGLES = [CameraAngle(name="left", azimuth=-90.0, elevation=5.0), CameraAngle(name="top", azimuth=0.0, elevation=85.0)]
+ANGLES = [CameraAngle(name="left", azimuth=-90.0, elevation=5.0), CameraAngle(name="top", azimuth=0.0, elevation=85.0,
+                                                                                 view="auto")]
 
 
 # pytest.mark.parity takes literal keys: scripts/make_parity.py reads them without running the tests
@@ -46,13 +47,16 @@ CASES = [
     pytest.param("focal_length", 85.0, id="focal_length",
                  marks=pytest.mark.parity("blender_still.focal_length", "blender_turntable.focal_length")),
     pytest.param("camera_angles", ANGLES, id="camera_angles",
-                 marks=pytest.mark.parity("blender_still.azimuth", "blender_still.elevation", "blender_still.view_name")),
+                 marks=pytest.mark.parity("blender_still.azimuth", "blender_still.elevation", "blender_still.view_name",
+                                          "blender_still.view")),
     pytest.param("frame_count", 12, id="frame_count",
                  marks=pytest.mark.parity("blender_turntable.frame_count")),
     pytest.param("fps", 12, id="fps",
                  marks=pytest.mark.parity("blender_turntable.fps")),
     pytest.param("turntable_elevation", 40.0, id="turntable_elevation",
                  marks=pytest.mark.parity("blender_turntable.elevation")),
+    pytest.param("turntable_view", "fixed", id="turntable_view",
+                 marks=pytest.mark.parity("blender_turntable.view")),
     pytest.param("video_format", "MKV", id="video_format",
                  marks=pytest.mark.parity("blender_turntable.video_format")),
     pytest.param("keep_frames", True, id="keep_frames",

@@ -106,5 +106,5 @@ def test_export_blend_reopens_with_product_and_materials(tmp_path, inputs):
     reopened = json.loads(line.removeprefix("RESULT"))
     assert reopened["scene"] == "HartOMat_Render" and reopened["camera"] == "HartOMat_Camera"
     assert {"outer_ring", "ball", "cage", "Backdrop", "Key", "Fill", "Rim"} <= set(reopened["objects"])
-    assert {"HM_steel", "HM_polished_steel", "HM_cad_c82828"} <= set(reopened["materials"])
+    assert {"HM_steel", "HM_polished_steel", "HM_cad_colour_c82828"} <= set(reopened["materials"])
     assert reopened["world"] and reopened["clip_start"] < 0.1  # scaled to the 50 mm product

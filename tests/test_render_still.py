@@ -44,7 +44,8 @@ def _still(tmp_path: Path, product, template=None, materials=True, **settings) -
 def test_still_is_not_blank_and_follows_the_agreed_format(tmp_path, product, template):
     image = _still(tmp_path, product, template)
     assert image.kind == ArtifactKind.IMAGE and image.role == "primary_render"
-    assert image.data == {"width": 64, "height": 64, "view": "still"}
+    assert {k: image.data[k] for k in ("width", "height", "view", "camera")} == \
+        {"width": 64, "height": 64, "view": "still", "camera": "auto"}
     pixels = np.asarray(Image.open(image.path).convert("RGB"), dtype=float)
     assert pixels.shape == (64, 64, 3)
     # the product (steel, a red cage) stands out from the white studio: a clear spread of values
@@ -60,7 +61,7 @@ def test_materials_from_the_map_are_built_and_assigned(tmp_path, product, templa
     by_object = {o.name: o.material_slots[0].material for o in scene.objects if o.type == "MESH" and o.name != "Backdrop"}
     assert by_object["outer_ring"].name == "HM_steel"
     assert by_object["ball"]["hartomat_material"] == "polished_steel"
-    cage = by_object["cage"].node_tree.nodes["Principled BSDF"].inputs["Base Color"].default_value
+    cage = by_object["cage"].node_tree.nodes["hartomat_cad_colour"].outputs[0].default_value
     assert cage[0] > 0.5 and cage[1] < 0.1  # '#c82828' as a linear red
 
 

@@ -52,7 +52,7 @@ def test_script_builds_each_template_with_studio_lights_camera_and_world(built, 
     scene = json.loads(next(x for x in done.stdout.splitlines() if x.startswith("RESULT"))[6:])
     assert scene["camera"] == entry["camera"] and scene["objects"]["Backdrop"] == "MESH"
     assert scene["lights"] == ["AREA", "AREA", "AREA"]
-    assert scene["world"] and scene["engine"] == "CYCLES" and scene["view"] == "AgX"
+    assert scene["world"] and scene["engine"] == "CYCLES" and scene["view"] == "Standard"
 
 
 def test_bundled_index_lists_output_types_categories_and_cameras():

@@ -125,6 +125,7 @@ def test_order_line_setup_and_materials(tmp_path):
     assert Path(line["work_dir"]).is_dir() and line["work_dir"].endswith("line") and line["product"] == "bearing"
     mapping = result.node_results["fill"].outputs[0].data
     assert mapping["assignments"]["Ball_1"] == {"material": "polished_steel", "source": "rule", "rule": 0,
+                                                "rule_source": "inline", "rule_label": "name_pattern=ball*",
                                                 "colour": None, "name": "Ball_1"}
     assert mapping["assignments"]["housing"]["material"] == "plastic_red"
     assert mapping["assignments"]["cover"] == {"material": "cad_colour", "source": "colour", "rule": None,

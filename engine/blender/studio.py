@@ -51,6 +51,10 @@ class StudioStyle:
     world_strength: float
     lights: tuple[LightSpec, ...]
     look: str = "None"
+    # Standard (no tone curve) keeps a CAD colour's hue and saturation in the lit mid-tones, where
+    # AgX and Filmic desaturate towards white; the exposure keeps a white part's lit face below 1.
+    view_transform: str = "Standard"
+    exposure: float = -3.0
     backdrop_specular: float = 0.5  # Principled 'Specular IOR Level': low keeps a dark floor dark at grazing angles
 
 
@@ -61,12 +65,12 @@ THREE_POINT = (
 )
 
 STYLES: dict[str, StudioStyle] = {
-    "studio_white": StudioStyle("studio_white", (0.8, 0.8, 0.8), 0.9, (0.9, 0.9, 0.92), 0.08, THREE_POINT),
+    "studio_white": StudioStyle("studio_white", (0.95, 0.95, 0.95), 0.9, (0.9, 0.9, 0.92), 0.08, THREE_POINT),
     "studio_dark": StudioStyle(
         "studio_dark", (0.01, 0.01, 0.012), 0.9, (0.02, 0.02, 0.025), 0.2,
         (LightSpec("Key", (-2.4, -2.6, 2.8), 2.0, 700.0), LightSpec("Fill", (3.0, -1.8, 1.4), 3.0, 120.0),
          LightSpec("Rim", (0.6, 2.8, 3.2), 1.5, 1400.0)),
-        look="AgX - Medium High Contrast", backdrop_specular=0.05,
+        backdrop_specular=0.05,
     ),
 }
 
@@ -152,7 +156,8 @@ def _add_camera(bpy: Any, scene: Any) -> Any:
 
 def _colour_management(scene: Any, style: StudioStyle) -> None:
     scene.display_settings.display_device = "sRGB"
-    scene.view_settings.view_transform = "AgX"
+    scene.view_settings.view_transform = style.view_transform
+    scene.view_settings.exposure = style.exposure
     try:
         scene.view_settings.look = style.look
     except TypeError:  # a build without that look keeps the neutral one

@@ -36,6 +36,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--engine", choices=("CYCLES", "WORKBENCH"), help="render engine")
     parser.add_argument("--frames", type=int, help="turntable frame count")
     parser.add_argument("--transparent", action="store_true", help="transparent background (PNG with alpha)")
+    parser.add_argument("--category", default="", help="product category of the order line, e.g. bearing "
+                                                        "(selects category material rules and templates)")
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="NODE.FIELD=VALUE",
+                        help="override a node setting as in `hartomat run` (node id or step key; VALUE is JSON "
+                             "or text), e.g. still.view=fixed or material_rules.material_library=LIB.blend")
     parser.add_argument("--no-cache", action="store_true", help="run every node even if a cached result exists")
     parser.add_argument("--cache-dir", default=None, help="node cache folder (default: the runtime's)")
     parser.add_argument("--json", action="store_true", help="print the run summary (run.json) on stdout")
@@ -109,14 +114,16 @@ def run(args: argparse.Namespace) -> int:
     from ..context import OrderLine
     from ..presets import migrate_preset
     from ..runtime import RunOptions, run_workflow
+    from .cmd_run import parse_sets
 
     step = Path(args.step).resolve()
     if not step.is_file():
         raise HartomatError(f"{args.step}: no such STEP file")
     config = preset_config(args)
     out_dir = Path(args.out or Path("hartomat-out") / f"{step.stem}-{args.preset}").resolve()
-    line = OrderLine(product=step.stem, step_path=str(step), output_type=args.preset)
+    line = OrderLine(product=step.stem, step_path=str(step), output_type=args.preset, category=args.category)
     options = RunOptions(out_dir=out_dir, mode=args.mode, use_cache=not args.no_cache, legacy_config=config,
+                         overrides=parse_sets(args.sets),
                          cache_dir=Path(args.cache_dir) if args.cache_dir else None,
                          progress=ProgressPrinter(sys.stderr))
     with stdout_to_stderr():

@@ -1,4 +1,4 @@
-"""`hartomat sample bearing|single|nested|inch -o FILE.step`: write a sample STEP file (built with OCP)."""
+"""`hartomat sample bearing|single|nested|inch|colour_chart|plain_bearing|bracket_plate -o FILE.step`: write a sample STEP file (built with OCP)."""
 
 from __future__ import annotations
 

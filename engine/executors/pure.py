@@ -3,18 +3,18 @@
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import hmac
 import json
-import math
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 from ..artifacts import Artifact, ArtifactKind
 from ..context import NodeCall
 from ..errors import HartomatError, NodeInputError
+from ..material_rules import PartFacts, assembly_size, describe, load_rules, rule_matches
 from ..materials import LIBRARY
 from ..publishing import primary_index, role_of
 from ..trust import confine
@@ -54,49 +54,64 @@ def part_key(part: dict[str, Any]) -> str:
     return str(part.get("key") or part.get("name", ""))
 
 
-def _rgb(colour: str) -> tuple[float, float, float]:
-    return tuple(int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5))  # type: ignore[return-value]
+def _rules(call: NodeCall) -> list[tuple[Any, int, str]]:
+    """The node's own rules ('inline'), then those of its rules file, each with its index and source."""
+    settings = call.settings
+    try:
+        from_file = load_rules(settings.material_rules or None)
+    except ValueError as exc:
+        raise NodeInputError(f"node '{call.node_id}': material_rules: {exc}") from None
+    source = settings.material_rules or "default"
+    return [(r, i, "inline") for i, r in enumerate(settings.rules)] + [(r, i, source) for i, r in enumerate(from_file)]
 
 
-def _rule_matches(rule: Any, name: str, colour: str | None, case_sensitive: bool) -> bool:
-    if rule.name_pattern:
-        matcher = fnmatch.fnmatchcase if case_sensitive else (lambda n, p: fnmatch.fnmatchcase(n.lower(), p.lower()))
-        if not matcher(name, rule.name_pattern):
-            return False
-    if rule.colour:
-        if not colour:
-            return False
-        return math.dist(_rgb(colour), _rgb(rule.colour)) <= rule.colour_tolerance
-    return True
+def _check_materials(call: NodeCall, rules: list[tuple[Any, int, str]]) -> None:
+    """Keys of the built-in library are known here; a studio library's names are checked on render."""
+    if call.settings.material_library:
+        if not Path(call.settings.material_library).is_file():
+            raise NodeInputError(f"node '{call.node_id}': material_library: {call.settings.material_library} "
+                                 "is not a file")
+        return
+    for rule, index, source in rules:
+        if rule.material not in LIBRARY:
+            where = f"rules[{index}]" if source == "inline" else f"material_rules ({source}) rule {index}"
+            raise NodeInputError(f"node '{call.node_id}': {where}.material '{rule.material}' is not in the "
+                                 f"material library; known: {', '.join(LIBRARY)}")
 
 
 def material_map_resolve(call: NodeCall) -> dict[str, Artifact]:
-    """Each part gets the material of the first rule that matches its name and colour."""
-    rules = call.settings.rules
-    for index, rule in enumerate(rules):
-        if rule.material not in LIBRARY:
-            raise NodeInputError(f"node '{call.node_id}': rules[{index}].material '{rule.material}' is not in the "
-                                 f"material library; known: {', '.join(LIBRARY)}")
+    """Each part gets the material of the first rule that matches its name, the order line's
+    category, its colour and its geometry facts; the map records which rule it was."""
+    rules = _rules(call)
+    _check_materials(call, rules)
+    parts = _parts(call)
+    category = call.settings.category or call.context.order_line.category or ""
+    size = assembly_size(parts)
     assignments: dict[str, dict[str, Any]] = {}
-    for part in _parts(call):
-        name, colour = str(part.get("name", "")), part.get("colour")
-        for index, rule in enumerate(rules):
-            if _rule_matches(rule, name, colour, call.settings.case_sensitive):
+    for part in parts:
+        facts = PartFacts(part, category, size)
+        for rule, index, source in rules:
+            if rule_matches(rule, facts, call.settings.case_sensitive):
                 assignments[part_key(part)] = {"material": rule.material, "source": "rule", "rule": index,
-                                               "colour": colour, "name": name}
+                                               "rule_source": source, "rule_label": describe(rule),
+                                               "colour": facts.colour, "name": facts.name}
                 break
-    call.log(f"{len(assignments)} of {len(_parts(call))} parts matched a rule")
-    return {"material_map": Artifact(kind=ArtifactKind.MATERIAL_MAP, data={"assignments": assignments, "assumed": []})}
+    call.log(f"{len(assignments)} of {len(parts)} parts matched a rule (category '{category or '-'}')")
+    data: dict[str, Any] = {"assignments": assignments, "assumed": []}
+    if call.settings.material_library:
+        data["library"] = str(Path(call.settings.material_library).resolve())
+    return {"material_map": Artifact(kind=ArtifactKind.MATERIAL_MAP, data=data)}
 
 
 # -- auto_populate_materials ---------------------------------------------------------------------
 def auto_populate_materials(call: NodeCall) -> dict[str, Artifact]:
     """Parts no rule matched get their CAD colour as a plastic, else the default material."""
     default = call.settings.default_material
-    if default not in LIBRARY:
+    upstream = call.input("material_map")
+    library = upstream.data.get("library") if upstream else None
+    if default not in LIBRARY and not library:
         raise NodeInputError(f"node '{call.node_id}': default_material '{default}' is not in the material library; "
                              f"known: {', '.join(LIBRARY)}")
-    upstream = call.input("material_map")
     assignments = dict(upstream.data.get("assignments", {})) if upstream else {}
     assumed = list(upstream.data.get("assumed", [])) if upstream else []
     for part in _parts(call):
@@ -112,8 +127,10 @@ def auto_populate_materials(call: NodeCall) -> dict[str, Artifact]:
             assumed.append(name)
     if assumed:
         call.log(f"assumed '{default}' for {len(assumed)} part(s): {', '.join(assumed[:10])}")
-    return {"material_map": Artifact(kind=ArtifactKind.MATERIAL_MAP,
-                                     data={"assignments": assignments, "assumed": assumed})}
+    data: dict[str, Any] = {"assignments": assignments, "assumed": assumed}
+    if library:
+        data["library"] = library
+    return {"material_map": Artifact(kind=ArtifactKind.MATERIAL_MAP, data=data)}
 
 
 # -- output_save --------------------------------------------------------------------------------

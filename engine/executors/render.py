@@ -149,13 +149,35 @@ def _image(call: NodeCall, settings: RenderSettings, stage: Stage, view: str) ->
     return artifact
 
 
+def _auto_view(call: NodeCall, stage: Stage, settings: RenderSettings,
+               elevations: tuple[float, ...] | None = None) -> tuple[float, float]:
+    """The angle that shows the most of the product (`engine.blender.view`), logged with its score."""
+    import time
+
+    from ..blender import view
+
+    started = time.perf_counter()
+    stage.scene.view_layers[0].update()  # world matrices of the freshly parented product
+    best = view.auto_view(stage.meshes, stage.box, _lens(settings), settings.margin, elevations or view.ELEVATIONS)
+    call.log(f"view auto: azimuth {best.azimuth:g}, elevation {best.elevation:g} shows {best.visible} of "
+             f"{best.parts} parts ({best.visible_objects} of {best.objects} objects), {best.coverage:.0%} of the "
+             f"frame ({time.perf_counter() - started:.2f} s)")
+    return best.azimuth, best.elevation
+
+
 def blender_still(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
-    """A still framed on the bounding box from the settings' azimuth and elevation."""
+    """A still framed on the bounding box, from the angle that shows the most of the product
+    (view: auto) or from the settings' azimuth and elevation (view: fixed)."""
     settings = _settings(call, BlenderStillSettings)
     call.workdir.mkdir(parents=True, exist_ok=True)
     stage = _stage(call, settings)
-    _frame(stage, settings.azimuth, settings.elevation, _lens(settings), settings.margin)
-    return {"image": _image(call, settings, stage, settings.view_name or "still")}
+    azimuth, elevation = settings.azimuth, settings.elevation
+    if settings.view == "auto":
+        azimuth, elevation = _auto_view(call, stage, settings)
+    _frame(stage, azimuth, elevation, _lens(settings), settings.margin)
+    image = _image(call, settings, stage, settings.view_name or "still")
+    image.data.update(azimuth=azimuth, elevation=elevation, camera=settings.view)
+    return {"image": image}
 
 
 def blender_render(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
@@ -185,11 +207,12 @@ def _chunk(call: NodeCall, settings: BlenderTurntableSettings) -> range:
     return range(settings.chunk_start, end)
 
 
-def _render_frames(call: NodeCall, settings: BlenderTurntableSettings, stage: Stage, frames: range) -> list[Path]:
+def _render_frames(call: NodeCall, settings: BlenderTurntableSettings, stage: Stage, frames: range,
+                   start: float) -> list[Path]:
     from ..blender import camera, output
 
     lens = _lens(settings)
-    azimuths = turntable_azimuths(settings.frame_count)
+    azimuths = turntable_azimuths(settings.frame_count, start)
     distance = orbit_distance(stage.box, azimuths, settings.elevation, lens, settings.margin)
     stage.scene.render.use_persistent_data = True  # geometry stays loaded between frames
     paths = []
@@ -210,7 +233,8 @@ def blender_turntable(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
     frames = _chunk(call, settings)
     call.workdir.mkdir(parents=True, exist_ok=True)
     stage = _stage(call, settings.model_copy(update={"file_format": "PNG"}))
-    paths = _render_frames(call, settings, stage, frames)
+    start = _auto_view(call, stage, settings, (settings.elevation,))[0] if settings.view == "auto" else 0.0
+    paths = _render_frames(call, settings, stage, frames, start)
     chunked = len(frames) < settings.frame_count
     suffix = f"_{frames.start:04d}-{frames.stop - 1:04d}" if chunked else ""
     container = output.CONTAINERS[settings.video_format][1]
@@ -219,7 +243,7 @@ def blender_turntable(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
                                      settings.video_format, (settings.resolution_x, settings.resolution_y))
     video = Artifact.from_file(ArtifactKind.VIDEO, video_path, role="turntable_video",
                                data={"frames": len(paths), "fps": settings.fps, "chunk": [frames.start, frames.stop],
-                                     "frame_count": settings.frame_count})
+                                     "frame_count": settings.frame_count, "start_azimuth": start})
     result: dict[str, Artifact | list[Artifact]] = {"video": video}
     if settings.keep_frames or chunked:
         result["frames"] = Artifact(kind=ArtifactKind.IMAGE_SET, path=str(call.workdir / "frames"),
@@ -246,7 +270,8 @@ def export_blend(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
     call.workdir.mkdir(parents=True, exist_ok=True)
     view = BlenderStillSettings()
     stage = _stage(call, view)
-    _frame(stage, view.azimuth, view.elevation, _lens(view), view.margin)
+    azimuth, elevation = _auto_view(call, stage, view)  # the camera the default still uses
+    _frame(stage, azimuth, elevation, _lens(view), view.margin)
     if settings.pack_resources:
         for image in bpy.data.images:
             if image.source == "FILE" and not image.packed_file and image.filepath:

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .geometry_facts import shape_facts
 from .step_reader import StepDocument
 
 # Names exporters give shape representations and their items, not products (compared upper-case,
@@ -48,7 +49,7 @@ class PartInfo:
     colour: str | None
     layers: list[str]
     bbox_mm: dict[str, list[float]] | None
-    geometry: dict[str, int] = field(default_factory=dict)
+    geometry: dict[str, Any] = field(default_factory=dict)
     placements: list[list[float]] = field(default_factory=list)
     instance_keys: list[str] = field(default_factory=list)
 
@@ -68,7 +69,7 @@ def has_open_surface(shape: Any) -> bool:
         TopExp_Explorer(shape, TopAbs_FACE, TopAbs_SHELL).More()
 
 
-def shape_facts(shape: Any) -> dict[str, int]:
+def shape_counts(shape: Any) -> dict[str, int]:
     """Counts that say what kind of geometry a part is: solids, shells outside solids (open
     surface models), faces outside shells (free surfaces), faces with a triangulation but no
     surface (AP242 tessellated geometry), and edges outside faces (wireframe)."""
@@ -94,6 +95,12 @@ def shape_facts(shape: Any) -> dict[str, int]:
     return {"solids": count(TopAbs_SOLID), "shells": count(TopAbs_SHELL, TopAbs_SOLID),
             "free_faces": count(TopAbs_FACE, TopAbs_SHELL), "faces": faces, "tessellated_faces": tessellated,
             "free_edges": count(TopAbs_EDGE, TopAbs_FACE)}
+
+
+def part_geometry(shape: Any, bbox: dict[str, list[float]] | None) -> dict[str, Any]:
+    """What the extraction records of a part's geometry: its counts (what kind of geometry it
+    is) and, for a solid, the facts material rules match on (rotational, shape, thin walls, size)."""
+    return {**shape_counts(shape), **(shape_facts(shape, bbox) or {})}
 
 
 def label_name(label: Any, unfit: bool = False) -> str | None:
@@ -262,9 +269,10 @@ class AssemblyWalker:
             self.skipped[entry] = self.name(label) or instance_name or entry
             return None
         name, source = self._part_name(label, wrapper, instance_name)
+        bbox = shape_bbox_mm(shape) if self.facts else None
         part = PartInfo(label, entry, self._unique(name), source, label_colour(label) if self.facts else None,
                         label_layers(self.step, label) if self.facts else [],
-                        shape_bbox_mm(shape) if self.facts else None, shape_facts(shape) if self.facts else {})
+                        bbox, part_geometry(shape, bbox) if self.facts else {})
         self.parts[entry] = part
         if has_open_surface(shape):
             self.open_surfaces.add(entry)

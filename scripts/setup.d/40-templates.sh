@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Render templates: builds engine/templates/*.blend from code when one is missing or older than
-# the code that makes it (scripts/build_templates.py, engine/blender/studio.py, the index).
+# Render templates and the built-in material library: builds engine/templates/*.blend from code
+# when one is missing or older than the code that makes it (scripts/build_templates.py,
+# engine/blender/studio.py, the index; engine/materials.py, engine/blender/material_library.py).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 dir=engine/templates
-sources=(scripts/build_templates.py engine/blender/studio.py "$dir/templates.json")
+sources=(scripts/build_templates.py engine/blender/studio.py "$dir/templates.json" engine/materials.py
+         engine/blender/material_library.py)
 stale=0
-for blend in $(.venv/bin/python -c "import json; print(' '.join(t['file'] for t in json.load(open('$dir/templates.json'))['templates']))"); do
+for blend in materials.blend $(.venv/bin/python -c "import json; print(' '.join(t['file'] for t in json.load(open('$dir/templates.json'))['templates']))"); do
   if [ ! -s "$dir/$blend" ]; then stale=1; fi
   for src in "${sources[@]}"; do
     if [ "$src" -nt "$dir/$blend" ]; then stale=1; fi
