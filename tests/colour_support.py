@@ -117,7 +117,8 @@ def measure(result: Any) -> Measured:
 
     image_path = Path(result.node_results["still"].outputs[0].path)
     parts_record = result.node_results["extract"].outputs[0].data["parts"]
-    colours = {str(p["name"]): p.get("colour") for p in parts_record}
+    colours = {str(p["key"]): p.get("colour") for p in parts_record}
+    names = {str(p["key"]): str(p["name"]) for p in parts_record}  # parts are reported by name
     assignments = result.node_results["materials"].outputs[0].data["assignments"]
     scene = bpy.data.scenes[RENDER_SCENE]
     meshes = product_meshes(scene)
@@ -128,11 +129,12 @@ def measure(result: Any) -> Measured:
     for obj in meshes:
         key = part_key(obj)
         entry = assignments.get(key, {})
-        parts.setdefault(key, PartPixels(key, colours.get(key), material=str(entry.get("material", ""))))
+        name = names.get(key, key)
+        parts.setdefault(name, PartPixels(name, colours.get(key), material=str(entry.get("material", ""))))
     for index, inside in enumerate(_interior(ids, width)):
         if inside:
             obj = ids[index]
-            part = parts[part_key(obj)]
+            part = parts[names.get(part_key(obj), part_key(obj))]
             part.pixels.append(rgb[index])
             part.objects.add(obj.name)
     visible = {o.name for o in ids if o is not None}

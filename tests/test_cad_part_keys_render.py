@@ -59,7 +59,7 @@ def test_bbox_and_material_map_key_on_parts(assembly):
 
 
 def test_still_shows_the_four_cad_colours(assembly, tmp_path):
-    pixels = still(tmp_path, {k: assembly[k] for k in ("glb", "bbox", "material_map")}, engine="WORKBENCH",
+    pixels = still(tmp_path, {k: assembly[k] for k in ("glb", "bbox", "material_map")}, engine="WORKBENCH", view="fixed",
                    elevation=55.0)
     wanted = [colorsys.rgb_to_hsv(*samples._rgb(c))[0] * 360 for c in samples.FOUR_COLOURS.values()]
     assert min(abs(a - b) for a in wanted for b in wanted if a != b) > 30  # four distinct hues

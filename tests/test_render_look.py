@@ -52,6 +52,11 @@ def test_colour_chart_keeps_cad_colours(steps, tmp_path):
     assert [p.cad_colour for _, p in sorted(measured.parts.items())] == list(CHART_COLOURS)
 
 
+def by_name(assignments: dict[str, dict]) -> dict[str, dict]:
+    """A material map's entries (keyed by part key) by the part names they record."""
+    return {entry["name"]: entry for entry in assignments.values()}
+
+
 def _spread(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[int(0.95 * (len(ordered) - 1))] - ordered[int(0.05 * (len(ordered) - 1))]
@@ -64,7 +69,7 @@ def test_bearing_category_gives_metal_rings_and_balls(steps, tmp_path):
     assert materials == {"608zz-100": "steel", "608zz-200": "steel", "608zz-300": "steel",
                          "608zz-400": "polished_steel"}
     assert {part.material for part in plain.parts.values()} == {"cad_colour"}
-    record = metal.run.node_results["materials"].outputs[0].data["assignments"]
+    record = by_name(metal.run.node_results["materials"].outputs[0].data["assignments"])
     assert record["608zz-100"]["rule_label"] == "bearing: rings are ground steel"
     assert record["608zz-400"]["rule_label"] == "bearing: balls are polished steel"
     for key in ("608zz-100", "608zz-200"):  # rings: metal mirrors the studio, plastic shades evenly
@@ -155,7 +160,7 @@ def test_render_cli_takes_category_and_set(steps, tmp_path):
     summary = json.loads((out / "run.json").read_text())
     outputs = {o["node"]: o for o in summary["outputs"]}
     assert outputs["still"]["data"]["azimuth"] == 90.0 and outputs["still"]["data"]["camera"] == "fixed"
-    assignments = outputs["materials"]["data"]["assignments"]
+    assignments = by_name(outputs["materials"]["data"]["assignments"])
     assert assignments["608zz-400"]["material"] == "polished_steel"
     assert main(["render", str(steps["bearing"]), "--set", "still.nope=1", "-o", str(out / "bad")]) != 0
 

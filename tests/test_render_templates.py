@@ -154,4 +154,6 @@ def test_built_blend_builds_once_per_blender_version_and_leaves_the_session_clea
     after = {kind: len(getattr(bpy.data, kind)) for kind in before}
     assert after == before
     with bpy.data.libraries.load(str(first)) as (source, _):
-        assert source.scenes == ["probe"] and "HartOMat_Camera" in source.objects
+        # a session that already holds a studio (a warm worker) gets Blender's .001 names in the
+        # scratch scene; the render code finds the rig by name either way (studio.scene_object)
+        assert source.scenes == ["probe"] and any(o.split(".")[0] == "HartOMat_Camera" for o in source.objects)
