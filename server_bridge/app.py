@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from fastapi import Body, Depends, FastAPI, Header, Query, Request
+from fastapi import Body, Depends, FastAPI, Header, Query, Request, Security
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPBearer
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.types import Scope
 
-from . import catalog, orders, queue
+from . import catalog, faults, housekeeping, orders, queue
 from .api_models import (
     ClaimRequest,
     CompleteRequest,
@@ -26,15 +33,18 @@ from .api_models import (
     TokenRequest,
     WorkerRef,
 )
-from .auth import Principal, TokenCache, create_token
+from .auth import Principal, TokenError, create_token, list_tokens, resolve_token, revoke_token
 from .db import Store
+from .errors import error_response, openapi_responses, storage_failure, summarise, validation_problems
+from .guard import RequestGuard
+from .jsonbody import StrictJSONRoute
 from .notify import Notifier
 from .parity import parity_summary
 from .settings import ServerSettings
 from .storage import FileStore, UploadError, ingest_copy, library_path
 from .waker import Waker
 
-DOMAIN_ERRORS = (catalog.CatalogError, orders.OrderError, queue.QueueError, UploadError)
+DOMAIN_ERRORS = (catalog.CatalogError, orders.OrderError, queue.QueueError, UploadError, TokenError)
 
 
 class ApiError(Exception):
@@ -43,33 +53,45 @@ class ApiError(Exception):
         self.status = status
 
 
+def errs(*extra: int, writes: bool = False) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` of a route: the errors every API route can give, plus `extra`
+    (and 413/507 for routes that take a body and store data)."""
+    return openapi_responses((401, 403, 422, 503, *extra, *((413, 507) if writes else ())))
+
+
+FILE_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"description": "the stored file", "content": {"application/octet-stream": {}}}}
+
+
 def create_app(settings: ServerSettings) -> FastAPI:
-    store = Store(settings.data_dir / "farm.sqlite")
+    store = Store(settings.data_dir / "farm.sqlite", settings.db_busy_s)
     catalog.seed_presets(store)
     queue.grant_grace(store, settings.lease_s)
     files = FileStore(settings.data_dir / "files", settings.max_upload_bytes)
-    tokens = TokenCache(store)
+    housekeeping.clear_incoming(files)
+    housekeeping.sweep(store, files)
     notifier = Notifier(store, attempts=settings.webhook_attempts, backoff_s=settings.webhook_backoff_s)
     waker = Waker()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         notifier.start()
-        reaper = asyncio.create_task(_reap_loop(store, waker, notifier, settings.lease_s))
+        reaper = asyncio.create_task(_reap_loop(store, files, waker, notifier, settings.lease_s))
         yield
         reaper.cancel()
         notifier.stop()
 
     app = FastAPI(title="HartOMat farm", version="1", lifespan=lifespan)
+    app.router.route_class = StrictJSONRoute
     app.state.store, app.state.files, app.state.settings = store, files, settings
+    fault_switch = faults.FaultSwitch() if settings.test_mode else None
+    bearer_doc = HTTPBearer(auto_error=False, description="an API token from `hartomat token create`")
 
     def role(*allowed: str) -> Callable[..., Awaitable[Principal]]:
-        async def dependency(authorization: str | None = Header(None)) -> Principal:
-            if not authorization or not authorization.startswith("Bearer "):
-                raise ApiError(401, "missing bearer token (Authorization: Bearer <token>)")
-            principal = tokens.resolve(authorization[7:].strip())
+        async def dependency(request: Request, _: Any = Security(bearer_doc)) -> Principal:
+            principal: Principal | None = request.scope.get("state", {}).get("principal")  # set by RequestGuard
             if principal is None:
-                raise ApiError(401, "unknown or revoked token")
+                raise ApiError(401, "missing bearer token (Authorization: Bearer <token>)")
             if principal.role not in allowed:
                 raise ApiError(403, f"a {principal.role} token may not do this (needs {' or '.join(allowed)})")
             return principal
@@ -80,89 +102,117 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+        return error_response(exc.status, str(exc))
 
     for error_type in DOMAIN_ERRORS:
         @app.exception_handler(error_type)
         async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
-            body: dict[str, Any] = {"detail": str(exc)}
-            if isinstance(exc, catalog.CatalogError):
-                body["problems"] = exc.problems
-            return JSONResponse(body, status_code=getattr(exc, "status", 400))
+            problems = exc.problems if isinstance(exc, catalog.CatalogError) else ()
+            return error_response(getattr(exc, "status", 400), str(exc), problems)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = validation_problems(exc.errors())
+        return error_response(422, f"invalid request: {summarise(problems)}", problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
+
+    @app.exception_handler(sqlite3.OperationalError)
+    @app.exception_handler(OSError)
+    async def _storage_error(request: Request, exc: Exception) -> JSONResponse:
+        failure = storage_failure(exc)
+        if failure is None:
+            raise exc  # a bug, not the disk or a lock: the 500 handler below logs it
+        return error_response(failure[0], failure[1], headers=failure[2])
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:  # uvicorn logs the traceback
+        return error_response(500, f"internal server error ({type(exc).__name__}); the server log has the details")
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
         return {"ok": True}
 
     # --- admin: tokens, workflows, output types, workers -------------------------------------
-    @app.post("/api/tokens", status_code=201)
+    @app.post("/api/tokens", status_code=201, responses=errs(writes=True))
     async def make_token(req: TokenRequest, who: Principal = Depends(admin)) -> dict[str, str]:
         return {"token": create_token(store, req.role, req.name), "role": req.role}
 
-    @app.get("/api/workflows/node-definitions")
+    @app.get("/api/tokens", responses=errs())
+    async def tokens(who: Principal = Depends(admin)) -> list[dict[str, Any]]:
+        return list_tokens(store)
+
+    @app.post("/api/tokens/{token_id}/revoke", responses=errs(404, 409, writes=True))
+    async def revoke(token_id: str, who: Principal = Depends(admin)) -> dict[str, Any]:
+        """Revoke a token (by id, or by name when only one live token has it); refused from the next request on."""
+        return revoke_token(store, token_id)
+
+    @app.get("/api/workflows/node-definitions", responses=errs())
     async def node_definitions(who: Principal = Depends(anyone)) -> dict[str, Any]:
         from engine.registry import REGISTRY
 
         return REGISTRY.describe()
 
-    @app.get("/api/workflows")
+    @app.get("/api/workflows", responses=errs())
     async def list_workflows(who: Principal = Depends(submitter)) -> list[dict[str, Any]]:
         return [dict(r) for r in store.all("SELECT id, name, family, updated_at FROM workflows ORDER BY id")]
 
-    @app.post("/api/workflows", status_code=201)
+    @app.post("/api/workflows", status_code=201, responses=errs(writes=True))
     async def create_workflow(document: dict[str, Any] = Body(...), who: Principal = Depends(admin)) -> dict[str, Any]:
         return catalog.save_workflow(store, document)
 
-    @app.get("/api/workflows/{workflow_id}")
+    @app.get("/api/workflows/{workflow_id}", responses=errs(404))
     async def get_workflow(workflow_id: str, who: Principal = Depends(submitter)) -> dict[str, Any]:
         workflow: dict[str, Any] = catalog.load_workflow_row(store, workflow_id).canonical()
         return workflow
 
-    @app.put("/api/workflows/{workflow_id}")
+    @app.put("/api/workflows/{workflow_id}", responses=errs(404, writes=True))
     async def put_workflow(workflow_id: str, document: dict[str, Any] = Body(...),
                      who: Principal = Depends(admin)) -> dict[str, Any]:
         return catalog.save_workflow(store, document, workflow_id)
 
-    @app.get("/api/output-types")
+    @app.get("/api/output-types", responses=errs())
     async def list_output_types(who: Principal = Depends(submitter)) -> list[dict[str, Any]]:
         return catalog.list_output_types(store)
 
-    @app.get("/api/output-types/{name}")
+    @app.get("/api/output-types/{name}", responses=errs(404))
     async def get_output_type(name: str, who: Principal = Depends(submitter)) -> dict[str, Any]:
         return catalog.get_output_type(store, name)
 
-    @app.put("/api/output-types/{name}")
+    @app.put("/api/output-types/{name}", responses=errs(404, writes=True))
     async def put_output_type(name: str, req: OutputTypeRequest, who: Principal = Depends(admin)) -> dict[str, Any]:
         return catalog.save_output_type(store, {**req.model_dump(), "name": name}, who.name)
 
-    @app.post("/api/output-types/{name}/mode")
+    @app.post("/api/output-types/{name}/mode", responses=errs(404, writes=True))
     async def set_mode(name: str, req: ModeRequest, who: Principal = Depends(admin)) -> dict[str, Any]:
         return catalog.set_mode(store, name, req.mode, who.name)
 
-    @app.get("/api/output-types/{name}/parity")
+    @app.get("/api/output-types/{name}/parity", responses=errs(404))
     async def parity(name: str, last: int = Query(20, ge=1, le=1000),
                who: Principal = Depends(submitter)) -> dict[str, Any]:
         catalog.get_output_type(store, name)
         return parity_summary(store, name, last)
 
-    @app.get("/api/workers")
+    @app.get("/api/workers", responses=errs())
     async def workers(who: Principal = Depends(admin)) -> list[dict[str, Any]]:
         return queue.list_workers(store)
 
-    @app.delete("/api/workers/{worker_id}/blocks")
+    @app.delete("/api/workers/{worker_id}/blocks", responses=errs(writes=True))
     async def clear_blocks(worker_id: str, output_type: str | None = None,
                      who: Principal = Depends(admin)) -> dict[str, int]:
         return {"cleared": queue.clear_blocks(store, worker_id, output_type)}
 
     # --- submitters: files, orders, cancellation ----------------------------------------------
-    @app.post("/api/files", status_code=201)
+    @app.post("/api/files", status_code=201, responses=errs(400, writes=True))
     async def upload_file(request: Request, x_sha256: str = Header(...), x_filename: str = Header("upload.step"),
                           who: Principal = Depends(submitter)) -> dict[str, Any]:
         sha, size = await _receive(request, files, x_sha256)
         _record_file(store, sha, size, x_filename)
         return {"sha256": sha, "size": size}
 
-    @app.post("/api/orders", status_code=201)
+    @app.post("/api/orders", status_code=201, responses=errs(404, writes=True))
     async def create_order(req: OrderRequest, who: Principal = Depends(submitter)) -> dict[str, Any]:
         def from_library(product: str) -> str | None:
             path = library_path(settings.library_dir, product)
@@ -177,7 +227,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         waker.wake()
         return order
 
-    @app.get("/api/orders")
+    @app.get("/api/orders", responses=errs())
     async def list_orders(limit: int = Query(50, ge=1, le=1000), who: Principal = Depends(submitter)) -> list[dict[str, Any]]:
         rows = store.all("SELECT id, status, created_at, finished_at FROM orders WHERE ? OR submitted_by = ? "
                          "ORDER BY created_at DESC LIMIT ?", who.role == "admin", who.token_id, limit)
@@ -187,12 +237,12 @@ def create_app(settings: ServerSettings) -> FastAPI:
         if not orders.visible(store, who, order_id):
             raise ApiError(404, f"order {order_id!r} does not exist")
 
-    @app.get("/api/orders/{order_id}")
+    @app.get("/api/orders/{order_id}", responses=errs(404))
     async def get_order(order_id: str, who: Principal = Depends(submitter)) -> dict[str, Any]:
         own_order(order_id, who)
         return orders.order_status(store, order_id)
 
-    @app.post("/api/orders/{order_id}/cancel")
+    @app.post("/api/orders/{order_id}/cancel", responses=errs(404, writes=True))
     async def cancel_order(order_id: str, who: Principal = Depends(submitter)) -> dict[str, Any]:
         own_order(order_id, who)
         touched, finished = orders.cancel_jobs(store, "order_id = ?", order_id)
@@ -206,12 +256,12 @@ def create_app(settings: ServerSettings) -> FastAPI:
             raise ApiError(404, f"job {job_id!r} does not exist")
         return job
 
-    @app.get("/api/jobs/{job_id}")
+    @app.get("/api/jobs/{job_id}", responses=errs(404))
     async def get_job(job_id: str, who: Principal = Depends(submitter)) -> dict[str, Any]:
         own_job(job_id, who)
         return _job_detail(store, job_id)
 
-    @app.post("/api/jobs/{job_id}/cancel")
+    @app.post("/api/jobs/{job_id}/cancel", responses=errs(404, writes=True))
     async def cancel_job(job_id: str, who: Principal = Depends(submitter)) -> dict[str, Any]:
         job = own_job(job_id, who)
         touched, finished = orders.cancel_jobs(store, "id = ?", job_id)
@@ -219,7 +269,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
             notifier.order_finished(done)
         return {"cancelled": touched, "order_status": orders.order_status(store, job["order_id"])["status"]}
 
-    @app.get("/api/assets/{asset_id}")
+    @app.get("/api/assets/{asset_id}", response_class=FileResponse,
+             responses={**FILE_RESPONSE, **errs(404, 410)})
     async def get_asset(asset_id: str, who: Principal = Depends(anyone), worker_id: str | None = None) -> FileResponse:
         asset = store.one("SELECT * FROM media_assets WHERE id = ?", asset_id)
         if asset is None or not _may_read_asset(store, who, asset, worker_id):
@@ -227,11 +278,12 @@ def create_app(settings: ServerSettings) -> FastAPI:
         return stored_file(asset["sha256"], asset["name"])
 
     # --- workers ---------------------------------------------------------------------------------
-    @app.post("/api/workers/register", status_code=201)
+    @app.post("/api/workers/register", status_code=201, responses=errs(writes=True))
     async def register(req: RegisterRequest, who: Principal = Depends(worker_role)) -> dict[str, Any]:
         return {**queue.register_worker(store, who, req.name, req.capabilities), "lease_s": settings.lease_s}
 
-    @app.post("/api/workers/{worker_id}/claim")
+    @app.post("/api/workers/{worker_id}/claim",
+              responses={204: {"description": "no job arrived within wait_s"}, **errs(404, 409, 410, writes=True)})
     async def claim(worker_id: str, req: ClaimRequest, request: Request,
                     who: Principal = Depends(worker_role)) -> Response:
         job = await next_job(queue.own_worker(store, who, worker_id), req.wait_s, request)
@@ -251,7 +303,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
                 return job
             await waker.wait(event, remaining)
 
-    @app.post("/api/workers/{worker_id}/sign-off")
+    @app.post("/api/workers/{worker_id}/sign-off", responses=errs(404, 409, writes=True))
     async def sign_off(worker_id: str, who: Principal = Depends(worker_role)) -> dict[str, Any]:
         queue.own_worker(store, who, worker_id)
         returned = queue.sign_off(store, worker_id)
@@ -259,7 +311,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
             waker.wake()
         return {"handed_back": returned}
 
-    @app.get("/api/files/{sha256}")
+    @app.get("/api/files/{sha256}", response_class=FileResponse,
+             responses={**FILE_RESPONSE, **errs(400, 404, 410)})
     async def download_file(sha256: str, worker_id: str | None = None, who: Principal = Depends(anyone)) -> FileResponse:
         if not _may_read_file(store, who, sha256, worker_id):
             raise ApiError(404, f"file {sha256[:80]!r} does not exist")
@@ -272,13 +325,13 @@ def create_app(settings: ServerSettings) -> FastAPI:
             raise ApiError(410, f"file {sha256[:12]}… ({name!r}) is recorded but missing from the server's storage")
         return FileResponse(files.path(sha256), filename=name, headers={"X-Sha256": sha256})
 
-    @app.post("/api/jobs/{job_id}/heartbeat")
+    @app.post("/api/jobs/{job_id}/heartbeat", responses=errs(404, 409, writes=True))
     async def heartbeat(job_id: str, req: HeartbeatRequest, who: Principal = Depends(worker_role)) -> dict[str, Any]:
         queue.own_worker(store, who, req.worker_id)
         return queue.heartbeat(store, req.worker_id, job_id, settings.lease_s,
                                [e.model_dump() for e in req.events], req.logs)
 
-    @app.post("/api/jobs/{job_id}/assets", status_code=201)
+    @app.post("/api/jobs/{job_id}/assets", status_code=201, responses=errs(400, 404, 409, writes=True))
     async def upload_asset(job_id: str, request: Request, worker_id: str, role: str = Query(..., min_length=1),
                            name: str = "output", kind: str = "", primary: bool = False, node_id: str = "",
                            x_sha256: str = Header(...), who: Principal = Depends(worker_role)) -> dict[str, Any]:
@@ -289,9 +342,13 @@ def create_app(settings: ServerSettings) -> FastAPI:
         sha, size = await _receive(request, files, x_sha256)
         meta = {"role": role[:200], "name": safe_name(name), "kind": kind[:64], "primary": primary,
                 "node_id": node_id[:128]}
-        return queue.add_asset(store, worker_id, job_id, meta, sha, size)
+        try:
+            return queue.add_asset(store, worker_id, job_id, meta, sha, size)
+        except queue.QueueError:  # the job moved on while the body arrived: keep no orphan file
+            housekeeping.drop_if_unused(store, files, sha)
+            raise
 
-    @app.post("/api/jobs/{job_id}/complete")
+    @app.post("/api/jobs/{job_id}/complete", responses=errs(404, 409, writes=True))
     async def complete(job_id: str, req: CompleteRequest, request: Request,
                        who: Principal = Depends(worker_role)) -> JSONResponse:
         worker = queue.own_worker(store, who, req.worker_id)
@@ -304,13 +361,22 @@ def create_app(settings: ServerSettings) -> FastAPI:
             result["next_job"] = await next_job(worker, req.next.wait_s, request)
         return JSONResponse(result)
 
-    @app.post("/api/jobs/{job_id}/hand-back")
+    @app.post("/api/jobs/{job_id}/hand-back", responses=errs(404, 409, writes=True))
     async def hand_back(job_id: str, req: WorkerRef, who: Principal = Depends(worker_role)) -> dict[str, Any]:
         queue.own_worker(store, who, req.worker_id)
         result = queue.hand_back(store, req.worker_id, job_id)
         waker.wake()
         return result
 
+    if fault_switch is not None:
+        faults.mount(app, fault_switch, admin)
+    streamed = [r for r in app.routes if isinstance(r, APIRoute) and r.endpoint in (upload_file, upload_asset)]
+
+    def is_streamed(scope: Scope) -> bool:
+        return any(route.matches(scope)[0] is Match.FULL for route in streamed)
+
+    app.add_middleware(RequestGuard, resolve=lambda token: resolve_token(store, token),
+                       max_json_bytes=settings.max_json_bytes, streamed=is_streamed, faults=fault_switch)
     return app
 
 
@@ -367,8 +433,9 @@ def _job_detail(store: Store, job_id: str) -> dict[str, Any]:
     return {**job, "runs": runs, "logs": logs[-500:]}
 
 
-async def _reap_loop(store: Store, waker: Waker, notifier: Notifier, lease_s: float) -> None:
-    """Every fraction of a lease: put expired jobs back and wake the claimers."""
+async def _reap_loop(store: Store, files: FileStore, waker: Waker, notifier: Notifier, lease_s: float) -> None:
+    """Every fraction of a lease: put expired jobs back, wake the claimers, and sweep the
+    unpublished assets of settled jobs."""
     interval = max(0.2, min(2.0, lease_s / 4))
     while True:
         await asyncio.sleep(interval)
@@ -378,6 +445,7 @@ async def _reap_loop(store: Store, waker: Waker, notifier: Notifier, lease_s: fl
                 notifier.order_finished(order_id)
             if requeued:
                 waker.wake()
+            housekeeping.sweep(store, files)
         except Exception as exc:  # keep reaping whatever one pass hit
             print(f"hartomat serve: lease reaper: {exc}", flush=True)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from .db import Store, new_id, now
 
@@ -42,23 +42,34 @@ def create_token(store: Store, role: str, name: str = "") -> str:
     return token
 
 
-class TokenCache:
-    """Resolves bearer tokens to principals, remembering hashes already looked up."""
+def resolve_token(store: Store, token: str) -> Principal | None:
+    """The principal of a live token, looked up on every request (one indexed read), so a
+    revocation, by the API or by `hartomat token revoke` in another process, holds at once."""
+    row = store.one("SELECT id, name, role FROM tokens WHERE hash = ? AND revoked = 0", token_hash(token))
+    return Principal(row["id"], row["name"], row["role"]) if row is not None else None
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self._known: dict[str, Principal] = {}
 
-    def resolve(self, token: str) -> Principal | None:
-        digest = token_hash(token)
-        if digest in self._known:
-            return self._known[digest]
-        row = self.store.one("SELECT id, name, role FROM tokens WHERE hash = ? AND revoked = 0", digest)
-        if row is None:
-            return None
-        principal = Principal(row["id"], row["name"], row["role"])
-        self._known[digest] = principal
-        return principal
+def list_tokens(store: Store) -> list[dict[str, Any]]:
+    """Every token's record (never the token itself: only its hash is stored)."""
+    rows = store.all("SELECT id, name, role, created_at, revoked, revoked_at FROM tokens ORDER BY created_at, id")
+    return [{**dict(r), "revoked": bool(r["revoked"])} for r in rows]
 
-    def forget(self) -> None:
-        self._known.clear()
+
+class TokenError(ValueError):
+    def __init__(self, message: str, status: int = 404) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def revoke_token(store: Store, id_or_name: str) -> dict[str, Any]:
+    """Revoke one token, named by id or (if no other live token shares it) by name."""
+    with store.tx() as c:
+        rows = c.execute("SELECT id, revoked FROM tokens WHERE id = ? UNION SELECT id, revoked FROM tokens "
+                         "WHERE name = ? AND revoked = 0", (id_or_name, id_or_name)).fetchall()
+        if not rows:
+            raise TokenError(f"no token with id or name {id_or_name[:128]!r}")
+        if len(rows) > 1:
+            raise TokenError(f"{len(rows)} live tokens are named {id_or_name[:128]!r}; revoke one by id", 409)
+        c.execute("UPDATE tokens SET revoked = 1, revoked_at = coalesce(revoked_at, ?) WHERE id = ?",
+                  (now(), rows[0]["id"]))
+    return next(t for t in list_tokens(store) if t["id"] == rows[0]["id"])

@@ -40,6 +40,9 @@ def parse_and_validate(document: Any, source: str = "workflow") -> Any:
     except WorkflowLoadError as exc:
         raise CatalogError(str(exc), [{"code": "unreadable_workflow", "message": str(exc),
                                        "severity": "error"}]) from None
+    if not workflow.nodes:  # `{}` parses (as a migrated v0 document) but runs nothing
+        message = f"{source}: has no nodes; a stored workflow needs at least one"
+        raise CatalogError(message, [{"code": "empty_workflow", "message": message, "severity": "error"}])
     report = validate_workflow(workflow)
     if not report.ok:
         problems = [p.model_dump(mode="json") for p in report.problems]

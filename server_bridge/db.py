@@ -77,10 +77,16 @@ CREATE TABLE worker_streaks (
     blocked INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (worker_id, output_type));
 """
 
+# v2: when a token was revoked; uncommitted assets indexed for the housekeeping sweep.
+SCHEMA_V2 = """
+ALTER TABLE tokens ADD COLUMN revoked_at REAL;
+CREATE INDEX media_assets_unpublished ON media_assets(job_id) WHERE committed = 0;
+"""
+
 # Frozen order lines: what a line's jobs run is fixed at submission. Workflow documents are
 # kept by content hash and never change, so editing a workflow or an output type later
 # changes new orders only.
-FROZEN_LINES_V2 = """
+FROZEN_LINES_V3 = """
 CREATE TABLE workflow_documents (sha256 TEXT PRIMARY KEY, document TEXT NOT NULL, created_at REAL NOT NULL);
 ALTER TABLE order_lines ADD COLUMN workflow_sha256 TEXT REFERENCES workflow_documents(sha256);
 ALTER TABLE order_lines ADD COLUMN family TEXT;
@@ -118,7 +124,7 @@ def freeze_lines_of_older_orders(conn: sqlite3.Connection) -> None:
 
 Migration = str | Callable[[sqlite3.Connection], None]
 # index = schema version reached after applying it; append, never edit.
-MIGRATIONS: list[Migration] = [SCHEMA_V1, FROZEN_LINES_V2, freeze_lines_of_older_orders]
+MIGRATIONS: list[Migration] = [SCHEMA_V1, SCHEMA_V2, FROZEN_LINES_V3, freeze_lines_of_older_orders]
 
 
 def new_id(prefix: str) -> str:
@@ -145,7 +151,7 @@ def apply_migration(conn: sqlite3.Connection, migration: Migration) -> None:
 class Store:
     """The server's database handle: `with store.tx() as c:` runs one IMMEDIATE transaction."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, busy_timeout_s: float = 10.0) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -153,7 +159,7 @@ class Store:
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA foreign_keys=ON")
-        self.conn.execute("PRAGMA busy_timeout=10000")
+        self.conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
         self.lock = threading.RLock()
         self.migrate()
 
@@ -178,10 +184,11 @@ class Store:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self.conn
+                self.conn.execute("COMMIT")  # can fail too (disk full): then roll back, never stay open
             except BaseException:
-                self.conn.execute("ROLLBACK")
+                if self.conn.in_transaction:  # SQLite may have rolled back already
+                    self.conn.execute("ROLLBACK")
                 raise
-            self.conn.execute("COMMIT")
 
     def one(self, sql: str, *args: Any) -> sqlite3.Row | None:
         with self.lock:

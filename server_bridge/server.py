@@ -25,5 +25,7 @@ def serve(settings: ServerSettings, host: str = "127.0.0.1", port: int = 8765) -
     url = f"http://{host}:{bound}"
     (settings.data_dir / "server.json").write_text(json.dumps({"url": url}) + "\n")
     print(f"hartomat serve: listening on {url} (data {settings.data_dir})", flush=True)
+    if settings.test_mode:
+        print("hartomat serve: TEST MODE: the fault switch POST /api/test/fault is mounted", flush=True)
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=2)
     uvicorn.Server(config).run(sockets=[sock])

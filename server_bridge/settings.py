@@ -8,6 +8,8 @@ from pathlib import Path
 
 from .storage import DEFAULT_MAX_UPLOAD
 
+DEFAULT_MAX_JSON = 1024 * 1024
+
 
 @dataclass(frozen=True)
 class ServerSettings:
@@ -18,6 +20,9 @@ class ServerSettings:
     library_dir: Path | None = None
     webhook_attempts: int = 5
     webhook_backoff_s: float = 0.5
+    max_json_bytes: int = DEFAULT_MAX_JSON
+    db_busy_s: float = 10.0  # how long a write waits for another process' lock before answering 503
+    test_mode: bool = False  # mounts the fault switch (server_bridge/faults.py); never in production
 
     @classmethod
     def from_env(cls, data_dir: str | Path | None = None, **overrides: object) -> ServerSettings:
@@ -29,6 +34,9 @@ class ServerSettings:
             "max_upload_bytes": int(env.get("HARTOMAT_MAX_UPLOAD", DEFAULT_MAX_UPLOAD)),
             "library_dir": Path(library) if library else data / "products",
             "webhook_backoff_s": float(env.get("HARTOMAT_WEBHOOK_BACKOFF_S", 0.5)),
+            "max_json_bytes": int(env.get("HARTOMAT_MAX_JSON", DEFAULT_MAX_JSON)),
+            "db_busy_s": float(env.get("HARTOMAT_DB_BUSY_S", 10)),
+            "test_mode": env.get("HARTOMAT_TEST_MODE", "") not in ("", "0"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(data_dir=data, **values)  # type: ignore[arg-type]

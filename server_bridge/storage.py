@@ -38,8 +38,8 @@ class FileStore:
         self.root = Path(root)
         self.max_bytes = max_bytes
         self.root.mkdir(parents=True, exist_ok=True)
-        self._tmp = self.root / ".incoming"
-        self._tmp.mkdir(exist_ok=True)
+        self.incoming = self.root / ".incoming"  # temp files of uploads in flight
+        self.incoming.mkdir(exist_ok=True)
 
     def path(self, sha256: str) -> Path:
         if not SHA256_RE.match(sha256):
@@ -54,7 +54,7 @@ class FileStore:
         declared = declared_sha256.lower()
         target = self.path(declared)
         digest, size = hashlib.sha256(), 0
-        fd, tmp_name = tempfile.mkstemp(dir=self._tmp)
+        fd, tmp_name = tempfile.mkstemp(dir=self.incoming)
         try:
             with os.fdopen(fd, "wb") as handle:
                 async for chunk in chunks:
@@ -84,10 +84,14 @@ def ingest_copy(files: FileStore, source: Path) -> tuple[str, int]:
     target = files.path(sha)
     if not target.is_file():
         target.parent.mkdir(exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=files._tmp)
+        fd, tmp_name = tempfile.mkstemp(dir=files.incoming)
         os.close(fd)
-        shutil.copyfile(source, tmp_name)
-        os.replace(tmp_name, target)
+        try:
+            shutil.copyfile(source, tmp_name)
+            os.replace(tmp_name, target)
+        finally:
+            if os.path.exists(tmp_name):  # a full disk must not leave the partial copy behind
+                os.unlink(tmp_name)
     return sha, target.stat().st_size
 
 

@@ -31,15 +31,20 @@ class FarmServer:
     lease_s: float = 30.0
     max_upload: int | None = None
     port: int = 0
+    test_mode: bool = False  # mounts the fault switch (server_bridge/faults.py)
+    prefix: list[str] = field(default_factory=list)  # runs the server under this command (e.g. unshare)
     env: dict[str, str] = field(default_factory=dict)
     cli: list[str] = field(default_factory=lambda: list(CLI))  # the `hartomat` command that serves
     proc: subprocess.Popen[str] | None = None
     url: str = ""
 
     def start(self) -> FarmServer:
-        cmd = [*self.cli, "serve", "--port", str(self.port), "--data", str(self.data), "--lease", str(self.lease_s)]
+        cmd = [*self.prefix, *self.cli, "serve", "--port", str(self.port), "--data", str(self.data),
+               "--lease", str(self.lease_s)]
         if self.max_upload:
             cmd += ["--max-upload", str(self.max_upload)]
+        if self.test_mode:
+            cmd.append("--test-mode")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                      env={**os.environ, **self.env})
         assert self.proc.stdout is not None

@@ -19,6 +19,8 @@ ALL = set(ROLES)
 # document lists a route missing here, so a new endpoint cannot be left unprotected by accident.
 EXPECTED_ROLES: dict[tuple[str, str], set[str]] = {
     ("post", "/api/tokens"): {"admin"},
+    ("get", "/api/tokens"): {"admin"},
+    ("post", "/api/tokens/{token_id}/revoke"): {"admin"},
     ("get", "/api/workflows/node-definitions"): ALL,
     ("get", "/api/workflows"): SUBMIT,
     ("post", "/api/workflows"): {"admin"},
@@ -271,7 +273,7 @@ def test_no_request_body_or_path_makes_the_server_answer_500(farm, route, body, 
     role = sorted(EXPECTED_ROLES[route])[0]
     url = path.replace("{workflow_id}", value).replace("{name}", value).replace("{worker_id}", value)
     url = url.replace("{order_id}", value).replace("{job_id}", value).replace("{asset_id}", value)
-    url = url.replace("{sha256}", value)
+    url = url.replace("{sha256}", value).replace("{token_id}", value)
     if route == ("post", "/api/tokens") and isinstance(body, dict) and body.get("role") in ROLES:
         body = {"role": "nobody"}  # never mint real tokens from random data
     reply = server.call(method, url, tokens[role], json=body)

@@ -13,6 +13,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--lease", type=float, default=None, help="job lease in seconds (default 30)")
     parser.add_argument("--max-upload", type=int, default=None, help="largest upload in bytes")
     parser.add_argument("--library", default=None, help="product library folder of NAME.step files")
+    parser.add_argument("--max-json", type=int, default=None,
+                        help="largest JSON request body in bytes (default 1 MiB; uploads have --max-upload)")
+    parser.add_argument("--test-mode", action="store_true", default=None,
+                        help="tests only: mount the fault switch POST /api/test/fault (also HARTOMAT_TEST_MODE=1)")
     parser.set_defaults(func=run)
 
 
@@ -23,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from server_bridge.settings import ServerSettings
 
     settings = ServerSettings.from_env(args.data, lease_s=args.lease, max_upload_bytes=args.max_upload,
+                                       max_json_bytes=args.max_json, test_mode=args.test_mode,
                                        library_dir=Path(args.library) if args.library else None)
     serve(settings, args.host, args.port)
     return 0

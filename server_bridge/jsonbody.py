@@ -1,0 +1,58 @@
+"""Strict JSON request bodies: NaN, Infinity and numbers too large for a float are refused.
+
+Python's `json` accepts `NaN`, `Infinity` and `1e999` (which parses as inf); none is JSON, and a
+non-finite float in a request would come back in the 422 that names it, which cannot be encoded
+(the 500 this prevents). Routes of the app use `StrictJSONRoute`, so FastAPI answers 422.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi.routing import APIRoute
+from starlette.requests import Request
+from starlette.responses import Response
+
+
+class _NotFinite(ValueError):
+    pass
+
+
+def _constant(name: str) -> Any:
+    raise _NotFinite(f"{name} is not valid JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotFinite(f"number {text[:40]} is too large for a 64-bit float")
+    return value
+
+
+def loads_strict(text: str | bytes) -> Any:
+    """`json.loads` that raises JSONDecodeError on NaN, Infinity and overflowing numbers."""
+    try:
+        return json.loads(text, parse_constant=_constant, parse_float=_finite)
+    except _NotFinite as exc:
+        doc = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+        raise json.JSONDecodeError(f"{exc} (only finite numbers are accepted)", doc, 0) from None
+
+
+class StrictJSONRequest(Request):
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = loads_strict(await self.body())
+        return self._json
+
+
+class StrictJSONRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def strict_handler(request: Request) -> Response:
+            return await handler(StrictJSONRequest(request.scope, request.receive))
+
+        return strict_handler
