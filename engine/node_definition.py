@@ -47,9 +47,25 @@ def out(name: str, kind: ArtifactKind, role: str | None = None, description: str
 
 
 class NodeSettings(BaseModel):
-    """Base of every node's settings model: unknown fields are errors, not silently dropped."""
+    """Base of every node's settings model: unknown fields are errors, not silently dropped;
+    NaN and infinities are refused."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+def settings_trust(model: type[BaseModel], prefix: str = "") -> dict[str, dict[str, Any]]:
+    """Each setting's trust record by dotted name (a bridge's wrapped settings included):
+    trust 'order' or 'operator', why it is operator-only, and the folder a path must lie in."""
+    records: dict[str, dict[str, Any]] = {}
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, NodeSettings):
+            records.update(settings_trust(annotation, f"{prefix}{name}."))
+            continue
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        records[prefix + name] = {"trust": extra.get("trust", "order"), "reason": extra.get("trust_reason", ""),
+                                  "root": extra.get("path_root")}
+    return records
 
 
 class NodeDefinition(BaseModel):
@@ -96,6 +112,13 @@ class NodeDefinition(BaseModel):
             groups.setdefault(str(extra.get("group", "General")), []).append(name)
         return [{"name": group, "label": group, "fields": fields} for group, fields in groups.items()]
 
+    def setting_trust(self) -> dict[str, dict[str, Any]]:
+        return settings_trust(self.settings_model)
+
+    def operator_settings(self) -> dict[str, dict[str, Any]]:
+        """Settings only an output type's admin or the worker's config may set, never an order."""
+        return {name: record for name, record in self.setting_trust().items() if record["trust"] == "operator"}
+
     def artifact_roles(self) -> dict[str, str]:
         return {p.name: p.role for p in self.outputs if p.role}
 
@@ -123,6 +146,8 @@ class NodeDefinition(BaseModel):
             "settings_schema": self.settings_schema(),
             "defaults": self.default_settings(),
             "field_groups": self.field_groups(),
+            "setting_trust": {name: record["trust"] for name, record in self.setting_trust().items()},
+            "operator_settings": {name: record["reason"] for name, record in self.operator_settings().items()},
             "inputs": [port(p) for p in self.inputs],
             "outputs": [port(p) for p in self.outputs],
             "artifact_roles": self.artifact_roles(),

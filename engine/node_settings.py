@@ -2,16 +2,49 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from .node_definition import NodeSettings
 
+Reach = Literal["path", "url", "env", "interpreter"]
+PathRoot = Literal["scratch", "products", "templates"]
+# why a setting is operator-only, as the 422 at submit and the editor say it
+OPERATOR_REASONS: dict[str, str] = {
+    "path": "it names a path on the worker",
+    "url": "it names a URL the worker or server sends to",
+    "env": "it names an environment variable of the worker",
+    "interpreter": "it names a program the worker runs",
+}
+TEXT_MAX = 256
+PATH_MAX = 1024
+MAX_FRAMES = 3600
+MAX_RULES = 500
+MAX_THUMBNAILS = 16
+ThumbnailSize = Annotated[int, Field(ge=16, le=4096)]
 
-def setting(default: Any, group: str, description: str, **bounds: Any) -> Any:
-    """A settings field with its editor group and tooltip kept in the JSON Schema."""
-    return Field(default, description=description, json_schema_extra={"group": group}, **bounds)
+
+def setting(default: Any, group: str, description: str, *, operator: Reach | None = None,
+            root: PathRoot | None = None, **bounds: Any) -> Any:
+    """A settings field with its editor group, tooltip and trust level kept in the JSON Schema.
+
+    `operator` marks a setting an order line may not set (only an output type's admin or the
+    worker's config); `root` names the configured folder a path setting must resolve inside.
+    """
+    extra: dict[str, Any] = {"group": group, "trust": "operator" if operator else "order"}
+    if operator:
+        extra["trust_reason"] = OPERATOR_REASONS[operator]
+    if root:
+        extra["path_root"] = root
+    if isinstance(default, str) and "max_length" not in bounds and "pattern" not in bounds:
+        bounds["max_length"] = PATH_MAX if operator else TEXT_MAX
+    return Field(default, description=description, json_schema_extra=extra, **bounds)
+
+
+def path_setting(default: str, group: str, description: str, root: PathRoot) -> Any:
+    """An operator-only path that must resolve inside the worker's `root` folder."""
+    return setting(default, group, description, operator="path", root=root)
 
 
 RenderEngine = Literal["CYCLES", "WORKBENCH"]
@@ -21,12 +54,15 @@ ImageFormat = Literal["PNG", "JPEG", "OPEN_EXR"]
 class OrderLineSetupSettings(NodeSettings):
     output_type: str = setting("still", "Order", "Output type this run produces, unless the order line says")
     product_category: str = setting("", "Order", "Product category used to pick a template; empty = any")
-    work_subdir: str = setting("", "Order", "Sub-folder of the run folder for this line's files; empty = line id")
+    work_subdir: str = setting("", "Order", "Sub-folder of the run folder for this line's files; empty = line id",
+                               operator="path")
 
 
 class ResolveStepPathSettings(NodeSettings):
-    step_path: str = setting("", "Source", "Explicit STEP file; overrides the order line's product")
-    library_dir: str = setting("", "Library", "Product library folder searched by product number")
+    step_path: str = path_setting("", "Source", "Explicit STEP file; overrides the order line's product",
+                                  root="products")
+    library_dir: str = path_setting("", "Library", "Product library folder searched by product number",
+                                    root="products")
     product_number: str = setting("", "Library", "Product number looked up in the library; empty = order line's")
 
 
@@ -59,18 +95,19 @@ class GlbBboxSettings(NodeSettings):
 class MaterialRule(BaseModel):
     """One ordered rule: the first that matches a part wins."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    material: str = Field(min_length=1, description="Library material key")
-    name_pattern: str = Field("", description="Shell-style pattern on the part name, e.g. 'ball*'; empty = any")
+    material: str = Field(min_length=1, max_length=TEXT_MAX, description="Library material key")
+    name_pattern: str = Field("", max_length=TEXT_MAX,
+                              description="Shell-style pattern on the part name, e.g. 'ball*'; empty = any")
     colour: str = Field("", description="CAD colour as #rrggbb; empty = any", pattern=r"^(#[0-9a-fA-F]{6})?$")
     colour_tolerance: float = Field(0.05, ge=0, le=1, description="Max distance in RGB (0..1) to match colour")
 
 
 class MaterialMapResolveSettings(NodeSettings):
     rules: list[MaterialRule] = setting(
-        [], "Rules", "Ordered rules from part name and CAD colour to library materials"
-    )
+        [], "Rules", "Ordered rules from part name and CAD colour to library materials",
+        max_length=MAX_RULES)
     library: str = setting("default", "Library", "Material library to resolve keys against")
     case_sensitive: bool = setting(False, "Rules", "Match part-name patterns case-sensitively")
 
@@ -82,7 +119,8 @@ class AutoPopulateMaterialsSettings(NodeSettings):
 
 class ResolveTemplateSettings(NodeSettings):
     template: str = setting("", "Template", "Template name; empty = chosen by output type and category")
-    library_dir: str = setting("", "Template", "Template library folder; empty = the bundled one")
+    library_dir: str = path_setting("", "Template", "Template library folder; empty = the bundled one",
+                                    root="templates")
     category: str = setting("", "Template", "Product category; empty = the order line's")
 
 
@@ -110,13 +148,13 @@ class BlenderStillSettings(RenderSettings):
 
 
 class BlenderTurntableSettings(RenderSettings):
-    frame_count: int = setting(36, "Animation", "Frames in one full turn", ge=2, le=3600)
+    frame_count: int = setting(36, "Animation", "Frames in one full turn", ge=2, le=MAX_FRAMES)
     fps: int = setting(24, "Animation", "Frames per second of the video", ge=1, le=120)
     elevation: float = setting(20.0, "Camera", "Camera height angle in degrees", ge=-89, le=89)
     video_format: Literal["MP4", "MKV"] = setting("MP4", "Video", "Container; both use H.264")
     keep_frames: bool = setting(False, "Video", "Keep the rendered frames as an image set")
-    chunk_start: int = setting(0, "Chunks", "First frame of this chunk (0-based)", ge=0)
-    chunk_end: int = setting(0, "Chunks", "Frame after this chunk's last; 0 = to the end", ge=0)
+    chunk_start: int = setting(0, "Chunks", "First frame of this chunk (0-based)", ge=0, le=MAX_FRAMES)
+    chunk_end: int = setting(0, "Chunks", "Frame after this chunk's last; 0 = to the end", ge=0, le=MAX_FRAMES)
 
 
 class ThreejsRenderSettings(NodeSettings):
@@ -127,12 +165,13 @@ class ThreejsRenderSettings(NodeSettings):
 
 
 class ThumbnailSaveSettings(NodeSettings):
-    sizes: list[int] = setting([256], "Thumbnails", "Longest edge of each thumbnail in pixels", min_length=1)
+    sizes: list[ThumbnailSize] = setting([256], "Thumbnails", "Longest edge of each thumbnail in pixels",
+                                         min_length=1, max_length=MAX_THUMBNAILS)
     format: Literal["PNG", "JPEG", "WEBP"] = setting("PNG", "Thumbnails", "Thumbnail file format")
 
 
 class StlCacheGenerateSettings(TessellationSettings):
-    cache_dir: str = setting("", "Cache", "STL cache folder; empty = the run store's cache")
+    cache_dir: str = path_setting("", "Cache", "STL cache folder; empty = the run store's cache", root="scratch")
     binary: bool = setting(True, "Output", "Write binary STL")
 
 
@@ -148,8 +187,10 @@ class OutputSaveSettings(NodeSettings):
 
 
 class NotifySettings(NodeSettings):
-    webhook_url: str = setting("", "Webhook", "Order system webhook; empty = log a line only")
+    webhook_url: str = setting("", "Webhook", "Order system webhook; empty = log a line only", operator="url",
+                               pattern=r"^(https?://.+)?$", max_length=2000)
     max_attempts: int = setting(4, "Webhook", "Delivery attempts", ge=1, le=20)
     backoff_s: float = setting(0.5, "Webhook", "First retry delay, doubled per attempt", ge=0, le=600)
     timeout_s: float = setting(10.0, "Webhook", "Per-request timeout", gt=0, le=300)
-    secret_env: str = setting("HARTOMAT_WEBHOOK_SECRET", "Signing", "Environment variable with the signing secret")
+    secret_env: str = setting("HARTOMAT_WEBHOOK_SECRET", "Signing", "Environment variable with the signing secret",
+                              operator="env", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")

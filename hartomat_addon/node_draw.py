@@ -59,6 +59,7 @@ def draw_settings(node: Any, layout: Any, width: int = 40) -> None:
     """The node's settings grouped by the schema's field groups, errors beside their field."""
     specs = {spec.field: spec for spec in node.field_specs}
     raw = json_prop(node, "hm_raw", {})
+    operator = {name.split(".")[0] for name in node.definition.operator_settings()}
     for group in node.definition.field_groups():
         box = layout.box()
         box.label(text=group["label"])
@@ -69,6 +70,8 @@ def draw_settings(node: Any, layout: Any, width: int = 40) -> None:
             problem = _field_problem(node, field)
             row.alert = problem is not None
             row.prop(node, spec.prop)
+            if field in operator:  # set by the output type's admin or the worker config, never an order
+                row.label(text="", icon="LOCKED")
             if field in raw:
                 column.label(text=f"imported value {raw[field]!r} kept until edited", icon="INFO")
             if problem:

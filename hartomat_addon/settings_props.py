@@ -64,13 +64,20 @@ def _string_subtype(field: str) -> dict[str, Any]:
     return {}
 
 
+def _tooltip(schema: dict[str, Any]) -> str:
+    """The schema's description, plus why an order may not set it when it is operator-only."""
+    text = str(schema.get("description", ""))
+    if schema.get("trust") == "operator":
+        text += f" (operator-only: {schema.get('trust_reason', 'not settable by an order')})"
+    return text
+
+
 def make_property(field: str, schema: dict[str, Any], root: dict[str, Any],
                   update: Callable[..., None]) -> tuple[FieldSpec, Any]:
     """The `bpy.props` definition of one field, and the spec to read it back."""
     schema = _resolve(schema, root)
     kind = field_kind(schema)
-    common = {"name": schema.get("title", field), "description": schema.get("description", ""),
-              "update": update}
+    common = {"name": schema.get("title", field), "description": _tooltip(schema), "update": update}
     default = schema.get("default")
     if kind == "bool":
         prop = bpy.props.BoolProperty(default=bool(default), **common)

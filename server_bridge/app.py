@@ -21,6 +21,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import Scope
 
+from engine.egress import EgressPolicy
+
 from . import catalog, faults, housekeeping, orders, queue
 from .api_models import (
     ClaimRequest,
@@ -70,7 +72,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
     files = FileStore(settings.data_dir / "files", settings.max_upload_bytes)
     housekeeping.clear_incoming(files)
     housekeeping.sweep(store, files)
-    notifier = Notifier(store, attempts=settings.webhook_attempts, backoff_s=settings.webhook_backoff_s)
+    egress = EgressPolicy.parse(settings.webhook_allow)
+    notifier = Notifier(store, attempts=settings.webhook_attempts, backoff_s=settings.webhook_backoff_s,
+                        egress=egress)
     waker = Waker()
 
     @contextlib.asynccontextmanager
@@ -223,7 +227,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
             return sha
 
         order = orders.create_order(store, who, [line.model_dump() for line in req.lines], req.webhook_url,
-                                    from_library)
+                                    from_library, egress)
         waker.wake()
         return order
 

@@ -111,6 +111,14 @@ def override_problems_of(workflow: Any, overrides: dict[str, dict[str, Any]]) ->
     return override_problems(workflow, REGISTRY, overrides)
 
 
+def order_override_problems_of(workflow: Any, overrides: dict[str, dict[str, Any]]) -> list[str]:
+    """Operator-only settings (paths, URLs, environment variables) an order line tries to set."""
+    from engine.registry import REGISTRY
+    from engine.trust import order_override_problems
+
+    return order_override_problems(workflow, REGISTRY, overrides)
+
+
 def merge_overrides(base: dict[str, dict[str, Any]], extra: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """An order line's overrides on top of its output type's, field by field."""
     merged = {key: dict(values) for key, values in base.items()}

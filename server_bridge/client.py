@@ -7,6 +7,7 @@ token is refused, or what the server said was wrong with the request.
 from __future__ import annotations
 
 import os
+import random
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,12 +22,41 @@ T = TypeVar("T")
 
 
 class FarmError(HartomatError):
-    """A request the farm did not answer or refused; `status` is the HTTP status (0 = no answer)."""
+    """A request the farm did not answer or refused; `status` is the HTTP status (0 = no answer),
+    `retry_after` the seconds a 429/503 asked the client to wait."""
 
-    def __init__(self, message: str, status: int = 0, body: Any = None) -> None:
+    def __init__(self, message: str, status: int = 0, body: Any = None, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.body = body
+        self.retry_after = retry_after
+
+    @property
+    def transient(self) -> bool:
+        """Server trouble worth waiting out: no answer (refused, reset, timed out), 429 or any 5xx."""
+        return self.status == 0 or self.status == 429 or self.status >= 500
+
+
+BACKOFF_FIRST_S = 0.2
+BACKOFF_CAP_S = 5.0
+RETRY_AFTER_CAP_S = 60.0
+
+
+def backoff_delay(attempt: int, retry_after: float | None = None) -> float:
+    """Capped exponential backoff with jitter (half to all of the step, so a farm of workers
+    does not come back in lock-step); at least what the server's Retry-After asked for."""
+    step = min(BACKOFF_CAP_S, BACKOFF_FIRST_S * 2 ** min(attempt, 30))
+    delay = step * random.uniform(0.5, 1.0)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, RETRY_AFTER_CAP_S))
+    return delay
+
+
+def _retry_after(reply: requests.Response) -> float | None:
+    try:
+        return max(0.0, float(reply.headers.get("Retry-After", "")))
+    except ValueError:
+        return None
 
 
 def _detail(reply: requests.Response) -> tuple[str, Any]:
@@ -55,6 +85,8 @@ class FarmClient:
         self.server = server.rstrip("/")
         self.timeout = timeout
         self.retry_s = retry_s
+        self.on_retry: Callable[[FarmError, float, int], None] | None = None  # told before each wait
+        self.give_up: Callable[[], bool] = lambda: False  # ends retrying at once when it turns true
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {token}"
 
@@ -62,7 +94,9 @@ class FarmClient:
         """Another client for the same server and token, with its own connection pool (a
         requests.Session is not meant to be shared between threads)."""
         token = self.session.headers["Authorization"].removeprefix("Bearer ")
-        return FarmClient(self.server, str(token), self.timeout, self.retry_s)
+        twin = FarmClient(self.server, str(token), self.timeout, self.retry_s)
+        twin.on_retry, twin.give_up = self.on_retry, self.give_up
+        return twin
 
     # --- plumbing -----------------------------------------------------------------------------
     def _send(self, method: str, path: str, *, expect: tuple[int, ...] = (200, 201), timeout: float | None = None,
@@ -78,21 +112,30 @@ class FarmClient:
             detail, body = _detail(reply)
             who = {401: "the token was refused", 403: "the token's role may not do this"}.get(reply.status_code, "")
             prefix = f"{who}: " if who else ""
-            raise FarmError(f"{method} {path}: HTTP {reply.status_code}: {prefix}{detail}", reply.status_code, body)
+            raise FarmError(f"{method} {path}: HTTP {reply.status_code}: {prefix}{detail}", reply.status_code, body,
+                            _retry_after(reply))
         return reply
 
     def _retrying(self, call: Callable[[], T]) -> T:
-        """Retry a call while the server cannot be reached (a restart), for up to retry_s."""
-        deadline = time.monotonic() + self.retry_s
-        delay = 0.2
+        """Retry a call through transient server trouble (no answer, 429, 5xx) with capped
+        exponential backoff and jitter, until retry_s have passed since its first failure."""
+        first_failure: float | None = None
+        attempt = 0
         while True:
             try:
                 return call()
             except FarmError as exc:
-                if exc.status != 0 or time.monotonic() + delay > deadline:
+                now = time.monotonic()
+                first_failure = now if first_failure is None else first_failure
+                delay = backoff_delay(attempt, exc.retry_after)
+                if not exc.transient or now + delay - first_failure > self.retry_s or self.give_up():
                     raise
-                time.sleep(delay)
-                delay = min(delay * 2, 2.0)
+                if self.on_retry is not None:
+                    self.on_retry(exc, delay, attempt)
+                end = now + delay
+                while (left := end - time.monotonic()) > 0 and not self.give_up():
+                    time.sleep(min(left, 0.2))
+                attempt += 1
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         return self._retrying(lambda: self._send(method, path, **kwargs).json())
@@ -162,18 +205,25 @@ class FarmClient:
         return result
 
     def download(self, path: str, dest: Path, expect_sha: str | None = None) -> Path:
-        """Stream a file to `dest`, checking the sha256 the server declares (or `expect_sha`)."""
+        """Stream a file to `dest`, checking the sha256 the server declares (or `expect_sha`);
+        a transfer cut by server trouble starts again."""
+        return self._retrying(lambda: self._download_once(path, dest, expect_sha))
+
+    def _download_once(self, path: str, dest: Path, expect_sha: str | None) -> Path:
         reply = self._send("GET", path, stream=True)
         want = expect_sha or reply.headers.get("X-Sha256")
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(dest.name + ".part")
-        with open(tmp, "wb") as handle:
-            for chunk in reply.iter_content(1 << 20):
-                handle.write(chunk)
+        try:
+            with open(tmp, "wb") as handle:
+                for chunk in reply.iter_content(1 << 20):
+                    handle.write(chunk)
+        except requests.RequestException:
+            raise FarmError(f"{path}: the transfer was cut off") from None
         got = sha256_file(tmp)
         if want and got != want:
             tmp.unlink()
-            raise FarmError(f"{path}: downloaded content has sha256 {got}, expected {want}")
+            raise FarmError(f"{path}: downloaded content has sha256 {got}, expected {want}", 422)
         tmp.replace(dest)
         return dest
 
@@ -242,10 +292,15 @@ class FarmClient:
         job: dict[str, Any] = reply.json()
         return job
 
-    def heartbeat(self, job_id: str, worker_id: str, events: list[dict[str, Any]], logs: list[str]) -> dict[str, Any]:
-        result: dict[str, Any] = self._json("POST", f"/api/jobs/{job_id}/heartbeat",
-                                            json={"worker_id": worker_id, "events": events, "logs": logs})
-        return result
+    def heartbeat(self, job_id: str, worker_id: str, events: list[dict[str, Any]], logs: list[str],
+                  once: bool = False) -> dict[str, Any]:
+        """Renew the lease with progress and log lines; `once`: no retries (a worker's pulse
+        thread tries again at its next beat instead, with what it could not send)."""
+        def send() -> dict[str, Any]:
+            result: dict[str, Any] = self._send("POST", f"/api/jobs/{job_id}/heartbeat",
+                                                json={"worker_id": worker_id, "events": events, "logs": logs}).json()
+            return result
+        return send() if once else self._retrying(send)
 
     def upload_asset(self, job_id: str, worker_id: str, path: Path, role: str, kind: str, primary: bool,
                      node_id: str) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Order webhooks: one signed POST when an order finishes, retried with backoff.
 
 The body is the order's status JSON; `X-Hartomat-Signature: sha256=<hex>` is the HMAC-SHA256
-of the body with the secret from $HARTOMAT_WEBHOOK_SECRET (as the `notify` node signs).
+of the body with the secret from $HARTOMAT_WEBHOOK_SECRET (as the `notify` node signs). URLs
+go only where the egress policy allows (engine.egress), checked at submit and again at delivery.
 Delivery state lives on the order (pending, delivered, failed), so a restarted server resumes
 what was still pending.
 """
@@ -16,6 +17,8 @@ import queue
 import threading
 import time
 
+from engine.egress import EgressPolicy
+
 from .db import Store
 from .orders import order_status
 
@@ -29,8 +32,10 @@ def sign(body: bytes, secret: str) -> str:
 class Notifier:
     """A daemon thread delivering finished orders' webhooks one at a time."""
 
-    def __init__(self, store: Store, attempts: int = 5, backoff_s: float = 0.5, timeout_s: float = 10.0) -> None:
+    def __init__(self, store: Store, attempts: int = 5, backoff_s: float = 0.5, timeout_s: float = 10.0,
+                 egress: EgressPolicy | None = None) -> None:
         self.store = store
+        self.egress = egress or EgressPolicy.from_env()
         self.attempts, self.backoff_s, self.timeout_s = attempts, backoff_s, timeout_s
         self.secret = os.environ.get("HARTOMAT_WEBHOOK_SECRET", "")
         self._queue: queue.Queue[str | None] = queue.Queue()
@@ -55,7 +60,7 @@ class Notifier:
                 self._record(order_id, "failed", 0, f"notifier error: {exc}")
 
     def deliver(self, order_id: str) -> str:
-        import requests
+        from engine.egress import COULD_NOT_CONNECT, EgressRefused, delivery_failed, post
 
         row = self.store.one("SELECT webhook_url, webhook_status FROM orders WHERE id = ?", order_id)
         if row is None or not row["webhook_url"] or row["webhook_status"] != "pending":
@@ -66,13 +71,14 @@ class Notifier:
         error = ""
         for attempt in range(1, self.attempts + 1):
             try:
-                reply = requests.post(row["webhook_url"], data=body, headers=headers, timeout=self.timeout_s)
-                if reply.status_code < 300:
-                    self._record(order_id, "delivered", attempt, None)
-                    return "delivered"
-                error = f"HTTP {reply.status_code}"
-            except requests.RequestException as exc:
-                error = f"{type(exc).__name__}: {exc}"[:500]
+                status = post(self.egress, row["webhook_url"], body, headers, self.timeout_s)
+            except EgressRefused as exc:  # DNS changed since submit: never retried
+                self._record(order_id, "failed", attempt, str(exc))
+                return "failed"
+            if isinstance(status, int) and status < 300:
+                self._record(order_id, "delivered", attempt, None)
+                return "delivered"
+            error = delivery_failed(status) if isinstance(status, int) else COULD_NOT_CONNECT
             self._record(order_id, "pending", attempt, error)
             if attempt < self.attempts:
                 time.sleep(self.backoff_s * 2 ** (attempt - 1))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from engine.egress import EgressPolicy, EgressRefused
+
 from . import jobstate
 from .auth import Principal
 from .catalog import (
@@ -12,6 +14,7 @@ from .catalog import (
     caps_mask,
     get_output_type,
     merge_overrides,
+    order_override_problems_of,
     override_problems_of,
     required_capabilities,
     stored_workflow,
@@ -26,12 +29,18 @@ class OrderError(ValueError):
 
 
 def create_order(store: Store, principal: Principal, lines: list[dict[str, Any]], webhook_url: str | None,
-                 resolve_library: Any = None) -> dict[str, Any]:
-    """Check every line first (output type exists, STEP known), then write order, lines and jobs.
-    Each line freezes what its jobs will run: the workflow document (by content hash), the
-    merged overrides, the fallback flag; its job, the mode and capabilities."""
+                 resolve_library: Any = None, egress: EgressPolicy | None = None) -> dict[str, Any]:
+    """Check every line first (output type exists, STEP known, no operator-only override), and
+    the webhook against the egress policy, then write order, lines and jobs. Each line freezes
+    what its jobs will run: the workflow document (by content hash), the merged overrides, the
+    fallback flag; its job, the mode and capabilities."""
     if not lines:
         raise OrderError("an order needs at least one line")
+    if webhook_url:
+        try:
+            (egress or EgressPolicy.from_env()).check(webhook_url)
+        except EgressRefused as exc:
+            raise OrderError(str(exc)) from None
     prepared = []
     for index, line in enumerate(lines):
         where = f"lines[{index}]"
@@ -48,6 +57,9 @@ def create_order(store: Store, principal: Principal, lines: list[dict[str, Any]]
         if store.one("SELECT 1 FROM files WHERE sha256 = ?", sha) is None:
             raise OrderError(f"{where}.step_sha256: no uploaded file has sha256 {sha}")
         document, workflow = stored_workflow(store, output_type["workflow_id"])
+        refused = order_override_problems_of(workflow, line.get("overrides") or {})
+        if refused:
+            raise OrderError(f"{where}.overrides: {'; '.join(refused)}")
         overrides = merge_overrides(output_type["overrides"], line.get("overrides") or {})
         problems = override_problems_of(workflow, overrides)
         if problems:

@@ -20,6 +20,7 @@ class ServerSettings:
     library_dir: Path | None = None
     webhook_attempts: int = 5
     webhook_backoff_s: float = 0.5
+    webhook_allow: str | None = None  # egress policy (engine.egress); None = $HARTOMAT_WEBHOOK_ALLOW or public
     max_json_bytes: int = DEFAULT_MAX_JSON
     db_busy_s: float = 10.0  # how long a write waits for another process' lock before answering 503
     test_mode: bool = False  # mounts the fault switch (server_bridge/faults.py); never in production
@@ -34,6 +35,7 @@ class ServerSettings:
             "max_upload_bytes": int(env.get("HARTOMAT_MAX_UPLOAD", DEFAULT_MAX_UPLOAD)),
             "library_dir": Path(library) if library else data / "products",
             "webhook_backoff_s": float(env.get("HARTOMAT_WEBHOOK_BACKOFF_S", 0.5)),
+            "webhook_allow": env.get("HARTOMAT_WEBHOOK_ALLOW"),
             "max_json_bytes": int(env.get("HARTOMAT_MAX_JSON", DEFAULT_MAX_JSON)),
             "db_busy_s": float(env.get("HARTOMAT_DB_BUSY_S", 10)),
             "test_mode": env.get("HARTOMAT_TEST_MODE", "") not in ("", "0"),

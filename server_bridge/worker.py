@@ -24,6 +24,9 @@ from .client import FarmClient, FarmError
 from .publisher import RemotePublisher
 
 Runner = Callable[["JobContext"], dict[str, Any]]
+BEAT_LOG_LINES = 1000  # log lines per heartbeat (the server takes up to 5000)
+MAX_BUFFERED_LINES = 20000  # log lines kept while the server is unreachable
+REFUSED = (401, 403)  # the token is revoked or wrong: the only server answers a worker exits on
 
 
 class WorkerStop(Exception):
@@ -43,6 +46,7 @@ class JobContext:
     progress: Callable[[Any], None]
     cancel: Callable[[], bool]
     log: Callable[[str], None]
+    path_roots: dict[str, list[Path]] = field(default_factory=dict)
 
 
 @dataclass
@@ -56,15 +60,34 @@ class _Beat:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def take(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """What to send now: every node's latest event and up to BEAT_LOG_LINES log lines."""
         with self.lock:
-            events, logs = list(self.events.values()), self.logs
-            self.events, self.logs = {}, []
+            events, logs = list(self.events.values()), self.logs[:BEAT_LOG_LINES]
+            self.events, self.logs = {}, self.logs[BEAT_LOG_LINES:]
         return events, logs
+
+    def put_back(self, events: list[dict[str, Any]], logs: list[str]) -> None:
+        """Keep what a failed heartbeat could not send, for the next one (newer events win); past
+        MAX_BUFFERED_LINES the oldest lines give way, and one line says how many."""
+        with self.lock:
+            self.events = {**{e["node_id"]: e for e in events}, **self.events}
+            merged = logs + self.logs
+            if len(merged) > MAX_BUFFERED_LINES:
+                dropped = len(merged) - MAX_BUFFERED_LINES + 1
+                merged = [f"({dropped} log lines dropped while the server was unreachable)",
+                          *merged[dropped:]]
+            self.logs = merged
+
+    @property
+    def pending(self) -> bool:
+        with self.lock:
+            return bool(self.events or self.logs)
 
 
 def run_with_runtime(ctx: JobContext) -> dict[str, Any]:
     """The default runner: engine.runtime.run_workflow in the output type's mode."""
     from engine.context import OrderLine
+    from engine.egress import EgressPolicy
     from engine.presets import PRESETS
     from engine.runtime import RunOptions, run_workflow
     from engine.workflow import parse_workflow_document
@@ -76,7 +99,8 @@ def run_with_runtime(ctx: JobContext) -> dict[str, Any]:
     options = RunOptions(out_dir=ctx.workdir / "run", mode=job["mode"], cache_dir=ctx.cache_dir,
                          store_path=ctx.store_path, progress=ctx.progress, cancel=ctx.cancel,
                          publisher=ctx.publisher, legacy_config=PRESETS.get(job["family"]),
-                         fallback=bool(job.get("legacy_fallback", True)))
+                         fallback=bool(job.get("legacy_fallback", True)),
+                         path_roots=ctx.path_roots, egress=EgressPolicy.from_env())
     result = run_workflow(workflow, order_line, options)
     status = result.status if result.status in ("succeeded", "failed", "cancelled") else "failed"
     return {"status": status, "error": result.error, "fell_back": result.fell_back,
@@ -92,11 +116,14 @@ def _json_safe(value: Any) -> Any:
 class Worker:
     def __init__(self, client: FarmClient, capabilities: list[str], work_root: Path, name: str = "",
                  runner: Runner = run_with_runtime, wait_s: float = 20.0, max_jobs: int | None = None,
-                 idle_exit_s: float | None = None, log: Callable[[str], None] | None = None) -> None:
+                 idle_exit_s: float | None = None, log: Callable[[str], None] | None = None,
+                 libraries: dict[str, list[Path]] | None = None) -> None:
         self.client = client
         self.pulse_client = client.clone()  # heartbeats come from their own thread
         self.capabilities = sorted(capabilities)
         self.work_root = Path(work_root)
+        # the only folders a job's path settings may name: scratch, and the configured libraries
+        self.path_roots = {"scratch": [self.work_root], **(libraries or {})}
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
         self.runner = runner
         self.wait_s = wait_s
@@ -107,6 +134,9 @@ class Worker:
         out = sys.stdout
         self.print = log or (lambda line: print(f"hartomat worker: {line}", file=out, flush=True))
         self.worker_id = ""
+        for each in (self.client, self.pulse_client):
+            each.on_retry = self._on_retry
+            each.give_up = lambda: self.abandon  # a second stop signal ends any wait for the server
         self.lease_s = 30.0
         self.stopping = False
         self.abandon = False
@@ -134,17 +164,41 @@ class Worker:
         import engine.runtime  # noqa: F401
 
     def run(self) -> int:
+        """Serve jobs until a stop signal (0) or until the server refuses the token (1); server
+        trouble in between (down, restarting, 5xx, 429) is waited out."""
+        try:
+            self._register()
+            self._loop()
+        except WorkerStop:
+            pass
+        except FarmError as exc:
+            if exc.status not in REFUSED:
+                raise
+            self.print(f"the server refused this worker's token: {exc}; stopping")
+            return 1
+        self._sign_off()
+        self.print(f"stopping after {self.jobs_done} job(s)")
+        return 0
+
+    def _register(self) -> None:
         registered = self.client.register(self.name, self.capabilities)
         self.worker_id, self.lease_s = registered["worker_id"], float(registered.get("lease_s", 30.0))
         self.print(f"registered as {self.worker_id} with {', '.join(self.capabilities) or 'no capabilities'}"
                    f" at {self.client.server}")
+
+    def _on_retry(self, exc: FarmError, delay: float, attempt: int) -> None:
+        if attempt == 0 or attempt % 10 == 0:  # the start of a spell of trouble, then now and then
+            self.print(f"server trouble ({exc}); retrying in {delay:.1f} s (attempt {attempt + 1})")
+
+    def _claim(self) -> dict[str, Any] | None:
         try:
-            self._loop()
-        except WorkerStop:
-            pass
-        self._sign_off()
-        self.print(f"stopping after {self.jobs_done} job(s)")
-        return 0
+            return self.client.claim(self.worker_id, self.wait_s)
+        except FarmError as exc:
+            if exc.status != 404:
+                raise
+            self.print(f"the server does not know {self.worker_id} any more; registering again")
+            self._register()
+            return None
 
     def _sign_off(self) -> None:
         """Return any job the server granted that this worker never saw (a stop signal between the
@@ -162,7 +216,7 @@ class Worker:
         job: dict[str, Any] | None = None
         while not self.stopping and (self.max_jobs is None or self.jobs_done < self.max_jobs):
             if job is None:
-                job = self.client.claim(self.worker_id, self.wait_s)
+                job = self._claim()
                 self.busy = job is not None
                 if job is None:
                     if self.idle_exit_s is not None and time.monotonic() - idle_since > self.idle_exit_s:
@@ -210,7 +264,10 @@ class Worker:
             if self.abandon or beat.lost:
                 self._give_up(job_id, beat)
                 return None
-            self._flush(job_id, beat)
+            self._flush(job_id, beat, final=True)
+            if beat.lost:
+                self._give_up(job_id, beat)
+                return None
             return self._report(job_id, report, claim_next and not self.stopping)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -222,7 +279,8 @@ class Worker:
             publisher = RemotePublisher(self.client, job["job_id"], self.worker_id, job["order_line_id"], log)
             ctx = JobContext(job=job, step_path=step_path, workdir=workdir, cache_dir=self.work_root / "cache",
                              store_path=self.work_root / "runs.sqlite", publisher=publisher, progress=progress,
-                             cancel=lambda: beat.cancel or beat.lost or self.abandon, log=log)
+                             cancel=lambda: beat.cancel or beat.lost or self.abandon, log=log,
+                             path_roots=self.path_roots)
             return self.runner(ctx)
         except Exception as exc:  # the job fails; the worker lives on for the next one
             log(traceback.format_exc(limit=8))
@@ -230,24 +288,48 @@ class Worker:
 
     def _heartbeats(self, job_id: str, beat: _Beat, stop: threading.Event) -> None:
         interval = max(0.2, min(1.0, self.lease_s / 3))
+        failing = False
         while not stop.wait(interval):
-            self._flush(job_id, beat)
+            try:
+                self._flush(job_id, beat)
+                if failing:
+                    self.print(f"heartbeats for {job_id} go through again")
+                failing = False
+            except FarmError as exc:  # kept for the next beat; a refused token ends the job
+                if exc.status in REFUSED:
+                    beat.lost = True
+                    return
+                if not failing:
+                    self.print(f"heartbeat for {job_id} failed ({exc}); its lines are kept for the next")
+                failing = True
 
-    def _flush(self, job_id: str, beat: _Beat) -> None:
-        events, logs = beat.take()
-        try:
-            reply = self.pulse_client.heartbeat(job_id, self.worker_id, events, logs)
-            beat.cancel = beat.cancel or bool(reply.get("cancel"))
-        except FarmError as exc:
-            if exc.status == 409:  # the lease was lost: someone else runs the job now
-                beat.lost = True
-            else:
-                self.print(f"heartbeat for {job_id} failed: {exc}")
+    def _flush(self, job_id: str, beat: _Beat, final: bool = False) -> None:
+        """Send buffered progress and log lines with a heartbeat. A beat that fails keeps its
+        lines for the next; the `final` flush before the report retries until all are sent."""
+        while True:
+            events, logs = beat.take()
+            try:
+                reply = (self.client.heartbeat(job_id, self.worker_id, events, logs) if final else
+                         self.pulse_client.heartbeat(job_id, self.worker_id, events, logs, once=True))
+                beat.cancel = beat.cancel or bool(reply.get("cancel"))
+            except FarmError as exc:
+                if exc.status == 409:  # the lease was lost: someone else runs the job now
+                    beat.lost = True
+                    return
+                beat.put_back(events, logs)
+                if final and exc.status not in REFUSED:
+                    self.print(f"{job_id}: could not send its last progress and log lines: {exc}")
+                    return
+                raise
+            if not (final and beat.pending):
+                return
 
     def _report(self, job_id: str, report: dict[str, Any], claim_next: bool) -> dict[str, Any] | None:
         try:
             result = self.client.complete(job_id, self.worker_id, report, 0.0 if claim_next else None)
         except FarmError as exc:
+            if exc.status in REFUSED:
+                raise
             self.print(f"{job_id}: could not report {report['status']}: {exc}")
             return None
         self.print(f"{job_id}: {report['status']} -> job {result['job']}")

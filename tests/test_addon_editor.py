@@ -62,6 +62,18 @@ def test_settings_properties_follow_the_schema(addon):
     assert rules.type == "STRING" and rules.default == "[]"
 
 
+def test_operator_only_settings_say_so_in_their_tooltip(addon):
+    from hartomat_addon.nodes import node_idname
+
+    tree = bpy.data.node_groups.new("trust", "HartomatWorkflowTree")
+    for definition in REGISTRY:
+        props = tree.nodes.new(node_idname(definition.key)).bl_rna.properties
+        for name, record in definition.setting_trust().items():
+            if "." not in name:
+                tip = props[f"hm_s_{name}"].description
+                assert ("operator-only" in tip) == (record["trust"] == "operator"), (definition.key, name, tip)
+
+
 def test_field_groups_and_add_menu_categories_come_from_the_registry(addon):
     from hartomat_addon.menus import categories
     from hartomat_addon.nodes import node_idname

@@ -25,7 +25,8 @@ def farm(tmp_path_factory: pytest.TempPathFactory):
     data = tmp_path_factory.mktemp("farm-queue")
     tokens = {role: token(data, role) for role in ("submit", "worker", "admin")}
     server = FarmServer(data, lease_s=1.5, env={"HARTOMAT_WEBHOOK_SECRET": SECRET,
-                                                "HARTOMAT_WEBHOOK_BACKOFF_S": "0.05"}).start()
+                                                "HARTOMAT_WEBHOOK_BACKOFF_S": "0.05",
+                                                "HARTOMAT_WEBHOOK_ALLOW": "127.0.0.1"}).start()
     yield server, tokens
     server.stop()
 

@@ -79,7 +79,7 @@ def test_notify_signs_and_retries_after_server_errors(tmp_path, receiver_factory
     assert payload["order_line_id"] == "line-1" and payload["run_id"] == result.run_id
     data = result.node_results["notify"].outputs[0].data
     assert data["status_code"] == 200 and data["attempts"] == 3
-    assert sum("failed: HTTP 5" in line for line in result.node_results["notify"].logs) == 2
+    assert sum("failed: delivery failed (HTTP 5" in line for line in result.node_results["notify"].logs) == 2
 
 
 def test_notify_gives_up_after_max_attempts_naming_the_url(tmp_path, receiver_factory):

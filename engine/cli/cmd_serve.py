@@ -13,6 +13,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--lease", type=float, default=None, help="job lease in seconds (default 30)")
     parser.add_argument("--max-upload", type=int, default=None, help="largest upload in bytes")
     parser.add_argument("--library", default=None, help="product library folder of NAME.step files")
+    parser.add_argument("--webhook-allow", default=None,
+                        help="where order webhooks may go: 'public', hosts, networks, comma-separated "
+                             "(default $HARTOMAT_WEBHOOK_ALLOW or public; loopback/private need listing)")
     parser.add_argument("--max-json", type=int, default=None,
                         help="largest JSON request body in bytes (default 1 MiB; uploads have --max-upload)")
     parser.add_argument("--test-mode", action="store_true", default=None,
@@ -28,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
 
     settings = ServerSettings.from_env(args.data, lease_s=args.lease, max_upload_bytes=args.max_upload,
                                        max_json_bytes=args.max_json, test_mode=args.test_mode,
-                                       library_dir=Path(args.library) if args.library else None)
+                                       library_dir=Path(args.library) if args.library else None,
+                                       webhook_allow=args.webhook_allow)
     serve(settings, args.host, args.port)
     return 0

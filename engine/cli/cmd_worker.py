@@ -22,7 +22,13 @@ def add_worker_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--wait", type=float, default=20.0, help="long-poll wait per claim, seconds")
     parser.add_argument("--max-jobs", type=int, default=None, help="exit after this many jobs")
     parser.add_argument("--idle-exit", type=float, default=None, help="exit after this long without a job")
-    parser.add_argument("--retry", type=float, default=120.0, help="keep retrying an unreachable server this long")
+    parser.add_argument("--retry", type=float, default=float("inf"),
+                        help="give up after this many seconds of continuous server trouble (default: never; "
+                             "the worker waits out restarts, 5xx and 429, and exits only on 401/403 or a signal)")
+    parser.add_argument("--library", action="append", default=[], metavar="DIR",
+                        help="product library a job's path settings may name (repeatable)")
+    parser.add_argument("--templates", action="append", default=[], metavar="DIR",
+                        help="template library a job's path settings may name (repeatable)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,7 +52,9 @@ def start_worker(args: argparse.Namespace) -> int:
     client = FarmClient(args.server, args.token, retry_s=args.retry)
     work_dir = Path(args.work_dir or tempfile.mkdtemp(prefix="hartomat-worker-"))
     worker = Worker(client, capabilities, work_dir, name=args.name, wait_s=args.wait, max_jobs=args.max_jobs,
-                    idle_exit_s=args.idle_exit)
+                    idle_exit_s=args.idle_exit,
+                    libraries={"products": [Path(p) for p in args.library],
+                               "templates": [Path(p) for p in args.templates]})
     worker.install_signal_handlers()
     try:
         worker.warm_up()

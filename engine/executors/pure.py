@@ -17,6 +17,7 @@ from ..context import NodeCall
 from ..errors import HartomatError, NodeInputError
 from ..materials import LIBRARY
 from ..publishing import primary_index, role_of
+from ..trust import confine
 
 SIGNATURE_HEADER = "X-HartOMat-Signature"
 
@@ -26,7 +27,8 @@ def order_line_setup(call: NodeCall) -> dict[str, Artifact]:
     """The order line as an artifact, with its working folder created under the run folder."""
     line = call.context.order_line
     settings = call.settings
-    work_dir = call.context.run_dir / (settings.work_subdir or line.id)
+    work_dir = confine(settings.work_subdir or line.id, [call.context.run_dir],
+                       f"node '{call.node_id}' (order_line_setup): setting 'work_subdir'")
     work_dir.mkdir(parents=True, exist_ok=True)
     data = line.model_dump(mode="json")
     if "output_type" not in line.model_fields_set:
@@ -172,29 +174,29 @@ def notify(call: NodeCall) -> dict[str, Artifact]:
 
 
 def _deliver(call: NodeCall, body: bytes, headers: dict[str, str]) -> tuple[int, int]:
-    import requests
+    """POST under the run's egress policy; failures read only "delivery failed (HTTP n)" or
+    "could not connect", never the transport's own words."""
+    from ..egress import COULD_NOT_CONNECT, EgressRefused, delivery_failed, post
 
     settings = call.settings
     last = ""
     for attempt in range(1, settings.max_attempts + 1):
         call.check_cancelled()
         try:
-            response = requests.post(settings.webhook_url, data=body, headers=headers, timeout=settings.timeout_s)
-        except requests.RequestException as exc:
-            last = f"{type(exc).__name__}: {exc}"
-        else:
-            if response.status_code < 300:
-                call.log(f"webhook {settings.webhook_url}: {response.status_code} (attempt {attempt})")
-                return response.status_code, attempt
-            last = f"HTTP {response.status_code}"
-            if response.status_code < 500 and response.status_code != 429:
-                raise NodeInputError(f"node '{call.node_id}': webhook {settings.webhook_url} refused the "
-                                     f"notification: {last}")
+            status = post(call.context.extras.get("egress"), settings.webhook_url, body, headers, settings.timeout_s)
+        except EgressRefused as exc:
+            raise NodeInputError(f"node '{call.node_id}': {exc}") from None
+        if isinstance(status, int) and status < 300:
+            call.log(f"webhook {settings.webhook_url}: {status} (attempt {attempt})")
+            return status, attempt
+        last = delivery_failed(status) if isinstance(status, int) else COULD_NOT_CONNECT
+        if isinstance(status, int) and status < 500 and status != 429:
+            raise NodeInputError(f"node '{call.node_id}': webhook {settings.webhook_url}: {last}")
         call.log(f"webhook attempt {attempt} failed: {last}")
         if attempt < settings.max_attempts:
             _sleep(call, settings.backoff_s * 2 ** (attempt - 1))
-    raise HartomatError(f"node '{call.node_id}': webhook {settings.webhook_url} failed after "
-                        f"{settings.max_attempts} attempts: {last}")
+    raise HartomatError(f"node '{call.node_id}': webhook {settings.webhook_url}: {last} after "
+                        f"{settings.max_attempts} attempts")
 
 
 def _sleep(call: NodeCall, seconds: float) -> None:

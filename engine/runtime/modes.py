@@ -142,7 +142,8 @@ def _run_legacy(session: RunSession, order_line: OrderLine, result: RunResult) -
             raise LegacyStepFailed("run cancelled")
         definition: NodeDefinition = session.registry.get(step)
         settings, problems = resolve_settings(definition, node_id, params,
-                                              merged_overrides(order_line, session.options, node_id, step))
+                                              merged_overrides(order_line, session.options, node_id, step),
+                                              session.options.path_roots)
         if problems:
             raise LegacyStepFailed("; ".join(problems))
         where, missing = placement(definition, capabilities, session.options)

@@ -49,6 +49,10 @@ class RunOptions:
     publisher: Any = None
     max_workers: int | None = None  # process-pool size; 0 runs process nodes in the main process
     fallback: bool = False  # graph mode: re-run legacy whenever the graph fails, not only on fallback_legacy
+    # a worker's folders that path settings must lie in ({'scratch'|'products'|'templates': [dirs]});
+    # None: a local run by the machine's own user, paths unconfined
+    path_roots: dict[str, list[Path]] | None = None
+    egress: Any = None  # engine.egress.EgressPolicy for the notify node's webhook; None: unconfined
 
     def __post_init__(self) -> None:
         self.out_dir = Path(self.out_dir)

@@ -16,6 +16,7 @@ from ..context import OrderLine
 from ..errors import HartomatError
 from ..node_definition import NodeDefinition
 from ..registry import NodeDefinitionRegistry
+from ..trust import PathRoots, confine_settings
 from ..validation import validate_workflow
 from ..workflow import NodePolicy, Workflow, WorkflowEdge
 from .cache_keys import NEVER_CACHED, Fingerprints, node_key, order_line_fingerprint
@@ -134,8 +135,9 @@ def merged_overrides(order_line: OrderLine, options: RunOptions, node_id: str, s
 
 
 def resolve_settings(definition: NodeDefinition, node_id: str, params: dict[str, Any],
-                     overrides: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """defaults <- params <- overrides, validated by the step's settings model."""
+                     overrides: dict[str, Any], roots: PathRoots | None = None) -> tuple[dict[str, Any], list[str]]:
+    """defaults <- params <- overrides, validated by the step's settings model; path settings
+    resolved inside the worker's `roots` (None: a local run, unconfined)."""
     values = {**params, **overrides}
     try:
         model = definition.settings_model.model_validate(values)
@@ -146,7 +148,7 @@ def resolve_settings(definition: NodeDefinition, node_id: str, params: dict[str,
             for err in exc.errors()
         ]
         return {}, problems
-    return model.model_dump(mode="json"), []
+    return confine_settings(definition, node_id, model.model_dump(mode="json"), roots)
 
 
 def unknown_override_keys(workflow: Workflow, registry: NodeDefinitionRegistry,
@@ -216,7 +218,8 @@ def plan_workflow(workflow: Workflow, order_line: OrderLine, options: RunOptions
         node = by_id[node_id]
         definition = registry.get(node.step)
         settings, errors = resolve_settings(definition, node.id, node.params,
-                                            merged_overrides(order_line, options, node.id, node.step))
+                                            merged_overrides(order_line, options, node.id, node.step),
+                                            options.path_roots)
         problems.extend(errors)
         policy = node.policy or NodePolicy()
         upstream = [(e.target_input, keys[e.source], e.source_output) for e in incoming[node_id]]

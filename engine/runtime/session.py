@@ -115,5 +115,6 @@ class RunSession:
             order_line=order_line, run_dir=run_dir, mode=mode,  # type: ignore[arg-type]
             authoritative=authoritative, cache_dir=self.cache.root if self.cache else None,
             capabilities=caps, run_id=self.run_id, publisher=publisher, store=self.store,
-            cancel_requested=self.cancelled, extras={"registry": self.registry},
+            cancel_requested=self.cancelled,
+            extras={"registry": self.registry, "egress": self.options.egress},
         )
