@@ -73,4 +73,6 @@ class CompleteRequest(WorkerRef):
     fell_back: bool = False
     summary: dict[str, Any] | None = None
     parity: dict[str, Any] | None = None
+    rerun_parts: list[str] = Field(default_factory=list, max_length=10000,
+                                   description="an assemble job's part jobs whose files were missing or corrupt")
     next: ClaimRequest | None = Field(None, description="also claim the next job (saves a round trip)")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -268,7 +269,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     @app.post("/api/jobs/{job_id}/cancel", responses=errs(404, writes=True))
     async def cancel_job(job_id: str, who: Principal = Depends(submitter)) -> dict[str, Any]:
         job = own_job(job_id, who)
-        touched, finished = orders.cancel_jobs(store, "id = ?", job_id)
+        touched, finished = orders.cancel_jobs(store, "id = ?1 OR parent_id = ?1", job_id)
         for done in finished:
             notifier.order_finished(done)
         return {"cancelled": touched, "order_status": orders.order_status(store, job["order_id"])["status"]}
@@ -352,6 +353,29 @@ def create_app(settings: ServerSettings) -> FastAPI:
             housekeeping.drop_if_unused(store, files, sha)
             raise
 
+    @app.post("/api/jobs/{job_id}/parts", status_code=201, responses=errs(400, 404, 409, writes=True))
+    async def upload_part(job_id: str, request: Request, worker_id: str, node_id: str = Query(..., min_length=1),
+                          port: str = Query(..., min_length=1), member: int = Query(0, ge=0), name: str = "part",
+                          kind: str = "", role: str = "", data: str = "{}", x_sha256: str = Header(...),
+                          who: Principal = Depends(worker_role)) -> dict[str, Any]:
+        """A part job hands one output file to its assemble job (not published)."""
+        from .storage import safe_name
+
+        queue.own_worker(store, who, worker_id)
+        queue.held_job(store, worker_id, job_id)
+        try:
+            part_data = json.loads(data)
+        except ValueError:
+            raise ApiError(422, "query 'data': not JSON") from None
+        sha, size = await _receive(request, files, x_sha256)
+        meta = {"node_id": node_id[:128], "port": port[:64], "member": member, "name": safe_name(name),
+                "kind": kind[:64], "role": role[:200] or None, "data": part_data}
+        try:
+            return queue.add_part(store, worker_id, job_id, meta, sha, size)
+        except queue.QueueError:
+            housekeeping.drop_if_unused(store, files, sha)
+            raise
+
     @app.post("/api/jobs/{job_id}/complete", responses=errs(404, 409, writes=True))
     async def complete(job_id: str, req: CompleteRequest, request: Request,
                        who: Principal = Depends(worker_role)) -> JSONResponse:
@@ -374,7 +398,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     if fault_switch is not None:
         faults.mount(app, fault_switch, admin)
-    streamed = [r for r in app.routes if isinstance(r, APIRoute) and r.endpoint in (upload_file, upload_asset)]
+    streamed = [r for r in app.routes if isinstance(r, APIRoute)
+                and r.endpoint in (upload_file, upload_asset, upload_part)]
 
     def is_streamed(scope: Scope) -> bool:
         return any(route.matches(scope)[0] is Match.FULL for route in streamed)
@@ -419,8 +444,17 @@ def _may_read_file(store: Store, who: Principal, sha256: str, worker_id: str | N
     if who.role == "admin":
         return store.one("SELECT 1 FROM files WHERE sha256 = ?", sha256) is not None
     if who.role == "worker":
-        return any(line["step_sha256"] == sha256 for line in _held_lines(store, who, worker_id))
+        return any(line["step_sha256"] == sha256 for line in _held_lines(store, who, worker_id)) or \
+            _held_part_file(store, who, sha256, worker_id)
     return False
+
+
+def _held_part_file(store: Store, who: Principal, sha256: str, worker_id: str | None) -> bool:
+    """Whether the file is a part of an assemble job this worker (of this token) holds."""
+    return bool(worker_id) and store.one(
+        "SELECT 1 FROM job_parts p JOIN jobs part ON part.id = p.job_id JOIN jobs a ON a.id = part.parent_id "
+        "JOIN workers w ON w.id = a.worker_id WHERE p.sha256 = ? AND a.worker_id = ? AND a.status = 'running' "
+        "AND w.token_id = ? LIMIT 1", sha256, worker_id, who.token_id) is not None
 
 
 def _job_detail(store: Store, job_id: str) -> dict[str, Any]:

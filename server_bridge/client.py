@@ -304,14 +304,22 @@ class FarmClient:
 
     def upload_asset(self, job_id: str, worker_id: str, path: Path, role: str, kind: str, primary: bool,
                      node_id: str) -> dict[str, Any]:
-        sha = sha256_file(path)
         params = {"worker_id": worker_id, "role": role, "name": path.name, "kind": kind,
                   "primary": str(primary).lower(), "node_id": node_id}
+        return self._upload(f"/api/jobs/{job_id}/assets", path, params)
+
+    def upload_part(self, job_id: str, worker_id: str, path: Path, meta: dict[str, Any]) -> dict[str, Any]:
+        """Hand one output file of a part job to its assemble job (meta: node_id, port, member,
+        kind, role, data as JSON text)."""
+        return self._upload(f"/api/jobs/{job_id}/parts", path, {"worker_id": worker_id, "name": path.name, **meta})
+
+    def _upload(self, route: str, path: Path, params: dict[str, Any]) -> dict[str, Any]:
+        sha = sha256_file(path)
 
         def send() -> dict[str, Any]:
             with open(path, "rb") as handle:
-                result: dict[str, Any] = self._send("POST", f"/api/jobs/{job_id}/assets", params=params,
-                                                    data=handle, headers={"X-Sha256": sha}).json()
+                result: dict[str, Any] = self._send("POST", route, params=params, data=handle,
+                                                    headers={"X-Sha256": sha}).json()
                 return result
         return self._retrying(send)
 

@@ -1,4 +1,5 @@
-"""Orders and their lines: creation (one job per line), status roll-up, cancellation."""
+"""Orders and their lines: creation (one job per line, or part jobs and an assemble job for a
+line that fans out), status roll-up, cancellation."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 from typing import Any
 
 from engine.egress import EgressPolicy, EgressRefused
+from engine.fanout import FanOutError, FanOutPlan, downstream_steps, plan_fan_out, upstream_steps
 
 from . import jobstate
 from .auth import Principal
@@ -17,6 +19,7 @@ from .catalog import (
     order_override_problems_of,
     override_problems_of,
     required_capabilities,
+    step_capabilities,
     stored_workflow,
 )
 from .db import Store, keep_document, loads, new_id, now
@@ -65,13 +68,14 @@ def create_order(store: Store, principal: Principal, lines: list[dict[str, Any]]
         if problems:
             raise OrderError(f"{where}.overrides: {'; '.join(problems)}")
         caps = caps_mask(required_capabilities(workflow, output_type["mode"]))
-        prepared.append((line, sha, output_type, caps, document, workflow.family, overrides))
+        fan = _fan_out(where, workflow, overrides, output_type["mode"])
+        prepared.append((line, sha, output_type, caps, document, workflow.family, overrides, workflow, fan))
     order_id, t = new_id("ord"), now()
     with store.tx() as c:
         c.execute("INSERT INTO orders (id, status, submitted_by, webhook_url, webhook_status, created_at) "
                   "VALUES (?, 'queued', ?, ?, ?, ?)",
                   (order_id, principal.token_id, webhook_url, "pending" if webhook_url else "none", t))
-        for position, (line, sha, output_type, caps, document, family, overrides) in enumerate(prepared):
+        for position, (line, sha, output_type, caps, document, family, overrides, workflow, fan) in enumerate(prepared):
             line_id = f"{order_id}-l{position + 1}"
             c.execute("INSERT INTO order_lines (id, order_id, position, product, step_sha256, output_type, "
                       "overrides, workflow_sha256, family, run_overrides, legacy_fallback) "
@@ -79,11 +83,40 @@ def create_order(store: Store, principal: Principal, lines: list[dict[str, Any]]
                       (line_id, order_id, position, line.get("product") or line_id, sha, output_type["name"],
                        json.dumps(line.get("overrides") or {}), keep_document(c, document), family,
                        json.dumps(overrides), int(output_type["legacy_fallback"])))
-            c.execute("INSERT INTO jobs (id, order_id, order_line_id, output_type, mode, caps, status, "
-                      "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
-                      (f"job-{line_id[4:]}", order_id, line_id, output_type["name"], output_type["mode"],
-                       caps, t, t))
+            job = {"order_id": order_id, "order_line_id": line_id, "output_type": output_type["name"],
+                   "mode": output_type["mode"], "caps": caps}
+            _insert_jobs(c, f"job-{line_id[4:]}", job, workflow, fan, t)
     return order_status(store, order_id)
+
+
+def _fan_out(where: str, workflow: Any, overrides: dict[str, Any], mode: str) -> FanOutPlan | None:
+    """The line's split over several jobs, refused (422 naming the override) when it cannot be."""
+    try:
+        fan = plan_fan_out(workflow, overrides)
+    except FanOutError as exc:
+        raise OrderError(f"{where}.overrides.{exc}") from None
+    if fan is not None and mode != "graph":
+        raise OrderError(f"{where}.overrides.{fan.nodes[0]}: only graph-mode output types split over "
+                         f"several jobs (this one runs in {mode} mode)")
+    return fan
+
+
+def _insert_jobs(c: Any, job_id: str, job: dict[str, Any], workflow: Any, fan: FanOutPlan | None,
+                 t: float) -> None:
+    """One job for the line; or its part jobs, then the assemble job that waits for them."""
+    columns = "id, order_id, order_line_id, output_type, mode, caps, status, created_at, updated_at, kind, " \
+              "parent_id, part"
+    sql = f"INSERT INTO jobs ({columns}) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)"
+    base = (job["order_id"], job["order_line_id"], job["output_type"], job["mode"])
+    if fan is None:
+        c.execute(sql, (job_id, *base, job["caps"], t, t, "line", None, None))
+        return
+    for index, part in enumerate(fan.parts):
+        caps = caps_mask(step_capabilities(upstream_steps(workflow, part.node_id)))
+        spec = {"label": part.label, "node_id": part.node_id, "overrides": part.overrides}
+        c.execute(sql, (f"{job_id}-p{index + 1}", *base, caps, t, t, "part", job_id, json.dumps(spec)))
+    caps = caps_mask(step_capabilities(downstream_steps(workflow, fan.nodes)))
+    c.execute(sql, (job_id, *base, caps, t, t, "assemble", None, json.dumps(fan.describe())))
 
 
 def roll_up(conn: Any, order_id: str) -> bool:
@@ -114,8 +147,13 @@ def order_status(store: Store, order_id: str) -> dict[str, Any]:
         raise OrderError(f"order {order_id!r} does not exist", 404)
     lines = []
     for line in store.all("SELECT * FROM order_lines WHERE order_id = ? ORDER BY position", order_id):
-        job = store.one("SELECT id, status, attempts, worker_id, run_id, error, mode, cancel_requested "
-                        "FROM jobs WHERE order_line_id = ?", line["id"])
+        job = store.one("SELECT id, status, attempts, worker_id, run_id, error, mode, cancel_requested, kind "
+                        "FROM jobs WHERE order_line_id = ? AND kind != 'part'", line["id"])
+        parts = [dict(p) for p in store.all(
+            "SELECT id, status, attempts, worker_id, error, part FROM jobs WHERE order_line_id = ? "
+            "AND kind = 'part' ORDER BY seq", line["id"])]
+        for part in parts:
+            part["label"] = loads(part.pop("part"), {}).get("label", "")
         run = store.one("SELECT fell_back, parity IS NOT NULL AS has_parity FROM runs WHERE job_id = ? "
                         "AND status = 'succeeded' ORDER BY started_at DESC LIMIT 1", job["id"]) if job else None
         assets = store.all("SELECT id, role, kind, name, sha256, size, is_primary FROM media_assets "
@@ -123,6 +161,8 @@ def order_status(store: Store, order_id: str) -> dict[str, Any]:
         lines.append({"id": line["id"], "product": line["product"], "output_type": line["output_type"],
                       "step_sha256": line["step_sha256"], "overrides": loads(line["overrides"], {}),
                       "job": dict(job) if job else None,
+                      "chunks": {"done": sum(p["status"] == "succeeded" for p in parts), "total": len(parts)},
+                      "parts": parts,
                       "fell_back": bool(run and run["fell_back"]),
                       "assets": [{**dict(a), "is_primary": bool(a["is_primary"])} for a in assets]})
     webhook = {"url": order["webhook_url"], "status": order["webhook_status"],
@@ -132,16 +172,25 @@ def order_status(store: Store, order_id: str) -> dict[str, Any]:
             "webhook": webhook, "lines": lines}
 
 
+def settle_assemble(c: Any, part: Any, status: str, error: str) -> None:
+    """A part job that ended for good without succeeding takes its assemble job with it: that
+    job could never run (failed part: failed; cancelled part: cancelled)."""
+    if part["parent_id"]:
+        jobstate.move(c, part["parent_id"], status, error=f"part {part['id']} {status}: {error}"[:4000])
+
+
 def cancel_jobs(store: Store, where: str, arg: str) -> tuple[int, list[str]]:
     """Cancel queued jobs now and flag running ones (their worker learns at its next heartbeat).
     Returns (count touched, orders finished by it)."""
     finished: list[str] = []
     touched = 0
     with store.tx() as c:
-        rows = c.execute(f"SELECT id, order_id, status FROM jobs WHERE {where}", (arg,)).fetchall()
+        rows = c.execute(f"SELECT id, order_id, status, parent_id FROM jobs WHERE {where} ORDER BY seq",
+                         (arg,)).fetchall()
         for row in rows:
             if row["status"] == "queued":
                 touched += jobstate.move(c, row["id"], "cancelled", error="cancelled before it ran")
+                settle_assemble(c, row, "cancelled", "cancelled before it ran")
             elif row["status"] == "running":
                 c.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ?", (row["id"],))
                 touched += 1

@@ -85,26 +85,49 @@ class _Beat:
 
 
 def run_with_runtime(ctx: JobContext) -> dict[str, Any]:
-    """The default runner: engine.runtime.run_workflow in the output type's mode."""
+    """The default runner: engine.runtime.run_workflow in the output type's mode. A part job
+    runs its target node (and what feeds it) and hands the outputs on; an assemble job builds
+    the split node's outputs from the parts and runs the rest of the graph."""
     from engine.context import OrderLine
     from engine.egress import EgressPolicy
     from engine.presets import PRESETS
     from engine.runtime import RunOptions, run_workflow
     from engine.workflow import parse_workflow_document
 
+    from .catalog import merge_overrides
+    from .parts import PartsUnusable, fetch_parts, given_outputs, upload_parts
+
     job = ctx.job
+    kind = job.get("kind", "line")
     workflow = parse_workflow_document(job["workflow"], f"job {job['job_id']} workflow")
+    overrides = job["overrides"]
+    targets, given = None, {}
+    if kind == "part":
+        overrides = merge_overrides(overrides, job["part"]["overrides"])
+        targets = frozenset([job["part"]["node_id"]])
+    elif kind == "assemble":
+        try:
+            files = fetch_parts(ctx.publisher.client, job, ctx.publisher.worker_id, ctx.workdir / "parts")
+        except PartsUnusable as exc:
+            ctx.log(f"parts to run again: {', '.join(exc.jobs)} ({exc})")
+            return {"status": "failed", "error": f"parts unusable: {exc}", "rerun_parts": exc.jobs}
+        given = given_outputs(job, workflow, files, ctx.workdir / "assemble", ctx.log)
     order_line = OrderLine(id=job["order_line_id"], order_id=job["order_id"], product=job["product"],
-                           step_path=str(ctx.step_path), output_type=job["output_type"], overrides=job["overrides"])
+                           step_path=str(ctx.step_path), output_type=job["output_type"], overrides=overrides)
     options = RunOptions(out_dir=ctx.workdir / "run", mode=job["mode"], cache_dir=ctx.cache_dir,
                          store_path=ctx.store_path, progress=ctx.progress, cancel=ctx.cancel,
                          publisher=ctx.publisher, legacy_config=PRESETS.get(job["family"]),
-                         fallback=bool(job.get("legacy_fallback", True)),
-                         path_roots=ctx.path_roots, egress=EgressPolicy.from_env())
+                         fallback=bool(job.get("legacy_fallback", True)) and kind == "line",
+                         path_roots=ctx.path_roots, egress=EgressPolicy.from_env(), targets=targets, given=given)
     result = run_workflow(workflow, order_line, options)
     status = result.status if result.status in ("succeeded", "failed", "cancelled") else "failed"
+    summary = _json_safe(result.summary())
+    if kind == "part" and status == "succeeded":
+        outputs = summary["nodes"][job["part"]["node_id"]]["outputs"]
+        count = upload_parts(ctx.publisher.client, job, ctx.publisher.worker_id, outputs)
+        ctx.log(f"handed {count} file(s) of {job['part']['label']} to the assemble job")
     return {"status": status, "error": result.error, "fell_back": result.fell_back,
-            "summary": _json_safe(result.summary()), "parity": _json_safe(result.parity) if result.parity else None}
+            "summary": summary, "parity": _json_safe(result.parity) if result.parity else None}
 
 
 def _json_safe(value: Any) -> Any:

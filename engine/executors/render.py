@@ -199,13 +199,19 @@ def _render_frames(call: NodeCall, settings: BlenderTurntableSettings, stage: St
 
 def blender_turntable(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
     """One full turn in frame_count frames (or the chunk asked), encoded to H.264 video."""
-    from ..blender import output
-
     settings = _settings(call, BlenderTurntableSettings)
     frames = _chunk(call, settings)
     call.workdir.mkdir(parents=True, exist_ok=True)
     stage = _stage(call, settings.model_copy(update={"file_format": "PNG"}))
     paths = _render_frames(call, settings, stage, frames)
+    return _turntable_outputs(call, settings, paths, frames)
+
+
+def _turntable_outputs(call: NodeCall, settings: BlenderTurntableSettings, paths: list[Path],
+                       frames: range) -> dict[str, Artifact | list[Artifact]]:
+    """The video of `paths` (frames `frames` of the turn) and, for a chunk or on request, the frames."""
+    from ..blender import output
+
     chunked = len(frames) < settings.frame_count
     suffix = f"_{frames.start:04d}-{frames.stop - 1:04d}" if chunked else ""
     container = output.CONTAINERS[settings.video_format][1]
@@ -225,6 +231,26 @@ def blender_turntable(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
             path.unlink()
     call.progress(1.0, f"wrote {video_path.name}")
     return result
+
+
+def assemble_turntable(call: NodeCall, parts: list[Artifact]) -> dict[str, Artifact | list[Artifact]]:
+    """The unsplit turntable's outputs from its chunks' frame sets: every frame once, in order,
+    encoded like a single job would (same file names, roles and data)."""
+    import shutil
+
+    settings = _settings(call, BlenderTurntableSettings).model_copy(update={"chunk_start": 0, "chunk_end": 0})
+    folder = call.workdir / "frames"
+    folder.mkdir(parents=True, exist_ok=True)
+    by_frame: dict[int, Path] = {}
+    for part in parts:
+        first = int(part.data.get("first", 0))
+        for offset, member in enumerate(sorted(part.files, key=lambda p: Path(p).name)):
+            by_frame[first + offset] = Path(member)
+    missing = sorted(set(range(settings.frame_count)) - set(by_frame))
+    if missing:
+        raise _fail(call, "frames", f"the chunks lack frame(s) {missing[:10]} of {settings.frame_count}")
+    paths = [Path(shutil.copyfile(by_frame[i], folder / f"frame_{i:04d}.png")) for i in range(settings.frame_count)]
+    return _turntable_outputs(call, settings, paths, range(settings.frame_count))
 
 
 def _blend_name(call: NodeCall, settings: ExportBlendSettings) -> str:

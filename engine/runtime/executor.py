@@ -57,8 +57,14 @@ class GraphExecutor:
         self.waiting = {n.node_id: len({e.source for e in n.inputs}) for n in plan.nodes}
         self.ready: list[int] = []  # inline nodes ready to run, by plan position
         self.off_thread: list[PlannedNode] = []  # process/helper nodes ready to hand off
+        options = session.options
+        self.given = {k: v for k, v in options.given.items() if k in self.nodes}
+        self.needed = needed_nodes(plan, options.targets, set(self.given))
         for node in plan.nodes:
-            if self.waiting[node.node_id] == 0:
+            if node.node_id not in self.needed and node.node_id not in self.given:
+                why = "not needed by this part job" if options.targets else "its outputs came from other jobs"
+                self.results[node.node_id] = self.runner.mark(node.node_id, node.step, "skipped", why)
+            elif self.waiting[node.node_id] == 0 and node.node_id not in self.given:
                 self._make_ready(node)
         self.done: queue.SimpleQueue[tuple[str, NodeResult, Outputs]] = queue.SimpleQueue()
         self.in_flight = 0
@@ -67,6 +73,8 @@ class GraphExecutor:
         self.failed: list[str] = []
 
     def run(self) -> GraphOutcome:
+        for node_id, outputs in self.given.items():
+            self._finish(self.nodes[node_id], self.runner.given(spec_of(self.nodes[node_id]), outputs), outputs)
         threads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="hartomat-node")
         try:
             with ROUTER.installed():
@@ -134,11 +142,12 @@ class GraphExecutor:
         self.results[node.node_id] = result
         if result.status in ("succeeded", "cached"):
             self.outputs[node.node_id] = outputs
-            if node.self_publish and self.ctx.authoritative:
+            if node.self_publish and self.ctx.authoritative and self.session.options.targets is None:
                 publish_render_outputs(self.ctx, node, outputs)
             for dependant in node.dependants:
                 self.waiting[dependant] -= 1
-                if self.waiting[dependant] == 0 and self.results[dependant].status == "pending":
+                if (self.waiting[dependant] == 0 and self.results[dependant].status == "pending"
+                        and dependant not in self.given):
                     self._make_ready(self.nodes[dependant])
             return
         if result.status == "cancelled":
@@ -168,6 +177,22 @@ class GraphExecutor:
         for node in self.plan.nodes:
             if self.results[node.node_id].status == "pending":
                 self.results[node.node_id] = self.runner.mark(node.node_id, node.step, status, reason)
+
+
+def needed_nodes(plan: Plan, targets: frozenset[str] | None, given: set[str]) -> set[str]:
+    """The nodes a run must execute: ancestors of `targets` (every sink when None), not walking
+    past nodes whose outputs are given."""
+    nodes = plan.by_id()
+    stack = [n for n in (targets if targets is not None else
+                         [n.node_id for n in plan.nodes if not n.dependants]) if n in nodes]
+    needed: set[str] = set()
+    while stack:
+        current = stack.pop()
+        if current in needed or current in given:
+            continue
+        needed.add(current)
+        stack.extend(e.source for e in nodes[current].inputs)
+    return needed
 
 
 def run_plan(plan: Plan, session: RunSession, ctx: WorkflowContext, phase: str, work_root: Path) -> GraphOutcome:
