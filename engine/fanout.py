@@ -117,8 +117,14 @@ def downstream_steps(workflow: Workflow, nodes: tuple[str, ...] | list[str]) -> 
     return [n.step for n in workflow.nodes if n.id in reached]
 
 
+def feeding_nodes(workflow: Workflow, nodes: tuple[str, ...] | list[str]) -> list[str]:
+    """The nodes that feed `nodes` directly: what a prep job runs (with their ancestors), so the
+    part jobs find those outputs in the farm cache."""
+    return sorted({e.source for e in workflow.edges if e.target in nodes} - set(nodes))
+
+
 def upstream_steps(workflow: Workflow, node_id: str) -> list[str]:
-    """Steps of `node_id` and its ancestors: what a part job runs."""
+    """Steps of `node_id` and its ancestors."""
     reached, stack = {node_id}, [node_id]
     while stack:
         current = stack.pop()

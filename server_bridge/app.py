@@ -24,7 +24,7 @@ from starlette.types import Scope
 
 from engine.egress import EgressPolicy
 
-from . import catalog, faults, housekeeping, orders, queue
+from . import catalog, farm_cache, faults, housekeeping, orders, queue
 from .api_models import (
     ClaimRequest,
     CompleteRequest,
@@ -47,7 +47,8 @@ from .settings import ServerSettings
 from .storage import FileStore, UploadError, ingest_copy, library_path
 from .waker import Waker
 
-DOMAIN_ERRORS = (catalog.CatalogError, orders.OrderError, queue.QueueError, UploadError, TokenError)
+DOMAIN_ERRORS = (catalog.CatalogError, orders.OrderError, queue.QueueError, UploadError, TokenError,
+                 farm_cache.CacheError)
 
 
 class ApiError(Exception):
@@ -376,6 +377,34 @@ def create_app(settings: ServerSettings) -> FastAPI:
             housekeeping.drop_if_unused(store, files, sha)
             raise
 
+    # --- the farm-wide artifact cache -----------------------------------------------------------
+    @app.get("/api/cache/entries/{key}", responses=errs(404))
+    async def cache_lookup(key: str, who: Principal = Depends(worker_role)) -> dict[str, Any]:
+        manifest = farm_cache.lookup(store, files, key)
+        if manifest is None:
+            raise ApiError(404, f"no cache entry {key[:80]!r}")
+        return manifest
+
+    @app.post("/api/cache/files", status_code=201, responses=errs(400, writes=True))
+    async def cache_upload(request: Request, x_sha256: str = Header(...), x_filename: str = Header("cached"),
+                           who: Principal = Depends(worker_role)) -> dict[str, Any]:
+        sha, size = await _receive(request, files, x_sha256)
+        _record_file(store, sha, size, x_filename)
+        return {"sha256": sha, "size": size}
+
+    @app.put("/api/cache/entries/{key}", responses=errs(writes=True))
+    async def cache_put(key: str, manifest: dict[str, Any] = Body(...),
+                        who: Principal = Depends(worker_role)) -> dict[str, Any]:
+        return farm_cache.put(store, files, key, str(manifest.get("step", "")), manifest, settings.cache_max_bytes)
+
+    @app.get("/api/cache", responses=errs())
+    async def cache_stats(who: Principal = Depends(admin)) -> dict[str, Any]:
+        return farm_cache.stats(store, settings.cache_max_bytes)
+
+    @app.delete("/api/cache", responses=errs(writes=True))
+    async def cache_clear(who: Principal = Depends(admin)) -> dict[str, Any]:
+        return {"cleared": farm_cache.clear(store, files)}
+
     @app.post("/api/jobs/{job_id}/complete", responses=errs(404, 409, writes=True))
     async def complete(job_id: str, req: CompleteRequest, request: Request,
                        who: Principal = Depends(worker_role)) -> JSONResponse:
@@ -399,7 +428,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     if fault_switch is not None:
         faults.mount(app, fault_switch, admin)
     streamed = [r for r in app.routes if isinstance(r, APIRoute)
-                and r.endpoint in (upload_file, upload_asset, upload_part)]
+                and r.endpoint in (upload_file, upload_asset, upload_part, cache_upload)]
 
     def is_streamed(scope: Scope) -> bool:
         return any(route.matches(scope)[0] is Match.FULL for route in streamed)
@@ -445,7 +474,8 @@ def _may_read_file(store: Store, who: Principal, sha256: str, worker_id: str | N
         return store.one("SELECT 1 FROM files WHERE sha256 = ?", sha256) is not None
     if who.role == "worker":
         return any(line["step_sha256"] == sha256 for line in _held_lines(store, who, worker_id)) or \
-            _held_part_file(store, who, sha256, worker_id)
+            _held_part_file(store, who, sha256, worker_id) or \
+            store.one("SELECT 1 FROM cache_files WHERE sha256 = ? LIMIT 1", sha256) is not None
     return False
 
 

@@ -323,6 +323,30 @@ class FarmClient:
                 return result
         return self._retrying(send)
 
+    def cache_lookup(self, key: str) -> dict[str, Any] | None:
+        """The farm cache's manifest for a node content key, or None on a miss."""
+        try:
+            result: dict[str, Any] = self._json("GET", f"/api/cache/entries/{key}")
+        except FarmError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return result
+
+    def cache_upload(self, path: Path) -> dict[str, Any]:
+        return self._upload("/api/cache/files", path, {})
+
+    def cache_put(self, key: str, manifest: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = self._json("PUT", f"/api/cache/entries/{key}", json=manifest)
+        return result
+
+    def cache_stats(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._json("GET", "/api/cache")
+        return result
+
+    def cache_clear(self) -> int:
+        return int(self._json("DELETE", "/api/cache")["cleared"])
+
     def complete(self, job_id: str, worker_id: str, report: dict[str, Any],
                  next_wait_s: float | None = None) -> dict[str, Any]:
         """Report a job; with `next_wait_s`, also claim the next one (`next_job` in the reply)."""

@@ -6,7 +6,8 @@
     queued --cancel--> cancelled
     succeeded --rerun--> queued   (a part job whose files its assemble job found missing or corrupt)
 
-An assemble job is claimable only once all its part jobs (parent_id) have succeeded.
+An assemble job is claimable only once all its part jobs (parent_id) have succeeded, and a
+part job only once the prep job it comes after (after_id) has.
 
 Every change is a guarded UPDATE (`WHERE status IN (allowed sources)`), so two racing callers
 cannot both move a job: the loser's UPDATE matches no row.
@@ -89,6 +90,8 @@ def claim_next(conn: sqlite3.Connection, worker_id: str, caps: int, run_id: str,
                      SELECT output_type FROM worker_streaks WHERE worker_id = ? AND blocked = 1)
                  AND (kind != 'assemble' OR NOT EXISTS (
                      SELECT 1 FROM jobs p WHERE p.parent_id = jobs.id AND p.status != 'succeeded'))
+                 AND (after_id IS NULL OR EXISTS (
+                     SELECT 1 FROM jobs d WHERE d.id = jobs.after_id AND d.status = 'succeeded'))
                ORDER BY seq LIMIT 1)
              AND status = 'queued'
            RETURNING *""",

@@ -7,7 +7,14 @@ import json
 from typing import Any
 
 from engine.egress import EgressPolicy, EgressRefused
-from engine.fanout import FanOutError, FanOutPlan, downstream_steps, plan_fan_out, upstream_steps
+from engine.fanout import (
+    FanOutError,
+    FanOutPlan,
+    downstream_steps,
+    feeding_nodes,
+    plan_fan_out,
+    upstream_steps,
+)
 
 from . import jobstate
 from .auth import Principal
@@ -103,20 +110,26 @@ def _fan_out(where: str, workflow: Any, overrides: dict[str, Any], mode: str) ->
 
 def _insert_jobs(c: Any, job_id: str, job: dict[str, Any], workflow: Any, fan: FanOutPlan | None,
                  t: float) -> None:
-    """One job for the line; or its part jobs, then the assemble job that waits for them."""
+    """One job for the line; or a prep job (what feeds the split node: the CAD nodes, whose
+    outputs then wait in the farm cache), the part jobs that come after it and need only their
+    own node's capabilities (a bpy-only worker renders chunks), and the assemble job."""
     columns = "id, order_id, order_line_id, output_type, mode, caps, status, created_at, updated_at, kind, " \
-              "parent_id, part"
-    sql = f"INSERT INTO jobs ({columns}) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)"
+              "parent_id, part, after_id"
+    sql = f"INSERT INTO jobs ({columns}) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)"
     base = (job["order_id"], job["order_line_id"], job["output_type"], job["mode"])
     if fan is None:
-        c.execute(sql, (job_id, *base, job["caps"], t, t, "line", None, None))
+        c.execute(sql, (job_id, *base, job["caps"], t, t, "line", None, None, None))
         return
+    prep_id, feeding = f"{job_id}-p0", feeding_nodes(workflow, fan.nodes)
+    caps = caps_mask(step_capabilities([s for n in feeding for s in upstream_steps(workflow, n)]))
+    prep = {"label": "prep", "targets": feeding}
+    c.execute(sql, (prep_id, *base, caps, t, t, "prep", job_id, json.dumps(prep), None))
     for index, part in enumerate(fan.parts):
-        caps = caps_mask(step_capabilities(upstream_steps(workflow, part.node_id)))
-        spec = {"label": part.label, "node_id": part.node_id, "overrides": part.overrides}
-        c.execute(sql, (f"{job_id}-p{index + 1}", *base, caps, t, t, "part", job_id, json.dumps(spec)))
+        caps = caps_mask(step_capabilities([workflow.node(part.node_id).step]))
+        spec = {"label": part.label, "node_id": part.node_id, "targets": [part.node_id], "overrides": part.overrides}
+        c.execute(sql, (f"{job_id}-p{index + 1}", *base, caps, t, t, "part", job_id, json.dumps(spec), prep_id))
     caps = caps_mask(step_capabilities(downstream_steps(workflow, fan.nodes)))
-    c.execute(sql, (job_id, *base, caps, t, t, "assemble", None, json.dumps(fan.describe())))
+    c.execute(sql, (job_id, *base, caps, t, t, "assemble", None, json.dumps(fan.describe()), None))
 
 
 def roll_up(conn: Any, order_id: str) -> bool:
@@ -152,6 +165,8 @@ def order_status(store: Store, order_id: str) -> dict[str, Any]:
         parts = [dict(p) for p in store.all(
             "SELECT id, status, attempts, worker_id, error, part FROM jobs WHERE order_line_id = ? "
             "AND kind = 'part' ORDER BY seq", line["id"])]
+        prep = store.one("SELECT id, status, attempts, worker_id, error FROM jobs WHERE order_line_id = ? "
+                         "AND kind = 'prep'", line["id"])
         for part in parts:
             part["label"] = loads(part.pop("part"), {}).get("label", "")
         run = store.one("SELECT fell_back, parity IS NOT NULL AS has_parity FROM runs WHERE job_id = ? "
@@ -162,7 +177,7 @@ def order_status(store: Store, order_id: str) -> dict[str, Any]:
                       "step_sha256": line["step_sha256"], "overrides": loads(line["overrides"], {}),
                       "job": dict(job) if job else None,
                       "chunks": {"done": sum(p["status"] == "succeeded" for p in parts), "total": len(parts)},
-                      "parts": parts,
+                      "parts": parts, "prep": dict(prep) if prep else None,
                       "fell_back": bool(run and run["fell_back"]),
                       "assets": [{**dict(a), "is_primary": bool(a["is_primary"])} for a in assets]})
     webhook = {"url": order["webhook_url"], "status": order["webhook_status"],
@@ -173,10 +188,14 @@ def order_status(store: Store, order_id: str) -> dict[str, Any]:
 
 
 def settle_assemble(c: Any, part: Any, status: str, error: str) -> None:
-    """A part job that ended for good without succeeding takes its assemble job with it: that
-    job could never run (failed part: failed; cancelled part: cancelled)."""
+    """A prep or part job that ended for good without succeeding takes the jobs waiting on it
+    along (its assemble job, the parts after it): they could never run."""
     if part["parent_id"]:
-        jobstate.move(c, part["parent_id"], status, error=f"part {part['id']} {status}: {error}"[:4000])
+        why = f"{part['id']} {status}: {error}"[:4000]
+        waiting = [r[0] for r in c.execute("SELECT id FROM jobs WHERE after_id = ? OR id = ?",
+                                           (part["id"], part["parent_id"]))]
+        for job_id in waiting:
+            jobstate.move(c, job_id, status, error=why)
 
 
 def cancel_jobs(store: Store, where: str, arg: str) -> tuple[int, list[str]]:

@@ -87,7 +87,7 @@ def fan_out_payload(store: Store, job: Any) -> dict[str, Any]:
     """What a part or assemble job adds to its line's payload: a part, the node it renders and
     the settings that make it a part; an assemble job, the split and every part's files."""
     kind = job["kind"]
-    if kind == "part":
+    if kind in ("part", "prep"):
         return {"kind": kind, "part": loads(job["part"], {})}
     if kind != "assemble":
         return {"kind": "line"}

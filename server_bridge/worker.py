@@ -47,6 +47,7 @@ class JobContext:
     cancel: Callable[[], bool]
     log: Callable[[str], None]
     path_roots: dict[str, list[Path]] = field(default_factory=dict)
+    farm_cache: bool = True  # ask the farm-wide artifact cache before running a cacheable node
 
 
 @dataclass
@@ -85,9 +86,10 @@ class _Beat:
 
 
 def run_with_runtime(ctx: JobContext) -> dict[str, Any]:
-    """The default runner: engine.runtime.run_workflow in the output type's mode. A part job
-    runs its target node (and what feeds it) and hands the outputs on; an assemble job builds
-    the split node's outputs from the parts and runs the rest of the graph."""
+    """The default runner: engine.runtime.run_workflow in the output type's mode. A prep job
+    runs what feeds a split node (its outputs go to the farm cache); a part job runs its target
+    node (taking what feeds it from the farm cache) and hands the outputs on; an assemble job
+    builds the split node's outputs from the parts and runs the rest of the graph."""
     from engine.context import OrderLine
     from engine.egress import EgressPolicy
     from engine.presets import PRESETS
@@ -96,15 +98,16 @@ def run_with_runtime(ctx: JobContext) -> dict[str, Any]:
 
     from .catalog import merge_overrides
     from .parts import PartsUnusable, fetch_parts, given_outputs, upload_parts
+    from .remote_cache import RemoteCache
 
     job = ctx.job
     kind = job.get("kind", "line")
     workflow = parse_workflow_document(job["workflow"], f"job {job['job_id']} workflow")
     overrides = job["overrides"]
     targets, given = None, {}
-    if kind == "part":
-        overrides = merge_overrides(overrides, job["part"]["overrides"])
-        targets = frozenset([job["part"]["node_id"]])
+    if kind in ("part", "prep"):
+        overrides = merge_overrides(overrides, job["part"].get("overrides") or {})
+        targets = frozenset(job["part"]["targets"])
     elif kind == "assemble":
         try:
             files = fetch_parts(ctx.publisher.client, job, ctx.publisher.worker_id, ctx.workdir / "parts")
@@ -118,7 +121,9 @@ def run_with_runtime(ctx: JobContext) -> dict[str, Any]:
                          store_path=ctx.store_path, progress=ctx.progress, cancel=ctx.cancel,
                          publisher=ctx.publisher, legacy_config=PRESETS.get(job["family"]),
                          fallback=bool(job.get("legacy_fallback", True)) and kind == "line",
-                         path_roots=ctx.path_roots, egress=EgressPolicy.from_env(), targets=targets, given=given)
+                         path_roots=ctx.path_roots, egress=EgressPolicy.from_env(), targets=targets, given=given,
+                         remote_cache=RemoteCache(ctx.publisher.client, ctx.workdir / "farm-cache", ctx.log)
+                         if ctx.farm_cache else None)
     result = run_workflow(workflow, order_line, options)
     status = result.status if result.status in ("succeeded", "failed", "cancelled") else "failed"
     summary = _json_safe(result.summary())
@@ -140,7 +145,7 @@ class Worker:
     def __init__(self, client: FarmClient, capabilities: list[str], work_root: Path, name: str = "",
                  runner: Runner = run_with_runtime, wait_s: float = 20.0, max_jobs: int | None = None,
                  idle_exit_s: float | None = None, log: Callable[[str], None] | None = None,
-                 libraries: dict[str, list[Path]] | None = None) -> None:
+                 libraries: dict[str, list[Path]] | None = None, farm_cache: bool = True) -> None:
         self.client = client
         self.pulse_client = client.clone()  # heartbeats come from their own thread
         self.capabilities = sorted(capabilities)
@@ -149,6 +154,7 @@ class Worker:
         self.path_roots = {"scratch": [self.work_root], **(libraries or {})}
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
         self.runner = runner
+        self.farm_cache = farm_cache
         self.wait_s = wait_s
         self.max_jobs = max_jobs
         self.idle_exit_s = idle_exit_s
@@ -303,7 +309,7 @@ class Worker:
             ctx = JobContext(job=job, step_path=step_path, workdir=workdir, cache_dir=self.work_root / "cache",
                              store_path=self.work_root / "runs.sqlite", publisher=publisher, progress=progress,
                              cancel=lambda: beat.cancel or beat.lost or self.abandon, log=log,
-                             path_roots=self.path_roots)
+                             path_roots=self.path_roots, farm_cache=self.farm_cache)
             return self.runner(ctx)
         except Exception as exc:  # the job fails; the worker lives on for the next one
             log(traceback.format_exc(limit=8))

@@ -230,7 +230,7 @@ def test_a_worker_killed_mid_chunk_has_the_chunk_rerun_elsewhere(farm, workers, 
 
 def test_an_assemble_job_reruns_the_chunks_whose_files_are_missing_or_corrupt(farm, workers, single_part_step):
     server, tokens = farm
-    first = workers("parts-only", "--max-jobs", "3")
+    first = workers("parts-only", "--max-jobs", "4")  # the prep job and the 3 chunks
     order_id = submit(server, tokens["submit"], single_part_step, "tt12", "turntable.chunk_size=4")
     assert first.wait(400) == 0
     line = order(server, tokens["admin"], order_id)["lines"][0]
@@ -262,3 +262,54 @@ def _part_files(server: FarmServer) -> dict[str, list[str]]:
     for job_id, sha in rows:
         found.setdefault(job_id, []).append(sha)
     return found
+
+
+CAD_NODES = ("extract", "glb_export", "bbox", "material_rules", "materials")
+
+
+def node_runs(server: FarmServer, tok: str, order_ids: list[str]) -> list[tuple[str, str, str, str]]:
+    """(job kind, node id, status, message) of every job's last run in these orders."""
+    found = []
+    for order_id in order_ids:
+        for line in order(server, tok, order_id)["lines"]:
+            jobs = [line["job"], *(line["parts"]), *([line["prep"]] if line["prep"] else [])]
+            for each in jobs:
+                detail = job(server, tok, each["id"])
+                for node in detail["runs"][-1]["nodes"]:
+                    found.append((detail["kind"], node["node_id"], node["status"], node["message"] or ""))
+    return found
+
+
+def test_cad_nodes_run_once_farm_wide_and_bpy_only_workers_render_the_chunks(farm, workers, nested_step):
+    server, tokens = farm
+    cleared = cli(server, tokens["admin"], "farm", "cache", "clear")
+    assert cleared.returncode == 0, cleared.stderr
+    still = server.call("GET", "/api/output-types/still", tokens["admin"]).json()
+    server.call("PUT", "/api/output-types/tiny-still", tokens["admin"], json={
+        "family": "still", "artifact_kind": "image", "workflow_id": still["workflow_id"],
+        "overrides": {"still": {"resolution_x": 48, "resolution_y": 48, "samples": 1}}})
+    full = workers("full")
+    first = submit(server, tokens["submit"], nested_step, "tiny-still")
+    assert finished(server, tokens["submit"], first)["status"] == "succeeded"
+    stop_process(full)
+    workers("cad-only", "--capabilities", "ocp")
+    bpy_only = {"render-1", "render-2"}
+    for name in sorted(bpy_only):
+        workers(name, "--capabilities", "bpy")
+    turntable = submit(server, tokens["submit"], nested_step, "tt12", "turntable.chunk_size=4")
+    views = submit(server, tokens["submit"], nested_step, "views", "blender_still.split_job=true")
+    for order_id in (turntable, views):
+        assert finished(server, tokens["submit"], order_id)["status"] == "succeeded"
+    runs = node_runs(server, tokens["admin"], [first, turntable, views])
+    for node_id in ("extract", "glb_export"):
+        ran = [r for r in runs if r[1] == node_id and r[2] == "succeeded"]
+        assert len(ran) == 1 and ran[0][0] == "line", runs  # once, in the still's job
+        farm_hits = [r for r in runs if r[1] == node_id and r[2] == "cached"]
+        assert farm_hits and all(r[3].startswith("cached (farm)") for r in farm_hits), farm_hits
+    names = {w["id"]: w["name"] for w in server.call("GET", "/api/workers", tokens["admin"]).json()}
+    for order_id in (turntable, views):
+        line = order(server, tokens["admin"], order_id)["lines"][0]
+        assert {names[p["worker_id"]] for p in line["parts"]} <= bpy_only
+        assert names[line["prep"]["worker_id"]] == "cad-only"
+    stats = json.loads(cli(server, tokens["admin"], "farm", "cache", "stats", "--json").stdout)
+    assert stats["hits"] >= 2 and stats["steps"]["occ_glb_export"] == 1
