@@ -161,7 +161,7 @@ def order_status(store: Store, order_id: str) -> dict[str, Any]:
     lines = []
     for line in store.all("SELECT * FROM order_lines WHERE order_id = ? ORDER BY position", order_id):
         job = store.one("SELECT id, status, attempts, worker_id, run_id, error, mode, cancel_requested, kind "
-                        "FROM jobs WHERE order_line_id = ? AND kind != 'part'", line["id"])
+                        "FROM jobs WHERE order_line_id = ? AND kind IN ('line', 'assemble')", line["id"])
         parts = [dict(p) for p in store.all(
             "SELECT id, status, attempts, worker_id, error, part FROM jobs WHERE order_line_id = ? "
             "AND kind = 'part' ORDER BY seq", line["id"])]

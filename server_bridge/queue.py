@@ -94,7 +94,8 @@ def fan_out_payload(store: Store, job: Any) -> dict[str, Any]:
     files = store.all("SELECT p.* FROM job_parts p JOIN jobs j ON j.id = p.job_id WHERE j.parent_id = ? "
                       "ORDER BY j.seq, p.node_id, p.port, p.member", job["id"])
     parts = [{**dict(f), "data": loads(f["data"], {})} for f in files]
-    expected = [r["id"] for r in store.all("SELECT id FROM jobs WHERE parent_id = ? ORDER BY seq", job["id"])]
+    expected = [r["id"] for r in store.all("SELECT id FROM jobs WHERE parent_id = ? AND kind = 'part' ORDER BY seq",
+                                           job["id"])]
     return {"kind": kind, "fan_out": loads(job["part"], {}), "part_jobs": expected, "parts": parts}
 
 
@@ -232,10 +233,11 @@ def complete(store: Store, worker_id: str, job_id: str, report: dict[str, Any]) 
 def _rerun_parts(c: Any, job: Any, worker_id: str, part_ids: list[str], error: str) -> None:
     """An assemble job found some parts' files missing or corrupt: those parts run again (their
     files dropped) and the assemble job waits for them, without counting as a failure."""
-    parts = {r["id"] for r in c.execute("SELECT id FROM jobs WHERE parent_id = ?", (job["id"],))}
+    parts = {r["id"] for r in c.execute("SELECT id FROM jobs WHERE parent_id = ? AND kind = 'part'", (job["id"],))}
     unknown = [p for p in part_ids if p not in parts]
-    if unknown:
-        _fail_or_retry(c, job, worker_id, f"{error}; and rerun_parts names job(s) {unknown} that are not its parts")
+    if unknown or job["attempts"] > MAX_FAILURES * (len(parts) + 1):  # no endless reruns
+        why = f"rerun_parts names job(s) {unknown} that are not its parts" if unknown else "too many reruns"
+        _fail_or_retry(c, job, worker_id, f"{error}; {why}")
         return
     for part_id in part_ids:
         c.execute("DELETE FROM job_parts WHERE job_id = ?", (part_id,))
