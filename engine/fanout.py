@@ -105,31 +105,30 @@ def plan_fan_out(workflow: Workflow, overrides: dict[str, dict[str, Any]],
     return None
 
 
-def downstream_steps(workflow: Workflow, nodes: tuple[str, ...] | list[str]) -> list[str]:
-    """Steps of `nodes` and everything downstream of them: what an assemble job runs or builds."""
-    reached, stack = set(nodes), list(nodes)
+def _reached(workflow: Workflow, start: list[str], forward: bool) -> list[str]:
+    """Steps of `start` and of every node downstream (forward) or upstream of it, in graph order."""
+    reached, stack = set(start), list(start)
     while stack:
         current = stack.pop()
         for edge in workflow.edges:
-            if edge.source == current and edge.target not in reached:
-                reached.add(edge.target)
-                stack.append(edge.target)
+            near, far = (edge.source, edge.target) if forward else (edge.target, edge.source)
+            if near == current and far not in reached:
+                reached.add(far)
+                stack.append(far)
     return [n.step for n in workflow.nodes if n.id in reached]
+
+
+def downstream_steps(workflow: Workflow, nodes: tuple[str, ...] | list[str]) -> list[str]:
+    """Steps of `nodes` and everything downstream of them: what an assemble job runs or builds."""
+    return _reached(workflow, list(nodes), forward=True)
+
+
+def upstream_steps(workflow: Workflow, node_id: str) -> list[str]:
+    """Steps of `node_id` and its ancestors."""
+    return _reached(workflow, [node_id], forward=False)
 
 
 def feeding_nodes(workflow: Workflow, nodes: tuple[str, ...] | list[str]) -> list[str]:
     """The nodes that feed `nodes` directly: what a prep job runs (with their ancestors), so the
     part jobs find those outputs in the farm cache."""
     return sorted({e.source for e in workflow.edges if e.target in nodes} - set(nodes))
-
-
-def upstream_steps(workflow: Workflow, node_id: str) -> list[str]:
-    """Steps of `node_id` and its ancestors."""
-    reached, stack = {node_id}, [node_id]
-    while stack:
-        current = stack.pop()
-        for edge in workflow.edges:
-            if edge.target == current and edge.source not in reached:
-                reached.add(edge.source)
-                stack.append(edge.source)
-    return [n.step for n in workflow.nodes if n.id in reached]

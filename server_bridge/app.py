@@ -214,8 +214,12 @@ def create_app(settings: ServerSettings) -> FastAPI:
     @app.post("/api/files", status_code=201, responses=errs(400, writes=True))
     async def upload_file(request: Request, x_sha256: str = Header(...), x_filename: str = Header("upload.step"),
                           who: Principal = Depends(submitter)) -> dict[str, Any]:
-        sha, size = await _receive(request, files, x_sha256)
-        _record_file(store, sha, size, x_filename)
+        return await _store_upload(request, x_sha256, x_filename)
+
+    async def _store_upload(request: Request, sha256: str, name: str) -> dict[str, Any]:
+        """A content-addressed upload (a STEP file, a cache entry's file), sha256-checked."""
+        sha, size = await _receive(request, files, sha256)
+        _record_file(store, sha, size, name)
         return {"sha256": sha, "size": size}
 
     @app.post("/api/orders", status_code=201, responses=errs(404, writes=True))
@@ -388,9 +392,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     @app.post("/api/cache/files", status_code=201, responses=errs(400, writes=True))
     async def cache_upload(request: Request, x_sha256: str = Header(...), x_filename: str = Header("cached"),
                            who: Principal = Depends(worker_role)) -> dict[str, Any]:
-        sha, size = await _receive(request, files, x_sha256)
-        _record_file(store, sha, size, x_filename)
-        return {"sha256": sha, "size": size}
+        return await _store_upload(request, x_sha256, x_filename)
 
     @app.put("/api/cache/entries/{key}", responses=errs(writes=True))
     async def cache_put(key: str, manifest: dict[str, Any] = Body(...),

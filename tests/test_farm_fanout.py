@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from farm_support import CLI, FarmServer, start_worker, stop_process, token, wait_until
+from farm_support import CLI, FarmServer, farm_cli, stop_process, token, wait_until, worker_pool
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -42,20 +42,12 @@ def farm(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture()
 def workers(farm, tmp_path: Path):
     server, tokens = farm
-    procs: dict[str, subprocess.Popen[str]] = {}
-
-    def start(name: str, *extra: str) -> subprocess.Popen[str]:
-        procs[name] = start_worker(server, tokens["worker"], tmp_path / name, name, *extra)
-        return procs[name]
-
-    yield start
-    for proc in procs.values():
-        stop_process(proc)
+    with worker_pool(server, tokens["worker"], tmp_path) as start:
+        yield start
 
 
 def cli(server: FarmServer, tok: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, *args, "--server", server.url, "--token", tok], capture_output=True, text=True,
-                          timeout=600)
+    return farm_cli(server, tok, *args, timeout=600)
 
 
 def submit(server: FarmServer, tok: str, step: Path, output_type: str, *sets: str) -> str:
@@ -76,6 +68,15 @@ def finished(server: FarmServer, tok: str, order_id: str, timeout: float = 600) 
     return status
 
 
+def split_and_whole(server: FarmServer, tok: str, step: Path, output_type: str,
+                    split_by: str) -> tuple[str, str, dict[str, Any], dict[str, Any]]:
+    """The same line split (`--set split_by`) and as one job, both finished and succeeded."""
+    split, whole = submit(server, tok, step, output_type, split_by), submit(server, tok, step, output_type)
+    split_status, whole_status = finished(server, tok, split), finished(server, tok, whole)
+    assert split_status["status"] == whole_status["status"] == "succeeded", split_status
+    return split, whole, split_status, whole_status
+
+
 def job(server: FarmServer, tok: str, job_id: str) -> dict[str, Any]:
     reply: dict[str, Any] = server.call("GET", f"/api/jobs/{job_id}", tok).json()
     return reply
@@ -93,6 +94,10 @@ def fetch(server: FarmServer, tok: str, order_id: str, out: Path) -> Path:
     done = cli(server, tok, "fetch", order_id, "-o", str(out))
     assert done.returncode == 0, done.stderr
     return out
+
+
+def fetch_both(server: FarmServer, tok: str, split: str, whole: str, tmp_path: Path) -> tuple[Path, Path]:
+    return fetch(server, tok, split, tmp_path / "split"), fetch(server, tok, whole, tmp_path / "whole")
 
 
 def compare(a: Path, b: Path) -> dict[str, Any]:
@@ -135,11 +140,8 @@ def test_a_turntable_in_chunks_renders_on_several_workers_like_one_job(farm, wor
     for name in ("w-a", "w-b", "w-c"):
         workers(name)
     registered(server, tokens["admin"], 3)
-    split = submit(server, tokens["submit"], single_part_step, "tt12", "turntable.chunk_size=4")
-    whole = submit(server, tokens["submit"], single_part_step, "tt12")
-    split_status = finished(server, tokens["submit"], split)
-    whole_status = finished(server, tokens["submit"], whole)
-    assert split_status["status"] == whole_status["status"] == "succeeded", split_status
+    split, whole, split_status, whole_status = split_and_whole(server, tokens["submit"], single_part_step, "tt12",
+                                                               "turntable.chunk_size=4")
     line = split_status["lines"][0]
     assert line["chunks"] == {"done": 3, "total": 3}
     assert [p["label"] for p in line["parts"]] == ["frames 0-3", "frames 4-7", "frames 8-11"]
@@ -148,8 +150,7 @@ def test_a_turntable_in_chunks_renders_on_several_workers_like_one_job(farm, wor
     assert published(line) == published(whole_status["lines"][0]) == [("turntable_video", "turntable.mp4")]
     status = cli(server, tokens["submit"], "status", split)
     assert "chunks 3/3 done" in status.stdout, status.stdout
-    a = fetch(server, tokens["submit"], split, tmp_path / "split")
-    b = fetch(server, tokens["submit"], whole, tmp_path / "whole")
+    a, b = fetch_both(server, tokens["submit"], split, whole, tmp_path)
     video_a = next(a.glob("*/turntable_video/turntable.mp4"))
     video_b = next(b.glob("*/turntable_video/turntable.mp4"))
     assert video_frames(video_a) == video_frames(video_b) == (12, "24/1")
@@ -163,18 +164,14 @@ def test_a_multi_angle_line_renders_one_job_per_view(farm, workers, single_part_
     server, tokens = farm
     workers("v-a")
     workers("v-b")
-    split = submit(server, tokens["submit"], single_part_step, "views", "blender_still.split_job=true")
-    whole = submit(server, tokens["submit"], single_part_step, "views")
-    split_status = finished(server, tokens["submit"], split)
-    whole_status = finished(server, tokens["submit"], whole)
-    assert split_status["status"] == whole_status["status"] == "succeeded", split_status
+    split, whole, split_status, whole_status = split_and_whole(server, tokens["submit"], single_part_step, "views",
+                                                               "blender_still.split_job=true")
     line = split_status["lines"][0]
     assert sorted(p["label"] for p in line["parts"]) == [f"view still_{v}" for v in ("front", "iso", "side", "top")]
     assert line["chunks"] == {"done": 4, "total": 4}
     assert published(line) == published(whole_status["lines"][0])
     assert sum(a["is_primary"] for a in line["assets"]) == 1
-    a = fetch(server, tokens["submit"], split, tmp_path / "split")
-    b = fetch(server, tokens["submit"], whole, tmp_path / "whole")
+    a, b = fetch_both(server, tokens["submit"], split, whole, tmp_path)
     for role in ("primary_render", "thumbnail"):
         [folder_a] = a.glob(f"*/{role}")
         [folder_b] = b.glob(f"*/{role}")
