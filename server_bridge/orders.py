@@ -184,6 +184,7 @@ def order_status(store: Store, order_id: str) -> dict[str, Any]:
                "attempts": order["webhook_attempts"], "error": order["webhook_error"]}
     return {"id": order["id"], "status": order["status"], "created_at": order["created_at"],
             "finished_at": order["finished_at"], "fell_back": any(ln["fell_back"] for ln in lines),
+            "chunks": {key: sum(ln["chunks"][key] for ln in lines) for key in ("done", "total")},
             "webhook": webhook, "lines": lines}
 
 

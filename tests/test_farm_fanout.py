@@ -143,7 +143,7 @@ def test_a_turntable_in_chunks_renders_on_several_workers_like_one_job(farm, wor
     split, whole, split_status, whole_status = split_and_whole(server, tokens["submit"], single_part_step, "tt12",
                                                                "turntable.chunk_size=4")
     line = split_status["lines"][0]
-    assert line["chunks"] == {"done": 3, "total": 3}
+    assert line["chunks"] == split_status["chunks"] == {"done": 3, "total": 3}
     assert [p["label"] for p in line["parts"]] == ["frames 0-3", "frames 4-7", "frames 8-11"]
     assert len({p["worker_id"] for p in line["parts"]}) > 1, line["parts"]
     assert line["job"]["kind"] == "assemble" and whole_status["lines"][0]["chunks"] == {"done": 0, "total": 0}
