@@ -97,7 +97,7 @@ def _artifacts(job: dict[str, Any], files: dict[str, dict[str, list[Path]]]) -> 
 
 
 def given_outputs(job: dict[str, Any], workflow: Workflow, files: dict[str, dict[str, list[Path]]],
-                  workdir: Path, log: Any) -> dict[str, Outputs]:
+                  workdir: Path, log: Any, overrides: dict[str, dict[str, Any]]) -> dict[str, Outputs]:
     """The split nodes' unsplit outputs: views pass through; a frame range goes through its
     node's assembler (the turntable encodes one video of every chunk's frames)."""
     parts = _artifacts(job, files)
@@ -112,7 +112,7 @@ def given_outputs(job: dict[str, Any], workflow: Workflow, files: dict[str, dict
         assemble = getattr(importlib.import_module(module), function)
         line = OrderLine(id=job["order_line_id"], order_id=job["order_id"], product=job["product"],
                          output_type=job["output_type"], overrides=job["overrides"])
-        call = NodeCall(node_id=node_id, step=node.step, settings=node_settings(workflow, node_id, job["overrides"]),
+        call = NodeCall(node_id=node_id, step=node.step, settings=node_settings(workflow, node_id, overrides),
                         inputs={}, workdir=workdir / node_id, context=WorkflowContext(order_line=line, run_dir=workdir),
                         log=log)
         outputs = assemble(call, [a for port in spec.parts for a in parts[node_id][port]])

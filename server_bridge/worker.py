@@ -47,6 +47,7 @@ class JobContext:
     cancel: Callable[[], bool]
     log: Callable[[str], None]
     path_roots: dict[str, list[Path]] = field(default_factory=dict)
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     farm_cache: bool = True  # ask the farm-wide artifact cache before running a cacheable node
 
 
@@ -114,10 +115,12 @@ def run_with_runtime(ctx: JobContext) -> dict[str, Any]:
         except PartsUnusable as exc:
             ctx.log(f"parts to run again: {', '.join(exc.jobs)} ({exc})")
             return {"status": "failed", "error": f"parts unusable: {exc}", "rerun_parts": exc.jobs}
-        given = given_outputs(job, workflow, files, ctx.workdir / "assemble", ctx.log)
+        given = given_outputs(job, workflow, files, ctx.workdir / "assemble", ctx.log,
+                              merge_overrides(overrides, ctx.overrides))
     order_line = OrderLine(id=job["order_line_id"], order_id=job["order_id"], product=job["product"],
                            step_path=str(ctx.step_path), output_type=job["output_type"], overrides=overrides)
     options = RunOptions(out_dir=ctx.workdir / "run", mode=job["mode"], cache_dir=ctx.cache_dir,
+                         overrides=ctx.overrides,
                          store_path=ctx.store_path, progress=ctx.progress, cancel=ctx.cancel,
                          publisher=ctx.publisher, legacy_config=PRESETS.get(job["family"]),
                          fallback=bool(job.get("legacy_fallback", True)) and kind == "line",
@@ -145,13 +148,15 @@ class Worker:
     def __init__(self, client: FarmClient, capabilities: list[str], work_root: Path, name: str = "",
                  runner: Runner = run_with_runtime, wait_s: float = 20.0, max_jobs: int | None = None,
                  idle_exit_s: float | None = None, log: Callable[[str], None] | None = None,
-                 libraries: dict[str, list[Path]] | None = None, farm_cache: bool = True) -> None:
+                 libraries: dict[str, list[Path]] | None = None,
+                 overrides: dict[str, dict[str, Any]] | None = None, farm_cache: bool = True) -> None:
         self.client = client
         self.pulse_client = client.clone()  # heartbeats come from their own thread
         self.capabilities = sorted(capabilities)
         self.work_root = Path(work_root)
         # the only folders a job's path settings may name: scratch, and the configured libraries
         self.path_roots = {"scratch": [self.work_root], **(libraries or {})}
+        self.overrides = overrides or {}  # the worker's own settings: operator trust, win over the order's
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
         self.runner = runner
         self.farm_cache = farm_cache
@@ -189,7 +194,11 @@ class Worker:
     def warm_up(self) -> None:
         """Pay the expensive imports once, so every job after the first starts warm."""
         if "bpy" in self.capabilities:
-            import bpy  # noqa: F401
+            import bpy
+
+            from engine.blender.scene import forbid_scripts
+
+            forbid_scripts(bpy)  # no template's driver or text script runs on this worker
         import engine.runtime  # noqa: F401
 
     def run(self) -> int:
@@ -309,7 +318,7 @@ class Worker:
             ctx = JobContext(job=job, step_path=step_path, workdir=workdir, cache_dir=self.work_root / "cache",
                              store_path=self.work_root / "runs.sqlite", publisher=publisher, progress=progress,
                              cancel=lambda: beat.cancel or beat.lost or self.abandon, log=log,
-                             path_roots=self.path_roots, farm_cache=self.farm_cache)
+                             path_roots=self.path_roots, overrides=self.overrides, farm_cache=self.farm_cache)
             return self.runner(ctx)
         except Exception as exc:  # the job fails; the worker lives on for the next one
             log(traceback.format_exc(limit=8))
