@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from fastapi import Body, Depends, FastAPI, Header, Query, Request, Security
+from fastapi import Body, Depends, FastAPI, Header, Path, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.routing import APIRoute
@@ -28,6 +28,8 @@ from engine.egress import EgressPolicy
 
 from . import catalog, farm_cache, faults, housekeeping, orders, queue
 from .api_models import (
+    SHA256,
+    CacheEntryRequest,
     ClaimRequest,
     CompleteRequest,
     HeartbeatRequest,
@@ -397,7 +399,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
         try:
             part_data = json.loads(data)
         except ValueError:
-            raise ApiError(422, "query 'data': not JSON") from None
+            part_data = None
+        if not isinstance(part_data, dict):
+            raise ApiError(422, "query 'data': must be a JSON object")
         sha, size = await _receive(request, files, x_sha256)
         meta = {"node_id": node_id[:128], "port": port[:64], "member": member, "name": safe_name(name),
                 "kind": kind[:64], "role": role[:200] or None, "data": part_data}
@@ -409,7 +413,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     # --- the farm-wide artifact cache -----------------------------------------------------------
     @app.get("/api/cache/entries/{key}", responses=errs(404))
-    async def cache_lookup(key: str, who: Principal = Depends(worker_role)) -> dict[str, Any]:
+    async def cache_lookup(key: str = Path(pattern=SHA256), who: Principal = Depends(worker_role)) -> dict[str, Any]:
         manifest = farm_cache.lookup(store, files, key)
         if manifest is None:
             raise ApiError(404, f"no cache entry {key[:80]!r}")
@@ -422,9 +426,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
         return await _store_upload(request, x_sha256, x_filename)
 
     @app.put("/api/cache/entries/{key}", responses=errs(writes=True))
-    async def cache_put(key: str, manifest: dict[str, Any] = Body(...),
+    async def cache_put(entry: CacheEntryRequest, key: str = Path(pattern=SHA256),
                         who: Principal = Depends(worker_role)) -> dict[str, Any]:
-        return farm_cache.put(store, files, key, str(manifest.get("step", "")), manifest, settings.cache_max_bytes)
+        return farm_cache.put(store, files, key, entry.step, entry.model_dump(), settings.cache_max_bytes)
 
     @app.get("/api/cache", responses=errs())
     async def cache_stats(who: Principal = Depends(admin)) -> dict[str, Any]:
