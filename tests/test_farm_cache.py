@@ -53,6 +53,12 @@ def test_entries_are_checked_first_kept_missed_when_files_vanish_and_evicted_lru
     assert hit.status_code == 200 and hit.json()["outputs"]["glb"][0]["data"] == {"n": 1}
     assert server.call("GET", f"/api/cache/entries/{key(1)}", tokens["submit"]).status_code == 403
     assert server.call("GET", f"/api/cache/entries/{key(9)}", worker).status_code == 404
+    bad = entry(a)
+    bad["outputs"]["glb"][0]["stored"][0]["sha256"] = "zz"
+    for path, body in ((f"/api/cache/entries/{key(4)}", bad), ("/api/cache/entries/not-a-key", entry(a)),
+                       (f"/api/cache/entries/{key(4)}", {"step": "x", "outputs": [1]})):
+        refused = server.call("PUT", path, worker, json=body)
+        assert refused.status_code == 422 and refused.json()["problems"], refused.text
 
     assert upload(server, worker, b) == 201 and upload(server, worker, c) == 201
     server.call("PUT", f"/api/cache/entries/{key(2)}", worker, json=entry(b))
