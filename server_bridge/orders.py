@@ -138,6 +138,11 @@ def roll_up(conn: Any, order_id: str) -> bool:
                                (order_id,)).fetchall())
     total = sum(counts.values())
     if not counts.get("queued") and not counts.get("running"):
+        # settled: the lines' outcomes decide (a split line's is its assemble job's, whatever its
+        # prep and part jobs did before a cancel)
+        counts = dict(conn.execute("SELECT status, count(*) FROM jobs WHERE order_id = ? AND kind IN "
+                                   "('line', 'assemble') GROUP BY status", (order_id,)).fetchall())
+        total = sum(counts.values())
         status = ("failed" if counts.get("failed") else
                   "cancelled" if counts.get("cancelled") == total else
                   "succeeded" if counts.get("succeeded") == total else "partial")
