@@ -81,13 +81,17 @@ class CompleteRequest(WorkerRef):
 SHA256 = r"^[0-9a-f]{64}$"
 
 
-class CachedFile(Strict):
+class CacheModel(Strict):
+    model_config = ConfigDict(extra="forbid", strict=True)  # no 0 for false: what the spec says, exactly
+
+
+class CachedFile(CacheModel):
     name: str = Field(min_length=1, max_length=255)
     sha256: str = Field(pattern=SHA256)
     size: int = Field(ge=0)
 
 
-class CachedArtifact(Strict):
+class CachedArtifact(CacheModel):
     kind: str = Field(min_length=1, max_length=64)
     role: str | None = Field(None, max_length=200)
     data: dict[str, Any] = Field(default_factory=dict)
@@ -95,7 +99,7 @@ class CachedArtifact(Strict):
     stored: list[CachedFile] = Field(default_factory=list, max_length=100000)
 
 
-class CacheEntryRequest(Strict):
+class CacheEntryRequest(CacheModel):
     """A node's outputs for the farm cache: artifacts by port, each file by sha256 (uploaded first)."""
 
     step: str = Field(min_length=1, max_length=128)
