@@ -100,12 +100,14 @@ def start_worker(server: FarmServer, tok: str, work: Path, name: str, *extra: st
 
 
 @contextmanager
-def worker_pool(server: FarmServer, tok: str, folder: Path) -> Iterator[Callable[..., subprocess.Popen[str]]]:
-    """`start(name, *extra)` starts a worker (work dir and log under `folder`); all stop at exit."""
+def worker_pool(server: FarmServer, tok: str, folder: Path,
+                *always: str) -> Iterator[Callable[..., subprocess.Popen[str]]]:
+    """`start(name, *extra)` starts a worker (work dir and log under `folder`, options `always`
+    then `extra`); all stop at exit."""
     procs: dict[str, subprocess.Popen[str]] = {}
 
     def start(name: str, *extra: str) -> subprocess.Popen[str]:
-        procs[name] = start_worker(server, tok, folder / name, name, *extra)
+        procs[name] = start_worker(server, tok, folder / name, name, *always, *extra)
         return procs[name]
 
     try:

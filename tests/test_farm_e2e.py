@@ -35,7 +35,8 @@ def farm(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture()
 def workers(farm, tmp_path: Path):
     server, tokens = farm
-    with worker_pool(server, tokens["worker"], tmp_path) as start:
+    # every test renders for real: the farm cache would serve a test the frames an earlier one rendered
+    with worker_pool(server, tokens["worker"], tmp_path, "--no-farm-cache") as start:
         yield start
 
 
