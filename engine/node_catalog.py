@@ -6,7 +6,7 @@ from pydantic import Field, create_model
 
 from . import node_settings as s
 from .artifacts import ArtifactKind as K
-from .node_definition import NodeDefinition, NodeSettings, inp, out
+from .node_definition import FanOut, NodeDefinition, NodeSettings, inp, out
 
 RENDER_INPUTS = (
     inp("glb", K.GLB, description="The product geometry"),
@@ -96,6 +96,7 @@ CORE: tuple[NodeDefinition, ...] = (
         module_key="render.blender_still", settings_model=s.BlenderStillSettings,
         inputs=RENDER_INPUTS, outputs=(out("image", K.IMAGE, role="primary_render"),),
         capabilities=("bpy",), execution="main_thread", self_publishes=True, is_render=True,
+        fan_out=FanOut(kind="views", switch="split_job", parts=("image",)),
     ),
     NodeDefinition(
         key="blender_turntable", label="Blender Turntable", family="render", icon="RENDER_ANIMATION",
@@ -106,6 +107,9 @@ CORE: tuple[NodeDefinition, ...] = (
                  out("frames", K.IMAGE_SET, role="turntable_frames")),
         capabilities=("bpy",), execution="main_thread", self_publishes=True, is_render=True,
         workflow_families=("turntable",),
+        fan_out=FanOut(kind="frames", count="frame_count", start="chunk_start", end="chunk_end",
+                       size="chunk_size", parts=("frames",),
+                       assembler="engine.executors.render:assemble_turntable"),
     ),
     NodeDefinition(
         key="threejs_render", label="three.js Viewer", family="render", icon="WORLD",

@@ -68,6 +68,24 @@ def settings_trust(model: type[BaseModel], prefix: str = "") -> dict[str, dict[s
     return records
 
 
+class FanOut(BaseModel):
+    """How the farm may split a node over several jobs: a frame range (chunks of `size` frames
+    out of `count`, set through `start`/`end`) or a view (each such node its own job when its
+    `switch` setting is on). `assembler` ("module:function") builds the node's unsplit outputs
+    from the parts' files; `parts` names the output ports a part job hands to the assemble job."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["frames", "views"]
+    count: str = ""
+    start: str = ""
+    end: str = ""
+    size: str = ""
+    switch: str = ""
+    parts: tuple[str, ...] = ()
+    assembler: str = ""
+
+
 class NodeDefinition(BaseModel):
     """Everything the system knows about one step, apart from its executor's code."""
 
@@ -91,6 +109,7 @@ class NodeDefinition(BaseModel):
     composite_of: tuple[str, ...] = ()
     icon: str = "NODE"
     deprecated: bool = False
+    fan_out: FanOut | None = None
 
     def input(self, name: str) -> Port | None:
         return next((p for p in self.inputs if p.name == name), None)

@@ -175,6 +175,8 @@ class BlenderStillSettings(RenderSettings):
                              ge=-360, le=360)
     elevation: float = setting(25.0, "Camera", "Camera height angle in degrees (view: fixed)", ge=-89, le=89)
     view_name: str = setting("", "Output", "Name of this view in file names; empty = 'still'")
+    split_job: bool = setting(False, "Farm", "On the farm, render this view in a job of its own, "
+                              "beside the graph's other views")
 
 
 class BlenderTurntableSettings(RenderSettings):
@@ -188,6 +190,8 @@ class BlenderTurntableSettings(RenderSettings):
     keep_frames: bool = setting(False, "Video", "Keep the rendered frames as an image set")
     chunk_start: int = setting(0, "Chunks", "First frame of this chunk (0-based)", ge=0, le=MAX_FRAMES)
     chunk_end: int = setting(0, "Chunks", "Frame after this chunk's last; 0 = to the end", ge=0, le=MAX_FRAMES)
+    chunk_size: int = setting(0, "Chunks", "On the farm, frames per job (chunks render on many workers, "
+                              "one job assembles the video); 0 = one job", ge=0, le=MAX_FRAMES)
 
 
 class ThreejsRenderSettings(NodeSettings):

@@ -73,4 +73,34 @@ class CompleteRequest(WorkerRef):
     fell_back: bool = False
     summary: dict[str, Any] | None = None
     parity: dict[str, Any] | None = None
+    rerun_parts: list[str] = Field(default_factory=list, max_length=10000,
+                                   description="an assemble job's part jobs whose files were missing or corrupt")
     next: ClaimRequest | None = Field(None, description="also claim the next job (saves a round trip)")
+
+
+SHA256 = r"^[0-9a-f]{64}$"
+
+
+class CacheModel(Strict):
+    model_config = ConfigDict(extra="forbid", strict=True)  # no 0 for false: what the spec says, exactly
+
+
+class CachedFile(CacheModel):
+    name: str = Field(min_length=1, max_length=255)
+    sha256: str = Field(pattern=SHA256)
+    size: int = Field(ge=0)
+
+
+class CachedArtifact(CacheModel):
+    kind: str = Field(min_length=1, max_length=64)
+    role: str | None = Field(None, max_length=200)
+    data: dict[str, Any] = Field(default_factory=dict)
+    set: bool = False
+    stored: list[CachedFile] = Field(default_factory=list, max_length=100000)
+
+
+class CacheEntryRequest(CacheModel):
+    """A node's outputs for the farm cache: artifacts by port, each file by sha256 (uploaded first)."""
+
+    step: str = Field(min_length=1, max_length=128)
+    outputs: dict[str, list[CachedArtifact]] = Field(max_length=64)

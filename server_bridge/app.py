@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from fastapi import Body, Depends, FastAPI, Header, Query, Request, Security
+from fastapi import Body, Depends, FastAPI, Header, Path, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.routing import APIRoute
@@ -25,8 +26,10 @@ from starlette.types import Scope
 
 from engine.egress import EgressPolicy
 
-from . import catalog, faults, housekeeping, orders, queue
+from . import catalog, farm_cache, faults, housekeeping, orders, queue
 from .api_models import (
+    SHA256,
+    CacheEntryRequest,
     ClaimRequest,
     CompleteRequest,
     HeartbeatRequest,
@@ -48,7 +51,8 @@ from .settings import ServerSettings
 from .storage import FileStore, UploadError, ingest_copy, library_path
 from .waker import Waker
 
-DOMAIN_ERRORS = (catalog.CatalogError, orders.OrderError, queue.QueueError, UploadError, TokenError)
+DOMAIN_ERRORS = (catalog.CatalogError, orders.OrderError, queue.QueueError, UploadError, TokenError,
+                 farm_cache.CacheError)
 
 
 class ApiError(Exception):
@@ -234,8 +238,12 @@ def create_app(settings: ServerSettings) -> FastAPI:
     @app.post("/api/files", status_code=201, responses=errs(writes=True), openapi_extra=STREAMED_BODY)
     async def upload_file(request: Request, x_sha256: str = Header(..., pattern=SHA256_HEADER), x_filename: str = Header("upload.step"),
                           who: Principal = Depends(submitter)) -> dict[str, Any]:
-        sha, size = await _receive(request, files, x_sha256)
-        _record_file(store, sha, size, x_filename)
+        return await _store_upload(request, x_sha256, x_filename)
+
+    async def _store_upload(request: Request, sha256: str, name: str) -> dict[str, Any]:
+        """A content-addressed upload (a STEP file, a cache entry's file), sha256-checked."""
+        sha, size = await _receive(request, files, sha256)
+        _record_file(store, sha, size, name)
         return {"sha256": sha, "size": size}
 
     @app.post("/api/orders", status_code=201, responses=errs(404, writes=True))
@@ -292,7 +300,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     @app.post("/api/jobs/{job_id}/cancel", responses=errs(404, writes=True))
     async def cancel_job(job_id: str, who: Principal = Depends(submitter)) -> dict[str, Any]:
         job = own_job(job_id, who)
-        touched, finished = orders.cancel_jobs(store, "id = ?", job_id)
+        touched, finished = orders.cancel_jobs(store, "id = ?1 OR parent_id = ?1", job_id)
         for done in finished:
             notifier.order_finished(done)
         return {"cancelled": touched, "order_status": orders.order_status(store, job["order_id"])["status"]}
@@ -378,6 +386,60 @@ def create_app(settings: ServerSettings) -> FastAPI:
             housekeeping.drop_if_unused(store, files, sha)
             raise
 
+    @app.post("/api/jobs/{job_id}/parts", status_code=201, responses=errs(404, 409, writes=True),
+              openapi_extra=STREAMED_BODY)
+    async def upload_part(job_id: str, request: Request, worker_id: str, node_id: str = Query(..., min_length=1),
+                          port: str = Query(..., min_length=1), member: int = Query(0, ge=0), name: str = "part",
+                          kind: str = "", role: str = "", data: str = "{}",
+                          x_sha256: str = Header(..., pattern=SHA256_HEADER),
+                          who: Principal = Depends(worker_role)) -> dict[str, Any]:
+        """A part job hands one output file to its assemble job (not published)."""
+        from .storage import safe_name
+
+        queue.own_worker(store, who, worker_id)
+        queue.held_job(store, worker_id, job_id)
+        try:
+            part_data = json.loads(data)
+        except ValueError:
+            part_data = None
+        if not isinstance(part_data, dict):
+            raise ApiError(422, "query 'data': must be a JSON object")
+        sha, size = await _receive(request, files, x_sha256)
+        meta = {"node_id": node_id[:128], "port": port[:64], "member": member, "name": safe_name(name),
+                "kind": kind[:64], "role": role[:200] or None, "data": part_data}
+        try:
+            return queue.add_part(store, worker_id, job_id, meta, sha, size)
+        except queue.QueueError:
+            housekeeping.drop_if_unused(store, files, sha)
+            raise
+
+    # --- the farm-wide artifact cache -----------------------------------------------------------
+    @app.get("/api/cache/entries/{key}", responses=errs(404))
+    async def cache_lookup(key: str = Path(pattern=SHA256), who: Principal = Depends(worker_role)) -> dict[str, Any]:
+        manifest = farm_cache.lookup(store, files, key)
+        if manifest is None:
+            raise ApiError(404, f"no cache entry {key[:80]!r}")
+        return manifest
+
+    @app.post("/api/cache/files", status_code=201, responses=errs(writes=True), openapi_extra=STREAMED_BODY)
+    async def cache_upload(request: Request, x_sha256: str = Header(..., pattern=SHA256_HEADER),
+                           x_filename: str = Header("cached"),
+                           who: Principal = Depends(worker_role)) -> dict[str, Any]:
+        return await _store_upload(request, x_sha256, x_filename)
+
+    @app.put("/api/cache/entries/{key}", responses=errs(writes=True))
+    async def cache_put(entry: CacheEntryRequest, key: str = Path(pattern=SHA256),
+                        who: Principal = Depends(worker_role)) -> dict[str, Any]:
+        return farm_cache.put(store, files, key, entry.step, entry.model_dump(), settings.cache_max_bytes)
+
+    @app.get("/api/cache", responses=errs())
+    async def cache_stats(who: Principal = Depends(admin)) -> dict[str, Any]:
+        return farm_cache.stats(store, settings.cache_max_bytes)
+
+    @app.delete("/api/cache", responses=errs(writes=True))
+    async def cache_clear(who: Principal = Depends(admin)) -> dict[str, Any]:
+        return {"cleared": farm_cache.clear(store, files)}
+
     @app.post("/api/jobs/{job_id}/complete", responses=errs(404, 409, writes=True))
     async def complete(job_id: str, req: CompleteRequest, request: Request,
                        who: Principal = Depends(worker_role)) -> JSONResponse:
@@ -403,7 +465,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
     for route in app.routes:  # the spec groups operations by the roles that may call them
         if isinstance(route, APIRoute):
             route.tags = [*route.tags, *_roles(route)]
-    streamed = [r for r in app.routes if isinstance(r, APIRoute) and r.endpoint in (upload_file, upload_asset)]
+    streamed = [r for r in app.routes if isinstance(r, APIRoute)
+                and r.endpoint in (upload_file, upload_asset, upload_part, cache_upload)]
 
     def is_streamed(scope: Scope) -> bool:
         return any(route.matches(scope)[0] is Match.FULL for route in streamed)
@@ -452,8 +515,18 @@ def _may_read_file(store: Store, who: Principal, sha256: str, worker_id: str | N
     if who.role == "admin":
         return store.one("SELECT 1 FROM files WHERE sha256 = ?", sha256) is not None
     if who.role == "worker":
-        return any(line["step_sha256"] == sha256 for line in _held_lines(store, who, worker_id))
+        return any(line["step_sha256"] == sha256 for line in _held_lines(store, who, worker_id)) or \
+            _held_part_file(store, who, sha256, worker_id) or \
+            store.one("SELECT 1 FROM cache_files WHERE sha256 = ? LIMIT 1", sha256) is not None
     return False
+
+
+def _held_part_file(store: Store, who: Principal, sha256: str, worker_id: str | None) -> bool:
+    """Whether the file is a part of an assemble job this worker (of this token) holds."""
+    return bool(worker_id) and store.one(
+        "SELECT 1 FROM job_parts p JOIN jobs part ON part.id = p.job_id JOIN jobs a ON a.id = part.parent_id "
+        "JOIN workers w ON w.id = a.worker_id WHERE p.sha256 = ? AND a.worker_id = ? AND a.status = 'running' "
+        "AND w.token_id = ? LIMIT 1", sha256, worker_id, who.token_id) is not None
 
 
 def _job_detail(store: Store, job_id: str) -> dict[str, Any]:

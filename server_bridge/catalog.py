@@ -52,16 +52,20 @@ def parse_and_validate(document: Any, source: str = "workflow") -> Any:
 
 def required_capabilities(workflow: Any, mode: str) -> list[str]:
     """What a worker needs to run this workflow in this mode (optional capabilities excluded)."""
-    from engine.registry import REGISTRY
 
     needed: set[str] = set()
     if mode in ("legacy", "shadow"):
         needed.update(LEGACY_CAPABILITIES)
     if mode in ("graph", "shadow"):
-        for node in workflow.nodes:
-            if node.step in REGISTRY:
-                needed.update(REGISTRY.get(node.step).capabilities)
+        needed.update(step_capabilities([node.step for node in workflow.nodes]))
     return sorted(needed)
+
+
+def step_capabilities(steps: list[str]) -> list[str]:
+    """What a worker needs to run these steps (optional capabilities excluded)."""
+    from engine.registry import REGISTRY
+
+    return sorted({cap for step in steps if step in REGISTRY for cap in REGISTRY.get(step).capabilities})
 
 
 def delivered_kinds(workflow: Any) -> set[str]:

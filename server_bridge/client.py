@@ -304,16 +304,48 @@ class FarmClient:
 
     def upload_asset(self, job_id: str, worker_id: str, path: Path, role: str, kind: str, primary: bool,
                      node_id: str) -> dict[str, Any]:
-        sha = sha256_file(path)
         params = {"worker_id": worker_id, "role": role, "name": path.name, "kind": kind,
                   "primary": str(primary).lower(), "node_id": node_id}
+        return self._upload(f"/api/jobs/{job_id}/assets", path, params)
+
+    def upload_part(self, job_id: str, worker_id: str, path: Path, meta: dict[str, Any]) -> dict[str, Any]:
+        """Hand one output file of a part job to its assemble job (meta: node_id, port, member,
+        kind, role, data as JSON text)."""
+        return self._upload(f"/api/jobs/{job_id}/parts", path, {"worker_id": worker_id, "name": path.name, **meta})
+
+    def _upload(self, route: str, path: Path, params: dict[str, Any]) -> dict[str, Any]:
+        sha = sha256_file(path)
 
         def send() -> dict[str, Any]:
             with open(path, "rb") as handle:
-                result: dict[str, Any] = self._send("POST", f"/api/jobs/{job_id}/assets", params=params,
-                                                    data=handle, headers={"X-Sha256": sha}).json()
+                result: dict[str, Any] = self._send("POST", route, params=params, data=handle,
+                                                    headers={"X-Sha256": sha}).json()
                 return result
         return self._retrying(send)
+
+    def cache_lookup(self, key: str) -> dict[str, Any] | None:
+        """The farm cache's manifest for a node content key, or None on a miss."""
+        try:
+            result: dict[str, Any] = self._json("GET", f"/api/cache/entries/{key}")
+        except FarmError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return result
+
+    def cache_upload(self, path: Path) -> dict[str, Any]:
+        return self._upload("/api/cache/files", path, {})
+
+    def cache_put(self, key: str, manifest: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = self._json("PUT", f"/api/cache/entries/{key}", json=manifest)
+        return result
+
+    def cache_stats(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._json("GET", "/api/cache")
+        return result
+
+    def cache_clear(self) -> int:
+        return int(self._json("DELETE", "/api/cache")["cleared"])
 
     def complete(self, job_id: str, worker_id: str, report: dict[str, Any],
                  next_wait_s: float | None = None) -> dict[str, Any]:

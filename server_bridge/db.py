@@ -122,9 +122,37 @@ def freeze_lines_of_older_orders(conn: sqlite3.Connection) -> None:
                       row["legacy_fallback"], row["id"]))
 
 
+# Fan-out: a split line has a prep job (the nodes feeding the split node, e.g. CAD), part jobs
+# (frame chunks, views) claimable after it (after_id), and one assemble job (their parent_id)
+# claimable once every part succeeded; parts hand their files on through job_parts.
+FAN_OUT_V5 = """
+ALTER TABLE jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'line';
+ALTER TABLE jobs ADD COLUMN parent_id TEXT;
+ALTER TABLE jobs ADD COLUMN part TEXT;
+ALTER TABLE jobs ADD COLUMN after_id TEXT;
+CREATE INDEX jobs_parent ON jobs(parent_id) WHERE parent_id IS NOT NULL;
+CREATE TABLE job_parts (
+    job_id TEXT NOT NULL, node_id TEXT NOT NULL, port TEXT NOT NULL, member INTEGER NOT NULL,
+    name TEXT NOT NULL, kind TEXT NOT NULL, role TEXT, data TEXT NOT NULL DEFAULT '{}',
+    sha256 TEXT NOT NULL, size INTEGER NOT NULL, PRIMARY KEY (job_id, node_id, port, member));
+CREATE INDEX job_parts_sha ON job_parts(sha256);
+"""
+
+# The farm-wide artifact cache (server_bridge/farm_cache.py): entries by node content key, and
+# the stored files each entry uses.
+CACHE_V6 = """
+CREATE TABLE cache_entries (
+    key TEXT PRIMARY KEY, step TEXT NOT NULL, manifest TEXT NOT NULL, size INTEGER NOT NULL,
+    created_at REAL NOT NULL, last_used REAL NOT NULL, hits INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX cache_entries_lru ON cache_entries(last_used);
+CREATE TABLE cache_files (key TEXT NOT NULL, sha256 TEXT NOT NULL, PRIMARY KEY (key, sha256));
+CREATE INDEX cache_files_sha ON cache_files(sha256);
+"""
+
 Migration = str | Callable[[sqlite3.Connection], None]
 # index = schema version reached after applying it; append, never edit.
-MIGRATIONS: list[Migration] = [SCHEMA_V1, SCHEMA_V2, FROZEN_LINES_V3, freeze_lines_of_older_orders]
+MIGRATIONS: list[Migration] = [SCHEMA_V1, SCHEMA_V2, FROZEN_LINES_V3, freeze_lines_of_older_orders, FAN_OUT_V5,
+                               CACHE_V6]
 
 
 def new_id(prefix: str) -> str:

@@ -41,10 +41,12 @@ def sweep(store: Store, files: FileStore) -> int:
 
 
 def drop_if_unused(store: Store, files: FileStore, sha256: str) -> bool:
-    """Delete a stored file and its record when no asset or order line refers to it."""
+    """Delete a stored file and its record when no asset, order line, job part or cache entry refers to it."""
     with store.tx() as c:
         used = c.execute("SELECT 1 FROM media_assets WHERE sha256 = ? UNION ALL "
-                         "SELECT 1 FROM order_lines WHERE step_sha256 = ? LIMIT 1", (sha256, sha256)).fetchone()
+                         "SELECT 1 FROM order_lines WHERE step_sha256 = ? UNION ALL "
+                         "SELECT 1 FROM job_parts WHERE sha256 = ? UNION ALL "
+                         "SELECT 1 FROM cache_files WHERE sha256 = ? LIMIT 1", (sha256,) * 4).fetchone()
         if used is not None:
             return False
         c.execute("DELETE FROM files WHERE sha256 = ?", (sha256,))

@@ -4,6 +4,10 @@
       ^                  |
       +---- requeue -----+   (lease expired, handed back, failed with retries left)
     queued --cancel--> cancelled
+    succeeded --rerun--> queued   (a part job whose files its assemble job found missing or corrupt)
+
+An assemble job is claimable only once all its part jobs (parent_id) have succeeded, and a
+part job only once the prep job it comes after (after_id) has.
 
 Every change is a guarded UPDATE (`WHERE status IN (allowed sources)`), so two racing callers
 cannot both move a job: the loser's UPDATE matches no row.
@@ -60,6 +64,15 @@ def move(conn: sqlite3.Connection, job_id: str, to: str, *, held_by: str | None 
     return cursor.rowcount == 1
 
 
+def rerun(conn: sqlite3.Connection, job_id: str, reason: str) -> bool:
+    """succeeded -> queued: the one way back from a final status, for a part job whose files
+    went missing or corrupt before its assemble job read them."""
+    cursor = conn.execute("UPDATE jobs SET status = 'queued', updated_at = ?, worker_id = NULL, lease_expires = NULL, "
+                          "failed_workers = '', error = ? WHERE id = ? AND status = 'succeeded' AND kind = 'part'",
+                          (now(), reason, job_id))
+    return cursor.rowcount == 1
+
+
 def claim_next(conn: sqlite3.Connection, worker_id: str, caps: int, run_id: str, lease_s: float,
                retry_after_s: float = 60.0) -> sqlite3.Row | None:
     """queued -> running for the oldest job this worker can do: its capabilities cover the
@@ -75,6 +88,10 @@ def claim_next(conn: sqlite3.Connection, worker_id: str, caps: int, run_id: str,
                  AND (instr(failed_workers, ?) = 0 OR updated_at < ?)
                  AND output_type NOT IN (
                      SELECT output_type FROM worker_streaks WHERE worker_id = ? AND blocked = 1)
+                 AND (kind != 'assemble' OR NOT EXISTS (
+                     SELECT 1 FROM jobs p WHERE p.parent_id = jobs.id AND p.status != 'succeeded'))
+                 AND (after_id IS NULL OR EXISTS (
+                     SELECT 1 FROM jobs d WHERE d.id = jobs.after_id AND d.status = 'succeeded'))
                ORDER BY seq LIMIT 1)
              AND status = 'queued'
            RETURNING *""",

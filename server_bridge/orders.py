@@ -1,4 +1,5 @@
-"""Orders and their lines: creation (one job per line), status roll-up, cancellation."""
+"""Orders and their lines: creation (one job per line, or part jobs and an assemble job for a
+line that fans out), status roll-up, cancellation."""
 
 from __future__ import annotations
 
@@ -6,6 +7,14 @@ import json
 from typing import Any
 
 from engine.egress import EgressPolicy, EgressRefused
+from engine.fanout import (
+    FanOutError,
+    FanOutPlan,
+    downstream_steps,
+    feeding_nodes,
+    plan_fan_out,
+    upstream_steps,
+)
 
 from . import jobstate
 from .auth import Principal
@@ -17,6 +26,7 @@ from .catalog import (
     order_override_problems_of,
     override_problems_of,
     required_capabilities,
+    step_capabilities,
     stored_workflow,
 )
 from .db import Store, keep_document, loads, new_id, now
@@ -40,9 +50,9 @@ def check_webhook(egress: EgressPolicy, url: str) -> None:
 def create_order(store: Store, principal: Principal, lines: list[dict[str, Any]], webhook_url: str | None,
                  resolve_library: Any = None) -> dict[str, Any]:
     """Check every line first (output type exists, STEP known, no operator-only override), then
-    write order, lines and jobs; the caller has checked the webhook (check_webhook). Each line
-    freezes what its jobs will run: the workflow document (by content hash), the merged
-    overrides, the fallback flag; its job, the mode and capabilities."""
+    write order, lines and jobs. Each line freezes what its jobs will run: the workflow document
+    (by content hash), the merged overrides, the fallback flag; its job, the mode and
+    capabilities. The caller has checked the webhook (check_webhook)."""
     if not lines:
         raise OrderError("an order needs at least one line")
     prepared = []
@@ -69,13 +79,14 @@ def create_order(store: Store, principal: Principal, lines: list[dict[str, Any]]
         if problems:
             raise OrderError(f"{where}.overrides: {'; '.join(problems)}")
         caps = caps_mask(required_capabilities(workflow, output_type["mode"]))
-        prepared.append((line, sha, output_type, caps, document, workflow.family, overrides))
+        fan = _fan_out(where, workflow, overrides, output_type["mode"])
+        prepared.append((line, sha, output_type, caps, document, workflow.family, overrides, workflow, fan))
     order_id, t = new_id("ord"), now()
     with store.tx() as c:
         c.execute("INSERT INTO orders (id, status, submitted_by, webhook_url, webhook_status, created_at) "
                   "VALUES (?, 'queued', ?, ?, ?, ?)",
                   (order_id, principal.token_id, webhook_url, "pending" if webhook_url else "none", t))
-        for position, (line, sha, output_type, caps, document, family, overrides) in enumerate(prepared):
+        for position, (line, sha, output_type, caps, document, family, overrides, workflow, fan) in enumerate(prepared):
             line_id = f"{order_id}-l{position + 1}"
             c.execute("INSERT INTO order_lines (id, order_id, position, product, step_sha256, output_type, "
                       "overrides, workflow_sha256, family, run_overrides, legacy_fallback) "
@@ -83,11 +94,46 @@ def create_order(store: Store, principal: Principal, lines: list[dict[str, Any]]
                       (line_id, order_id, position, line.get("product") or line_id, sha, output_type["name"],
                        json.dumps(line.get("overrides") or {}), keep_document(c, document), family,
                        json.dumps(overrides), int(output_type["legacy_fallback"])))
-            c.execute("INSERT INTO jobs (id, order_id, order_line_id, output_type, mode, caps, status, "
-                      "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
-                      (f"job-{line_id[4:]}", order_id, line_id, output_type["name"], output_type["mode"],
-                       caps, t, t))
+            job = {"order_id": order_id, "order_line_id": line_id, "output_type": output_type["name"],
+                   "mode": output_type["mode"], "caps": caps}
+            _insert_jobs(c, f"job-{line_id[4:]}", job, workflow, fan, t)
     return order_status(store, order_id)
+
+
+def _fan_out(where: str, workflow: Any, overrides: dict[str, Any], mode: str) -> FanOutPlan | None:
+    """The line's split over several jobs, refused (422 naming the override) when it cannot be."""
+    try:
+        fan = plan_fan_out(workflow, overrides)
+    except FanOutError as exc:
+        raise OrderError(f"{where}.overrides.{exc}") from None
+    if fan is not None and mode != "graph":
+        raise OrderError(f"{where}.overrides.{fan.nodes[0]}: only graph-mode output types split over "
+                         f"several jobs (this one runs in {mode} mode)")
+    return fan
+
+
+def _insert_jobs(c: Any, job_id: str, job: dict[str, Any], workflow: Any, fan: FanOutPlan | None,
+                 t: float) -> None:
+    """One job for the line; or a prep job (what feeds the split node: the CAD nodes, whose
+    outputs then wait in the farm cache), the part jobs that come after it and need only their
+    own node's capabilities (a bpy-only worker renders chunks), and the assemble job."""
+    columns = "id, order_id, order_line_id, output_type, mode, caps, status, created_at, updated_at, kind, " \
+              "parent_id, part, after_id"
+    sql = f"INSERT INTO jobs ({columns}) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)"
+    base = (job["order_id"], job["order_line_id"], job["output_type"], job["mode"])
+    if fan is None:
+        c.execute(sql, (job_id, *base, job["caps"], t, t, "line", None, None, None))
+        return
+    prep_id, feeding = f"{job_id}-p0", feeding_nodes(workflow, fan.nodes)
+    caps = caps_mask(step_capabilities([s for n in feeding for s in upstream_steps(workflow, n)]))
+    prep = {"label": "prep", "targets": feeding}
+    c.execute(sql, (prep_id, *base, caps, t, t, "prep", job_id, json.dumps(prep), None))
+    for index, part in enumerate(fan.parts):
+        caps = caps_mask(step_capabilities([workflow.node(part.node_id).step]))
+        spec = {"label": part.label, "node_id": part.node_id, "targets": [part.node_id], "overrides": part.overrides}
+        c.execute(sql, (f"{job_id}-p{index + 1}", *base, caps, t, t, "part", job_id, json.dumps(spec), prep_id))
+    caps = caps_mask(step_capabilities(downstream_steps(workflow, fan.nodes)))
+    c.execute(sql, (job_id, *base, caps, t, t, "assemble", None, json.dumps(fan.describe()), None))
 
 
 def roll_up(conn: Any, order_id: str) -> bool:
@@ -96,6 +142,11 @@ def roll_up(conn: Any, order_id: str) -> bool:
                                (order_id,)).fetchall())
     total = sum(counts.values())
     if not counts.get("queued") and not counts.get("running"):
+        # settled: the lines' outcomes decide (a split line's is its assemble job's, whatever its
+        # prep and part jobs did before a cancel)
+        counts = dict(conn.execute("SELECT status, count(*) FROM jobs WHERE order_id = ? AND kind IN "
+                                   "('line', 'assemble') GROUP BY status", (order_id,)).fetchall())
+        total = sum(counts.values())
         status = ("failed" if counts.get("failed") else
                   "cancelled" if counts.get("cancelled") == total else
                   "succeeded" if counts.get("succeeded") == total else "partial")
@@ -119,12 +170,19 @@ def order_status(store: Store, order_id: str) -> dict[str, Any]:
     lines = []
     workers: list[dict[str, Any]] | None = None  # read once, and only when a job waits
     for line in store.all("SELECT * FROM order_lines WHERE order_id = ? ORDER BY position", order_id):
-        job = store.one("SELECT id, status, attempts, worker_id, run_id, error, mode, cancel_requested, caps "
-                        "FROM jobs WHERE order_line_id = ?", line["id"])
+        job = store.one("SELECT id, status, attempts, worker_id, run_id, error, mode, cancel_requested, caps, kind "
+                        "FROM jobs WHERE order_line_id = ? AND kind IN ('line', 'assemble')", line["id"])
         waiting = None
-        if job is not None and job["status"] == "queued":
+        if job is not None and job["status"] == "queued" and job["kind"] == "line":
             workers = live_workers(store) if workers is None else workers
             waiting = waiting_reason(job["caps"], line["output_type"], workers)
+        parts = [dict(p) for p in store.all(
+            "SELECT id, status, attempts, worker_id, error, part FROM jobs WHERE order_line_id = ? "
+            "AND kind = 'part' ORDER BY seq", line["id"])]
+        prep = store.one("SELECT id, status, attempts, worker_id, error FROM jobs WHERE order_line_id = ? "
+                         "AND kind = 'prep'", line["id"])
+        for part in parts:
+            part["label"] = loads(part.pop("part"), {}).get("label", "")
         run = store.one("SELECT fell_back, parity IS NOT NULL AS has_parity FROM runs WHERE job_id = ? "
                         "AND status = 'succeeded' ORDER BY started_at DESC LIMIT 1", job["id"]) if job else None
         assets = store.all("SELECT id, role, kind, name, sha256, size, is_primary FROM media_assets "
@@ -132,12 +190,15 @@ def order_status(store: Store, order_id: str) -> dict[str, Any]:
         lines.append({"id": line["id"], "product": line["product"], "output_type": line["output_type"],
                       "step_sha256": line["step_sha256"], "overrides": loads(line["overrides"], {}),
                       "job": _job_record(job, waiting),
+                      "chunks": {"done": sum(p["status"] == "succeeded" for p in parts), "total": len(parts)},
+                      "parts": parts, "prep": dict(prep) if prep else None,
                       "fell_back": bool(run and run["fell_back"]),
                       "assets": [{**dict(a), "is_primary": bool(a["is_primary"])} for a in assets]})
     webhook = {"url": order["webhook_url"], "status": order["webhook_status"],
                "attempts": order["webhook_attempts"], "error": order["webhook_error"]}
     return {"id": order["id"], "status": order["status"], "created_at": order["created_at"],
             "finished_at": order["finished_at"], "fell_back": any(ln["fell_back"] for ln in lines),
+            "chunks": {key: sum(ln["chunks"][key] for ln in lines) for key in ("done", "total")},
             "webhook": webhook, "lines": lines}
 
 
@@ -149,16 +210,29 @@ def _job_record(job: Any, waiting: str | None) -> dict[str, Any] | None:
     return {**record, "needs": capability_names(job["caps"]), "waiting": waiting}
 
 
+def settle_assemble(c: Any, part: Any, status: str, error: str) -> None:
+    """A prep or part job that ended for good without succeeding takes the jobs waiting on it
+    along (its assemble job, the parts after it): they could never run."""
+    if part["parent_id"]:
+        why = f"{part['id']} {status}: {error}"[:4000]
+        waiting = [r[0] for r in c.execute("SELECT id FROM jobs WHERE after_id = ? OR id = ?",
+                                           (part["id"], part["parent_id"]))]
+        for job_id in waiting:
+            jobstate.move(c, job_id, status, error=why)
+
+
 def cancel_jobs(store: Store, where: str, arg: str) -> tuple[int, list[str]]:
     """Cancel queued jobs now and flag running ones (their worker learns at its next heartbeat).
     Returns (count touched, orders finished by it)."""
     finished: list[str] = []
     touched = 0
     with store.tx() as c:
-        rows = c.execute(f"SELECT id, order_id, status FROM jobs WHERE {where}", (arg,)).fetchall()
+        rows = c.execute(f"SELECT id, order_id, status, parent_id FROM jobs WHERE {where} ORDER BY seq",
+                         (arg,)).fetchall()
         for row in rows:
             if row["status"] == "queued":
                 touched += jobstate.move(c, row["id"], "cancelled", error="cancelled before it ran")
+                settle_assemble(c, row, "cancelled", "cancelled before it ran")
             elif row["status"] == "running":
                 c.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ?", (row["id"],))
                 touched += 1

@@ -15,7 +15,7 @@ from . import jobstate
 from .auth import Principal
 from .catalog import caps_mask
 from .db import Store, loads, new_id, now
-from .orders import roll_up
+from .orders import roll_up, settle_assemble
 
 MAX_FAILURES = 3  # a job that fails this often (on different workers while there are others) fails for good
 BLOCK_AFTER = 3  # a worker failing this many jobs of one output type in a row is blocked from it
@@ -80,7 +80,39 @@ def job_payload(store: Store, job: Any, lease_s: float) -> dict[str, Any]:
             "family": row["family"], "mode": job["mode"], "legacy_fallback": bool(row["legacy_fallback"]),
             "overrides": loads(row["run_overrides"], {}), "workflow": loads(row["document"]),
             "step_file": {"sha256": row["step_sha256"], "size": row["size"], "name": row["name"]},
-            "lease_s": lease_s, "attempt": job["attempts"]}
+            "lease_s": lease_s, "attempt": job["attempts"], **fan_out_payload(store, job)}
+
+
+def fan_out_payload(store: Store, job: Any) -> dict[str, Any]:
+    """What a part or assemble job adds to its line's payload: a part, the node it renders and
+    the settings that make it a part; an assemble job, the split and every part's files."""
+    kind = job["kind"]
+    if kind in ("part", "prep"):
+        return {"kind": kind, "part": loads(job["part"], {})}
+    if kind != "assemble":
+        return {"kind": "line"}
+    files = store.all("SELECT p.* FROM job_parts p JOIN jobs j ON j.id = p.job_id WHERE j.parent_id = ? "
+                      "ORDER BY j.seq, p.node_id, p.port, p.member", job["id"])
+    parts = [{**dict(f), "data": loads(f["data"], {})} for f in files]
+    expected = [r["id"] for r in store.all("SELECT id FROM jobs WHERE parent_id = ? AND kind = 'part' ORDER BY seq",
+                                           job["id"])]
+    return {"kind": kind, "fan_out": loads(job["part"], {}), "part_jobs": expected, "parts": parts}
+
+
+def add_part(store: Store, worker_id: str, job_id: str, meta: dict[str, Any], sha256: str, size: int) -> dict[str, Any]:
+    """Record one file a part job hands to its assemble job (replacing an earlier run's)."""
+    with store.tx() as c:
+        job = c.execute("SELECT * FROM jobs WHERE id = ? AND status = 'running' AND worker_id = ?",
+                        (job_id, worker_id)).fetchone()
+        if job is None:
+            raise QueueError(f"job {job_id!r} is not held by worker {worker_id!r}")
+        if job["kind"] != "part":
+            raise QueueError(f"job {job_id!r} is not a part job; it publishes assets, not parts", 422)
+        c.execute("INSERT OR IGNORE INTO files VALUES (?, ?, ?, ?)", (sha256, size, meta["name"], now()))
+        c.execute("INSERT OR REPLACE INTO job_parts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                  (job_id, meta["node_id"], meta["port"], meta["member"], meta["name"], meta["kind"],
+                   meta.get("role"), json.dumps(meta.get("data") or {}), sha256, size))
+    return {"job_id": job_id, "sha256": sha256, "size": size}
 
 
 def held_job(store: Store, worker_id: str, job_id: str) -> Any:
@@ -158,6 +190,7 @@ def _fail_or_retry(c: Any, job: Any, worker_id: str, error: str) -> None:
     elif len(failures) >= MAX_FAILURES:
         jobstate.move(c, job["id"], "failed", failed_workers=failed_workers,
                       error=f"failed {len(failures)} times on {len(set(failures))} worker(s); last: {error}")
+        settle_assemble(c, job, "failed", error)
     else:
         jobstate.move(c, job["id"], "queued", failed_workers=failed_workers, worker_id=None,
                       lease_expires=None, error=error)
@@ -185,13 +218,31 @@ def complete(store: Store, worker_id: str, job_id: str, report: dict[str, Any]) 
             c.execute("UPDATE media_assets SET committed = 1 WHERE run_id = ?", (job["run_id"],))
         elif status == "cancelled":
             jobstate.move(c, job_id, "cancelled", held_by=worker_id, error=error or "cancelled")
+            settle_assemble(c, job, "cancelled", error or "cancelled")
+        elif report.get("rerun_parts"):
+            _rerun_parts(c, job, worker_id, report["rerun_parts"], error or "parts unusable")
         else:
             _fail_or_retry(c, job, worker_id, error or "failed without a message")
-        if status != "cancelled":
+        if status != "cancelled" and not report.get("rerun_parts"):
             _streak(c, worker_id, job["output_type"], status == "failed")
         finished = roll_up(c, job["order_id"])
         final = c.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()["status"]
     return {"job": final, "order_finished": job["order_id"] if finished else None}
+
+
+def _rerun_parts(c: Any, job: Any, worker_id: str, part_ids: list[str], error: str) -> None:
+    """An assemble job found some parts' files missing or corrupt: those parts run again (their
+    files dropped) and the assemble job waits for them, without counting as a failure."""
+    parts = {r["id"] for r in c.execute("SELECT id FROM jobs WHERE parent_id = ? AND kind = 'part'", (job["id"],))}
+    unknown = [p for p in part_ids if p not in parts]
+    if unknown or job["attempts"] > MAX_FAILURES * (len(parts) + 1):  # no endless reruns
+        why = f"rerun_parts names job(s) {unknown} that are not its parts" if unknown else "too many reruns"
+        _fail_or_retry(c, job, worker_id, f"{error}; {why}")
+        return
+    for part_id in part_ids:
+        c.execute("DELETE FROM job_parts WHERE job_id = ?", (part_id,))
+        jobstate.rerun(c, part_id, f"rerun: {error}"[:4000])
+    jobstate.move(c, job["id"], "queued", held_by=worker_id, worker_id=None, lease_expires=None, error=error)
 
 
 def hand_back(store: Store, worker_id: str, job_id: str) -> dict[str, Any]:

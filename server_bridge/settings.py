@@ -23,6 +23,7 @@ class ServerSettings:
     webhook_allow: str | None = None  # egress policy (engine.egress); None = $HARTOMAT_WEBHOOK_ALLOW or public
     max_json_bytes: int = DEFAULT_MAX_JSON
     db_busy_s: float = 10.0  # how long a write waits for another process' lock before answering 503
+    cache_max_bytes: int = 20 * 1024**3  # the farm-wide artifact cache's bound (LRU eviction past it)
     test_mode: bool = False  # mounts the fault switch (server_bridge/faults.py); never in production
 
     @classmethod
@@ -38,6 +39,7 @@ class ServerSettings:
             "webhook_allow": env.get("HARTOMAT_WEBHOOK_ALLOW"),
             "max_json_bytes": int(env.get("HARTOMAT_MAX_JSON", DEFAULT_MAX_JSON)),
             "db_busy_s": float(env.get("HARTOMAT_DB_BUSY_S", 10)),
+            "cache_max_bytes": int(float(env.get("HARTOMAT_CACHE_MAX_GB", 20)) * 1024**3),
             "test_mode": env.get("HARTOMAT_TEST_MODE", "") not in ("", "0"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -48,6 +48,7 @@ class JobContext:
     log: Callable[[str], None]
     path_roots: dict[str, list[Path]] = field(default_factory=dict)
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    farm_cache: bool = True  # ask the farm-wide artifact cache before running a cacheable node
 
 
 @dataclass
@@ -86,27 +87,55 @@ class _Beat:
 
 
 def run_with_runtime(ctx: JobContext) -> dict[str, Any]:
-    """The default runner: engine.runtime.run_workflow in the output type's mode."""
+    """The default runner: engine.runtime.run_workflow in the output type's mode. A prep job
+    runs what feeds a split node (its outputs go to the farm cache); a part job runs its target
+    node (taking what feeds it from the farm cache) and hands the outputs on; an assemble job
+    builds the split node's outputs from the parts and runs the rest of the graph."""
     from engine.context import OrderLine
     from engine.egress import EgressPolicy
     from engine.presets import PRESETS
     from engine.runtime import RunOptions, run_workflow
     from engine.workflow import parse_workflow_document
 
+    from .catalog import merge_overrides
+    from .parts import PartsUnusable, fetch_parts, given_outputs, upload_parts
+    from .remote_cache import RemoteCache
+
     job = ctx.job
+    kind = job.get("kind", "line")
     workflow = parse_workflow_document(job["workflow"], f"job {job['job_id']} workflow")
+    overrides = job["overrides"]
+    targets, given = None, {}
+    if kind in ("part", "prep"):
+        overrides = merge_overrides(overrides, job["part"].get("overrides") or {})
+        targets = frozenset(job["part"]["targets"])
+    elif kind == "assemble":
+        try:
+            files = fetch_parts(ctx.publisher.client, job, ctx.publisher.worker_id, ctx.workdir / "parts")
+        except PartsUnusable as exc:
+            ctx.log(f"parts to run again: {', '.join(exc.jobs)} ({exc})")
+            return {"status": "failed", "error": f"parts unusable: {exc}", "rerun_parts": exc.jobs}
+        given = given_outputs(job, workflow, files, ctx.workdir / "assemble", ctx.log,
+                              merge_overrides(overrides, ctx.overrides))
     order_line = OrderLine(id=job["order_line_id"], order_id=job["order_id"], product=job["product"],
-                           step_path=str(ctx.step_path), output_type=job["output_type"], overrides=job["overrides"])
+                           step_path=str(ctx.step_path), output_type=job["output_type"], overrides=overrides)
     options = RunOptions(out_dir=ctx.workdir / "run", mode=job["mode"], cache_dir=ctx.cache_dir,
                          overrides=ctx.overrides,
                          store_path=ctx.store_path, progress=ctx.progress, cancel=ctx.cancel,
                          publisher=ctx.publisher, legacy_config=PRESETS.get(job["family"]),
-                         fallback=bool(job.get("legacy_fallback", True)),
-                         path_roots=ctx.path_roots, egress=EgressPolicy.from_env())
+                         fallback=bool(job.get("legacy_fallback", True)) and kind == "line",
+                         path_roots=ctx.path_roots, egress=EgressPolicy.from_env(), targets=targets, given=given,
+                         remote_cache=RemoteCache(ctx.publisher.client, ctx.workdir / "farm-cache", ctx.log)
+                         if ctx.farm_cache else None)
     result = run_workflow(workflow, order_line, options)
     status = result.status if result.status in ("succeeded", "failed", "cancelled") else "failed"
+    summary = _json_safe(result.summary())
+    if kind == "part" and status == "succeeded":
+        outputs = summary["nodes"][job["part"]["node_id"]]["outputs"]
+        count = upload_parts(ctx.publisher.client, job, ctx.publisher.worker_id, outputs)
+        ctx.log(f"handed {count} file(s) of {job['part']['label']} to the assemble job")
     return {"status": status, "error": result.error, "fell_back": result.fell_back,
-            "summary": _json_safe(result.summary()), "parity": _json_safe(result.parity) if result.parity else None}
+            "summary": summary, "parity": _json_safe(result.parity) if result.parity else None}
 
 
 def _json_safe(value: Any) -> Any:
@@ -120,7 +149,7 @@ class Worker:
                  runner: Runner = run_with_runtime, wait_s: float = 20.0, max_jobs: int | None = None,
                  idle_exit_s: float | None = None, log: Callable[[str], None] | None = None,
                  libraries: dict[str, list[Path]] | None = None,
-                 overrides: dict[str, dict[str, Any]] | None = None) -> None:
+                 overrides: dict[str, dict[str, Any]] | None = None, farm_cache: bool = True) -> None:
         self.client = client
         self.pulse_client = client.clone()  # heartbeats come from their own thread
         self.capabilities = sorted(capabilities)
@@ -130,6 +159,7 @@ class Worker:
         self.overrides = overrides or {}  # the worker's own settings: operator trust, win over the order's
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
         self.runner = runner
+        self.farm_cache = farm_cache
         self.wait_s = wait_s
         self.max_jobs = max_jobs
         self.idle_exit_s = idle_exit_s
@@ -288,7 +318,7 @@ class Worker:
             ctx = JobContext(job=job, step_path=step_path, workdir=workdir, cache_dir=self.work_root / "cache",
                              store_path=self.work_root / "runs.sqlite", publisher=publisher, progress=progress,
                              cancel=lambda: beat.cancel or beat.lost or self.abandon, log=log,
-                             path_roots=self.path_roots, overrides=self.overrides)
+                             path_roots=self.path_roots, overrides=self.overrides, farm_cache=self.farm_cache)
             return self.runner(ctx)
         except Exception as exc:  # the job fails; the worker lives on for the next one
             log(traceback.format_exc(limit=8))

@@ -10,6 +10,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,6 +97,30 @@ def start_worker(server: FarmServer, tok: str, work: Path, name: str, *extra: st
     log = open(work.parent / f"{name}.log", "w")  # noqa: SIM115  (kept open for the process' life)
     return subprocess.Popen([*CLI, "worker", "--server", server.url, "--token", tok, "--work-dir", str(work),
                              "--name", name, "--wait", "2", *extra], stdout=log, stderr=subprocess.STDOUT, text=True)
+
+
+@contextmanager
+def worker_pool(server: FarmServer, tok: str, folder: Path,
+                *always: str) -> Iterator[Callable[..., subprocess.Popen[str]]]:
+    """`start(name, *extra)` starts a worker (work dir and log under `folder`, options `always`
+    then `extra`); all stop at exit."""
+    procs: dict[str, subprocess.Popen[str]] = {}
+
+    def start(name: str, *extra: str) -> subprocess.Popen[str]:
+        procs[name] = start_worker(server, tok, folder / name, name, *always, *extra)
+        return procs[name]
+
+    try:
+        yield start
+    finally:
+        for proc in procs.values():
+            stop_process(proc)
+
+
+def farm_cli(server: FarmServer, tok: str, *args: str, timeout: float = 400) -> subprocess.CompletedProcess[str]:
+    """`hartomat ARGS --server URL --token TOK`, its output captured."""
+    return subprocess.run([*CLI, *args, "--server", server.url, "--token", tok], capture_output=True, text=True,
+                          timeout=timeout)
 
 
 def stop_process(proc: subprocess.Popen[str]) -> None:

@@ -264,5 +264,5 @@ def test_inspect_run_colours_nodes_from_a_run_json(addon, tmp_path):
 def test_settings_panel_groups_match_the_schema(addon):
     definition = REGISTRY.get("blender_still")
     groups = [g["name"] for g in definition.field_groups()]
-    assert groups == ["Render", "Output", "Camera"]
+    assert groups == ["Render", "Output", "Camera", "Farm"]
     assert Path(addon.__file__).parent.joinpath("node_draw.py").read_text().count("field_groups()") == 1

@@ -49,6 +49,12 @@ EXPECTED_ROLES: dict[tuple[str, str], set[str]] = {
     ("post", "/api/jobs/{job_id}/assets"): {"worker"},
     ("post", "/api/jobs/{job_id}/complete"): {"worker"},
     ("post", "/api/jobs/{job_id}/hand-back"): {"worker"},
+    ("post", "/api/jobs/{job_id}/parts"): {"worker"},
+    ("get", "/api/cache/entries/{key}"): {"worker"},
+    ("put", "/api/cache/entries/{key}"): {"worker"},
+    ("post", "/api/cache/files"): {"worker"},
+    ("get", "/api/cache"): {"admin"},
+    ("delete", "/api/cache"): {"admin"},
 }
 
 

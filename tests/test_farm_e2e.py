@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from farm_support import CLI, FarmServer, start_worker, stop_process, token, wait_until
+from farm_support import CLI, FarmServer, farm_cli, start_worker, token, wait_until, worker_pool
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -35,20 +35,13 @@ def farm(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture()
 def workers(farm, tmp_path: Path):
     server, tokens = farm
-    procs: dict[str, subprocess.Popen[str]] = {}
-
-    def start(name: str) -> subprocess.Popen[str]:
-        procs[name] = start_worker(server, tokens["worker"], tmp_path / name, name)
-        return procs[name]
-
-    yield start
-    for proc in procs.values():
-        stop_process(proc)
+    # every test renders for real: the farm cache would serve a test the frames an earlier one rendered
+    with worker_pool(server, tokens["worker"], tmp_path, "--no-farm-cache") as start:
+        yield start
 
 
 def cli(server: FarmServer, tok: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, *args, "--server", server.url, "--token", tok], capture_output=True, text=True,
-                          timeout=400)
+    return farm_cli(server, tok, *args)
 
 
 def order(server: FarmServer, tok: str, order_id: str) -> dict[str, Any]:

@@ -53,6 +53,17 @@ def _image_format(scene: Any, file_format: str, transparent: bool) -> None:
         image.compression = 15
 
 
+def _threads(render: Any) -> None:
+    """$HARTOMAT_RENDER_THREADS fixes a worker's render threads (several workers on one host, or
+    a benchmark); unset, Blender uses every core."""
+    import os
+
+    wanted = os.environ.get("HARTOMAT_RENDER_THREADS", "").strip()
+    if wanted.isdigit() and int(wanted) > 0:
+        render.threads_mode = "FIXED"
+        render.threads = int(wanted)
+
+
 def configure(scene: Any, settings: Any) -> None:
     """Engine, resolution, sampling, denoising, background and file format of one render."""
     render = scene.render
@@ -63,6 +74,7 @@ def configure(scene: Any, settings: Any) -> None:
     render.pixel_aspect_x = render.pixel_aspect_y = 1.0
     render.film_transparent = settings.transparent
     render.use_file_extension = False
+    _threads(render)
     if render.engine == "CYCLES":
         _cycles(scene, settings)
     else:

@@ -227,14 +227,21 @@ def _render_frames(call: NodeCall, settings: BlenderTurntableSettings, stage: St
 
 def blender_turntable(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
     """One full turn in frame_count frames (or the chunk asked), encoded to H.264 video."""
-    from ..blender import output
-
     settings = _settings(call, BlenderTurntableSettings)
     frames = _chunk(call, settings)
     call.workdir.mkdir(parents=True, exist_ok=True)
     stage = _stage(call, settings.model_copy(update={"file_format": "PNG"}))
     start = _auto_view(call, stage, settings, (settings.elevation,))[0] if settings.view == "auto" else 0.0
     paths = _render_frames(call, settings, stage, frames, start)
+    return _turntable_outputs(call, settings, paths, frames, start)
+
+
+def _turntable_outputs(call: NodeCall, settings: BlenderTurntableSettings, paths: list[Path],
+                       frames: range, start: float) -> dict[str, Artifact | list[Artifact]]:
+    """The video of `paths` (frames `frames` of the turn, starting at azimuth `start`) and, for a
+    chunk or on request, the frames."""
+    from ..blender import output
+
     chunked = len(frames) < settings.frame_count
     suffix = f"_{frames.start:04d}-{frames.stop - 1:04d}" if chunked else ""
     container = output.CONTAINERS[settings.video_format][1]
@@ -248,12 +255,33 @@ def blender_turntable(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
     if settings.keep_frames or chunked:
         result["frames"] = Artifact(kind=ArtifactKind.IMAGE_SET, path=str(call.workdir / "frames"),
                                     files=[str(p) for p in paths], role="turntable_frames",
-                                    data={"first": frames.start, "count": len(paths)})
+                                    data={"first": frames.start, "count": len(paths), "start_azimuth": start})
     else:
         for path in paths:
             path.unlink()
     call.progress(1.0, f"wrote {video_path.name}")
     return result
+
+
+def assemble_turntable(call: NodeCall, parts: list[Artifact]) -> dict[str, Artifact | list[Artifact]]:
+    """The unsplit turntable's outputs from its chunks' frame sets: every frame once, in order,
+    encoded like a single job would (same file names, roles and data)."""
+    import shutil
+
+    settings = _settings(call, BlenderTurntableSettings).model_copy(update={"chunk_start": 0, "chunk_end": 0})
+    folder = call.workdir / "frames"
+    folder.mkdir(parents=True, exist_ok=True)
+    by_frame: dict[int, Path] = {}
+    for part in parts:
+        first = int(part.data.get("first", 0))
+        for offset, member in enumerate(sorted(part.files, key=lambda p: Path(p).name)):
+            by_frame[first + offset] = Path(member)
+    missing = sorted(set(range(settings.frame_count)) - set(by_frame))
+    if missing:
+        raise _fail(call, "frames", f"the chunks lack frame(s) {missing[:10]} of {settings.frame_count}")
+    paths = [Path(shutil.copyfile(by_frame[i], folder / f"frame_{i:04d}.png")) for i in range(settings.frame_count)]
+    start = float(parts[0].data.get("start_azimuth", 0.0)) if parts else 0.0  # every chunk turns from it
+    return _turntable_outputs(call, settings, paths, range(settings.frame_count), start)
 
 
 def _blend_name(call: NodeCall, settings: ExportBlendSettings) -> str:

@@ -107,3 +107,17 @@ def _content_sha(artifact: Artifact) -> str:
     for member in sorted(artifact.files):
         digest.update(f"{Path(member).name}\0{sha256_file(member)}\n".encode())
     return digest.hexdigest()
+
+
+def content_key(step: str, version: int, settings: dict[str, Any], inputs: dict[str, list[Artifact]]) -> str | None:
+    """A key from what a node computes on alone: its step, version, settings and the content of
+    its inputs (a file's sha256, else its JSON data), not where or for which order it runs, so
+    every worker of a farm finds the same key for the same product. None for a node without
+    inputs (it reads the world outside the graph)."""
+    items = [(port, index, str(a.kind), _content_sha(a) if (a.sha256 or a.files)
+              else hashlib.sha256(canonical_json(a.data).encode()).hexdigest())
+             for port, artifacts in sorted(inputs.items()) for index, a in enumerate(artifacts)]
+    if not items:
+        return None
+    payload = {"step": step, "version": version, "settings": settings, "inputs": items}
+    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()

@@ -62,8 +62,14 @@ class GraphExecutor:
         self.waiting = {n.node_id: len({e.source for e in n.inputs}) for n in plan.nodes}
         self.ready: list[int] = []  # inline nodes ready to run, by plan position
         self.off_thread: list[PlannedNode] = []  # process/helper nodes ready to hand off
+        options = session.options
+        self.given = {k: v for k, v in options.given.items() if k in self.nodes}
+        self.needed = needed_nodes(plan, options.targets, set(self.given))
         for node in plan.nodes:
-            if self.waiting[node.node_id] == 0:
+            if node.node_id not in self.needed and node.node_id not in self.given:
+                why = "not needed by this part job" if options.targets else "its outputs came from other jobs"
+                self.results[node.node_id] = self.runner.mark(node.node_id, node.step, "skipped", why)
+            elif self.waiting[node.node_id] == 0 and node.node_id not in self.given:
                 self._make_ready(node)
         self.done: queue.SimpleQueue[tuple[str, NodeResult, Outputs]] = queue.SimpleQueue()
         self.threads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="hartomat-node")
@@ -101,6 +107,12 @@ class GraphExecutor:
         self._drain()
         self.session.flush_events()
         return self._pending()
+
+    def finish_given(self) -> None:
+        """Record the nodes whose outputs other farm jobs made (an assemble job's chunks, views)
+        and release what waits on them."""
+        for node_id, outputs in self.given.items():
+            self._finish(self.nodes[node_id], self.runner.given(spec_of(self.nodes[node_id]), outputs), outputs)
 
     def _pending(self) -> bool:
         return bool(self.ready or self.off_thread or self.in_flight)
@@ -147,11 +159,12 @@ class GraphExecutor:
         self.results[node.node_id] = result
         if result.status in ("succeeded", "cached"):
             self.outputs[node.node_id] = outputs
-            if node.self_publish and self.ctx.authoritative:
+            if node.self_publish and self.ctx.authoritative and self.session.options.targets is None:
                 publish_render_outputs(self.ctx, node, outputs)
             for dependant in node.dependants:
                 self.waiting[dependant] -= 1
-                if self.waiting[dependant] == 0 and self.results[dependant].status == "pending":
+                if (self.waiting[dependant] == 0 and self.results[dependant].status == "pending"
+                        and dependant not in self.given):
                     self._make_ready(self.nodes[dependant])
             return
         if result.status == "cancelled":
@@ -191,11 +204,28 @@ def plan_steps(plan: Plan, session: RunSession, ctx: WorkflowContext, phase: str
     executor = GraphExecutor(plan, session, ctx, phase, work_root)
     with ROUTER.installed():
         try:
+            executor.finish_given()
             while executor.step(wait):
                 yield
         finally:
             executor.threads.shutdown(wait=True)
     return executor.outcome()
+
+
+def needed_nodes(plan: Plan, targets: frozenset[str] | None, given: set[str]) -> set[str]:
+    """The nodes a run must execute: ancestors of `targets` (every sink when None), not walking
+    past nodes whose outputs are given."""
+    nodes = plan.by_id()
+    stack = [n for n in (targets if targets is not None else
+                         [n.node_id for n in plan.nodes if not n.dependants]) if n in nodes]
+    needed: set[str] = set()
+    while stack:
+        current = stack.pop()
+        if current in needed or current in given:
+            continue
+        needed.add(current)
+        stack.extend(e.source for e in nodes[current].inputs)
+    return needed
 
 
 def drive(steps: Generator[None, None, T]) -> T:

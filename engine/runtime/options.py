@@ -57,6 +57,12 @@ class RunOptions:
     # None: a local run by the machine's own user, paths unconfined
     path_roots: dict[str, list[Path]] | None = None
     egress: Any = None  # engine.egress.EgressPolicy for the notify node's webhook; None: unconfined
+    # farm fan-out: a part job runs only `targets` and their ancestors and publishes nothing; an
+    # assemble job is `given` the split nodes' outputs (node id -> port -> artifacts) and runs only
+    # what still needs running downstream of them
+    targets: frozenset[str] | None = None
+    given: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
+    remote_cache: Any = None  # a farm-wide cache (fetch(key) -> outputs | None, offer(key, outputs))
 
     def __post_init__(self) -> None:
         self.out_dir = Path(self.out_dir)

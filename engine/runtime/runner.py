@@ -17,7 +17,7 @@ from ..artifacts import Artifact
 from ..context import WorkflowContext
 from ..node_definition import NodeDefinition
 from ..workflow import NodePolicy
-from .cache_keys import run_key
+from .cache_keys import content_key, run_key
 from .calls import context_snapshot, error_record, module_dir, normalise_outputs, ref_of
 from .dispatch import run_helper, run_inline, run_pooled
 from .options import NodeResult, OutputRef, ProgressEvent
@@ -56,9 +56,9 @@ class NodeRunner:
     # -- recording ------------------------------------------------------------------------------
     def _record(self, result: NodeResult) -> None:
         self.session.store.record_attempt(self.session.run_id, self.phase, result.to_dict())
+        message = (result.error or {}).get("message", "") or (result.logs[0] if result.status == "cached" else "")
         self.session.emit(ProgressEvent(result.node_id, result.step, result.status,
-                                        1.0 if result.status in ("succeeded", "cached") else 0.0,
-                                        (result.error or {}).get("message", "")))
+                                        1.0 if result.status in ("succeeded", "cached") else 0.0, message))
 
     def mark(self, node_id: str, step: str, status: str, message: str) -> NodeResult:
         """Record a node that did not run (skipped or cancelled) with the reason."""
@@ -75,6 +75,11 @@ class NodeRunner:
             cached = self.session.cache.load(spec.cache_key)
             if cached is not None:
                 return self._cached(spec, cached), cached
+        farm_key = self._farm_key(spec, inputs)
+        if farm_key is not None:
+            fetched = self._farm_fetch(spec, farm_key)
+            if fetched is not None:
+                return self._cached(spec, fetched, f"cached (farm) {farm_key[:16]}"), fetched
         if spec.where == "unavailable":
             return self._unavailable(spec), {}
         result = NodeResult(node_id=spec.node_id, step=spec.step, phase=self.phase)
@@ -89,7 +94,31 @@ class NodeRunner:
                 break
         if result.status == "succeeded" and spec.cacheable and self.session.cache is not None:
             self._store_in_cache(spec, result, outputs)
+        if result.status == "succeeded" and farm_key is not None:
+            self._farm_offer(spec, farm_key, result, outputs)
         return result, outputs
+
+    # -- the farm-wide cache (RunOptions.remote_cache): trouble there costs a re-run, never this run
+    def _farm_key(self, spec: NodeSpec, inputs: Outputs) -> str | None:
+        if not spec.cacheable or self.session.options.remote_cache is None:
+            return None
+        return content_key(spec.step, spec.definition.version, spec.settings, inputs)
+
+    def _farm_fetch(self, spec: NodeSpec, key: str) -> Outputs | None:
+        try:
+            fetched: Outputs | None = self.session.options.remote_cache.fetch(key)
+            return fetched
+        except Exception as exc:  # noqa: BLE001 - a farm cache that fails is a miss
+            self.session.emit(ProgressEvent(spec.node_id, spec.step, "running", 0.0,
+                                            f"farm cache miss ({type(exc).__name__}: {exc})"))
+            return None
+
+    def _farm_offer(self, spec: NodeSpec, key: str, result: NodeResult, outputs: Outputs) -> None:
+        try:
+            kept = self.session.options.remote_cache.offer(key, spec.step, outputs)
+            result.logs.append("farm cache: stored" if kept else "farm cache: not stored (kept an earlier entry)")
+        except Exception as exc:  # noqa: BLE001
+            result.logs.append(f"warning: not in the farm cache: {type(exc).__name__}: {exc}")
 
     def _store_in_cache(self, spec: NodeSpec, result: NodeResult, outputs: Outputs) -> None:
         """A cache that cannot take the entry costs a later re-run, never this run: log and go on."""
@@ -154,11 +183,21 @@ class NodeRunner:
             "interpreter": sys.executable,
         }
 
-    def _cached(self, spec: NodeSpec, outputs: Outputs) -> NodeResult:
+    def _cached(self, spec: NodeSpec, outputs: Outputs, how: str = "") -> NodeResult:
         now = time.time()
         result = NodeResult(node_id=spec.node_id, step=spec.step, status="cached", attempt=1, started=now,
-                            ended=now, duration=0.0, logs=[f"cache hit {spec.cache_key[:16]}"],
+                            ended=now, duration=0.0, logs=[how or f"cache hit {spec.cache_key[:16]}"],
                             outputs=output_refs(outputs), cache_key=spec.cache_key, phase=self.phase)
+        self._record(result)
+        return result
+
+    def given(self, spec: NodeSpec, outputs: Outputs) -> NodeResult:
+        """A node whose outputs another farm job made (chunks, views): recorded, not run."""
+        now = time.time()
+        files = sum(len(a.files) or 1 for items in outputs.values() for a in items)
+        result = NodeResult(node_id=spec.node_id, step=spec.step, status="cached", attempt=1, started=now,
+                            ended=now, duration=0.0, logs=[f"given: {files} file(s) from the farm's part jobs"],
+                            outputs=output_refs(outputs), phase=self.phase)
         self._record(result)
         return result
 

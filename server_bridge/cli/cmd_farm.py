@@ -1,4 +1,4 @@
-"""`hartomat farm workers|unblock|cancel`: a farm operator's view and controls."""
+"""`hartomat farm workers|unblock|cancel|cache`: a farm operator's view and controls."""
 
 from __future__ import annotations
 
@@ -23,6 +23,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     cancel.add_argument("target", help="order id or job id")
     add_connection(cancel)
     cancel.set_defaults(func=run_cancel)
+    cache = actions.add_parser("cache", help="the farm-wide artifact cache: stats or clear")
+    cache.add_argument("what", choices=("stats", "clear"))
+    cache.add_argument("--json", action="store_true", help="stats as JSON")
+    add_connection(cache)
+    cache.set_defaults(func=run_cache)
 
 
 def run_workers(args: argparse.Namespace) -> int:
@@ -44,4 +49,21 @@ def run_cancel(args: argparse.Namespace) -> int:
     farm = client(args)
     reply = farm.cancel_job(args.target) if args.target.startswith("job-") else farm.cancel_order(args.target)
     print(f"{args.target}: cancelled {reply['cancelled']} job(s)")
+    return 0
+
+
+def run_cache(args: argparse.Namespace) -> int:
+    import json
+
+    farm = client(args)
+    if args.what == "clear":
+        print(f"cleared {farm.cache_clear()} cache entries")
+        return 0
+    stats = farm.cache_stats()
+    if args.json:
+        print(json.dumps(stats, indent=2))
+        return 0
+    steps = ", ".join(f"{step} {count}" for step, count in sorted(stats["steps"].items())) or "none"
+    print(f"{stats['entries']} entries, {stats['bytes'] / 1e6:.1f} MB of {stats['max_bytes'] / 1e9:.1f} GB, "
+          f"{stats['hits']} hits; by step: {steps}")
     return 0

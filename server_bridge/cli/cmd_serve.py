@@ -18,6 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                              "(default $HARTOMAT_WEBHOOK_ALLOW or public; loopback/private need listing)")
     parser.add_argument("--max-json", type=int, default=None,
                         help="largest JSON request body in bytes (default 1 MiB; uploads have --max-upload)")
+    parser.add_argument("--cache-max-gb", type=float, default=None,
+                        help="size bound of the farm-wide artifact cache in GB, least recently used evicted "
+                             "first (default 20; $HARTOMAT_CACHE_MAX_GB)")
     parser.add_argument("--test-mode", action="store_true", default=None,
                         help="tests only: mount the fault switch POST /api/test/fault (also HARTOMAT_TEST_MODE=1)")
     parser.set_defaults(func=run)
@@ -32,6 +35,8 @@ def run(args: argparse.Namespace) -> int:
     settings = ServerSettings.from_env(args.data, lease_s=args.lease, max_upload_bytes=args.max_upload,
                                        max_json_bytes=args.max_json, test_mode=args.test_mode,
                                        library_dir=Path(args.library) if args.library else None,
-                                       webhook_allow=args.webhook_allow)
+                                       webhook_allow=args.webhook_allow,
+                                       cache_max_bytes=None if args.cache_max_gb is None
+                                       else int(args.cache_max_gb * 1024**3))
     serve(settings, args.host, args.port)
     return 0

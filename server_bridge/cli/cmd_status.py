@@ -28,8 +28,10 @@ def describe(order: dict[str, Any]) -> list[str]:
         job = line["job"] or {}
         extra = f" - {job['error']}" if job.get("error") else ""
         extra += f" - {job['waiting']}" if job.get("waiting") else ""
+        chunks = line.get("chunks") or {}
+        split = f", chunks {chunks['done']}/{chunks['total']} done" if chunks.get("total") else ""
         lines.append(f"  {line['id']} {line['product']} [{line['output_type']}]: {job.get('status')}"
-                     f" ({len(line['assets'])} outputs, attempt {job.get('attempts')}){extra}")
+                     f" ({len(line['assets'])} outputs, attempt {job.get('attempts')}{split}){extra}")
     return lines
 
 

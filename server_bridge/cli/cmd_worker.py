@@ -20,6 +20,8 @@ def add_worker_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--capabilities", default=None,
                         help="comma-separated capabilities to offer (default: detected bpy, ocp, browser)")
     parser.add_argument("--wait", type=float, default=20.0, help="long-poll wait per claim, seconds")
+    parser.add_argument("--no-farm-cache", action="store_true",
+                        help="run every node here instead of taking outputs from the farm-wide artifact cache")
     parser.add_argument("--max-jobs", type=int, default=None, help="exit after this many jobs")
     parser.add_argument("--idle-exit", type=float, default=None, help="exit after this long without a job")
     parser.add_argument("--retry", type=float, default=float("inf"),
@@ -61,7 +63,7 @@ def start_worker(args: argparse.Namespace) -> int:
                     idle_exit_s=args.idle_exit,
                     libraries={"products": [Path(p) for p in args.library],
                                "templates": [Path(p) for p in args.templates]},
-                    overrides=parse_sets(args.sets))
+                    overrides=parse_sets(args.sets), farm_cache=not args.no_farm_cache)
     worker.print(f"capabilities: {', '.join(capabilities) or 'none'}")
     for name, problem in lacking.items():
         worker.print(f"lacks {name}: {problem}")
