@@ -122,9 +122,19 @@ def freeze_lines_of_older_orders(conn: sqlite3.Connection) -> None:
                       row["legacy_fallback"], row["id"]))
 
 
+# v5: the dashboard's order list (newest first, filtered by output type, with a thumbnail) reads
+# lines and assets by order.
+DASHBOARD_INDEXES_V5 = """
+CREATE INDEX orders_created ON orders(created_at);
+CREATE INDEX order_lines_order ON order_lines(order_id, output_type);
+CREATE INDEX media_assets_order ON media_assets(order_id);
+"""
+
+
 Migration = str | Callable[[sqlite3.Connection], None]
 # index = schema version reached after applying it; append, never edit.
-MIGRATIONS: list[Migration] = [SCHEMA_V1, SCHEMA_V2, FROZEN_LINES_V3, freeze_lines_of_older_orders]
+MIGRATIONS: list[Migration] = [SCHEMA_V1, SCHEMA_V2, FROZEN_LINES_V3, freeze_lines_of_older_orders,
+                               DASHBOARD_INDEXES_V5]
 
 
 def new_id(prefix: str) -> str:
