@@ -58,15 +58,17 @@ function Field({ nodeId, name, schema, value, base, error, onChange }) {
   </div>`;
 }
 
-// Which field a server message names: "node.field" (or "step.field") anywhere in the text.
+// Which fields a server message names: "node 'still' (blender_still): setting 'samples'" (or
+// "step '…'"), or a dotted "still.samples". Each named field gets the whole message.
 export function fieldErrors(message, workflow) {
   const errors = {};
   if (!message || !workflow) return errors;
-  for (const node of workflow.nodes) {
-    for (const key of [node.id, node.step]) {
-      const re = new RegExp(`\\b${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(\\w+)`, 'g');
-      for (const m of message.matchAll(re)) errors[`${node.id}.${m[1]}`] = message;
-    }
+  const idsOf = (key) => workflow.nodes.filter((n) => n.id === key || n.step === key).map((n) => n.id);
+  for (const m of message.matchAll(/(?:node|step) '([^']+)'(?: \([^)]*\))?: setting '([^']+)'/g)) {
+    for (const id of idsOf(m[1])) errors[`${id}.${m[2]}`] = message;
+  }
+  for (const m of message.matchAll(/\b([A-Za-z_][\w-]*)\.([A-Za-z_]\w*)\b/g)) {
+    for (const id of idsOf(m[1])) errors[`${id}.${m[2]}`] = message;
   }
   return errors;
 }
