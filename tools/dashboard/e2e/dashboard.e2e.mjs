@@ -33,9 +33,9 @@ function watch(page, label) {
   });
 }
 
-async function shot(page, name) {
+async function shot(page, name, fullPage = false) {
   const path = join(cfg.shots, `dashboard-${name}.png`);
-  await page.screenshot({ path, fullPage: false });
+  await page.screenshot({ path, fullPage });
   findings.screenshots.push(path);
 }
 
@@ -157,7 +157,7 @@ async function main() {
     const panel = line.locator('aside[data-panel="still"]');
     await panel.waitFor();
     findings.panel = await panel.innerText();
-    await shot(page, 'order');
+    await shot(page, 'order', true);
     step('the still and the node panel are shown');
     await page.setViewportSize(PHONE);
     await shot(page, 'order-phone');

@@ -1,24 +1,35 @@
-// A workflow as a small read-only graph: nodes where the editor put them (ui.position), or in
-// columns by depth when they have no position; coloured by status; Enter or a click selects one.
+// A workflow as a small read-only graph, top to bottom: each node in the row of its depth
+// (longest path from an input), ordered within the row as the editor placed it; coloured by
+// status; Enter, Space or a click selects a node.
 import { html } from './ui.js';
 
 const W = 150;
 const H = 40;
+const GAP_X = 20;
+const GAP_Y = 30;
 
 function layout(workflow) {
-  const placed = workflow.nodes.every((n) => Array.isArray(n.position));
-  if (placed) return new Map(workflow.nodes.map((n) => [n.id, { x: n.position[0], y: -n.position[1] }]));
   const depth = new Map(workflow.nodes.map((n) => [n.id, 0]));
   for (let pass = 0; pass < workflow.nodes.length; pass++) {
-    for (const e of workflow.edges) depth.set(e.target, Math.max(depth.get(e.target) || 0, (depth.get(e.source) || 0) + 1));
+    let moved = false;
+    for (const e of workflow.edges) {
+      const d = (depth.get(e.source) ?? 0) + 1;
+      if (depth.has(e.target) && d > depth.get(e.target)) { depth.set(e.target, d); moved = true; }
+    }
+    if (!moved) break;
   }
-  const rows = new Map();
-  return new Map(workflow.nodes.map((n) => {
-    const d = depth.get(n.id);
-    const row = rows.get(d) || 0;
-    rows.set(d, row + 1);
-    return [n.id, { x: d * 200, y: row * 70 }];
-  }));
+  const rows = [];
+  for (const n of workflow.nodes) (rows[depth.get(n.id)] ||= []).push(n);
+  const along = (n) => (Array.isArray(n.position) ? -n.position[1] : 0);
+  const widest = Math.max(...rows.map((r) => (r ? r.length : 0)));
+  const at = new Map();
+  rows.forEach((row, d) => {
+    if (!row) return;
+    row.sort((a, b) => along(a) - along(b));
+    const offset = ((widest - row.length) * (W + GAP_X)) / 2;
+    row.forEach((n, i) => at.set(n.id, { x: offset + i * (W + GAP_X), y: d * (H + GAP_Y) }));
+  });
+  return at;
 }
 
 export function Graph({ workflow, nodes = {}, selected, onSelect, label }) {
@@ -39,12 +50,12 @@ export function Graph({ workflow, nodes = {}, selected, onSelect, label }) {
       const a = at.get(e.source);
       const b = at.get(e.target);
       if (!a || !b) return null;
-      const sx = a.x + W;
-      const sy = a.y + H / 2;
-      const tx = b.x;
-      const ty = b.y + H / 2;
-      const mx = (sx + tx) / 2;
-      return html`<path class="edge" d=${`M ${sx} ${sy} C ${mx} ${sy}, ${mx} ${ty}, ${tx} ${ty}`} marker-end="url(#arrow)" />`;
+      const sx = a.x + W / 2;
+      const sy = a.y + H;
+      const tx = b.x + W / 2;
+      const ty = b.y;
+      const my = (sy + ty) / 2;
+      return html`<path class="edge" d=${`M ${sx} ${sy} C ${sx} ${my}, ${tx} ${my}, ${tx} ${ty}`} marker-end="url(#arrow)" />`;
     })}
     ${workflow.nodes.map((n) => {
       const p = at.get(n.id);

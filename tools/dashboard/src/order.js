@@ -53,11 +53,11 @@ function Line({ line, index }) {
         <td><button class="link" onClick=${() => { setJobIndex(i); setSelected(null); }} aria-pressed=${String(i === shown)}>${j.id}</button></td>
         <td>${badge(j.status)}</td><td><${Progress} value=${jobProgress(j)} label=${`${j.id} progress`} /></td>
         <td>${j.attempts}</td><td>${j.worker_id || '—'}</td></tr>`)}</tbody></table>`}
+    <${LineMedia} line=${line} />
     ${job && html`<p class="muted">Job <code>${job.id}</code> · ${job.mode} · attempts ${job.attempts}${job.worker_id ? ` · worker ${job.worker_id}` : ''}</p>
       <div class="graph-wrap"><${Graph} workflow=${line.workflow} nodes=${job.nodes} selected=${selected}
         onSelect=${(id) => setSelected(id === selected ? null : id)} label=${`graph of ${line.id}`} />
       ${selected && html`<${NodePanel} job=${job} nodeId=${selected} onClose=${() => setSelected(null)} />`}</div>`}
-    <${LineMedia} line=${line} />
   </article>`;
 }
 

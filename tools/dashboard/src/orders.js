@@ -30,9 +30,9 @@ export function OrdersPage({ signOut }) {
     <${ErrorBox} error=${error} what="Orders" />
     ${!data ? (!error && html`<${Loading} what="orders" />`) : data.orders.length === 0
       ? html`<p class="empty">${data.total === 0 && !status && !outputType ? html`No orders yet. <a href="#/submit">Submit one</a>.` : 'No orders match these filters.'}</p>`
-      : html`<table class="orders">
+      : html`<div class="scroll"><table class="orders">
         <thead><tr><th scope="col"><span class="sr">Thumbnail</span></th><th scope="col">Order</th><th scope="col">Status</th>
-          <th scope="col">Progress</th><th scope="col" class="wide">Output types</th><th scope="col">Age</th></tr></thead>
+          <th scope="col">Progress</th><th scope="col" class="wide">Output types</th><th scope="col" class="wide">Age</th></tr></thead>
         <tbody>${data.orders.map((o) => html`<tr key=${o.id} data-order=${o.id} data-status=${o.status}>
           <td><${Thumb} assetId=${o.thumbnail} alt=${`thumbnail of ${o.id}`} /></td>
           <td><a href=${`#/orders/${o.id}`}>${o.id}</a><div class="muted">${o.lines} line${o.lines === 1 ? '' : 's'}</div></td>
@@ -40,7 +40,7 @@ export function OrdersPage({ signOut }) {
           <td><${Progress} value=${o.jobs ? o.jobs_done / o.jobs : 0} label=${`${o.id} progress`} />
             <span class="muted">${o.jobs_done}/${o.jobs} jobs</span></td>
           <td class="wide">${o.output_types.join(', ')}</td>
-          <td>${age(o.created_at)}</td></tr>`)}</tbody></table>
+          <td class="wide">${age(o.created_at)}</td></tr>`)}</tbody></table></div>
         <nav class="pager" aria-label="pages of orders">
           <button disabled=${offset === 0} onClick=${() => setOffset(Math.max(0, offset - PAGE))}>Newer</button>
           <span>${offset + 1}–${offset + data.orders.length} of ${data.total}</span>
