@@ -92,8 +92,8 @@ def api_latency(server: FarmServer, tok: str, path: str, rounds: int = 30) -> tu
     return statistics.median(full) * 1000, statistics.median(unchanged) * 1000
 
 
-def page_load(server: FarmServer, tok: str, runs: int) -> dict[str, Any]:
-    config = {"url": server.url, "token": tok, "chromium": CHROMIUM, "runs": runs, "rows": PAGE}
+def page_load(server: FarmServer, tok: str, runs: int, rows: int) -> dict[str, Any]:
+    config = {"url": server.url, "token": tok, "chromium": CHROMIUM, "runs": runs, "rows": rows}
     run = subprocess.run(["node", str(ROOT / "tools" / "dashboard" / "e2e" / "pageload.mjs")],
                          cwd=ROOT / "tools" / "dashboard", env={**os.environ, "HARTOMAT_PAGELOAD": json.dumps(config)},
                          capture_output=True, text=True, timeout=600)
@@ -107,7 +107,7 @@ def measure(server: FarmServer, tok: str, runs: int) -> dict[str, Any]:
     first, poll = api_latency(server, tok, f"/api/dashboard/orders?limit={PAGE}")
     total = server.call("GET", "/api/dashboard/orders?limit=1", tok).json()["total"]
     deep, _ = api_latency(server, tok, f"/api/dashboard/orders?limit={PAGE}&offset={max(0, total - PAGE)}")
-    load = page_load(server, tok, runs)
+    load = page_load(server, tok, runs, min(PAGE, total))
     return {"orders": total, "first_ms": first, "deep_ms": deep, "poll_ms": poll,
             "load_p50": statistics.median(load["ms"]), "load_max": max(load["ms"]), "load_ms": load["ms"]}
 
@@ -144,7 +144,7 @@ Command: `.venv/bin/python bench/dashboard.py --write` (a real `hartomat serve` 
 submitted through the API, one line each, every one with a published 64 px thumbnail; 990 more
 orders took {filled_s:.1f} s to submit). Page load: real headless Chromium (playwright-core,
 `tools/dashboard/e2e/pageload.mjs`), signed in, fresh page each time, navigation start until the
-first page of {PAGE} rows is shown with every thumbnail decoded; {args.runs} loads per row.
+first page of rows (25, or all 10) is shown with every thumbnail decoded; {args.runs} loads per row.
 
 Machine: {machine()}; shared with other jobs (8 sessions on 2 cores while this ran), so treat
 small differences as noise.

@@ -372,7 +372,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         waker.wake()
         return result
 
-    dashboard.mount(app, store, submitter, anyone, lambda message: ApiError(404, message))
+    dashboard.mount(app, store, files, submitter, anyone, lambda message: ApiError(404, message))
     if fault_switch is not None:
         faults.mount(app, fault_switch, admin)
     streamed = [r for r in app.routes if isinstance(r, APIRoute) and r.endpoint in (upload_file, upload_asset)]

@@ -8,8 +8,10 @@ View answers carry an ETag; the app polls them and a 304 costs no JSON and no re
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import mimetypes
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -20,9 +22,11 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from . import orders
 from .auth import Principal
 from .db import Store, loads
+from .storage import FileStore
 
 STATIC = Path(__file__).parent / "dashboard"
 STATIC_FILES = {"app.js": "text/javascript", "app.css": "text/css"}
+INLINE_THUMBNAIL_BYTES = 24 * 1024  # smaller thumbnails ride in the list answer: no request per row
 ORDER_STATUSES = ("queued", "running", "succeeded", "failed", "partial", "cancelled")
 NOT_BUILT = ("<!doctype html><title>HartOMat</title><p>The dashboard is not built: run "
              "<code>bash scripts/setup.sh</code> (it builds tools/dashboard into server_bridge/dashboard/).")
@@ -30,7 +34,7 @@ NOT_BUILT = ("<!doctype html><title>HartOMat</title><p>The dashboard is not buil
 Dependency = Callable[..., Awaitable[Principal]]
 
 
-def mount(app: FastAPI, store: Store, submitter: Dependency, anyone: Dependency,
+def mount(app: FastAPI, store: Store, files: FileStore, submitter: Dependency, anyone: Dependency,
           not_found: Callable[[str], Exception]) -> None:
     """Add the dashboard's page, its static files and its view routes to `app`."""
 
@@ -58,7 +62,7 @@ def mount(app: FastAPI, store: Store, submitter: Dependency, anyone: Dependency,
                          output_type: str | None = Query(None, max_length=128),
                          limit: int = Query(25, ge=1, le=200), offset: int = Query(0, ge=0, le=10_000_000),
                          who: Principal = Depends(submitter)) -> Response:
-        return etagged(request, order_list(store, who, status or None, output_type or None, limit, offset))
+        return etagged(request, order_list(store, files, who, status or None, output_type or None, limit, offset))
 
     @app.get("/api/dashboard/orders/{order_id}")
     async def order_view(order_id: str, request: Request, who: Principal = Depends(submitter)) -> Response:
@@ -84,10 +88,11 @@ def etagged(request: Request, body: Any) -> Response:
     return Response(data, media_type="application/json", headers=headers)
 
 
-def order_list(store: Store, who: Principal, status: str | None, output_type: str | None,
+def order_list(store: Store, files: FileStore, who: Principal, status: str | None, output_type: str | None,
                limit: int, offset: int) -> dict[str, Any]:
-    """One page of the orders the caller may see, newest first, with progress and a thumbnail,
-    plus the total and per-status counts for the filters. Everything is counted in SQL."""
+    """One page of the orders the caller may see, newest first, with progress and a thumbnail
+    (inline when small), plus the total and per-status counts for the filters. Everything is
+    counted in SQL."""
     mine = (who.role == "admin", who.token_id)
     where = ("(? OR o.submitted_by = ?) AND (? IS NULL OR o.status = ?) AND (? IS NULL OR EXISTS "
              "(SELECT 1 FROM order_lines l WHERE l.order_id = o.id AND l.output_type = ?))")
@@ -99,17 +104,29 @@ def order_list(store: Store, who: Principal, status: str | None, output_type: st
         "(SELECT count(*) FROM jobs j WHERE j.order_id = o.id) AS jobs, "
         "(SELECT count(*) FROM jobs j WHERE j.order_id = o.id AND j.status IN "
         " ('succeeded', 'failed', 'cancelled')) AS jobs_done, "
-        "(SELECT a.id FROM media_assets a WHERE a.order_id = o.id AND a.committed = 1 AND "
-        " (a.kind = 'image' OR a.role = 'thumbnail') ORDER BY a.role = 'thumbnail' DESC, a.is_primary DESC, "
-        " a.created_at LIMIT 1) AS thumbnail "
+        "(SELECT a.id || ' ' || a.sha256 || ' ' || a.size || ' ' || a.name FROM media_assets a "
+        " WHERE a.order_id = o.id AND a.committed = 1 AND (a.kind = 'image' OR a.role = 'thumbnail') "
+        " ORDER BY a.role = 'thumbnail' DESC, a.is_primary DESC, a.created_at LIMIT 1) AS thumbnail "
         f"FROM orders o WHERE {where} ORDER BY o.created_at DESC, o.id LIMIT ? OFFSET ?", *args, limit, offset)
     total = store.one(f"SELECT count(*) AS n FROM orders o WHERE {where}", *args)
     counts = {r["status"]: r["n"] for r in store.all(
         "SELECT status, count(*) AS n FROM orders o WHERE (? OR o.submitted_by = ?) GROUP BY status", *mine)}
-    page = [{**dict(r), "output_types": sorted((r["output_types"] or "").split(",")) if r["output_types"] else []}
-            for r in rows]
+    page = [{**dict(r), "output_types": sorted((r["output_types"] or "").split(",")) if r["output_types"] else [],
+             **thumbnail(files, r["thumbnail"])} for r in rows]
     return {"orders": page, "total": total["n"] if total else 0, "limit": limit, "offset": offset,
             "counts": {s: counts.get(s, 0) for s in ORDER_STATUSES}}
+
+
+def thumbnail(files: FileStore, found: str | None) -> dict[str, Any]:
+    """The row's thumbnail: its asset id, and a data: URL of it when it is small and on disk."""
+    if not found:
+        return {"thumbnail": None, "thumbnail_data": None}
+    asset_id, sha, size, name = found.split(" ", 3)
+    data = None
+    mime = mimetypes.guess_type(name)[0] or ""
+    if int(size) <= INLINE_THUMBNAIL_BYTES and mime.startswith("image/") and files.has(sha):
+        data = f"data:{mime};base64,{base64.b64encode(files.path(sha).read_bytes()).decode()}"
+    return {"thumbnail": asset_id, "thumbnail_data": data}
 
 
 def order_detail(store: Store, order_id: str) -> dict[str, Any]:

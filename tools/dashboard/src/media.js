@@ -15,8 +15,9 @@ function useAsset(assetId) {
   return state;
 }
 
-export function Thumb({ assetId, alt }) {
-  const { url } = useAsset(assetId);
+export function Thumb({ assetId, data, alt }) {
+  const { url } = useAsset(data ? null : assetId);
+  if (data) return html`<img class="thumb" src=${data} alt=${alt} width="48" height="48" />`;
   if (!assetId) return html`<span class="thumb empty" aria-hidden="true"></span>`;
   return url ? html`<img class="thumb" src=${url} alt=${alt} width="48" height="48" />`
     : html`<span class="thumb empty" aria-hidden="true"></span>`;

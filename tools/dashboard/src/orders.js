@@ -34,7 +34,7 @@ export function OrdersPage({ signOut }) {
         <thead><tr><th scope="col"><span class="sr">Thumbnail</span></th><th scope="col">Order</th><th scope="col">Status</th>
           <th scope="col">Progress</th><th scope="col" class="wide">Output types</th><th scope="col" class="wide">Age</th></tr></thead>
         <tbody>${data.orders.map((o) => html`<tr key=${o.id} data-order=${o.id} data-status=${o.status}>
-          <td><${Thumb} assetId=${o.thumbnail} alt=${`thumbnail of ${o.id}`} /></td>
+          <td><${Thumb} assetId=${o.thumbnail} data=${o.thumbnail_data} alt=${`thumbnail of ${o.id}`} /></td>
           <td><a href=${`#/orders/${o.id}`}>${o.id}</a><div class="muted">${o.lines} line${o.lines === 1 ? '' : 's'}</div></td>
           <td>${badge(o.status)}</td>
           <td><${Progress} value=${o.jobs ? o.jobs_done / o.jobs : 0} label=${`${o.id} progress`} />
