@@ -22,15 +22,17 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from . import orders
 from .auth import Principal
 from .db import Store, loads
+from .errors import openapi_responses
 from .storage import FileStore
 
 STATIC = Path(__file__).parent / "dashboard"
-STATIC_FILES = {"app.js": "text/javascript", "app.css": "text/css"}
+STATIC_FILES = {"app.js": "text/javascript", "app.css": "text/css", "glb.js": "text/javascript"}
 INLINE_THUMBNAIL_BYTES = 24 * 1024  # smaller thumbnails ride in the list answer: no request per row
 ORDER_STATUSES = ("queued", "running", "succeeded", "failed", "partial", "cancelled")
 NOT_BUILT = ("<!doctype html><title>HartOMat</title><p>The dashboard is not built: run "
              "<code>bash scripts/setup.sh</code> (it builds tools/dashboard into server_bridge/dashboard/).")
 
+ERRORS = openapi_responses((401, 403, 422, 503))
 Dependency = Callable[..., Awaitable[Principal]]
 
 
@@ -52,19 +54,19 @@ def mount(app: FastAPI, store: Store, files: FileStore, submitter: Dependency, a
         return FileResponse(STATIC / name, media_type=STATIC_FILES[name],
                             headers={"Cache-Control": "no-cache"})  # revalidated by ETag, cheap on loopback
 
-    @app.get("/api/me")
+    @app.get("/api/me", responses=ERRORS)
     async def me(who: Principal = Depends(anyone)) -> dict[str, str]:
         """The calling token's role and name: what the dashboard shows and offers."""
         return {"role": who.role, "name": who.name}
 
-    @app.get("/api/dashboard/orders")
+    @app.get("/api/dashboard/orders", responses=ERRORS)
     async def order_page(request: Request, status: str | None = Query(None, max_length=32),
                          output_type: str | None = Query(None, max_length=128),
                          limit: int = Query(25, ge=1, le=200), offset: int = Query(0, ge=0, le=10_000_000),
                          who: Principal = Depends(submitter)) -> Response:
         return etagged(request, order_list(store, files, who, status or None, output_type or None, limit, offset))
 
-    @app.get("/api/dashboard/orders/{order_id}")
+    @app.get("/api/dashboard/orders/{order_id}", responses={**ERRORS, **openapi_responses((404,))})
     async def order_view(order_id: str, request: Request, who: Principal = Depends(submitter)) -> Response:
         if not orders.visible(store, who, order_id):
             raise not_found(f"order {order_id!r} does not exist")

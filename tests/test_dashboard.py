@@ -125,7 +125,9 @@ def test_dashboard_in_chromium_against_a_real_server_and_worker(bearing_step, si
     assert found["still"] == {"width": 48, "height": 48}
     assert found["still_node_status"] == "succeeded"
     assert "Duration" in found["panel"] and "Attempts" in found["panel"] and "Log tail" in found["panel"]
+    assert found["model"]["state"] == "ready" and "triangles" in found["model"]["caption"], found["model"]
     assert found["blocked_after"] == []
+    assert "unknown or revoked token" in found["revoked"] and found["token_left"] is None
     assert found["statuses"].count("succeeded") == 1 and found["statuses"].count("cancelled") == 1, found
     for name in ("signin", "submit-refused", "order", "order-phone", "orders", "orders-phone", "refused",
                  "workers", "output-type"):

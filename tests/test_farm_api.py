@@ -49,6 +49,9 @@ EXPECTED_ROLES: dict[tuple[str, str], set[str]] = {
     ("post", "/api/jobs/{job_id}/assets"): {"worker"},
     ("post", "/api/jobs/{job_id}/complete"): {"worker"},
     ("post", "/api/jobs/{job_id}/hand-back"): {"worker"},
+    ("get", "/api/me"): ALL,
+    ("get", "/api/dashboard/orders"): SUBMIT,
+    ("get", "/api/dashboard/orders/{order_id}"): SUBMIT,
 }
 
 

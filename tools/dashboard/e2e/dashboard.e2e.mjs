@@ -81,7 +81,7 @@ async function setTinyOverrides(page, samples) {
 const orderIdOf = (page) => page.locator('section[data-order]').getAttribute('data-order');
 
 async function main() {
-  const browser = await chromium.launch({ executablePath: cfg.chromium, args: ['--no-sandbox'] });
+  const browser = await chromium.launch({ executablePath: cfg.chromium, args: ['--no-sandbox', '--enable-unsafe-swiftshader'] });
   try {
     // --- a submitter -------------------------------------------------------------------------
     const submitter = await browser.newContext({ viewport: DESKTOP });
@@ -105,7 +105,7 @@ async function main() {
     await page.getByRole('heading', { name: 'New order' }).waitFor();
     await dropFiles(page, cfg.steps);
     for (const p of cfg.steps) await page.getByText(basename(p), { exact: true }).waitFor();
-    await page.getByLabel('Output type', { exact: true }).selectOption('still');
+    await page.getByLabel('Output type', { exact: true }).selectOption('still_with_exports');
     await page.locator('details[data-node="still"] input[name="still.samples"]').waitFor();
     const operatorFields = await page.locator('input[name="setup.work_subdir"], input[name="step.library_dir"]').count();
     if (operatorFields) problems.push('the submit form offers operator-only settings');
@@ -117,6 +117,9 @@ async function main() {
     await shot(page, 'submit-refused');
     step(`the server's 422 is shown at the field: ${findings.refusals[0]}`);
     await setTinyOverrides(page, 1);
+    const viewerSettings = page.locator('details[data-node="viewer"]');
+    if ((await viewerSettings.getAttribute('open')) === null) await viewerSettings.locator('> summary').click();
+    await page.locator('select[name="viewer.snapshot"]').selectOption('false'); // the page, no PNG of it
     await page.getByRole('button', { name: /^Submit 2 lines/ }).click();
     await page.locator('section[data-order]').waitFor();
     const first = await orderIdOf(page);
@@ -157,8 +160,13 @@ async function main() {
     const panel = line.locator('aside[data-panel="still"]');
     await panel.waitFor();
     findings.panel = await panel.innerText();
+    await line.getByRole('button', { name: /in 3D$/ }).click();
+    const model = line.locator('figure.model');
+    await model.locator('[data-state="ready"], [data-state="error"]').or(line.locator('figure.model[data-state="ready"], figure.model[data-state="error"]')).first().waitFor({ timeout: 60_000 });
+    findings.model = { state: await model.getAttribute('data-state'), caption: await model.locator('figcaption').innerText() };
+    if (findings.model.state !== 'ready') problems.push(`3D view: ${findings.model.caption}`);
     await shot(page, 'order', true);
-    step('the still and the node panel are shown');
+    step(`the still, the node panel and the 3D view are shown (${findings.model.caption})`);
     await page.setViewportSize(PHONE);
     await shot(page, 'order-phone');
     await page.getByRole('link', { name: 'Orders', exact: true }).click();
@@ -198,6 +206,22 @@ async function main() {
     await adminPage.locator('svg.graph .node').first().waitFor();
     await shot(adminPage, 'output-type');
     await admin.close();
+
+    // A token revoked while its page is open: the next poll signs the page out and says why.
+    const later = await browser.newContext({ viewport: DESKTOP });
+    const laterPage = await later.newPage();
+    watch(laterPage, 'revoked');
+    await signIn(laterPage, cfg.tokens.submit);
+    await laterPage.locator('tr[data-order]').first().waitFor();
+    const tokens = (await api('GET', '/api/tokens', cfg.tokens.admin)).body;
+    const submitToken = tokens.find((t) => t.role === 'submit' && !t.revoked);
+    await api('POST', `/api/tokens/${submitToken.id}/revoke`, cfg.tokens.admin);
+    const notice = laterPage.getByRole('alert').filter({ hasText: 'signed out' });
+    await notice.waitFor();
+    findings.revoked = await notice.innerText();
+    findings.token_left = await laterPage.evaluate(() => sessionStorage.getItem('hartomat.token'));
+    step(`a revoked token signs the page out: ${findings.revoked}`);
+    await later.close();
   } catch (error) {
     const pages = browser.contexts().flatMap((c) => c.pages());
     for (const [i, p] of pages.entries()) await p.screenshot({ path: join(cfg.failure_shots, `failure-${i}.png`) }).catch(() => {});

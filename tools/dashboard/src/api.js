@@ -63,13 +63,14 @@ export async function poll(path, last) {
 
 const blobs = new Map();
 
-// A stored asset as a blob: URL (cached per asset id; assets never change).
-export function assetUrl(assetId) {
+// A stored asset as {blob, url} (a blob: URL), fetched once per asset id (assets never change).
+function asset(assetId) {
   if (!blobs.has(assetId)) {
     const pending = fetch(`/api/assets/${encodeURIComponent(assetId)}`, { headers: headers() })
       .then(async (res) => {
         if (!res.ok) throw await refusal(res);
-        return URL.createObjectURL(await res.blob());
+        const blob = await res.blob();
+        return { blob, url: URL.createObjectURL(blob) };
       });
     pending.catch(() => blobs.delete(assetId));
     blobs.set(assetId, pending);
@@ -77,8 +78,11 @@ export function assetUrl(assetId) {
   return blobs.get(assetId);
 }
 
+export const assetUrl = (assetId) => asset(assetId).then((a) => a.url);
+export const assetBlob = (assetId) => asset(assetId).then((a) => a.blob);
+
 export function forgetMedia() {
-  for (const pending of blobs.values()) pending.then((url) => URL.revokeObjectURL(url), () => {});
+  for (const pending of blobs.values()) pending.then((a) => URL.revokeObjectURL(a.url), () => {});
   blobs.clear();
 }
 

@@ -1,7 +1,7 @@
 // Media of an order line, fetched with the token and shown through blob: URLs: images, the
 // turntable video, and downloads of everything (GLB, .blend, ...).
-import { useEffect, useState } from 'preact/hooks';
-import { assetUrl } from './api.js';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { assetBlob, assetUrl } from './api.js';
 import { bytes, html } from './ui.js';
 
 function useAsset(assetId) {
@@ -53,8 +53,68 @@ function Download({ asset }) {
 export function LineMedia({ line }) {
   const shown = line.assets.filter((a) => (isImage(a) && a.role !== 'thumbnail') || isVideo(a));
   if (line.assets.length === 0) return html`<p class="muted">No media yet.</p>`;
+  const models = line.assets.filter(isModel);
   return html`<div class="gallery">${shown.map((a) => html`<figure key=${a.id}><${Media} asset=${a} />
       <figcaption>${a.role}${a.is_primary ? ' (primary)' : ''}</figcaption></figure>`)}</div>
+    ${models.map((a) => html`<${ModelView} key=${a.id} asset=${a} />`)}
     <details><summary>Downloads (${line.assets.length})</summary>
       <ul class="downloads">${line.assets.map((a) => html`<${Download} key=${a.id} asset=${a} />`)}</ul></details>`;
+}
+
+let viewerScript = null;
+
+// The 3D view bundle (three.js), added to the page the first time a model is opened.
+function loadViewer() {
+  viewerScript ||= new Promise((resolve, reject) => {
+    const script = document.createElement('script');
+    script.src = '/static/glb.js';
+    script.onload = () => resolve(window.HartomatGLB);
+    script.onerror = () => { viewerScript = null; reject(new Error('cannot load the 3D viewer (/static/glb.js)')); };
+    document.head.appendChild(script);
+  });
+  return viewerScript;
+}
+
+// The GLB of an asset: a .glb itself, or the one a threejs_render viewer page embeds.
+async function glbOf(asset) {
+  const blob = await assetBlob(asset.id);
+  if (!isViewerPage(asset)) return blob.arrayBuffer();
+  // engine/web/viewer.html: <script type="text/plain" id="hartomat-glb">BASE64</script>. Read as
+  // text, not parsed as a page: its inline style would trip this page's CSP.
+  const embedded = /<script[^>]*id="hartomat-glb"[^>]*>([^<]*)<\/script>/.exec(await blob.text());
+  if (!embedded) throw new Error(`${asset.name} embeds no GLB`);
+  return Uint8Array.from(atob(embedded[1].replace(/\s+/g, '')), (c) => c.charCodeAt(0)).buffer;
+}
+
+export const isModel = (a) => a.kind === 'glb' || /\.glb$/i.test(a.name) || isViewerPage(a);
+const isViewerPage = (a) => a.kind === 'html_viewer' || /\.html?$/i.test(a.name);
+
+export function ModelView({ asset }) {
+  const box = useRef(null);
+  const [state, setState] = useState({ open: false, status: '' });
+  useEffect(() => {
+    if (!state.open) return undefined;
+    let view = null;
+    let live = true;
+    const fail = (message) => live && setState((s) => ({ ...s, status: 'error', message: String(message) }));
+    Promise.all([loadViewer(), glbOf(asset)]).then(([viewer, glb]) => {
+      if (!live) return;
+      view = viewer.showGlb({
+        container: box.current, glb, size: () => [box.current.clientWidth || 400, 360],
+        config: { background: '#eef1f5', margin: 0.1, azimuth: 35, elevation: 25 },
+        onReady: (stats) => live && setState((s) => ({ ...s, status: 'ready', stats })),
+        onError: fail,
+      });
+    }, (e) => fail(e.message));
+    const resize = () => view && view.resize();
+    addEventListener('resize', resize);
+    return () => { live = false; removeEventListener('resize', resize); if (view) view.dispose(); };
+  }, [state.open, asset.id]);
+  if (!state.open) return html`<button onClick=${() => setState({ open: true, status: 'loading' })}>View ${asset.name} in 3D</button>`;
+  return html`<figure class="model" data-model=${asset.id} data-state=${state.status}>
+    <div ref=${box} class="model-canvas" aria-label=${`3D view of ${asset.name}: drag to orbit, scroll to zoom`} role="img"></div>
+    <figcaption>${state.status === 'loading' ? 'Loading the 3D view…' : state.status === 'error' ? html`<span class="error-text">${state.message}</span>`
+      : state.stats ? `${asset.name}: ${state.stats.meshes} meshes, ${state.stats.triangles} triangles · drag to orbit` : ''}
+      <button class="link" onClick=${() => setState({ open: false, status: '' })}>Close</button></figcaption>
+  </figure>`;
 }

@@ -2,6 +2,7 @@
 // one fieldset per node of the workflow, its settings in the definition's field groups, with
 // the schema's bounds, enums and defaults. `trust="order"` offers only what an order may set
 // (operator-only settings belong to output types). Values: {node_id: {field: value}}.
+import { useEffect, useRef } from 'preact/hooks';
 import { html } from './ui.js';
 
 const SIMPLE = new Set(['string', 'integer', 'number', 'boolean']);
@@ -73,6 +74,15 @@ export function fieldErrors(message, workflow) {
   return errors;
 }
 
+// A node's fieldset, folded. It opens itself once (when `initiallyOpen`) and whenever the
+// server names one of its fields; otherwise the user's own folding is left alone.
+function NodeSettings({ node, hasError, initiallyOpen, children }) {
+  const ref = useRef(null);
+  useEffect(() => { if (initiallyOpen) ref.current.open = true; }, []);
+  useEffect(() => { if (hasError) ref.current.open = true; }, [hasError]);
+  return html`<details ref=${ref} class="node-settings" data-node=${node.id}>${children}</details>`;
+}
+
 export function SchemaForm({ workflow, definitions, values, base = {}, onChange, trust = 'order', errors = {}, open }) {
   const nodes = workflow.nodes.map((n) => ({ node: n, groups: definitions.get(n.step) ? nodeFields(definitions.get(n.step), trust) : [] }))
     .filter((n) => n.groups.length);
@@ -88,11 +98,11 @@ export function SchemaForm({ workflow, definitions, values, base = {}, onChange,
       onChange(all);
     };
     const baseOf = { ...(node.params || {}), ...(base[node.step] || {}), ...(base[node.id] || {}) };
-    return html`<details class="node-settings" open=${hasError || (open && open(node))} data-node=${node.id}>
+    return html`<${NodeSettings} node=${node} hasError=${hasError} initiallyOpen=${!!(open && open(node))}>
       <summary>${node.id} <span class="muted">(${definitions.get(node.step).label})</span>${Object.keys(mine).length ? html` <span class="badge s-running">${Object.keys(mine).length} set</span>` : ''}</summary>
       ${groups.map((g) => html`<fieldset><legend>${g.label}</legend>
         ${g.fields.map((f) => html`<${Field} key=${f.name} nodeId=${node.id} name=${f.name} schema=${f.schema} value=${mine[f.name]}
           base=${baseOf[f.name]} error=${errors[`${node.id}.${f.name}`]} onChange=${set(f.name)} />`)}</fieldset>`)}
-    </details>`;
+    </${NodeSettings}>`;
   })}</div>`;
 }
