@@ -168,6 +168,7 @@ async function main() {
     await shot(page, 'order', true);
     step(`the still, the node panel and the 3D view are shown (${findings.model.caption})`);
     await page.setViewportSize(PHONE);
+    await page.evaluate(() => window.scrollTo(0, 0));
     await shot(page, 'order-phone');
     await page.getByRole('link', { name: 'Orders', exact: true }).click();
     await page.locator(`tr[data-order="${first}"] img.thumb`).waitFor();

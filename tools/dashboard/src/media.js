@@ -114,7 +114,7 @@ export function ModelView({ asset }) {
   return html`<figure class="model" data-model=${asset.id} data-state=${state.status}>
     <div ref=${box} class="model-canvas" aria-label=${`3D view of ${asset.name}: drag to orbit, scroll to zoom`} role="img"></div>
     <figcaption>${state.status === 'loading' ? 'Loading the 3D view…' : state.status === 'error' ? html`<span class="error-text">${state.message}</span>`
-      : state.stats ? `${asset.name}: ${state.stats.meshes} meshes, ${state.stats.triangles} triangles · drag to orbit` : ''}
+      : state.stats ? `${asset.name}: ${state.stats.meshes} meshes, ${state.stats.triangles} triangles · drag to orbit ` : ''}
       <button class="link" onClick=${() => setState({ open: false, status: '' })}>Close</button></figcaption>
   </figure>`;
 }
