@@ -1,7 +1,9 @@
 """The queue server's HTTP API (FastAPI): every route but /health needs a token of the right role.
 
 Routes call the small modules that own the data (catalog, orders, queue, storage); this module
-only maps HTTP to them and their errors to 4xx answers with a message naming what is at fault.
+only maps HTTP to them and their errors to answers in the one error shape of errors.py, each
+documented on its routes in /openapi.json. Before a route runs, guard.py has checked the token
+(from the headers alone) and capped the body; jsonbody.py refuses NaN and Infinity.
 """
 
 from __future__ import annotations
@@ -61,6 +63,10 @@ def errs(*extra: int, writes: bool = False) -> dict[int | str, dict[str, Any]]:
     return openapi_responses((401, 403, 422, 503, *extra, *((413, 507) if writes else ())))
 
 
+SHA256_HEADER = r"^[0-9a-fA-F]{64}$"
+STREAMED_BODY: dict[str, Any] = {"requestBody": {"required": True, "description": "the file's bytes, streamed "
+                                 "(their sha256 must equal X-Sha256)", "content": {
+                                     "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}}
 FILE_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"description": "the stored file", "content": {"application/octet-stream": {}}}}
 
@@ -92,6 +98,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     bearer_doc = HTTPBearer(auto_error=False, description="an API token from `hartomat token create`")
 
     def role(*allowed: str) -> Callable[..., Awaitable[Principal]]:
+        """The dependency admitting tokens of these roles (its `roles` tag the route in the spec)."""
         async def dependency(request: Request, _: Any = Security(bearer_doc)) -> Principal:
             principal: Principal | None = request.scope.get("state", {}).get("principal")  # set by RequestGuard
             if principal is None:
@@ -99,6 +106,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
             if principal.role not in allowed:
                 raise ApiError(403, f"a {principal.role} token may not do this (needs {' or '.join(allowed)})")
             return principal
+        dependency.roles = allowed  # type: ignore[attr-defined]
         return dependency
 
     admin, submitter, worker_role = role("admin"), role("submit", "admin"), role("worker")
@@ -121,7 +129,17 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # Starlette names only the first route's methods for the path
+            headers["Allow"] = ", ".join(allowed_methods(request.scope))
+        return error_response(exc.status_code, str(exc.detail), headers=headers)
+
+    def allowed_methods(scope: Scope) -> list[str]:
+        """The methods of the path template the request matched first (as the spec lists them)."""
+        routes = [r for r in app.routes if isinstance(r, APIRoute)]
+        first = next((r for r in routes if r.matches(scope)[0] is not Match.NONE), None)
+        methods = {m for r in routes if first is not None and r.path == first.path for m in r.methods or ()}
+        return sorted(methods | ({"HEAD"} if "GET" in methods else set()))
 
     @app.exception_handler(sqlite3.OperationalError)
     @app.exception_handler(OSError)
@@ -150,8 +168,12 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     @app.post("/api/tokens/{token_id}/revoke", responses=errs(404, 409, writes=True))
     async def revoke(token_id: str, who: Principal = Depends(admin)) -> dict[str, Any]:
-        """Revoke a token (by id, or by name when only one live token has it); refused from the next request on."""
-        return revoke_token(store, token_id)
+        """Revoke a token (by id, or by name when only one live token has it): refused from the next
+        request on; jobs held by its workers go back to the queue at once."""
+        revoked = revoke_token(store, token_id)
+        if queue.release_token(store, revoked["id"]):
+            waker.wake()
+        return revoked
 
     @app.get("/api/workflows/node-definitions", responses=errs())
     async def node_definitions(who: Principal = Depends(anyone)) -> dict[str, Any]:
@@ -209,8 +231,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
         return {"cleared": queue.clear_blocks(store, worker_id, output_type)}
 
     # --- submitters: files, orders, cancellation ----------------------------------------------
-    @app.post("/api/files", status_code=201, responses=errs(400, writes=True))
-    async def upload_file(request: Request, x_sha256: str = Header(...), x_filename: str = Header("upload.step"),
+    @app.post("/api/files", status_code=201, responses=errs(writes=True), openapi_extra=STREAMED_BODY)
+    async def upload_file(request: Request, x_sha256: str = Header(..., pattern=SHA256_HEADER), x_filename: str = Header("upload.step"),
                           who: Principal = Depends(submitter)) -> dict[str, Any]:
         sha, size = await _receive(request, files, x_sha256)
         _record_file(store, sha, size, x_filename)
@@ -316,7 +338,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         return {"handed_back": returned}
 
     @app.get("/api/files/{sha256}", response_class=FileResponse,
-             responses={**FILE_RESPONSE, **errs(400, 404, 410)})
+             responses={**FILE_RESPONSE, **errs(404, 410)})
     async def download_file(sha256: str, worker_id: str | None = None, who: Principal = Depends(anyone)) -> FileResponse:
         if not _may_read_file(store, who, sha256, worker_id):
             raise ApiError(404, f"file {sha256[:80]!r} does not exist")
@@ -335,10 +357,12 @@ def create_app(settings: ServerSettings) -> FastAPI:
         return queue.heartbeat(store, req.worker_id, job_id, settings.lease_s,
                                [e.model_dump() for e in req.events], req.logs)
 
-    @app.post("/api/jobs/{job_id}/assets", status_code=201, responses=errs(400, 404, 409, writes=True))
+    @app.post("/api/jobs/{job_id}/assets", status_code=201, responses=errs(404, 409, writes=True),
+              openapi_extra=STREAMED_BODY)
     async def upload_asset(job_id: str, request: Request, worker_id: str, role: str = Query(..., min_length=1),
                            name: str = "output", kind: str = "", primary: bool = False, node_id: str = "",
-                           x_sha256: str = Header(...), who: Principal = Depends(worker_role)) -> dict[str, Any]:
+                           x_sha256: str = Header(..., pattern=SHA256_HEADER),
+                           who: Principal = Depends(worker_role)) -> dict[str, Any]:
         from .storage import safe_name
 
         queue.own_worker(store, who, worker_id)
@@ -375,6 +399,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
     dashboard.mount(app, store, files, submitter, anyone, lambda message: ApiError(404, message))
     if fault_switch is not None:
         faults.mount(app, fault_switch, admin)
+    for route in app.routes:  # the spec groups operations by the roles that may call them
+        if isinstance(route, APIRoute):
+            route.tags = [*route.tags, *_roles(route)]
     streamed = [r for r in app.routes if isinstance(r, APIRoute) and r.endpoint in (upload_file, upload_asset)]
 
     def is_streamed(scope: Scope) -> bool:
@@ -391,6 +418,10 @@ async def _receive(request: Request, files: FileStore, declared: str) -> tuple[s
         raise UploadError(f"upload of {length} bytes is larger than the {files.max_bytes} byte limit", 413)
     files.path(declared.lower())  # rejects a malformed digest before reading the body
     return await files.save(request.stream(), declared)
+
+
+def _roles(route: APIRoute) -> list[str]:
+    return [r for d in route.dependant.dependencies for r in getattr(d.call, "roles", ())]
 
 
 def _record_file(store: Store, sha: str, size: int, name: str) -> None:

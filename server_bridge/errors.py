@@ -19,7 +19,6 @@ from starlette.responses import JSONResponse
 RETRY_AFTER_S = 1
 
 DESCRIPTIONS: dict[int, str] = {
-    400: "Malformed request (e.g. a header that is not a sha256 digest)",
     401: "Missing, unknown or revoked bearer token (checked before any body is read)",
     403: "The token's role may not do this",
     404: "No such resource, or not visible to this token",

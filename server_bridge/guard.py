@@ -10,8 +10,8 @@ themselves under their own limit. The resolved principal goes to the routes in `
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .auth import Principal
@@ -57,7 +57,7 @@ class RequestGuard:
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
 
-    def _authenticate(self, scope: Scope) -> tuple[Any, Principal | None]:
+    def _authenticate(self, scope: Scope) -> tuple[Response | None, Principal | None]:
         token = bearer(scope)
         if not token:
             return error_response(401, "missing bearer token (Authorization: Bearer <token>)"), None
@@ -72,7 +72,7 @@ class RequestGuard:
             return error_response(401, "unknown or revoked token"), None
         return None, principal
 
-    async def _capped_body(self, scope: Scope, receive: Receive) -> tuple[Any, Receive]:
+    async def _capped_body(self, scope: Scope, receive: Receive) -> tuple[Response | None, Receive]:
         """Read the whole body (at most the cap) and return a `receive` that replays it."""
         declared = content_length(scope)
         if declared is not None and declared > self.max_json_bytes:
@@ -90,7 +90,7 @@ class RequestGuard:
             more = message.get("more_body", False)
         return None, _replay([{"type": "http.request", "body": b"".join(chunks), "more_body": False}], receive)
 
-    def _too_large(self, size: int) -> Any:
+    def _too_large(self, size: int) -> Response:
         return error_response(413, f"request body of {size}+ bytes is larger than the server's "
                                    f"{self.max_json_bytes} byte limit for JSON requests")
 

@@ -1,5 +1,8 @@
 """Strict JSON request bodies: NaN, Infinity and numbers too large for a float are refused.
 
+Bodies that are not UTF-8 or nest too deeply are a 422 like any other malformed JSON (FastAPI
+would answer them with a bare 400).
+
 Python's `json` accepts `NaN`, `Infinity` and `1e999` (which parses as inf); none is JSON, and a
 non-finite float in a request would come back in the 422 that names it, which cannot be encoded
 (the 500 this prevents). Routes of the app use `StrictJSONRoute`, so FastAPI answers 422.
@@ -37,8 +40,15 @@ def loads_strict(text: str | bytes) -> Any:
     try:
         return json.loads(text, parse_constant=_constant, parse_float=_finite)
     except _NotFinite as exc:
-        doc = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
-        raise json.JSONDecodeError(f"{exc} (only finite numbers are accepted)", doc, 0) from None
+        raise json.JSONDecodeError(f"{exc} (only finite numbers are accepted)", _doc(text), 0) from None
+    except UnicodeDecodeError as exc:
+        raise json.JSONDecodeError(f"not UTF-8 text ({exc.reason})", _doc(text), exc.start) from None
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", _doc(text), 0) from None
+
+
+def _doc(text: str | bytes) -> str:
+    return text.decode("utf-8", "replace") if isinstance(text, bytes) else text
 
 
 class StrictJSONRequest(Request):

@@ -212,6 +212,13 @@ def sign_off(store: Store, worker_id: str) -> list[str]:
         return [job_id for job_id in held if _hand_back(c, worker_id, job_id)]
 
 
+def release_token(store: Store, token_id: str) -> list[str]:
+    """A revoked worker token can no longer report: the jobs its workers hold go back to the
+    queue now (not counted as failures) instead of waiting out their leases."""
+    workers = [row["id"] for row in store.all("SELECT id FROM workers WHERE token_id = ?", token_id)]
+    return [job_id for worker_id in workers for job_id in sign_off(store, worker_id)]
+
+
 def _hand_back(c: sqlite3.Connection, worker_id: str, job_id: str) -> bool:
     job = c.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
     if job is None or not jobstate.move(c, job_id, "queued", held_by=worker_id, worker_id=None,

@@ -33,6 +33,7 @@ class FarmServer:
     port: int = 0
     test_mode: bool = False  # mounts the fault switch (server_bridge/faults.py)
     prefix: list[str] = field(default_factory=list)  # runs the server under this command (e.g. unshare)
+    cwd: Path | None = None  # where `python -m engine` runs (another checkout, for a before/after bench)
     env: dict[str, str] = field(default_factory=dict)
     cli: list[str] = field(default_factory=lambda: list(CLI))  # the `hartomat` command that serves
     proc: subprocess.Popen[str] | None = None
@@ -46,7 +47,7 @@ class FarmServer:
         if self.test_mode:
             cmd.append("--test-mode")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                     env={**os.environ, **self.env})
+                                     env={**os.environ, **self.env}, cwd=self.cwd)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         assert "listening on" in line, f"server did not start: {line}{self.proc.stdout.read()}"

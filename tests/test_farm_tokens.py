@@ -3,6 +3,7 @@ admin API, each refused from the very next request (no cache outlives a revocati
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 
@@ -36,21 +37,41 @@ def test_a_token_revoked_by_the_cli_is_refused_at_once_by_the_running_server(far
     assert record["revoked"] is False and submit not in json.dumps(listed)
     done = hartomat_token(server, "revoke", record["id"])
     assert done.returncode == 0 and "revoked" in done.stdout, done.stderr
+    worker, worker_id, job_id = held_job(server, admin, "render-cli")
+    done = hartomat_token(server, "revoke", "render-cli")
+    assert done.returncode == 0 and "1 job(s) its workers held are queued again" in done.stdout, done.stdout
+    assert server.call("POST", f"/api/jobs/{job_id}/heartbeat", worker, json={"worker_id": worker_id}).status_code == 401
+    assert server.call("GET", f"/api/jobs/{job_id}", admin).json()["status"] == "queued"
     reply = session.get(f"{server.url}/api/orders", timeout=30)
     assert reply.status_code == 401 and reply.json()["detail"] == "unknown or revoked token"
     table = hartomat_token(server, "list").stdout
     assert any(line.startswith(record["id"]) and "revoked 20" in line for line in table.splitlines()), table
 
 
-def test_a_worker_token_revoked_by_the_admin_api_is_refused_at_once(farm):
+def held_job(server: FarmServer, admin: str, name: str) -> tuple[str, str, str]:
+    """A worker token `name` whose registered worker holds one job: (token, worker id, job id)."""
+    content = f"ISO-10303-21; {name}".encode()
+    sha = hashlib.sha256(content).hexdigest()
+    assert server.call("POST", "/api/files", admin, data=content, headers={"X-Sha256": sha}).status_code == 201
+    server.call("POST", "/api/orders", admin, json={"lines": [{"output_type": "still", "step_sha256": sha}]})
+    worker = token(server.data, "worker", name)
+    worker_id = server.call("POST", "/api/workers/register", worker,
+                            json={"capabilities": ["bpy", "ocp"]}).json()["worker_id"]
+    job = server.call("POST", f"/api/workers/{worker_id}/claim", worker, json={})
+    assert job.status_code == 200, job.text
+    return worker, worker_id, job.json()["job_id"]
+
+
+def test_a_worker_token_revoked_by_the_admin_api_is_refused_at_once_and_its_job_requeued(farm):
     server, admin = farm
-    worker = token(server.data, "worker", "render-7")
-    worker_id = server.call("POST", "/api/workers/register", worker, json={"capabilities": ["bpy"]}).json()["worker_id"]
-    assert server.call("POST", f"/api/workers/{worker_id}/claim", worker, json={}).status_code == 204
+    worker, worker_id, job_id = held_job(server, admin, "render-7")
     record = next(t for t in server.call("GET", "/api/tokens", admin).json() if t["name"] == "render-7")
     revoked = server.call("POST", f"/api/tokens/{record['id']}/revoke", admin)
     assert revoked.status_code == 200 and revoked.json()["revoked"] is True and revoked.json()["revoked_at"] > 0
     assert server.call("POST", f"/api/workers/{worker_id}/claim", worker, json={}).status_code == 401
+    assert server.call("POST", f"/api/jobs/{job_id}/heartbeat", worker, json={"worker_id": worker_id}).status_code == 401
+    job = server.call("GET", f"/api/jobs/{job_id}", admin).json()
+    assert job["status"] == "queued" and job["runs"][-1]["status"] == "handed_back"  # not after a lease
     again = server.call("POST", f"/api/tokens/{record['id']}/revoke", admin)  # idempotent
     assert again.status_code == 200 and again.json()["revoked_at"] == revoked.json()["revoked_at"]
 

@@ -2,7 +2,8 @@
 
 `create` prints a new token (only its hash is stored); `list` shows every token's id, name, role
 and state (never a token); `revoke ID_OR_NAME` refuses the token from the server's next request on,
-even while the server runs (the admin API does the same: POST /api/tokens/{id}/revoke).
+even while the server runs, and queues again the jobs its workers held (the admin API does the
+same: POST /api/tokens/{id}/revoke).
 """
 
 from __future__ import annotations
@@ -69,16 +70,19 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_revoke(args: argparse.Namespace) -> int:
     from server_bridge.auth import TokenError, revoke_token
+    from server_bridge.queue import release_token
 
     store = _store(args)
     try:
         revoked = revoke_token(store, args.token)
+        released = release_token(store, revoked["id"])
     except TokenError as exc:
         print(f"hartomat token revoke: {exc}", file=sys.stderr)
         return 2
     finally:
         store.close()
-    print(f"revoked {revoked['id']} ({revoked['role']}, {revoked['name']}): refused from the server's next request on")
+    print(f"revoked {revoked['id']} ({revoked['role']}, {revoked['name']}): refused from the server's next request on"
+          + (f"; {len(released)} job(s) its workers held are queued again" if released else ""))
     return 0
 
 
