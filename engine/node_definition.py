@@ -48,9 +48,9 @@ def out(name: str, kind: ArtifactKind, role: str | None = None, description: str
 
 class NodeSettings(BaseModel):
     """Base of every node's settings model: unknown fields are errors, not silently dropped;
-    NaN and infinities are refused."""
+    NaN and infinities are refused, and no text runs longer than a path may (1024 characters)."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_max_length=1024)
 
 
 def settings_trust(model: type[BaseModel], prefix: str = "") -> dict[str, dict[str, Any]]:

@@ -18,7 +18,6 @@ OPERATOR_REASONS: dict[str, str] = {
     "interpreter": "it names a program the worker runs",
 }
 TEXT_MAX = 256
-PATH_MAX = 1024
 MAX_FRAMES = 3600
 MAX_RULES = 500
 MAX_THUMBNAILS = 16
@@ -37,8 +36,6 @@ def setting(default: Any, group: str, description: str, *, operator: Reach | Non
         extra["trust_reason"] = OPERATOR_REASONS[operator]
     if root:
         extra["path_root"] = root
-    if isinstance(default, str) and "max_length" not in bounds and "pattern" not in bounds:
-        bounds["max_length"] = PATH_MAX if operator else TEXT_MAX
     return Field(default, description=description, json_schema_extra=extra, **bounds)
 
 
@@ -95,11 +92,10 @@ class GlbBboxSettings(NodeSettings):
 class MaterialRule(BaseModel):
     """One ordered rule: the first that matches a part wins."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_max_length=TEXT_MAX)
 
-    material: str = Field(min_length=1, max_length=TEXT_MAX, description="Library material key")
-    name_pattern: str = Field("", max_length=TEXT_MAX,
-                              description="Shell-style pattern on the part name, e.g. 'ball*'; empty = any")
+    material: str = Field(min_length=1, description="Library material key")
+    name_pattern: str = Field("", description="Shell-style pattern on the part name, e.g. 'ball*'; empty = any")
     colour: str = Field("", description="CAD colour as #rrggbb; empty = any", pattern=r"^(#[0-9a-fA-F]{6})?$")
     colour_tolerance: float = Field(0.05, ge=0, le=1, description="Max distance in RGB (0..1) to match colour")
 

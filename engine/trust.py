@@ -16,6 +16,7 @@ from .errors import NodeInputError
 from .node_definition import NodeDefinition
 
 PathRoots = Mapping[str, Sequence[Path]]
+_MISSING = object()  # a dotted setting name an override does not mention
 
 
 def order_override_problems(workflow: Any, registry: Any, overrides: dict[str, dict[str, Any]]) -> list[str]:
@@ -63,9 +64,6 @@ def confine_settings(definition: NodeDefinition, node_id: str, settings: dict[st
         except NodeInputError as exc:
             problems.append(str(exc))
     return settings, problems
-
-
-_MISSING = object()
 
 
 def _lookup(values: dict[str, Any], dotted: str) -> Any:

@@ -47,6 +47,7 @@ class JobContext:
     cancel: Callable[[], bool]
     log: Callable[[str], None]
     path_roots: dict[str, list[Path]] = field(default_factory=dict)
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -97,6 +98,7 @@ def run_with_runtime(ctx: JobContext) -> dict[str, Any]:
     order_line = OrderLine(id=job["order_line_id"], order_id=job["order_id"], product=job["product"],
                            step_path=str(ctx.step_path), output_type=job["output_type"], overrides=job["overrides"])
     options = RunOptions(out_dir=ctx.workdir / "run", mode=job["mode"], cache_dir=ctx.cache_dir,
+                         overrides=ctx.overrides,
                          store_path=ctx.store_path, progress=ctx.progress, cancel=ctx.cancel,
                          publisher=ctx.publisher, legacy_config=PRESETS.get(job["family"]),
                          fallback=bool(job.get("legacy_fallback", True)),
@@ -117,13 +119,15 @@ class Worker:
     def __init__(self, client: FarmClient, capabilities: list[str], work_root: Path, name: str = "",
                  runner: Runner = run_with_runtime, wait_s: float = 20.0, max_jobs: int | None = None,
                  idle_exit_s: float | None = None, log: Callable[[str], None] | None = None,
-                 libraries: dict[str, list[Path]] | None = None) -> None:
+                 libraries: dict[str, list[Path]] | None = None,
+                 overrides: dict[str, dict[str, Any]] | None = None) -> None:
         self.client = client
         self.pulse_client = client.clone()  # heartbeats come from their own thread
         self.capabilities = sorted(capabilities)
         self.work_root = Path(work_root)
         # the only folders a job's path settings may name: scratch, and the configured libraries
         self.path_roots = {"scratch": [self.work_root], **(libraries or {})}
+        self.overrides = overrides or {}  # the worker's own settings: operator trust, win over the order's
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
         self.runner = runner
         self.wait_s = wait_s
@@ -160,7 +164,11 @@ class Worker:
     def warm_up(self) -> None:
         """Pay the expensive imports once, so every job after the first starts warm."""
         if "bpy" in self.capabilities:
-            import bpy  # noqa: F401
+            import bpy
+
+            from engine.blender.scene import forbid_scripts
+
+            forbid_scripts(bpy)  # no template's driver or text script runs on this worker
         import engine.runtime  # noqa: F401
 
     def run(self) -> int:
@@ -280,7 +288,7 @@ class Worker:
             ctx = JobContext(job=job, step_path=step_path, workdir=workdir, cache_dir=self.work_root / "cache",
                              store_path=self.work_root / "runs.sqlite", publisher=publisher, progress=progress,
                              cancel=lambda: beat.cancel or beat.lost or self.abandon, log=log,
-                             path_roots=self.path_roots)
+                             path_roots=self.path_roots, overrides=self.overrides)
             return self.runner(ctx)
         except Exception as exc:  # the job fails; the worker lives on for the next one
             log(traceback.format_exc(limit=8))

@@ -17,25 +17,16 @@ import pytest
 from farm_support import FarmServer, start_worker, stop_process, token, wait_until
 
 from server_bridge.client import FarmClient, FarmError, backoff_delay
+from server_bridge.probe import PROBE_OUTPUT_TYPE, install_probe, probe_workflow
 
 pytestmark = pytest.mark.timeout(300)
-
-# a job with no capabilities and no render: the order line set-up and the STEP file's fingerprint
-QUICK_WORKFLOW = {"version": 1, "name": "quick", "family": "still",
-                  "nodes": [{"id": "setup", "step": "order_line_setup"}, {"id": "step", "step": "resolve_step_path"}],
-                  "edges": [{"source": "setup", "source_output": "order_line", "target": "step",
-                             "target_input": "order_line"}]}
-
 
 @pytest.fixture()
 def farm(tmp_path: Path):
     data = tmp_path / "farm"
     tokens = {role: token(data, role) for role in ("submit", "worker", "admin")}
     server = FarmServer(data, lease_s=10, test_mode=True).start()
-    saved = server.call("POST", "/api/workflows", tokens["admin"], json=QUICK_WORKFLOW).json()
-    reply = server.call("PUT", "/api/output-types/quick", tokens["admin"], json={
-        "family": "still", "artifact_kind": "step_file", "workflow_id": saved["id"]})
-    assert reply.status_code == 200, reply.text
+    install_probe(FarmClient(server.url, tokens["admin"]))  # a job of pure nodes, no capabilities
     yield server, tokens
     server.stop(signal.SIGKILL)
 
@@ -50,7 +41,7 @@ def submit_quick(server: FarmServer, tok: str, label: str) -> str:
     content = f"ISO-10303-21; {label} {time.monotonic_ns()}".encode()
     sha = hashlib.sha256(content).hexdigest()
     assert server.call("POST", "/api/files", tok, data=content, headers={"X-Sha256": sha}).status_code == 201
-    reply = server.call("POST", "/api/orders", tok, json={"lines": [{"output_type": "quick", "step_sha256": sha}]})
+    reply = server.call("POST", "/api/orders", tok, json={"lines": [{"output_type": PROBE_OUTPUT_TYPE, "step_sha256": sha}]})
     assert reply.status_code == 201, reply.text
     order_id: str = reply.json()["id"]
     return order_id
@@ -105,10 +96,11 @@ def test_a_busy_worker_keeps_its_log_lines_through_503s_and_reports_after_them(f
     hook = ThreadingHTTPServer(("127.0.0.1", 0), SlowHook)
     threading.Thread(target=hook.serve_forever, daemon=True).start()
     monkeypatch.setenv("HARTOMAT_WEBHOOK_ALLOW", "127.0.0.1")  # the worker's own config allows it
-    document = {**QUICK_WORKFLOW, "nodes": [*QUICK_WORKFLOW["nodes"], {
+    probe = probe_workflow()
+    document = {**probe, "nodes": [*probe["nodes"], {
         "id": "notify", "step": "notify", "params": {"webhook_url": f"http://127.0.0.1:{hook.server_port}/"}}]}
     saved = server.call("POST", "/api/workflows", tokens["admin"], json=document).json()
-    assert server.call("PUT", "/api/output-types/quick", tokens["admin"], json={
+    assert server.call("PUT", f"/api/output-types/{PROBE_OUTPUT_TYPE}", tokens["admin"], json={
         "family": "still", "artifact_kind": "step_file", "workflow_id": saved["id"]}).status_code == 200
     worker = start_worker(server, tokens["worker"], tmp_path / "w", "w", "--capabilities", "")
     try:
@@ -128,33 +120,43 @@ def test_a_busy_worker_keeps_its_log_lines_through_503s_and_reports_after_them(f
     assert worker.returncode == 0
 
 
-def test_a_worker_exits_when_its_token_is_refused(farm, tmp_path: Path):
+def test_a_worker_exits_when_its_token_is_refused_or_revoked(farm, tmp_path: Path):
     server, tokens = farm
-    worker = start_worker(server, "not-a-token", tmp_path / "w", "w", "--capabilities", "")
-    assert worker.wait(60) == 1
-    assert "refused this worker's token" in log_of(tmp_path / "w", "w")
+    garbage = start_worker(server, "not-a-token", tmp_path / "g", "g", "--capabilities", "")
+    assert garbage.wait(60) == 1
+    assert "refused this worker's token" in log_of(tmp_path / "g", "g")
+    revocable = token(server.data, "worker", "revocable")
+    worker = start_worker(server, revocable, tmp_path / "r", "r", "--capabilities", "")
+    try:
+        wait_until(lambda: "registered as" in log_of(tmp_path / "r", "r"), 60, "the worker to register")
+        reply = server.call("POST", "/api/tokens/revocable/revoke", tokens["admin"])
+        assert reply.status_code == 200, reply.text
+        assert worker.wait(30) == 1  # at its next claim, not after a retry window
+    finally:
+        stop_process(worker)
+    assert "refused this worker's token" in log_of(tmp_path / "r", "r")
 
 
 def test_the_retry_window_counts_from_the_first_failure_not_from_the_long_polls_start(farm):
-    """A 3 s window and a 5 s long poll: the server dies 4 s into the poll and is back about 2 s
-    later; the claim waits it out (a window counted from the poll's start had ended already)."""
+    """A 10 s window and a 20 s long poll: the server dies 12 s into the poll and is back a few
+    seconds later; the claim waits it out (a window counted from the poll's start had ended)."""
     server, tokens = farm
-    client = FarmClient(server.url, tokens["worker"], retry_s=3.0)
+    client = FarmClient(server.url, tokens["worker"], retry_s=10.0)
     worker_id = client.register("window", [])["worker_id"]
     outcome: dict[str, Any] = {}
 
     def poll() -> None:
         try:
-            outcome["job"] = client.claim(worker_id, wait_s=5)
+            outcome["job"] = client.claim(worker_id, wait_s=20)
         except FarmError as exc:
             outcome["error"] = exc
 
     thread = threading.Thread(target=poll)
     thread.start()
-    time.sleep(4)
+    time.sleep(12)
     server.stop(signal.SIGKILL)
     server.start()
-    thread.join(30)
+    thread.join(60)
     assert "error" not in outcome, outcome
     assert "job" in outcome
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from farm_support import FarmServer, token, wait_until
+from farm_support import FarmServer, start_worker, stop_process, token, wait_until
 from runtime_helpers import edge, graph, node, order_line
 
 from engine.egress import EgressPolicy, EgressRefused
@@ -25,6 +25,8 @@ from engine.registry import REGISTRY
 from engine.runtime import PlanError, RunOptions, run_workflow
 from engine.trust import order_override_problems
 from engine.workflow import Workflow, WorkflowNode
+from server_bridge.client import FarmClient
+from server_bridge.probe import PROBE_OUTPUT_TYPE, install_probe
 
 # what a submitter might try in each kind of operator-only setting
 PROBES = {"it names a path on the worker": "/etc/passwd",
@@ -248,6 +250,43 @@ def test_work_subdir_stays_inside_the_run_folder(tmp_path):
     assert result.status == "failed"
     assert "setting 'work_subdir': path refused" in result.node_results["setup"].error["message"]
     assert not (tmp_path / "escaped").exists() and not (tmp_path.parent / "escaped").exists()
+
+
+def _one_probe_run(server: FarmServer, tokens: dict[str, str], work: Path, *worker_args: str) -> dict[str, Any]:
+    """One probe order's job, run once by a fresh worker started with `worker_args`: its first run."""
+    sha = upload(server, tokens["submit"], f"ISO-10303-21; {work.name}".encode())
+    reply = server.call("POST", "/api/orders", tokens["submit"], json={
+        "lines": [{"output_type": PROBE_OUTPUT_TYPE, "step_sha256": sha}]})
+    assert reply.status_code == 201, reply.text
+    worker = start_worker(server, tokens["worker"], work, work.name, "--capabilities", "", "--max-jobs", "1",
+                          *worker_args)
+    try:
+        assert worker.wait(120) == 0
+    finally:
+        stop_process(worker)
+    job_id = reply.json()["lines"][0]["job"]["id"]
+    run: dict[str, Any] = server.call("GET", f"/api/jobs/{job_id}", tokens["admin"]).json()["runs"][0]
+    return run
+
+
+def test_a_worker_reads_only_inside_its_own_folders(farm, tmp_path: Path):
+    """The worker's own config may set operator settings (`--set`), and even then a path resolves
+    only inside its scratch folder and the libraries it names (`--library`)."""
+    server, tokens = farm
+    install_probe(FarmClient(server.url, tokens["admin"]))
+    library = tmp_path / "library"
+    library.mkdir()
+    (library / "gear.step").write_text("ISO-10303-21; gear")
+    (tmp_path / "secret.step").write_text("ISO-10303-21; someone else's")
+    inside = _one_probe_run(server, tokens, tmp_path / "inside", "--library", str(library),
+                            "--set", "step.step_path=gear.step")
+    assert inside["status"] == "succeeded", inside
+    assert inside["summary"]["nodes"]["step"]["outputs"][0]["path"] == str(library / "gear.step")
+    outside = _one_probe_run(server, tokens, tmp_path / "outside", "--library", str(library),
+                             "--set", f"step.step_path={tmp_path / 'secret.step'}")
+    assert outside["status"] == "failed", outside
+    assert "setting 'step_path': path refused: it is not inside a folder this worker allows" in outside["error"]
+    assert "secret" not in outside["error"]
 
 
 # --- bounds --------------------------------------------------------------------------------------

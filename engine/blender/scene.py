@@ -66,7 +66,17 @@ def reset() -> None:
             bpy.data.batch_remove([block])
 
 
+def forbid_scripts(bpy: Any) -> None:
+    """Python auto-execution off before a .blend is read: a template's drivers and text scripts
+    must not run code on a worker or in `hartomat render` (Blender honours this flag for scripted
+    drivers and registered texts). Only in background processes: a desktop Blender keeps its
+    user's choice, which its preferences would otherwise save."""
+    if bpy.app.background:
+        bpy.context.preferences.filepaths.use_scripts_auto_execute = False
+
+
 def _append_scene(bpy: Any, template: Path) -> Any:
+    forbid_scripts(bpy)
     if bpy.data.filepath and Path(bpy.data.filepath).resolve() == template.resolve():
         # Blender cannot append from the open file itself: append from a copy of it
         with tempfile.TemporaryDirectory() as tmp:

@@ -29,6 +29,9 @@ def add_worker_options(parser: argparse.ArgumentParser) -> None:
                         help="product library a job's path settings may name (repeatable)")
     parser.add_argument("--templates", action="append", default=[], metavar="DIR",
                         help="template library a job's path settings may name (repeatable)")
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="NODE.FIELD=VALUE",
+                        help="this worker's own setting for every job (operator settings too, e.g. "
+                             "step.library_dir=DIR); wins over the order's, paths stay inside the folders above")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,6 +47,7 @@ def start_worker(args: argparse.Namespace) -> int:
     from server_bridge.worker import Worker, WorkerStop
 
     from ..capabilities import detect_capabilities
+    from .cmd_run import parse_sets
 
     if args.capabilities is not None:
         capabilities = [c for c in args.capabilities.split(",") if c]
@@ -54,7 +58,8 @@ def start_worker(args: argparse.Namespace) -> int:
     worker = Worker(client, capabilities, work_dir, name=args.name, wait_s=args.wait, max_jobs=args.max_jobs,
                     idle_exit_s=args.idle_exit,
                     libraries={"products": [Path(p) for p in args.library],
-                               "templates": [Path(p) for p in args.templates]})
+                               "templates": [Path(p) for p in args.templates]},
+                    overrides=parse_sets(args.sets))
     worker.install_signal_handlers()
     try:
         worker.warm_up()

@@ -22,6 +22,7 @@ import bpy
 
 def summary(path):
     bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.context.preferences.filepaths.use_scripts_auto_execute = False  # a compared file runs no code
     try:
         with bpy.data.libraries.load(path) as (src, dst):
             names = {{"objects": sorted(src.objects), "materials": sorted(src.materials),

@@ -134,6 +134,12 @@ def merged_overrides(order_line: OrderLine, options: RunOptions, node_id: str, s
     return overrides_for(node_id, step, order_line.overrides, options.overrides)
 
 
+def _shown(value: Any, limit: int = 80) -> str:
+    """A value as an error message quotes it: its repr, cut short (a 10,000-entry list need not echo)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 def resolve_settings(definition: NodeDefinition, node_id: str, params: dict[str, Any],
                      overrides: dict[str, Any], roots: PathRoots | None = None) -> tuple[dict[str, Any], list[str]]:
     """defaults <- params <- overrides, validated by the step's settings model; path settings
@@ -144,7 +150,7 @@ def resolve_settings(definition: NodeDefinition, node_id: str, params: dict[str,
     except ValidationError as exc:
         problems = [
             f"node '{node_id}' ({definition.key}): setting '{'.'.join(str(p) for p in err['loc'])}': "
-            f"{err['msg']} (got {err.get('input')!r})"
+            f"{err['msg']} (got {_shown(err.get('input'))})"
             for err in exc.errors()
         ]
         return {}, problems
