@@ -46,8 +46,8 @@ def main() -> int:
         del args[at:at + 2]
     import argparse
 
-    from engine.cli.cmd_worker import add_worker_options, start_worker
     from engine.errors import HartomatError
+    from server_bridge.cli.cmd_worker import add_worker_options, start_worker
 
     parser = argparse.ArgumentParser(prog="blender -b -P scripts/farm_worker.py --",
                                      description="HartOMat farm worker inside Blender")

@@ -27,8 +27,8 @@ print(json.dumps({{"code": code, "heavy": sorted(m for m in {HEAVY!r} if m in sy
 
 
 def test_a_named_command_loads_only_its_own_module():
-    assert modules_for(["convert", "part.step", "-o", "x.glb"]) == ["cmd_convert"]
-    assert modules_for(["output-type", "list"]) == ["cmd_output_type"]
+    assert modules_for(["convert", "part.step", "-o", "x.glb"]) == ["engine.cli.cmd_convert"]
+    assert modules_for(["output-type", "list"]) == ["server_bridge.cli.cmd_output_type"]  # an entry point's
     assert modules_for(["--help"]) == command_modules()
     assert modules_for(["no-such-command"]) == command_modules()
     assert len(command_modules()) > 5

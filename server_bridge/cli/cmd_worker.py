@@ -43,11 +43,10 @@ def start_worker(args: argparse.Namespace) -> int:
     import tempfile
     from pathlib import Path
 
+    from engine.capabilities import detect_capabilities
+    from engine.cli.cmd_run import parse_sets
     from server_bridge.client import FarmClient
     from server_bridge.worker import Worker, WorkerStop
-
-    from ..capabilities import detect_capabilities
-    from .cmd_run import parse_sets
 
     if args.capabilities is not None:
         capabilities = [c for c in args.capabilities.split(",") if c]

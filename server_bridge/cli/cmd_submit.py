@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from engine.cli.cmd_run import parse_sets
+
 from ._farm import add_connection, client
-from .cmd_run import parse_sets
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import HartomatError
+    from engine.errors import HartomatError
 
     if not args.steps and not args.product:
         raise HartomatError("nothing to submit: give STEP files or --product NAME")

@@ -1,0 +1,94 @@
+"""The layers of docs/architecture.md, checked on the source: no package imports a package above
+it (engine < server_bridge < hartomat_addon), anywhere in a module, lazily or not; and the engine
+imports Blender and OpenCascade only inside functions, so it loads without them."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+PROJECT_PACKAGES = ("engine", "server_bridge", "hartomat_addon")
+# What each package may import of the project's own packages (itself included).
+ALLOWED = {
+    "engine": {"engine"},
+    "server_bridge": {"engine", "server_bridge"},
+}
+HOST_MODULES = {"bpy", "bmesh", "mathutils", "OCP", "addon_utils"}  # Blender's and OpenCascade's
+
+
+def imported_modules(path: Path, package: str, root: Path = REPO) -> Iterator[tuple[int, str, bool]]:
+    """(line, absolute module name, at module level) of every import in a file of `package`."""
+    tree = ast.parse(path.read_text(), str(path))
+    module_parts = [package, *path.relative_to(root / package).with_suffix("").parts]
+    if module_parts[-1] == "__init__":
+        module_parts.pop()
+    package_parts = module_parts if path.name == "__init__.py" else module_parts[:-1]
+    top_level = {id(node) for node in tree.body}
+    for node in ast.walk(tree):
+        at_module_level = id(node) in top_level or _inside_only_blocks(tree, node)
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name, at_module_level
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package_parts[: len(package_parts) - node.level + 1]
+                yield node.lineno, ".".join([*base, *([node.module] if node.module else [])]), at_module_level
+            elif node.module:
+                yield node.lineno, node.module, at_module_level
+
+
+def _inside_only_blocks(tree: ast.Module, target: ast.AST) -> bool:
+    """True when `target` runs at import time: reached from the module body through if/try/with
+    blocks only, not through a function or class body."""
+    def walk(nodes: list[ast.stmt]) -> bool:
+        for node in nodes:
+            if node is target:
+                return True
+            if isinstance(node, (ast.If, ast.Try, ast.With)):
+                blocks = [getattr(node, "body", []), getattr(node, "orelse", []), getattr(node, "finalbody", [])]
+                blocks += [handler.body for handler in getattr(node, "handlers", [])]
+                if any(walk(block) for block in blocks):
+                    return True
+        return False
+    return walk(tree.body)
+
+
+def python_files(package: str) -> list[Path]:
+    return sorted((REPO / package).rglob("*.py"))
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_no_package_imports_a_package_above_it(package: str):
+    reaching_up = [f"{path.relative_to(REPO)}:{line} imports {module}"
+                   for path in python_files(package)
+                   for line, module, _ in imported_modules(path, package)
+                   if module.split(".")[0] in PROJECT_PACKAGES and module.split(".")[0] not in ALLOWED[package]]
+    assert not reaching_up, "\n".join(reaching_up)
+
+
+def test_the_engine_imports_blender_and_opencascade_only_inside_functions():
+    at_load = [f"{path.relative_to(REPO)}:{line} imports {module} at module level"
+               for path in python_files("engine")
+               for line, module, module_level in imported_modules(path, "engine")
+               if module_level and module.split(".")[0] in HOST_MODULES]
+    assert not at_load, "\n".join(at_load)
+
+
+def test_the_rules_see_imports_that_reach_up(tmp_path: Path):
+    """The checker itself: a lazy import of the farm inside an engine function, a relative import
+    climbing out of a subpackage and a guarded module-level `import bpy` are all found."""
+    fake = tmp_path / "engine" / "runtime"
+    fake.mkdir(parents=True)
+    (tmp_path / "engine" / "__init__.py").write_text("")
+    (fake / "__init__.py").write_text("")
+    (fake / "bad.py").write_text("try:\n    import bpy\nexcept ImportError:\n    pass\n\n"
+                                 "def f():\n    from server_bridge.client import FarmClient\n"
+                                 "    from ..cli import main\n")
+    found = list(imported_modules(fake / "bad.py", "engine", root=tmp_path))
+    assert (2, "bpy", True) in found
+    assert (7, "server_bridge.client", False) in found
+    assert (8, "engine.cli", False) in found
