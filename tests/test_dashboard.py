@@ -107,7 +107,7 @@ def test_dashboard_in_chromium_against_a_real_server_and_worker(bearing_step, si
     worker = start_worker(server, tokens["worker"], tmp_path / "w", "w-dash")
     config = {"url": server.url, "tokens": tokens, "steps": [str(bearing_step), str(single_part_step)],
               "broken": str(broken_step), "size": 48, "chromium": CHROMIUM, "timeout_ms": 400_000,
-              "shots": str(ROOT / "docs" / "images"), "failure_shots": str(tmp_path)}
+              "shots": str(ROOT / "docs" / "images"), "failure_shots": str(tmp_path), "server_pid": server.proc.pid if server.proc else 0}
     try:
         run = subprocess.run(["node", str(DASHBOARD / "e2e" / "dashboard.e2e.mjs")], cwd=DASHBOARD,
                              env={**os.environ, "HARTOMAT_E2E": json.dumps(config)},
@@ -127,8 +127,11 @@ def test_dashboard_in_chromium_against_a_real_server_and_worker(bearing_step, si
     assert "Duration" in found["panel"] and "Attempts" in found["panel"] and "Log tail" in found["panel"]
     assert found["model"]["state"] == "ready" and "triangles" in found["model"]["caption"], found["model"]
     assert found["blocked_after"] == []
+    assert "the server does not answer" in found["server_down"]
+    assert found["output_type"]["mode"] == "graph" and found["output_type"]["modes"][-2:] == ["shadow", "graph"]
+    assert found["output_type"]["overrides"]["still"]["samples"] == 2, found["output_type"]
     assert "unknown or revoked token" in found["revoked"] and found["token_left"] is None
     assert found["statuses"].count("succeeded") == 1 and found["statuses"].count("cancelled") == 1, found
     for name in ("signin", "submit-refused", "order", "order-phone", "orders", "orders-phone", "refused",
-                 "workers", "output-type"):
+                 "workers", "output-type", "server-down"):
         assert (ROOT / "docs" / "images" / f"dashboard-{name}.png").stat().st_size > 5_000, name

@@ -206,6 +206,22 @@ async function main() {
     await adminPage.getByRole('link', { name: 'still', exact: true }).click();
     await adminPage.locator('svg.graph .node').first().waitFor();
     await shot(adminPage, 'output-type');
+    await adminPage.getByRole('button', { name: 'shadow', exact: true }).click();
+    await adminPage.getByRole('status').filter({ hasText: 'mode set to shadow' }).waitFor();
+    await adminPage.getByRole('button', { name: 'graph', exact: true }).click();
+    await adminPage.getByRole('status').filter({ hasText: 'mode set to graph' }).waitFor();
+    await adminPage.locator('details[data-node="still"] > summary').click();
+    const samples = adminPage.locator('input[name="still.samples"]');
+    await samples.fill('0');
+    await adminPage.getByRole('button', { name: 'Save overrides' }).click();
+    await adminPage.locator('details[data-node="still"] .field.invalid .error-text').waitFor();
+    await samples.fill('2');
+    await adminPage.getByRole('button', { name: 'Save overrides' }).click();
+    await adminPage.getByRole('status').filter({ hasText: 'overrides saved' }).waitFor();
+    const saved = (await api('GET', '/api/output-types/still', cfg.tokens.admin)).body;
+    findings.output_type = { mode: saved.mode, overrides: saved.overrides,
+      modes: saved.mode_history.map((h) => h.new_mode) };
+    step(`output type still: mode shadow and back, overrides saved ${JSON.stringify(saved.overrides)}`);
     await admin.close();
 
     // A token revoked while its page is open: the next poll signs the page out and says why.
@@ -223,6 +239,21 @@ async function main() {
     findings.token_left = await laterPage.evaluate(() => sessionStorage.getItem('hartomat.token'));
     step(`a revoked token signs the page out: ${findings.revoked}`);
     await later.close();
+
+    // The server goes away under an open page: it says so (failed polls are expected here, so
+    // only page errors count).
+    const last = await browser.newContext({ viewport: DESKTOP });
+    const lastPage = await last.newPage();
+    lastPage.on('pageerror', (e) => problems.push(`server down: page error: ${e.message}`));
+    await signIn(lastPage, cfg.tokens.admin);
+    await lastPage.locator('tr[data-order]').first().waitFor();
+    process.kill(cfg.server_pid, 'SIGTERM');
+    const down = lastPage.getByRole('alert').filter({ hasText: 'does not answer' });
+    await down.waitFor();
+    findings.server_down = await down.innerText();
+    await shot(lastPage, 'server-down');
+    step(`the server stopped: ${findings.server_down}`);
+    await last.close();
   } catch (error) {
     const pages = browser.contexts().flatMap((c) => c.pages());
     for (const [i, p] of pages.entries()) await p.screenshot({ path: join(cfg.failure_shots, `failure-${i}.png`) }).catch(() => {});
