@@ -72,7 +72,7 @@ export function OutputTypePage({ name }) {
     <h2>Overrides</h2>
     <form onSubmit=${save} novalidate>
       <${SchemaForm} workflow=${workflow} definitions=${definitions} values=${overrides} onChange=${setOverrides} trust="all"
-        errors=${error ? fieldErrors(error.message, workflow) : {}} />
+        errors=${error ? fieldErrors(error, workflow) : {}} />
       <button type="submit" class="primary" disabled=${busy}>Save overrides</button>
     </form>
     <h2>Workflow</h2>

@@ -59,17 +59,21 @@ function Field({ nodeId, name, schema, value, base, error, onChange }) {
   </div>`;
 }
 
-// Which fields a server message names: "node 'still' (blender_still): setting 'samples'" (or
-// "step '…'"), or a dotted "still.samples". Each named field gets the whole message.
-export function fieldErrors(message, workflow) {
+// Which fields a server refusal names, in its detail or its problems: "node 'still'
+// (blender_still): setting 'samples'" (or "step '…'"), or a dotted "still.samples". Each named
+// field gets the message that names it.
+export function fieldErrors(error, workflow) {
   const errors = {};
-  if (!message || !workflow) return errors;
+  if (!error || !workflow) return errors;
   const idsOf = (key) => workflow.nodes.filter((n) => n.id === key || n.step === key).map((n) => n.id);
-  for (const m of message.matchAll(/(?:node|step) '([^']+)'(?: \([^)]*\))?: setting '([^']+)'/g)) {
-    for (const id of idsOf(m[1])) errors[`${id}.${m[2]}`] = message;
-  }
-  for (const m of message.matchAll(/\b([A-Za-z_][\w-]*)\.([A-Za-z_]\w*)\b/g)) {
-    for (const id of idsOf(m[1])) errors[`${id}.${m[2]}`] = message;
+  const texts = [error.message, ...(error.problems || []).map((p) => p.message)].filter(Boolean);
+  for (const text of texts) {
+    for (const m of text.matchAll(/(?:node|step) '([^']+)'(?: \([^)]*\))?: setting '([^']+)'/g)) {
+      for (const id of idsOf(m[1])) errors[`${id}.${m[2]}`] = text;
+    }
+    for (const m of text.matchAll(/\b([A-Za-z_][\w-]*)\.([A-Za-z_]\w*)\b/g)) {
+      for (const id of idsOf(m[1])) errors[`${id}.${m[2]}`] ||= text;
+    }
   }
   return errors;
 }

@@ -89,7 +89,7 @@ export function SubmitPage() {
   };
   if (loadError) return html`<section><h1>Submit</h1><${ErrorBox} error=${loadError} what="Loading output types" /></section>`;
   if (!types || !definitions) return html`<section><h1>Submit</h1><${Loading} what="output types" /></section>`;
-  const errors = error ? fieldErrors(error.message, chosen && chosen.workflow) : {};
+  const errors = error ? fieldErrors(error, chosen && chosen.workflow) : {};
   return html`<section aria-labelledby="submit-h">
     <h1 id="submit-h">New order</h1>
     <form onSubmit=${submit} novalidate>
