@@ -57,7 +57,8 @@ class EgressPolicy:
         return cls.parse(os.environ.get(ALLOW_ENV))
 
     def check(self, url: str) -> None:
-        """Raise EgressRefused unless `url` is http(s) to an allowed host or network."""
+        """Raise EgressRefused unless `url` is http(s) to an allowed host or network (a host name
+        counts by every address it resolves to; one that does not resolve passes, unreachable)."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
             raise EgressRefused("webhook_url: only http and https URLs are allowed")
@@ -87,7 +88,7 @@ def _addresses(host: str, parts: Any) -> list[IpAddress]:
         port = parts.port or (443 if parts.scheme == "https" else 80)
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, ValueError):
-        raise EgressRefused(f"webhook_url: host '{host}' does not resolve") from None
+        return []  # unreachable now, so harmless now; every delivery attempt checks again
     return [_unmapped(ipaddress.ip_address(str(info[4][0]).split("%")[0])) for info in infos]
 
 

@@ -248,8 +248,10 @@ def create_app(settings: ServerSettings) -> FastAPI:
             _record_file(store, sha, size, path.name)
             return sha
 
+        if req.webhook_url:  # resolving the host may take a while: not on the event loop
+            await asyncio.to_thread(orders.check_webhook, egress, req.webhook_url)
         order = orders.create_order(store, who, [line.model_dump() for line in req.lines], req.webhook_url,
-                                    from_library, egress)
+                                    from_library)
         waker.wake()
         return order
 

@@ -28,19 +28,22 @@ class OrderError(ValueError):
         self.status = status
 
 
+def check_webhook(egress: EgressPolicy, url: str) -> None:
+    """An order's webhook URL against the server's egress policy (422 naming why)."""
+    try:
+        egress.check(url)
+    except EgressRefused as exc:
+        raise OrderError(str(exc)) from None
+
+
 def create_order(store: Store, principal: Principal, lines: list[dict[str, Any]], webhook_url: str | None,
-                 resolve_library: Any = None, egress: EgressPolicy | None = None) -> dict[str, Any]:
-    """Check every line first (output type exists, STEP known, no operator-only override), and
-    the webhook against the egress policy, then write order, lines and jobs. Each line freezes
-    what its jobs will run: the workflow document (by content hash), the merged overrides, the
-    fallback flag; its job, the mode and capabilities."""
+                 resolve_library: Any = None) -> dict[str, Any]:
+    """Check every line first (output type exists, STEP known, no operator-only override), then
+    write order, lines and jobs. Each line freezes what its jobs will run: the workflow document
+    (by content hash), the merged overrides, the fallback flag; its job, the mode and
+    capabilities. The caller has checked the webhook (check_webhook)."""
     if not lines:
         raise OrderError("an order needs at least one line")
-    if webhook_url:
-        try:
-            (egress or EgressPolicy.from_env()).check(webhook_url)
-        except EgressRefused as exc:
-            raise OrderError(str(exc)) from None
     prepared = []
     for index, line in enumerate(lines):
         where = f"lines[{index}]"

@@ -202,6 +202,7 @@ def test_the_egress_policy_reads_hosts_networks_and_public():
     policy.check("https://93.184.216.34/hook")
     policy.check("http://10.9.8.7/hook")
     policy.check("http://hooks.internal/x")
+    policy.check("https://no-such-host.invalid/x")  # unreachable now: delivery checks again
     for url in ("ftp://93.184.216.34/", "http:///nohost", "http://192.168.1.1/", "http://[fe80::1]/",
                 "http://224.0.0.1/", "http://127.0.0.1/"):
         with pytest.raises(EgressRefused):
