@@ -140,8 +140,7 @@ def order_detail(store: Store, order_id: str) -> dict[str, Any]:
                         "ON d.sha256 = l.workflow_sha256 WHERE l.id = ?", line["id"])
         line["workflow"] = graph_of(loads(row["document"]) if row else None)
         line["jobs"] = [job_view(store, j) for j in store.all(
-            "SELECT id, status, attempts, worker_id, run_id, error, mode, cancel_requested, created_at, updated_at "
-            "FROM jobs WHERE order_line_id = ? ORDER BY seq", line["id"])]
+            "SELECT * FROM jobs WHERE order_line_id = ? ORDER BY seq", line["id"])]
     return status
 
 
@@ -155,10 +154,17 @@ def graph_of(document: dict[str, Any] | None) -> dict[str, Any] | None:
     return {"name": document.get("name", ""), "family": document.get("family", ""), "nodes": nodes, "edges": edges}
 
 
+JOB_FIELDS = ("id", "status", "attempts", "worker_id", "run_id", "error", "mode", "cancel_requested", "created_at",
+              "updated_at", "kind", "part")  # kind and part exist once lines fan out into chunk jobs
+
+
 def job_view(store: Store, job: Any) -> dict[str, Any]:
     """A job with its latest run's per-node state: live progress from heartbeats, and from the
     run's summary (once reported) each node's duration, attempt, error and outputs."""
-    view = {**dict(job), "cancel_requested": bool(job["cancel_requested"]), "nodes": {}, "logs": []}
+    view: dict[str, Any] = {k: job[k] for k in job.keys() if k in JOB_FIELDS}
+    part = loads(view.pop("part", None), {}) or {}  # a chunk job's part (fan-out), when there is one
+    view.update(label=part.get("label", "") if isinstance(part, dict) else "",
+                cancel_requested=bool(job["cancel_requested"]), nodes={}, logs=[])
     run = store.one("SELECT id, status, summary, started_at, finished_at, worker_id FROM runs WHERE job_id = ? "
                     "ORDER BY started_at DESC LIMIT 1", job["id"])
     if run is None:

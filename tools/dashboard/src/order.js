@@ -45,12 +45,15 @@ function Line({ line, index }) {
   return html`<article class="line" data-line=${line.id} aria-labelledby=${`line-${index}`}>
     <h3 id=${`line-${index}`}>${line.product} <span class="muted">· ${line.output_type}</span> ${line.job && badge(line.job.status)}</h3>
     ${waiting && html`<p class="waiting" role="status">Waiting: ${waiting}</p>`}
+    ${line.chunks && line.chunks.total > 0 && html`<p>Chunks: ${line.chunks.done}/${line.chunks.total}
+      <${Progress} value=${line.chunks.done / line.chunks.total} label=${`${line.id} chunks`} /></p>`}
     ${line.job && line.job.error && html`<p class="error-text">${line.job.error}</p>`}
     ${Object.keys(line.overrides || {}).length > 0 && html`<p class="muted">Overrides: <code>${JSON.stringify(line.overrides)}</code></p>`}
     ${jobs.length > 1 && html`<table class="jobs"><caption>Jobs</caption>
       <thead><tr><th scope="col">Job</th><th scope="col">Status</th><th scope="col">Progress</th><th scope="col">Attempts</th><th scope="col">Worker</th></tr></thead>
       <tbody>${jobs.map((j, i) => html`<tr key=${j.id} class=${i === shown ? 'current' : ''}>
-        <td><button class="link" onClick=${() => { setJobIndex(i); setSelected(null); }} aria-pressed=${String(i === shown)}>${j.id}</button></td>
+        <td><button class="link" onClick=${() => { setJobIndex(i); setSelected(null); }} aria-pressed=${String(i === shown)}>${j.id}</button>
+          ${(j.kind || j.label) && html`<div class="muted">${[j.kind, j.label].filter(Boolean).join(' · ')}</div>`}</td>
         <td>${badge(j.status)}</td><td><${Progress} value=${jobProgress(j)} label=${`${j.id} progress`} /></td>
         <td>${j.attempts}</td><td>${j.worker_id || '—'}</td></tr>`)}</tbody></table>`}
     <${LineMedia} line=${line} />
