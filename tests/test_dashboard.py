@@ -131,7 +131,8 @@ def test_dashboard_in_chromium_against_a_real_server_and_worker(bearing_step, si
     assert found["output_type"]["mode"] == "graph" and found["output_type"]["modes"][-2:] == ["shadow", "graph"]
     assert found["output_type"]["overrides"]["still"]["samples"] == 2, found["output_type"]
     assert "unknown or revoked token" in found["revoked"] and found["token_left"] is None
-    assert found["statuses"].count("succeeded") == 1 and found["statuses"].count("cancelled") == 1, found
+    assert found["retry"] == [["bearing", "still", {"still": {"resolution_x": 48, "resolution_y": 48, "samples": 1}}]]
+    assert found["statuses"].count("succeeded") == 1 and found["statuses"].count("cancelled") == 2, found
     for name in ("signin", "submit-refused", "order", "order-phone", "orders", "orders-phone", "refused",
                  "workers", "output-type", "server-down"):
         assert (ROOT / "docs" / "images" / f"dashboard-{name}.png").stat().st_size > 5_000, name

@@ -135,6 +135,14 @@ async function main() {
     await page.getByRole('button', { name: 'Cancel order' }).click();
     await page.locator(`section[data-order="${second}"][data-status="cancelled"]`).waitFor({ timeout: 120_000 });
     step(`order ${second} cancelled`);
+    await page.getByRole('button', { name: 'Retry as a new order' }).click();
+    await page.locator(`section[data-order]:not([data-order="${second}"]):not([data-order="${first}"])`).waitFor();
+    const third = await orderIdOf(page);
+    const retried = (await api('GET', `/api/orders/${third}`, cfg.tokens.submit)).body;
+    findings.retry = retried.lines.map((l) => [l.product, l.output_type, l.overrides]);
+    await page.getByRole('button', { name: 'Cancel order' }).click();
+    await page.locator(`section[data-order="${third}"][data-status="cancelled"]`).waitFor({ timeout: 120_000 });
+    step(`order ${second} retried as ${third}, which was cancelled too`);
 
     // The first order, watched without a reload until it succeeds.
     await page.getByRole('link', { name: 'Orders', exact: true }).click();
