@@ -26,7 +26,7 @@ from starlette.types import Scope
 
 from engine.egress import EgressPolicy
 
-from . import catalog, farm_cache, faults, housekeeping, orders, queue
+from . import catalog, dashboard, farm_cache, faults, housekeeping, orders, queue
 from .api_models import (
     SHA256,
     CacheEntryRequest,
@@ -460,6 +460,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         waker.wake()
         return result
 
+    dashboard.mount(app, store, files, submitter, anyone, lambda message: ApiError(404, message))
     if fault_switch is not None:
         faults.mount(app, fault_switch, admin)
     for route in app.routes:  # the spec groups operations by the roles that may call them

@@ -149,10 +149,19 @@ CREATE TABLE cache_files (key TEXT NOT NULL, sha256 TEXT NOT NULL, PRIMARY KEY (
 CREATE INDEX cache_files_sha ON cache_files(sha256);
 """
 
+# v7: the dashboard's order list (newest first, filtered by output type, with a thumbnail) reads
+# lines and assets by order.
+DASHBOARD_INDEXES_V7 = """
+CREATE INDEX orders_created ON orders(created_at);
+CREATE INDEX order_lines_order ON order_lines(order_id, output_type);
+CREATE INDEX media_assets_order ON media_assets(order_id);
+"""
+
+
 Migration = str | Callable[[sqlite3.Connection], None]
 # index = schema version reached after applying it; append, never edit.
 MIGRATIONS: list[Migration] = [SCHEMA_V1, SCHEMA_V2, FROZEN_LINES_V3, freeze_lines_of_older_orders, FAN_OUT_V5,
-                               CACHE_V6]
+                               CACHE_V6, DASHBOARD_INDEXES_V7]
 
 
 def new_id(prefix: str) -> str:

@@ -315,10 +315,20 @@ def clear_blocks(store: Store, worker_id: str, output_type: str | None) -> int:
 
 
 def list_workers(store: Store) -> list[dict[str, Any]]:
+    """Every worker: capabilities, last heartbeat, the job it holds and the node that job is
+    on, its failure streaks and the output types it is blocked from."""
     out = []
     for row in store.all("SELECT * FROM workers ORDER BY registered_at"):
-        blocked = [r["output_type"] for r in store.all(
-            "SELECT output_type FROM worker_streaks WHERE worker_id = ? AND blocked = 1", row["id"])]
+        streaks = store.all("SELECT output_type, failures, blocked FROM worker_streaks WHERE worker_id = ?", row["id"])
+        job = store.one("SELECT id, order_id, output_type, run_id FROM jobs WHERE worker_id = ? AND status = 'running' "
+                        "ORDER BY updated_at DESC LIMIT 1", row["id"])
+        node = job and store.one("SELECT node_id, fraction FROM node_results WHERE run_id = ? AND status = 'running' "
+                                 "ORDER BY updated_at DESC LIMIT 1", job["run_id"])
         out.append({"id": row["id"], "name": row["name"], "capabilities": loads(row["capabilities"], []),
-                    "last_seen": row["last_seen"], "blocked_output_types": blocked})
+                    "last_seen": row["last_seen"], "blocked_output_types": [r["output_type"] for r in streaks if r["blocked"]],
+                    "failures": {r["output_type"]: r["failures"] for r in streaks if r["failures"]},
+                    "current_job": job and {"id": job["id"], "order_id": job["order_id"],
+                                            "output_type": job["output_type"],
+                                            "node": node["node_id"] if node else None,
+                                            "fraction": node["fraction"] if node else None}})
     return out

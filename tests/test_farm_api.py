@@ -55,6 +55,9 @@ EXPECTED_ROLES: dict[tuple[str, str], set[str]] = {
     ("post", "/api/cache/files"): {"worker"},
     ("get", "/api/cache"): {"admin"},
     ("delete", "/api/cache"): {"admin"},
+    ("get", "/api/me"): ALL,
+    ("get", "/api/dashboard/orders"): SUBMIT,
+    ("get", "/api/dashboard/orders/{order_id}"): SUBMIT,
 }
 
 

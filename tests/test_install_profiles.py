@@ -58,6 +58,9 @@ def test_a_server_only_install_serves_submits_reports_and_fetches(version: str, 
     server = FarmServer(data, cli=[hartomat]).start()
     worker = None
     try:
+        page = server.call("GET", "/", None)  # the dashboard ships as package data of the server
+        assert page.status_code == 200 and '<script defer src="/static/app.js">' in page.text, page.text[:300]
+        assert all(server.call("GET", f"/static/{name}", None).status_code == 200 for name in ("app.js", "app.css"))
         def cli(*args: str) -> subprocess.CompletedProcess[str]:
             return subprocess.run([hartomat, *args, "--server", server.url, "--token", tokens["submit"]],
                                   capture_output=True, text=True, timeout=300, cwd=tmp_path)
