@@ -78,6 +78,14 @@ class FarmServer:
         return requests.request(method, f"{self.url}{path}", headers=headers, timeout=60, **kwargs)
 
 
+def derive_output_type(server: FarmServer, tok: str, name: str, base: str, kind: str,
+                       overrides: dict[str, Any]) -> requests.Response:
+    """PUT output type `name`: the preset output type `base`'s workflow with `overrides`."""
+    preset = server.call("GET", f"/api/output-types/{base}", tok).json()
+    return server.call("PUT", f"/api/output-types/{name}", tok, json={
+        "family": base, "artifact_kind": kind, "workflow_id": preset["workflow_id"], "overrides": overrides})
+
+
 def wait_until(predicate: Any, timeout: float, what: str, interval: float = 0.1) -> Any:
     """Poll `predicate` until it returns something truthy; fail naming `what` after `timeout`."""
     deadline = time.monotonic() + timeout

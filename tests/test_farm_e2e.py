@@ -12,7 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from farm_support import CLI, FarmServer, farm_cli, start_worker, token, wait_until, worker_pool
+from farm_support import (
+    CLI,
+    FarmServer,
+    derive_output_type,
+    farm_cli,
+    start_worker,
+    token,
+    wait_until,
+    worker_pool,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -24,9 +33,7 @@ def farm(tmp_path_factory: pytest.TempPathFactory):
     data = tmp_path_factory.mktemp("farm-e2e")
     tokens = {role: token(data, role) for role in ("submit", "worker", "admin")}
     server = FarmServer(data, lease_s=4).start()
-    still = server.call("GET", "/api/output-types/still", tokens["admin"]).json()
-    reply = server.call("PUT", "/api/output-types/tiny", tokens["admin"], json={
-        "family": "still", "artifact_kind": "image", "workflow_id": still["workflow_id"], "overrides": TINY})
+    reply = derive_output_type(server, tokens["admin"], "tiny", "still", "image", TINY)
     assert reply.status_code == 200, reply.text
     yield server, tokens
     server.stop()
@@ -204,11 +211,8 @@ def rendering_frames(server: FarmServer, tok: str, order_id: str) -> dict[str, A
 
 def tiny_turntable(server: FarmServer, tok: str, name: str, frames: int) -> str:
     """A turntable output type of `frames` 64 px frames at one sample (about 0.2 s a frame here)."""
-    turntable = server.call("GET", "/api/output-types/turntable", tok).json()
     overrides = {"turntable": {"resolution_x": 64, "resolution_y": 64, "samples": 1, "frame_count": frames}}
-    reply = server.call("PUT", f"/api/output-types/{name}", tok, json={
-        "family": "turntable", "artifact_kind": "video", "workflow_id": turntable["workflow_id"],
-        "overrides": overrides})
+    reply = derive_output_type(server, tok, name, "turntable", "video", overrides)
     assert reply.status_code == 200, reply.text
     return name
 

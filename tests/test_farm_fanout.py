@@ -15,7 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from farm_support import CLI, FarmServer, farm_cli, stop_process, token, wait_until, worker_pool
+from farm_support import (
+    CLI,
+    FarmServer,
+    derive_output_type,
+    farm_cli,
+    stop_process,
+    token,
+    wait_until,
+    worker_pool,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -31,9 +40,7 @@ def farm(tmp_path_factory: pytest.TempPathFactory):
     server = FarmServer(data, lease_s=4).start()
     for name, base, kind, overrides in (("tt12", "turntable", "video", TINY_TURNTABLE),
                                         ("views", "multi_angle", "image", TINY_VIEWS)):
-        preset = server.call("GET", f"/api/output-types/{base}", tokens["admin"]).json()
-        reply = server.call("PUT", f"/api/output-types/{name}", tokens["admin"], json={
-            "family": base, "artifact_kind": kind, "workflow_id": preset["workflow_id"], "overrides": overrides})
+        reply = derive_output_type(server, tokens["admin"], name, base, kind, overrides)
         assert reply.status_code == 200, reply.text
     yield server, tokens
     server.stop()
@@ -285,10 +292,9 @@ def test_cad_nodes_run_once_farm_wide_and_bpy_only_workers_render_the_chunks(far
     server, tokens = farm
     cleared = cli(server, tokens["admin"], "farm", "cache", "clear")
     assert cleared.returncode == 0, cleared.stderr
-    still = server.call("GET", "/api/output-types/still", tokens["admin"]).json()
-    server.call("PUT", "/api/output-types/tiny-still", tokens["admin"], json={
-        "family": "still", "artifact_kind": "image", "workflow_id": still["workflow_id"],
-        "overrides": {"still": {"resolution_x": 48, "resolution_y": 48, "samples": 1}}})
+    reply = derive_output_type(server, tokens["admin"], "tiny-still", "still", "image",
+                               {"still": {"resolution_x": 48, "resolution_y": 48, "samples": 1}})
+    assert reply.status_code == 200, reply.text
     full = workers("full")
     first = submit(server, tokens["submit"], nested_step, "tiny-still")
     assert finished(server, tokens["submit"], first)["status"] == "succeeded"

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from farm_support import FarmServer, start_worker, stop_process, token, wait_until
+from farm_support import FarmServer, derive_output_type, start_worker, stop_process, token, wait_until
 from runtime_helpers import edge, graph, node, order_line
 
 from engine.egress import EgressPolicy, EgressRefused
@@ -122,10 +122,8 @@ def test_every_operator_setting_is_covered_and_bridges_are_refused_too():
 
 def test_an_admin_may_set_operator_settings_in_the_output_type(farm):
     server, tokens = farm
-    spec = server.call("GET", "/api/output-types/still", tokens["admin"]).json()
-    reply = server.call("PUT", "/api/output-types/still_products", tokens["admin"], json={
-        "family": "still", "artifact_kind": "image", "workflow_id": spec["workflow_id"],
-        "overrides": {"step": {"library_dir": "products"}, "notify": {"secret_env": "ORDER_HOOK_SECRET"}}})
+    reply = derive_output_type(server, tokens["admin"], "still_products", "still", "image",
+                               {"step": {"library_dir": "products"}, "notify": {"secret_env": "ORDER_HOOK_SECRET"}})
     assert reply.status_code == 200, reply.text
 
 
