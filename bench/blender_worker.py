@@ -39,7 +39,7 @@ STILL = {"still": {"samples": 8, "resolution_x": 128, "resolution_y": 128, "deno
 
 def step_variants(folder: Path, count: int, tag: str) -> list[Path]:
     """The bearing `count` times, each with its own FILE_NAME (a new file for every cache)."""
-    from engine.samples import make_bearing_step
+    from engine.cad.samples import make_bearing_step
 
     base = folder / "bearing.step"
     if not base.exists():

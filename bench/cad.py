@@ -3,7 +3,7 @@
 Run by hand: `.venv/bin/python bench/cad.py [--parts 300] [--repeat 3] [--write]`.
 Measures, on the sample fixtures and a generated large assembly, each as the best of `--repeat`
 interleaved runs (the machine is shared; the best run is the least disturbed one):
-- warm: conversion only, in this process (OCP already imported): ours (engine.occ.convert,
+- warm: conversion only, in this process (OCP already imported): ours (engine.cad.occ.step_to_glb,
   what occ_glb_export runs), the serial OCP script, cascadio.step_to_glb, same deflections;
 - command: whole processes: `hartomat convert` (the bundled graph through the runtime, no cache),
   `python -c "import cascadio; ..."`, and this file's `--serial` mode;
@@ -78,9 +78,9 @@ def serial_ocp(source: str, target: str, linear: float = LINEAR, angular: float 
 
 
 def ours(source: str, target: str) -> None:
-    from engine.occ.convert import step_to_glb
-    from engine.occ.step_reader import clear_shared_step
-    from engine.occ.tessellate import MeshParams
+    from engine.cad.occ.step_reader import clear_shared_step
+    from engine.cad.occ.step_to_glb import step_to_glb
+    from engine.cad.occ.tessellate import MeshParams
 
     clear_shared_step()  # read from scratch every time, as the other tools do
     step_to_glb(Path(source), Path(target), MeshParams(LINEAR, ANGULAR))
@@ -136,7 +136,7 @@ def command(*args: str) -> Callable[[], object]:
 
 
 def make_inputs(folder: Path, parts: int) -> dict[str, Path]:
-    from engine import samples
+    from engine.cad import samples
 
     builders = {"bearing": samples.make_bearing_step, "nested": samples.make_nested_assembly_step,
                 "single": samples.make_single_part_step, "inch": samples.make_inch_part_step}
@@ -151,7 +151,7 @@ def make_inputs(folder: Path, parts: int) -> dict[str, Path]:
 def warm(files: dict[str, Path], out: Path, repeat: int, small_repeat: int, block: int) -> dict[str, dict[str, float]]:
     import cascadio  # noqa: F401  (imported before timing: warm means no import cost)
 
-    from engine.occ.quiet import silence_occt
+    from engine.cad.occ.quiet import silence_occt
 
     silence_occt()
     results = {}
@@ -182,9 +182,9 @@ def whole_commands(files: dict[str, Path], out: Path, repeat: int) -> dict[str, 
 def cached(files: dict[str, Path], out: Path) -> dict[str, dict[str, float]]:
     """First and second `hartomat convert` (fresh cache), and first/second run_workflow in-process."""
     from engine.cli.cmd_convert import GRAPH
-    from engine.context import OrderLine
+    from engine.model.context import OrderLine
+    from engine.model.workflow import load_workflow
     from engine.runtime import RunOptions, run_workflow
-    from engine.workflow import load_workflow
 
     results = {}
     for index, (name, path) in enumerate(files.items()):
@@ -292,7 +292,7 @@ def extractor(package: str) -> Callable[[str], None]:
 def before_after(files: dict[str, Path], out: Path, base: Path, repeat: int, small_repeat: int,
                  block: int) -> dict[str, dict[str, Any]]:
     """Warm conversion and extraction, and whole commands, of this checkout and of `base`."""
-    from engine.occ.quiet import silence_occt
+    from engine.cad.occ.quiet import silence_occt
 
     load_base(base)
     silence_occt()
@@ -424,7 +424,7 @@ rounds where each tool runs {args.block} times in a row; the cached rows are sin
 
 Machine: {machine_line}; shared with other jobs while measured, so small differences are noise.
 
-- *warm*: conversion only in one process with OCP already imported: ours is `engine.occ.convert.step_to_glb`
+- *warm*: conversion only in one process with OCP already imported: ours is `engine.cad.occ.step_to_glb.step_to_glb`
   (what `occ_glb_export` runs: XCAF read, each unique product meshed once in one parallel BRepMesh pass,
   RWGltf write, instance meshes shared, PBR factors fixed); *serial OCP* is a minimal script doing the same
   read/mesh/write serially; *cascadio* is `cascadio.step_to_glb` (parallel meshing).

@@ -43,7 +43,7 @@ class Bench:
         self.sha = self._upload(step)
 
     def _upload(self, path: Path) -> str:
-        from engine.artifacts import sha256_file
+        from engine.model.artifacts import sha256_file
 
         sha = sha256_file(path)
         reply = self.server.call("POST", "/api/files", self.tokens["submit"], data=path.read_bytes(),

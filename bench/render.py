@@ -29,17 +29,17 @@ from bench.perfdoc import machine, write_section  # noqa: E402
 
 def prepare(folder: Path) -> dict[str, Any]:
     """The bearing sample as GLB + bbox + material map, made by the project's own CAD nodes."""
-    from engine.context import NodeCall, OrderLine, WorkflowContext
+    from engine.cad.samples import make_bearing_step
     from engine.executors import cad, pure
-    from engine.node_settings import (
+    from engine.legacy.presets import DEFAULT_RULES
+    from engine.model.context import NodeCall, OrderLine, WorkflowContext
+    from engine.model.node_settings import (
         AutoPopulateMaterialsSettings,
         GlbBboxSettings,
         MaterialMapResolveSettings,
         OccGlbExportSettings,
         OccObjectExtractSettings,
     )
-    from engine.presets import DEFAULT_RULES
-    from engine.samples import make_bearing_step
 
     step = make_bearing_step(folder / "bearing.step")
     ctx = WorkflowContext(order_line=OrderLine(product="bearing", step_path=str(step)), run_dir=folder)
@@ -50,7 +50,7 @@ def prepare(folder: Path) -> dict[str, Any]:
         call.workdir.mkdir(parents=True, exist_ok=True)
         return next(iter(func(call).values()))
 
-    from engine.artifacts import Artifact, ArtifactKind
+    from engine.model.artifacts import Artifact, ArtifactKind
 
     step_art = Artifact.from_file(ArtifactKind.STEP_FILE, step, data={"product": "bearing", "file_name": step.name})
     glb = run(cad.occ_glb_export, OccGlbExportSettings(), step_file=step_art)
@@ -112,8 +112,8 @@ def previous_look_template(folder: Path) -> Any:
 
     import bpy
 
-    from engine.artifacts import Artifact, ArtifactKind
-    from engine.blender.studio import STYLES, build_studio
+    from engine.model.artifacts import Artifact, ArtifactKind
+    from engine.render.blender.studio import STYLES, build_studio
 
     STYLES["before_look"] = dataclasses.replace(STYLES["studio_white"], name="before_look", view_transform="AgX",
                                                 exposure=0.0, backdrop=(0.8, 0.8, 0.8))
@@ -127,10 +127,10 @@ def previous_look_template(folder: Path) -> Any:
 
 def ours(inputs: dict[str, Any], folder: Path, size: int, samples: int, render_times: list[float],
          template: Any = None, **changes: Any) -> None:
-    from engine.blender import output
-    from engine.context import NodeCall, OrderLine, WorkflowContext
     from engine.executors import render
-    from engine.node_settings import BlenderStillSettings, ResolveTemplateSettings
+    from engine.model.context import NodeCall, OrderLine, WorkflowContext
+    from engine.model.node_settings import BlenderStillSettings, ResolveTemplateSettings
+    from engine.render.blender import output
 
     ctx = WorkflowContext(order_line=OrderLine(product="bearing"), run_dir=folder)
     template = template or render.resolve_template(NodeCall("t", "resolve_template", ResolveTemplateSettings(), {},
@@ -155,8 +155,8 @@ def ours(inputs: dict[str, Any], folder: Path, size: int, samples: int, render_t
 
 
 def measure(size: int, samples: int, repeats: int) -> dict[str, float]:
-    from engine.framing import Lens, box_from_bbox_artifact, frame_box
-    from engine.template_library import TemplateLibrary
+    from engine.render.framing import Lens, box_from_bbox_artifact, frame_box
+    from engine.render.template_library import TemplateLibrary
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

@@ -25,11 +25,11 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from runtime_helpers import chain, noop, order_line, runtime_registry, wide  # noqa: E402
 
 from bench.perfdoc import machine, write_section  # noqa: E402
-from engine.artifacts import Artifact  # noqa: E402
-from engine.context import NodeCall, WorkflowContext  # noqa: E402
+from engine.model.artifacts import Artifact  # noqa: E402
+from engine.model.context import NodeCall, WorkflowContext  # noqa: E402
+from engine.model.workflow import Workflow  # noqa: E402
 from engine.runtime import RunOptions, run_workflow  # noqa: E402
 from engine.runtime.options import RunResult  # noqa: E402
-from engine.workflow import Workflow  # noqa: E402
 
 TARGET_MS = 1.0
 

@@ -25,14 +25,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.perfdoc import machine, write_section  # noqa: E402
-from engine.artifacts import Artifact, ArtifactKind  # noqa: E402
-from engine.context import NodeCall, OrderLine, WorkflowContext  # noqa: E402
-from engine.imaging import foreground_share  # noqa: E402
-from engine.node_settings import OccGlbExportSettings  # noqa: E402
-from engine.registry import REGISTRY  # noqa: E402
-from engine.samples import make_bearing_step  # noqa: E402
-from engine.web.browser import FLAGS, find_browser, snapshot  # noqa: E402
-from engine.web.page import ViewerConfig, write_viewer  # noqa: E402
+from engine.cad.samples import make_bearing_step  # noqa: E402
+from engine.chromium.browser import FLAGS, find_browser, snapshot  # noqa: E402
+from engine.chromium.page import ViewerConfig, write_viewer  # noqa: E402
+from engine.model.artifacts import Artifact, ArtifactKind  # noqa: E402
+from engine.model.context import NodeCall, OrderLine, WorkflowContext  # noqa: E402
+from engine.model.node_settings import OccGlbExportSettings  # noqa: E402
+from engine.model.registry import REGISTRY  # noqa: E402
+from engine.render.imaging import foreground_share  # noqa: E402
 
 TOPIC = "three.js snapshot"
 
@@ -101,7 +101,7 @@ def section(r: dict) -> str:
         "", "| snapshot | wall time | pixels showing the product | waits for first frame, sees page errors |",
         "|---|---:|---:|---|",
         f"| baseline: `chromium --headless --screenshot` | {r['base']:.2f} s | {r['base_share']:.0%} | no |",
-        f"| ours: DevTools pipe (`engine/web/browser.py`) | {r['ours']:.2f} s | {r['ours_share']:.0%} | yes |",
+        f"| ours: DevTools pipe (`engine/chromium/browser.py`) | {r['ours']:.2f} s | {r['ours_share']:.0%} | yes |",
         "", f"Ratio ours / baseline: **{ratio:.2f}×**.", "",
         "Design note, measured once by hand on this machine (load about 10), not by this script: with "
         "three.js's RoomEnvironment prefiltered (PMREM) as the scene environment, the page needed "

@@ -16,9 +16,9 @@ from typing import Any
 
 from perfdoc import machine, write_section  # bench/ is on the path when run as a script
 
-from engine.presets import preset_workflow
-from engine.validation import validate_workflow
-from engine.workflow import Workflow, load_workflow_text
+from engine.legacy.presets import preset_workflow
+from engine.model.validation import validate_workflow
+from engine.model.workflow import Workflow, load_workflow_text
 
 SIZES = (100, 1_000, 3_000, 10_000, 30_000)
 
@@ -85,7 +85,7 @@ def section(rows: list[dict[str, float]]) -> str:
               f"{per_node(thirty, ten):.2f}× (1.00× = perfectly linear). Every pass (nodes and settings, edges "
               "and ports, Kahn's cycle search) is one walk over the nodes or edges, with port lookups cached "
               "per step. Loading and validation pause CPython's cyclic garbage collector "
-              "(`engine.workflow.gc_paused`): before that, each collection re-walked the growing heap of "
+              "(`engine.model.workflow.gc_paused`): before that, each collection re-walked the growing heap of "
               "model objects and time per node doubled from 1,000 to 10,000 nodes. The growth that is left "
               "comes from the graph outgrowing the CPU caches and from the other jobs on this shared machine "
               f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end of this run): "

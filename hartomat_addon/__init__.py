@@ -37,7 +37,7 @@ def require_supported_blender(version: tuple[int, ...]) -> None:
     """Refuse a Blender older than the engine supports, naming both versions (HartomatError)."""
     from .engine_link import engine_module
 
-    engine_module("blender_deps").check_blender_version(version, "the HartOMat add-on")
+    engine_module("render.blender_deps").check_blender_version(version, "the HartOMat add-on")
 
 
 def register() -> None:

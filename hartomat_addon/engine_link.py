@@ -24,17 +24,17 @@ ENGINE_PACKAGE = _engine_package()
 
 
 def engine_module(name: str) -> ModuleType:
-    """`engine_module("validation")` is the engine's validation module, wherever it lives."""
+    """`engine_module("model.validation")` is the engine's validation module, wherever it lives."""
     return importlib.import_module(f"{ENGINE_PACKAGE}.{name}")
 
 
-artifacts = engine_module("artifacts")
-node_definition = engine_module("node_definition")
-registry = engine_module("registry")
-workflow = engine_module("workflow")
-validation = engine_module("validation")
-presets = engine_module("presets")
-context = engine_module("context")
+artifacts = engine_module("model.artifacts")
+node_definition = engine_module("model.node_definition")
+registry = engine_module("model.registry")
+workflow = engine_module("model.workflow")
+validation = engine_module("model.validation")
+presets = engine_module("legacy.presets")
+context = engine_module("model.context")
 errors = engine_module("errors")
 
 REGISTRY = registry.REGISTRY

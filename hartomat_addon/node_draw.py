@@ -55,7 +55,7 @@ def draw_node_body(node: Any, layout: Any) -> None:
 
 
 def host_interpreter() -> str:
-    return str(engine_module("capabilities").host_interpreter())
+    return str(engine_module("model.capabilities").host_interpreter())
 
 
 def _field_problem(node: Any, field: str) -> str | None:

@@ -8,7 +8,7 @@ from typing import Any
 import bpy
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
-from . import convert
+from . import tree_json
 from .engine_link import node_definition, presets
 from .tree import TREE_IDNAME
 
@@ -71,7 +71,7 @@ class HARTOMAT_OT_load_starter(bpy.types.Operator):
     def execute(self, context: Any) -> set[str]:
         wf = presets.preset_workflow(self.family)
         tree = bpy.data.node_groups.get(self.tree_name) if self.tree_name else None
-        tree = convert.workflow_to_tree(wf, tree)
+        tree = tree_json.workflow_to_tree(wf, tree)
         show_tree(context, tree)
         self.report({"INFO"}, f"loaded the {self.family} starter graph into '{tree.name}'")
         return {"FINISHED"}
@@ -85,7 +85,7 @@ class HARTOMAT_OT_new_tree(bpy.types.Operator):
     bl_options = {"REGISTER", "UNDO"}
 
     def execute(self, context: Any) -> set[str]:
-        show_tree(context, convert.new_tree("workflow"))
+        show_tree(context, tree_json.new_tree("workflow"))
         return {"FINISHED"}
 
 
@@ -106,10 +106,10 @@ class HARTOMAT_OT_import_json(bpy.types.Operator, ImportHelper):
         except OSError as exc:
             self.report({"ERROR"}, f"{path}: cannot read: {exc.strerror}")
             return {"CANCELLED"}
-        tree = convert.new_tree(path.stem)
+        tree = tree_json.new_tree(path.stem)
         try:
-            convert.load_document_into_tree(text.decode("utf-8", "replace"), str(path), tree)
-        except convert.ConversionError as exc:
+            tree_json.load_document_into_tree(text.decode("utf-8", "replace"), str(path), tree)
+        except tree_json.ConversionError as exc:
             bpy.data.node_groups.remove(tree)
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
@@ -138,9 +138,9 @@ class HARTOMAT_OT_export_json(TreeOperatorMixin, bpy.types.Operator, ExportHelpe
         if tree is None:
             return {"CANCELLED"}
         try:
-            text = convert.tree_to_json(tree)
+            text = tree_json.tree_to_json(tree)
             Path(self.filepath).write_text(text, encoding="utf-8")
-        except convert.ConversionError as exc:
+        except tree_json.ConversionError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
         except OSError as exc:

@@ -11,7 +11,7 @@ from typing import Any
 
 import bpy
 
-from . import convert, farm_link, marks, run_record
+from . import farm_link, marks, run_record, tree_json
 from .engine_link import context as engine_context
 from .engine_link import engine_module
 from .ops_farm_runs import require_server
@@ -25,7 +25,7 @@ def runtime() -> Any:
 
 
 def capabilities() -> frozenset[str]:
-    return frozenset(engine_module("capabilities").detect_capabilities())
+    return frozenset(engine_module("model.capabilities").detect_capabilities())
 
 
 def order_line_for(tree: Any, step_path: str) -> Any:
@@ -69,7 +69,7 @@ def checked_workflow(op: Any, tree: Any) -> Any:
     if errors:
         op.report({"ERROR"}, f"'{tree.name}' has {len(errors)} error(s); see the nodes: {errors[0]['message']}")
         return None
-    return convert.tree_to_workflow(tree)
+    return tree_json.tree_to_workflow(tree)
 
 
 class HARTOMAT_OT_dry_run(TreeOperatorMixin, bpy.types.Operator):

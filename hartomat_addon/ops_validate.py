@@ -6,7 +6,7 @@ from typing import Any
 
 import bpy
 
-from . import convert, marks
+from . import marks, tree_json
 from .engine_link import validation
 from .ops_io import TreeOperatorMixin
 from .prefs import addon_prefs
@@ -21,9 +21,9 @@ def conversion_problem(tree: Any, message: str) -> dict[str, Any]:
 def validate_tree(tree: Any) -> list[dict[str, Any]]:
     """Validate the tree's snapshot, draw the problems on the nodes; returns them as dicts."""
     try:
-        doc = convert.tree_to_document(tree)
-        wf = convert.tree_to_workflow(tree)
-    except convert.ConversionError as exc:
+        doc = tree_json.tree_to_document(tree)
+        wf = tree_json.tree_to_workflow(tree)
+    except tree_json.ConversionError as exc:
         problems = [conversion_problem(tree, str(exc))]
         marks.show_problems(tree, problems, [])
     else:
@@ -58,7 +58,7 @@ def auto_validate() -> float | None:
     prefs = addon_prefs()
     if prefs is not None and prefs.auto_validate:
         for tree in bpy.data.node_groups:
-            if getattr(tree, "bl_idname", "") == convert.TREE_IDNAME and tree.hm_dirty and tree.nodes:
+            if getattr(tree, "bl_idname", "") == tree_json.TREE_IDNAME and tree.hm_dirty and tree.nodes:
                 validate_tree(tree)
     return 0.5
 

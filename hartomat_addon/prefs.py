@@ -34,7 +34,7 @@ def deps_problem(folder: str) -> str:
     if not folder:
         return ""
     try:
-        engine_module("blender_deps").check_folder(bpy.path.abspath(folder))
+        engine_module("render.blender_deps").check_folder(bpy.path.abspath(folder))
     except engine_module("errors").HartomatError as exc:
         return str(exc)
     return ""
@@ -49,7 +49,7 @@ def use_deps_folder(folder: str) -> str:
     path = bpy.path.abspath(folder) if folder else ""
     if path and not problem and path not in sys.path:
         sys.path.insert(0, path)
-        engine_module("capabilities").detect_capabilities.cache_clear()
+        engine_module("model.capabilities").detect_capabilities.cache_clear()
     return problem
 
 

@@ -1,11 +1,11 @@
 """Builds the render templates (.blend) listed in engine/templates/templates.json, and the
 built-in material library (materials.blend), from code.
 
-Each template is the studio rig of `engine.blender.studio` in one style, saved as its own
+Each template is the studio rig of `engine.render.blender.studio` in one style, saved as its own
 .blend by `save_studio`, so the shipped templates are reproducible rather than binary blobs of
-unknown origin; the material library is `engine.materials` built by
-`engine.blender.material_library`. A Blender older than the one that ran this script builds its
-own copies on first need (`engine.template_library.readable_template`).
+unknown origin; the material library is `engine.render.materials` built by
+`engine.render.blender.material_library`. A Blender older than the one that ran this script builds its
+own copies on first need (`engine.render.template_library.readable_template`).
 Usage: .venv/bin/python scripts/build_templates.py [--out DIR] [--only NAME ...]
 """
 
@@ -19,8 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.blender.studio import save_studio  # noqa: E402
-from engine.template_library import BUNDLED_DIR, INDEX, TemplateLibrary  # noqa: E402
+from engine.render.blender.studio import save_studio  # noqa: E402
+from engine.render.template_library import BUNDLED_DIR, INDEX, TemplateLibrary  # noqa: E402
 
 MATERIALS_FILE = "materials.blend"
 
@@ -45,10 +45,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_material_library(target: Path) -> Path:
-    """The built-in material library: every `engine.materials` preset as a named material."""
+    """The built-in material library: every `engine.render.materials` preset as a named material."""
     import bpy
 
-    from engine.blender.material_library import build_library
+    from engine.render.blender.material_library import build_library
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     return build_library(target)

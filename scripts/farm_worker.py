@@ -46,7 +46,7 @@ def check_host(args: list[str]) -> None:
     """HartomatError when this Blender is too old, or the deps folder is missing or for another Python."""
     import bpy
 
-    from engine.blender_deps import check_blender_version, check_folder
+    from engine.render.blender_deps import check_blender_version, check_folder
 
     check_blender_version(tuple(bpy.app.version), "the HartOMat farm worker")
     if deps_arg(args):

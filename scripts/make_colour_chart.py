@@ -37,7 +37,7 @@ def main() -> int:
     from colour_support import cad_hsv, hue_offset, measure, render_still
     from PIL import Image
 
-    from engine.samples import CHART_COLOURS, make_colour_chart_step
+    from engine.cad.samples import CHART_COLOURS, make_colour_chart_step
 
     with tempfile.TemporaryDirectory() as tmp:
         step = make_colour_chart_step(Path(tmp) / "colour_chart.step")

@@ -38,7 +38,7 @@ def main() -> int:
             return 1
         shot, run_shot = work / "editor.png", work / "editor-run.png"
         step = work / "bearing.step"
-        from engine.samples import make_bearing_step
+        from engine.cad.samples import make_bearing_step
 
         make_bearing_step(step)
         done = real_blender.run_gui(REPO / "tests" / "blender_scripts" / "gui_driver.py", work / "user", shot,

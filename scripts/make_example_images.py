@@ -23,8 +23,8 @@ IMAGES = ROOT / "docs" / "images"
 
 def run_preset(step: Path, out: Path, preset: str, category: str = "", **changes: object) -> dict[str, list[str]]:
     """Run one preset with changed settings; the published files by role."""
-    from engine.context import OrderLine
-    from engine.presets import PRESETS, LegacyPresetConfig, migrate_preset
+    from engine.legacy.presets import PRESETS, LegacyPresetConfig, migrate_preset
+    from engine.model.context import OrderLine
     from engine.runtime import RunOptions, run_workflow
 
     config = LegacyPresetConfig.model_validate({**PRESETS[preset].model_dump(), **changes})
@@ -42,7 +42,7 @@ def run_preset(step: Path, out: Path, preset: str, category: str = "", **changes
 
 def gallery(folder: Path, size: int, samples: int) -> None:
     """The sample fixtures with the default look (the plain bearing with its category)."""
-    from engine.samples import SAMPLES
+    from engine.cad.samples import SAMPLES
 
     shots = []
     for kind, category in (("bearing", ""), ("plain_bearing", "bearing"), ("colour_chart", ""),
@@ -56,9 +56,9 @@ def gallery(folder: Path, size: int, samples: int) -> None:
 
 def material_sheet(folder: Path, size: int, samples: int) -> None:
     """Every built-in library material on the bracket sample (CAD colour #2a5db0)."""
-    from engine.materials import LIBRARY
-    from engine.presets import MaterialRule
-    from engine.samples import make_single_part_step
+    from engine.cad.samples import make_single_part_step
+    from engine.legacy.presets import MaterialRule
+    from engine.render.materials import LIBRARY
 
     step = make_single_part_step(folder / "bracket.step")
     shots = []
@@ -90,7 +90,7 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=32)
     parser.add_argument("--frames", type=int, default=12)
     args = parser.parse_args()
-    from engine.samples import make_bearing_step
+    from engine.cad.samples import make_bearing_step
 
     IMAGES.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:

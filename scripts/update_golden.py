@@ -41,7 +41,7 @@ class GoldenCase:
     updates: dict[str, Any] = field(default_factory=dict)
 
     def config(self, extra: dict[str, Any] | None = None) -> Any:
-        from engine.presets import PRESETS
+        from engine.legacy.presets import PRESETS
 
         base = PRESETS[self.preset]
         thumbs = {"thumbnail_sizes": [32]} if base.thumbnail_sizes else {}
@@ -57,7 +57,7 @@ CASES = {case.name: case for case in (
 
 
 def fixture_builders() -> dict[str, Callable[[Path], Path]]:
-    from engine import samples
+    from engine.cad import samples
 
     return {"bearing": samples.make_bearing_step, "nested": samples.make_nested_assembly_step,
             "single_part": samples.make_single_part_step}
@@ -79,8 +79,8 @@ class GoldenRunError(Exception):
 def run_case(case: GoldenCase, step: Path, out_dir: Path, mode: str = "legacy",
              extra: dict[str, Any] | None = None) -> list[Any]:
     """Runs the case in `mode` (graph without legacy fallback) and returns its published assets."""
-    from engine.context import OrderLine
-    from engine.presets import migrate_preset
+    from engine.legacy.presets import migrate_preset
+    from engine.model.context import OrderLine
     from engine.runtime import RunOptions, run_workflow
 
     config = case.config(extra)

@@ -181,7 +181,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     @app.get("/api/workflows/node-definitions", responses=errs())
     async def node_definitions(who: Principal = Depends(anyone)) -> dict[str, Any]:
-        from engine.registry import REGISTRY
+        from engine.model.registry import REGISTRY
 
         return REGISTRY.describe()
 

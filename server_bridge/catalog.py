@@ -32,8 +32,8 @@ def caps_mask(capabilities: list[str] | tuple[str, ...] | frozenset[str]) -> int
 
 def parse_and_validate(document: Any, source: str = "workflow") -> Any:
     """The canonical Workflow of a document, or CatalogError listing every problem."""
-    from engine.validation import validate_workflow
-    from engine.workflow import WorkflowLoadError, parse_workflow_document
+    from engine.model.validation import validate_workflow
+    from engine.model.workflow import WorkflowLoadError, parse_workflow_document
 
     try:
         workflow = parse_workflow_document(document, source)
@@ -63,7 +63,7 @@ def required_capabilities(workflow: Any, mode: str) -> list[str]:
 
 def step_capabilities(steps: list[str]) -> list[str]:
     """What a worker needs to run these steps (optional capabilities excluded)."""
-    from engine.registry import REGISTRY
+    from engine.model.registry import REGISTRY
 
     return sorted({cap for step in steps if step in REGISTRY for cap in REGISTRY.get(step).capabilities})
 
@@ -71,7 +71,7 @@ def step_capabilities(steps: list[str]) -> list[str]:
 def delivered_kinds(workflow: Any) -> set[str]:
     """Artifact kinds a workflow delivers: what its render nodes produce (what any node
     produces, for a workflow without a render node, such as a CAD-only or test graph)."""
-    from engine.registry import REGISTRY
+    from engine.model.registry import REGISTRY
 
     definitions = [REGISTRY.get(node.step) for node in workflow.nodes if node.step in REGISTRY]
     renders = [d for d in definitions if d.is_render] or definitions
@@ -95,7 +95,7 @@ def save_workflow(store: Store, document: Any, workflow_id: str | None = None) -
 
 def stored_workflow(store: Store, workflow_id: str) -> tuple[str, Any]:
     """A workflow's stored canonical text (what an order line freezes) and its parsed model."""
-    from engine.workflow import parse_workflow_document
+    from engine.model.workflow import parse_workflow_document
 
     row = store.one("SELECT document FROM workflows WHERE id = ?", workflow_id)
     if row is None:
@@ -109,16 +109,16 @@ def load_workflow_row(store: Store, workflow_id: str) -> Any:
 
 def override_problems_of(workflow: Any, overrides: dict[str, dict[str, Any]]) -> list[str]:
     """Override keys that name no node or step of the workflow, and values its settings refuse."""
-    from engine.registry import REGISTRY
-    from engine.runtime.planning import override_problems
+    from engine.model.overrides import override_problems
+    from engine.model.registry import REGISTRY
 
     return override_problems(workflow, REGISTRY, overrides)
 
 
 def order_override_problems_of(workflow: Any, overrides: dict[str, dict[str, Any]]) -> list[str]:
     """Operator-only settings (paths, URLs, environment variables) an order line tries to set."""
-    from engine.registry import REGISTRY
-    from engine.trust import order_override_problems
+    from engine.model.overrides import order_override_problems
+    from engine.model.registry import REGISTRY
 
     return order_override_problems(workflow, REGISTRY, overrides)
 
@@ -213,7 +213,7 @@ def list_output_types(store: Store) -> list[dict[str, Any]]:
 
 def seed_presets(store: Store) -> None:
     """A fresh server gets one output type per legacy preset, linked to its migrated graph."""
-    from engine.presets import PRESETS, preset_workflow
+    from engine.legacy.presets import PRESETS, preset_workflow
 
     if store.one("SELECT 1 FROM output_types LIMIT 1"):
         return

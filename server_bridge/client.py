@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 
 import requests
 
-from engine.artifacts import sha256_file
 from engine.errors import HartomatError
+from engine.model.artifacts import sha256_file
 
 T = TypeVar("T")
 

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from engine.egress import EgressPolicy, EgressRefused
-from engine.fanout import (
+from engine.model.fanout import (
     FanOutError,
     FanOutPlan,
     downstream_steps,

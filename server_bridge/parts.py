@@ -14,11 +14,11 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from engine.artifacts import Artifact, ArtifactKind
-from engine.context import NodeCall, OrderLine, WorkflowContext
-from engine.fanout import node_settings
-from engine.registry import REGISTRY
-from engine.workflow import Workflow
+from engine.model.artifacts import Artifact, ArtifactKind
+from engine.model.context import NodeCall, OrderLine, WorkflowContext
+from engine.model.fanout import node_settings
+from engine.model.registry import REGISTRY
+from engine.model.workflow import Workflow
 
 from .client import FarmClient, FarmError
 

@@ -11,8 +11,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from engine.artifacts import Artifact
-from engine.publishing import MediaAsset, artifact_fingerprint
+from engine.model.artifacts import Artifact
+from engine.model.publishing import MediaAsset, artifact_fingerprint
 
 from .client import FarmClient
 

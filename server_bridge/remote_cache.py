@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine.artifacts import Artifact, ArtifactKind, sha256_file
+from engine.model.artifacts import Artifact, ArtifactKind, sha256_file
 
 from .client import FarmClient, FarmError
 

@@ -78,7 +78,7 @@ def ingest_copy(files: FileStore, source: Path) -> tuple[str, int]:
     """Copy a server-side file (the product library) into the store; returns (sha256, size)."""
     import shutil
 
-    from engine.artifacts import sha256_file
+    from engine.model.artifacts import sha256_file
 
     sha = sha256_file(source)
     target = files.path(sha)

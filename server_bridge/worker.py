@@ -91,11 +91,11 @@ def run_with_runtime(ctx: JobContext) -> dict[str, Any]:
     runs what feeds a split node (its outputs go to the farm cache); a part job runs its target
     node (taking what feeds it from the farm cache) and hands the outputs on; an assemble job
     builds the split node's outputs from the parts and runs the rest of the graph."""
-    from engine.context import OrderLine
     from engine.egress import EgressPolicy
-    from engine.presets import PRESETS
+    from engine.legacy.presets import PRESETS
+    from engine.model.context import OrderLine
+    from engine.model.workflow import parse_workflow_document
     from engine.runtime import RunOptions, run_workflow
-    from engine.workflow import parse_workflow_document
 
     from .catalog import merge_overrides
     from .parts import PartsUnusable, fetch_parts, given_outputs, upload_parts
@@ -196,7 +196,7 @@ class Worker:
         if "bpy" in self.capabilities:
             import bpy
 
-            from engine.blender.scene import forbid_scripts
+            from engine.render.blender.scene import forbid_scripts
 
             forbid_scripts(bpy)  # no template's driver or text script runs on this worker
         import engine.runtime  # noqa: F401

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from engine.artifacts import Artifact
-from engine.context import NodeCall, OrderLine, WorkflowContext
-from engine.registry import REGISTRY
+from engine.model.artifacts import Artifact
+from engine.model.context import NodeCall, OrderLine, WorkflowContext
+from engine.model.registry import REGISTRY
 
 ROOT = Path(__file__).resolve().parent.parent
 VALIDATOR = ROOT / "tools" / "node" / "validate_gltf.mjs"
@@ -34,7 +34,7 @@ def run_step(step: str, run_dir: Path, inputs: dict[str, list[Artifact]] | None 
 
 
 def step_artifact(path: Path) -> Artifact:
-    from engine.artifacts import ArtifactKind
+    from engine.model.artifacts import ArtifactKind
 
     return Artifact.from_file(ArtifactKind.STEP_FILE, path, data={"product": path.stem, "file_name": path.name})
 

@@ -1,7 +1,7 @@
 """Renders a STEP file with the still preset in this process and measures its pixels per part.
 
 The part of each pixel comes from an object-ID pass of the same scene and camera
-(`engine.blender.id_pass`), so every figure is about one part's own pixels: the median HSV
+(`engine.render.blender.id_pass`), so every figure is about one part's own pixels: the median HSV
 saturation and hue of its interior pixels (edges blend with neighbours), and the share of them
 clipped to white. Used by the colour, bearing and view tests and by scripts/make_colour_chart.py.
 """
@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from engine.context import OrderLine
-from engine.presets import preset_workflow
+from engine.legacy.presets import preset_workflow
+from engine.model.context import OrderLine
 from engine.runtime import RunOptions, run_workflow
 
 
@@ -70,13 +70,13 @@ class Measured:
 
 
 def part_key(obj: Any) -> str:
-    from engine.blender.shading import part_key as key
+    from engine.render.blender.shading import part_key as key
 
     return key(obj)
 
 
 def product_meshes(scene: Any) -> list[Any]:
-    from engine.blender.importer import PRODUCT_ROOT
+    from engine.render.blender.importer import PRODUCT_ROOT
 
     root = next(o for o in scene.objects if o.name.startswith(PRODUCT_ROOT))
     return [o for o in root.children_recursive if o.type == "MESH"]
@@ -112,8 +112,8 @@ def measure(result: Any) -> Measured:
     import bpy
     from PIL import Image
 
-    from engine.blender.id_pass import render_ids
-    from engine.blender.scene import RENDER_SCENE
+    from engine.render.blender.id_pass import render_ids
+    from engine.render.blender.scene import RENDER_SCENE
 
     image_path = Path(result.node_results["still"].outputs[0].path)
     parts_record = result.node_results["extract"].outputs[0].data["parts"]

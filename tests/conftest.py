@@ -1,4 +1,4 @@
-"""Shared fixtures: sample STEP files built once per session by OCP (engine/samples.py)."""
+"""Shared fixtures: sample STEP files built once per session by OCP (engine/cad/samples.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def _build(factory: pytest.TempPathFactory, name: str, builder: Callable[[Path],
 @pytest.fixture(scope="session")
 def bearing_step(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Deep-groove ball bearing: outer_ring, inner_ring, cage and 9 instances of one 'ball'."""
-    from engine.samples import make_bearing_step
+    from engine.cad.samples import make_bearing_step
 
     return _build(tmp_path_factory, "bearing.step", make_bearing_step)
 
@@ -23,7 +23,7 @@ def bearing_step(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def single_part_step(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One solid named 'bracket', blue."""
-    from engine.samples import make_single_part_step
+    from engine.cad.samples import make_single_part_step
 
     return _build(tmp_path_factory, "bracket.step", make_single_part_step)
 
@@ -31,7 +31,7 @@ def single_part_step(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def nested_step(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two-level assembly: frame + 2 wheel_unit (hub + 4 bolt each)."""
-    from engine.samples import make_nested_assembly_step
+    from engine.cad.samples import make_nested_assembly_step
 
     return _build(tmp_path_factory, "nested.step", make_nested_assembly_step)
 
@@ -39,7 +39,7 @@ def nested_step(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def inch_step(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2 x 1 x 0.5 inch block written with the file unit INCH."""
-    from engine.samples import make_inch_part_step
+    from engine.cad.samples import make_inch_part_step
 
     return _build(tmp_path_factory, "inch_block.step", make_inch_part_step)
 
@@ -47,7 +47,7 @@ def inch_step(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def broken_step(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A bearing STEP truncated part-way through its DATA section."""
-    from engine.samples import make_broken_step
+    from engine.cad.samples import make_broken_step
 
     return _build(tmp_path_factory, "broken.step", make_broken_step)
 

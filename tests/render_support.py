@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine.artifacts import Artifact, ArtifactKind
-from engine.context import NodeCall, OrderLine, WorkflowContext
+from engine.model.artifacts import Artifact, ArtifactKind
+from engine.model.context import NodeCall, OrderLine, WorkflowContext
 
 TINY = {"resolution_x": 64, "resolution_y": 64, "samples": 4, "denoise": False}
 
@@ -23,7 +23,7 @@ def key_nodes_by_name(path: Path) -> None:
     """Give each mesh node the part key occ_glb_export would (here: its name) as node extras."""
     import json
 
-    from engine.glb import rewrite_glb_json
+    from engine.cad.glb import rewrite_glb_json
 
     def edit(text: bytes) -> bytes:
         document = json.loads(text)

@@ -14,12 +14,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from engine.artifacts import Artifact, ArtifactKind
-from engine.context import NodeCall, OrderLine
 from engine.errors import NodeInputError
-from engine.node_definition import NodeDefinition, NodeSettings, inp, out
-from engine.registry import REGISTRY, NodeDefinitionRegistry
-from engine.workflow import Workflow, WorkflowEdge, WorkflowNode
+from engine.model.artifacts import Artifact, ArtifactKind
+from engine.model.context import NodeCall, OrderLine
+from engine.model.node_definition import NodeDefinition, NodeSettings, inp, out
+from engine.model.registry import REGISTRY, NodeDefinitionRegistry
+from engine.model.workflow import Workflow, WorkflowEdge, WorkflowNode
 
 K = ArtifactKind
 

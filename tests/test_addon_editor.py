@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.node_definition import WORKFLOW_FAMILIES
-from engine.presets import preset_workflow
-from engine.registry import REGISTRY
+from engine.legacy.presets import preset_workflow
+from engine.model.node_definition import WORKFLOW_FAMILIES
+from engine.model.registry import REGISTRY
 
 bpy = pytest.importorskip("bpy")
 

@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.blend_header import blend_version
+from engine.render.blend_header import blend_version
 from tests import real_blender
 
 SCRIPT = Path(__file__).resolve().parent / "blender_scripts" / "addon_presets.py"
 pytestmark = [pytest.mark.slow, pytest.mark.real_blender, pytest.mark.timeout(1200)]
-GOLD = "#c8962d"  # the bearing cage's CAD colour (engine/samples.py)
+GOLD = "#c8962d"  # the bearing cage's CAD colour (engine/cad/samples.py)
 
 
 @pytest.fixture(scope="module")

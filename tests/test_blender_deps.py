@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.blend_header import blend_version
-from engine.blender_deps import MARKER, check_blender_version, check_folder
 from engine.errors import HartomatError
+from engine.render.blend_header import blend_version
+from engine.render.blender_deps import MARKER, check_blender_version, check_folder
 from server_bridge.catalog import caps_mask
 from server_bridge.waiting import waiting_reason
 

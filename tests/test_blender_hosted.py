@@ -16,8 +16,8 @@ import pytest
 from PIL import Image
 from real_blender import REPO
 
-from engine.blend_header import blend_version
-from engine.template_library import BUNDLED_DIR
+from engine.render.blend_header import blend_version
+from engine.render.template_library import BUNDLED_DIR
 
 pytestmark = [pytest.mark.slow, pytest.mark.real_blender, pytest.mark.timeout(900)]
 

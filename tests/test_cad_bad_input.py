@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from cad_support import make_call, run_step, step_artifact
 
-from engine.artifacts import Artifact, ArtifactKind
-from engine.context import OrderLine
+from engine.cad.samples import make_no_solid_step
 from engine.errors import NodeInputError
-from engine.samples import make_no_solid_step
+from engine.model.artifacts import Artifact, ArtifactKind
+from engine.model.context import OrderLine
 
 CAD_STEPS = ["occ_object_extract", "occ_glb_export", "stl_cache_generate"]
 

@@ -11,9 +11,9 @@ import pytest
 from cad_support import validate_gltf
 
 from engine.cli.cmd_convert import GRAPH
-from engine.context import OrderLine
-from engine.validation import validate_workflow
-from engine.workflow import load_workflow
+from engine.model.context import OrderLine
+from engine.model.validation import validate_workflow
+from engine.model.workflow import load_workflow
 
 
 def hartomat(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:

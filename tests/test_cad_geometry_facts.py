@@ -1,4 +1,4 @@
-"""Geometry facts per part from the extraction (engine/occ/geometry_facts.py), which the material
+"""Geometry facts per part from the extraction (engine/cad/occ/geometry_facts.py), which the material
 rules match on: read back from real STEP files of the samples, and the rules that use them."""
 
 from __future__ import annotations
@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from cad_support import run_step, step_artifact
 
-from engine.material_rules import PartFacts, assembly_size, rule_matches
-from engine.node_settings import MaterialRule
-from engine.samples import make_bracket_plate_step, make_colour_chart_step, make_plain_bearing_step
+from engine.cad.samples import make_bracket_plate_step, make_colour_chart_step, make_plain_bearing_step
+from engine.model.node_settings import MaterialRule
+from engine.render.material_rules import PartFacts, assembly_size, rule_matches
 
 
 def facts(step, tmp_path):

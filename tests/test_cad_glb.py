@@ -8,7 +8,7 @@ import pytest
 import trimesh
 from cad_support import blender_import, close, run_step, srgb_to_linear, step_artifact, validate_gltf
 
-from engine.glb import read_glb
+from engine.cad.glb import read_glb
 
 COLOURS = {"outer_ring": "#6e7380", "inner_ring": "#b4b4be", "cage": "#c8962d", "ball": "#e6e6f0",
            "frame": "#46a050", "hub": "#d23c28", "bolt": "#3c3c3c", "bracket": "#2a5db0", "inch_block": "#aa7733"}
@@ -96,7 +96,7 @@ def ocp_bbox_m_yup(step_path: Path) -> tuple[list[float], list[float]]:
     from OCP.BRepBndLib import BRepBndLib
     from OCP.XCAFDoc import XCAFDoc_ShapeTool
 
-    from engine.occ.step_reader import read_step
+    from engine.cad.occ.step_reader import read_step
 
     step = read_step(step_path)
     box = Bnd_Box()
@@ -134,7 +134,7 @@ def test_bbox_padding(glbs, tmp_path):
 
 
 def step_glb(path: Path):
-    from engine.artifacts import Artifact, ArtifactKind
+    from engine.model.artifacts import Artifact, ArtifactKind
 
     return Artifact.from_file(ArtifactKind.GLB, path, role="glb_model")
 
@@ -158,7 +158,7 @@ def test_glb_bbox_rejects_a_file_that_is_not_a_glb(tmp_path):
 def test_reused_document_is_remeshed_with_new_settings(bearing_step, tmp_path):
     """Nodes in one process share one read of the STEP file; a coarser second export must not
     inherit the finer triangulation of the first (BRepMesh keeps a finer existing mesh)."""
-    from engine.occ.step_reader import clear_shared_step
+    from engine.cad.occ.step_reader import clear_shared_step
 
     clear_shared_step()
     fine = export(bearing_step, tmp_path / "fine", linear_deflection=0.01, angular_deflection=0.1)
@@ -173,9 +173,9 @@ def test_reused_document_is_remeshed_with_new_settings(bearing_step, tmp_path):
 CONVERT_THRICE = """
 import hashlib, sys
 from pathlib import Path
-from engine.occ.convert import step_to_glb
-from engine.occ.step_reader import clear_shared_step
-from engine.occ.tessellate import MeshParams
+from engine.cad.occ.step_to_glb import step_to_glb
+from engine.cad.occ.step_reader import clear_shared_step
+from engine.cad.occ.tessellate import MeshParams
 for index in range(3):
     clear_shared_step()
     step_to_glb(Path(sys.argv[1]), Path(sys.argv[2]), MeshParams())
@@ -198,7 +198,7 @@ def test_same_step_gives_the_same_glb_bytes(bearing_step, tmp_path):
 
 def test_merged_faces_keep_one_primitive_per_colour(tmp_path):
     """merge_faces (the default) must not lose a face coloured apart from the rest of its part."""
-    from engine.samples import PartSpec, box, write_step
+    from engine.cad.samples import PartSpec, box, write_step
 
     step_path = write_step(PartSpec("two_tone", box(10, 10, 10), "#2233cc", face_colours={0: "#e01010"}),
                            tmp_path / "two_tone.step")

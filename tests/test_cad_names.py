@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from cad_support import run_step, step_artifact, validate_gltf
 
+from engine.cad.glb import read_glb
+from engine.cad.samples import AssemblySpec, PartSpec, box, placement, write_step
 from engine.executors.cad import safe_name, unique_file_names
-from engine.glb import read_glb
-from engine.samples import AssemblySpec, PartSpec, box, placement, write_step
 
 
 @pytest.fixture(scope="module")

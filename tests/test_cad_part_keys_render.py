@@ -14,11 +14,11 @@ from cad_support import run_step, step_artifact
 from PIL import Image
 from render_support import TINY, node_call
 
-from engine import samples
-from engine.artifacts import Artifact
+from engine.cad import samples
+from engine.cad.glb import rewrite_glb_json
 from engine.executors import render
-from engine.glb import rewrite_glb_json
-from engine.node_settings import BlenderStillSettings
+from engine.model.artifacts import Artifact
+from engine.model.node_settings import BlenderStillSettings
 
 pytestmark = pytest.mark.slow
 
@@ -85,7 +85,7 @@ def same_names(source: Path, target: Path) -> Path:
 def test_material_map_applies_by_part_key_not_by_name(assembly, tmp_path):
     import bpy
 
-    from engine.blender import importer, scene, shading
+    from engine.render.blender import importer, scene, shading
 
     glb = same_names(Path(assembly["glb"].path), tmp_path / "same.glb")
     keys = [p["key"] for p in assembly["cad_parts"].data["parts"]]
@@ -103,7 +103,7 @@ def test_material_map_applies_by_part_key_not_by_name(assembly, tmp_path):
 
 
 def test_threejs_viewer_counts_objects_per_part_key(assembly, tmp_path):
-    from engine.web.browser import find_browser
+    from engine.chromium.browser import find_browser
 
     if find_browser() is None:
         pytest.fail("no headless Chromium: run scripts/setup.d/10-chromium.sh (CI installs it)")

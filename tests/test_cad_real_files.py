@@ -10,9 +10,9 @@ import pytest
 from cad_support import blender_import, run_step, step_artifact, validate_gltf
 from real_blender import run_blender
 
-from engine import samples
-from engine.glb import read_glb
-from engine.occ.glb_post import INSTANCE_KEY, PART_KEY
+from engine.cad import samples
+from engine.cad.glb import read_glb
+from engine.cad.occ.glb_post import INSTANCE_KEY, PART_KEY
 
 PRODUCTS = {"PLATE", "L-BRACKET", "NUT", "BOLT"}
 
@@ -97,7 +97,7 @@ def test_wrong_code_page_setting_is_used_as_given(files, tmp_path):
 def test_unknown_code_page_setting_names_the_field():
     from pydantic import ValidationError
 
-    from engine.node_settings import OccObjectExtractSettings
+    from engine.model.node_settings import OccObjectExtractSettings
 
     with pytest.raises(ValidationError, match="(?s)codepage.*unknown code page .klingon."):
         OccObjectExtractSettings(codepage="klingon")
@@ -215,7 +215,7 @@ def test_stl_cache_lists_files_by_part_key(files, tmp_path):
     ("utf-8", ["Деталь", "Écrou"]),
 ])
 def test_code_page_detection_from_names(codepage, names):
-    from engine.occ.codepage import detect, string_tokens
+    from engine.cad.occ.codepage import detect, string_tokens
 
     data = b"DATA;\n" + b"".join(b"#%d = PRODUCT('" % i + n.encode(codepage) + b"','',''," + b"(#1));\n"
                                  for i, n in enumerate(names, start=2))
@@ -223,6 +223,6 @@ def test_code_page_detection_from_names(codepage, names):
 
 
 def test_code_page_detection_gives_up_on_bytes_that_fit_none():
-    from engine.occ.codepage import detect
+    from engine.cad.occ.codepage import detect
 
     assert detect([b"\x9d\x9e\xfd\xfe\x98"])[0] is None

@@ -11,11 +11,11 @@ import sys
 
 import pytest
 
+from engine.cad.glb import read_glb, write_glb
 from engine.cli import build_parser, command_modules, modules_for
-from engine.glb import read_glb, write_glb
 
 # heavy libraries, and the legacy pipeline with its presets, which a graph run never needs
-HEAVY = ("OCP", "bpy", "numpy", "trimesh", "fastapi", "requests", "engine.legacy", "engine.presets")
+HEAVY = ("OCP", "bpy", "numpy", "trimesh", "fastapi", "requests", "engine.legacy.pipeline", "engine.legacy.presets")
 
 # Runs `hartomat` in-process, then reports which heavy modules the command imported.
 PROBE = f"""
@@ -67,8 +67,8 @@ def test_mesher_settings_give_the_same_triangles_as_occt_defaults(bearing_step):
     from OCP.BRepMesh import BRepMesh_IncrementalMesh
     from OCP.BRepTools import BRepTools
 
-    from engine.occ.step_reader import read_step
-    from engine.occ.tessellate import MeshParams, mesh_shapes, part_shapes, product_labels
+    from engine.cad.occ.step_reader import read_step
+    from engine.cad.occ.tessellate import MeshParams, mesh_shapes, part_shapes, product_labels
 
     step = read_step(bearing_step)  # the shapes live as long as their document
     shapes = part_shapes(product_labels(step.shape_tool))
@@ -108,7 +108,7 @@ def test_rewriting_a_glb_in_place_cuts_it_to_the_new_length(tmp_path):
 
 @pytest.mark.parametrize("new_json", [b'{"asset":{"version":"2.0"}}', b'{"asset":{"version":"2.0"},"x":"' + b"y" * 9000 + b'"}'])
 def test_rewriting_only_the_json_chunk_keeps_the_binary_and_the_right_length(tmp_path, new_json):
-    from engine.glb import rewrite_glb_json
+    from engine.cad.glb import rewrite_glb_json
 
     path = tmp_path / "model.glb"
     write_glb(path, {"asset": {"version": "2.0"}, "extras": {"padding": "x" * 5000}}, b"\1\2\3\4\5\6")
@@ -121,8 +121,8 @@ def test_rewriting_only_the_json_chunk_keeps_the_binary_and_the_right_length(tmp
 def test_reading_at_one_micrometre_keeps_the_exact_geometry(bearing_step):
     from OCP.Interface import Interface_Static
 
-    from engine.occ.assembly import describe_assembly
-    from engine.occ.step_reader import READ_PRECISION_MM, read_step
+    from engine.cad.occ.assembly import describe_assembly
+    from engine.cad.occ.step_reader import READ_PRECISION_MM, read_step
 
     parts = {part.name: part for part in describe_assembly(read_step(bearing_step))[0]}
     assert Interface_Static.IVal_s("read.precision.mode") == 1
@@ -137,8 +137,8 @@ def test_part_boxes_equal_occt_optimal_box_of_the_whole_shape(bearing_step, nest
     from OCP.BRepBndLib import BRepBndLib
     from OCP.XCAFDoc import XCAFDoc_ShapeTool
 
-    from engine.occ.assembly import describe_assembly
-    from engine.occ.step_reader import read_step
+    from engine.cad.occ.assembly import describe_assembly
+    from engine.cad.occ.step_reader import read_step
 
     for path in (bearing_step, nested_step):
         step = read_step(path)
@@ -152,9 +152,9 @@ def test_part_boxes_equal_occt_optimal_box_of_the_whole_shape(bearing_step, nest
 
 @pytest.mark.parametrize("merge_faces", [False, True])
 def test_tail_only_glb_fix_equals_fixing_the_whole_document(nested_step, tmp_path, monkeypatch, merge_faces):
-    from engine.occ import glb_post, gltf_export
-    from engine.occ.step_reader import read_step
-    from engine.occ.tessellate import MeshParams, ensure_meshed, product_labels
+    from engine.cad.occ import glb_post, gltf_export
+    from engine.cad.occ.step_reader import read_step
+    from engine.cad.occ.tessellate import MeshParams, ensure_meshed, product_labels
 
     step = read_step(nested_step)
     ensure_meshed(step, product_labels(step.shape_tool), MeshParams())
@@ -178,7 +178,7 @@ def test_tail_only_glb_fix_equals_fixing_the_whole_document(nested_step, tmp_pat
 
 
 def test_tail_split_parses_everything_when_the_keys_are_missing():
-    from engine.occ.glb_post import join_tail, split_tail
+    from engine.cad.occ.glb_post import join_tail, split_tail
 
     text = b'{"asset":{"version":"2.0"},"nodes":[{"name":",\\"meshes\\":"}]}'
     head, tail = split_tail(text)
@@ -194,7 +194,7 @@ def test_glb_export_reuses_the_extracted_document_and_reads_alone_without_layers
     is kept, and when it must read the file itself it skips the layers."""
     from OCP.OCP.collections import Sequence_TDF_Label
 
-    from engine.occ.step_reader import clear_shared_step, shared_step
+    from engine.cad.occ.step_reader import clear_shared_step, shared_step
 
     def layer_count(step) -> int:
         labels = Sequence_TDF_Label()

@@ -1,14 +1,14 @@
-"""Fan-out planning (engine/fanout.py), pure: where a line splits comes from the node
+"""Fan-out planning (engine/model/fanout.py), pure: where a line splits comes from the node
 definitions' FanOut declarations, not from the preset, so a user graph splits the same way."""
 
 from __future__ import annotations
 
 import pytest
 
-from engine.fanout import FanOutError, feeding_nodes, plan_fan_out
-from engine.presets import preset_workflow
-from engine.registry import REGISTRY
-from engine.workflow import parse_workflow_document
+from engine.legacy.presets import preset_workflow
+from engine.model.fanout import FanOutError, feeding_nodes, plan_fan_out
+from engine.model.registry import REGISTRY
+from engine.model.workflow import parse_workflow_document
 
 
 def test_a_turntable_with_a_chunk_size_splits_into_frame_ranges():

@@ -93,7 +93,7 @@ def test_every_route_refuses_a_missing_or_wrong_role_token(farm):
 
 
 def test_node_definitions_come_from_the_registry(farm):
-    from engine.registry import REGISTRY
+    from engine.model.registry import REGISTRY
 
     server, tokens = farm
     described = server.call("GET", "/api/workflows/node-definitions", tokens["submit"]).json()

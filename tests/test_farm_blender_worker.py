@@ -17,7 +17,7 @@ from farm_support import FarmServer, token, wait_until
 from PIL import Image
 from real_blender import REPO, WHEELHOUSE
 
-from engine.blender_deps import BlenderInfo, pip_command
+from engine.render.blender_deps import BlenderInfo, pip_command
 
 pytestmark = [pytest.mark.slow, pytest.mark.real_blender, pytest.mark.timeout(900)]
 

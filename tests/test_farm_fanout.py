@@ -123,7 +123,7 @@ def video_frames(path: Path) -> tuple[int, str]:
 
 
 def test_chunk_size_zero_or_past_the_frames_is_refused_naming_the_field(farm, single_part_step):
-    from engine.artifacts import sha256_file
+    from engine.model.artifacts import sha256_file
 
     server, tokens = farm
     line_sha = sha256_file(single_part_step)

@@ -20,11 +20,11 @@ from farm_support import FarmServer, derive_output_type, start_worker, stop_proc
 from runtime_helpers import edge, graph, node, order_line
 
 from engine.egress import EgressPolicy, EgressRefused
-from engine.presets import preset_workflow
-from engine.registry import REGISTRY
+from engine.legacy.presets import preset_workflow
+from engine.model.overrides import order_override_problems
+from engine.model.registry import REGISTRY
+from engine.model.workflow import Workflow, WorkflowNode
 from engine.runtime import PlanError, RunOptions, run_workflow
-from engine.trust import order_override_problems
-from engine.workflow import Workflow, WorkflowNode
 from server_bridge.client import FarmClient
 from server_bridge.probe import PROBE_OUTPUT_TYPE, install_probe
 
@@ -315,7 +315,7 @@ def test_turntable_frames_are_bounded():
 
 
 def test_nan_and_infinity_are_refused_in_settings():
-    from engine.runtime.planning import resolve_settings
+    from engine.model.overrides import resolve_settings
 
     definition = REGISTRY.get("blender_still")
     for value in (float("nan"), float("inf")):

@@ -14,7 +14,7 @@ from types import ModuleType
 import pytest
 from _scripts import load_script
 
-from engine.presets import PRESETS
+from engine.legacy.presets import PRESETS
 
 
 @pytest.fixture(scope="module")

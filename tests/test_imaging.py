@@ -1,4 +1,4 @@
-"""engine.imaging: the same pixels through Pillow and through Blender's image API (the path a
+"""engine.render.imaging: the same pixels through Pillow and through Blender's image API (the path a
 Blender without Pillow takes), checked against Pillow as the independent reader."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from engine.compare.model import CompareInputError
 @pytest.fixture(params=["pillow", "blender"])
 def backend(request, monkeypatch) -> str:
     if request.param == "blender":
-        monkeypatch.setattr("engine.imaging.has_pillow", lambda: False)
+        monkeypatch.setattr("engine.render.imaging.has_pillow", lambda: False)
     return request.param
 
 

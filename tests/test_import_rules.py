@@ -1,6 +1,7 @@
 """The layers of docs/architecture.md, checked on the source: no package imports a package above
-it (engine < server_bridge < hartomat_addon), anywhere in a module, lazily or not; and the engine
-imports Blender and OpenCascade only inside functions, so it loads without them."""
+it (engine < server_bridge < hartomat_addon, and inside the engine core < model < cad, render,
+chromium < compare, legacy, executors < runtime < cli), anywhere in a module, lazily or not; and
+the engine imports Blender and OpenCascade only inside functions, so it loads without them."""
 
 from __future__ import annotations
 
@@ -17,6 +18,17 @@ ALLOWED = {
     "engine": {"engine"},
     "server_bridge": {"engine", "server_bridge"},
 }
+# The engine's own layers, bottom up: a subpackage may import the layers below its own, never its
+# own layer's siblings or a layer above. "core" is the engine's top-level modules (errors, egress,
+# locations); `engine/__init__.py` and `engine/__main__.py` are the package's doors, not a layer.
+ENGINE_LAYERS: tuple[frozenset[str], ...] = (
+    frozenset({"core"}),
+    frozenset({"model"}),
+    frozenset({"cad", "render", "chromium"}),
+    frozenset({"compare", "legacy", "executors"}),
+    frozenset({"runtime"}),
+    frozenset({"cli"}),
+)
 HOST_MODULES = {"bpy", "bmesh", "mathutils", "OCP", "addon_utils"}  # Blender's and OpenCascade's
 
 
@@ -67,6 +79,41 @@ def test_no_package_imports_a_package_above_it(package: str):
                    for path in python_files(package)
                    for line, module, _ in imported_modules(path, package)
                    if module.split(".")[0] in PROJECT_PACKAGES and module.split(".")[0] not in ALLOWED[package]]
+    assert not reaching_up, "\n".join(reaching_up)
+
+
+def engine_layer(module: str) -> str | None:
+    """The engine layer a module belongs to ('core' for the top-level modules), or None for the
+    package itself, its entry point, and what is not the engine."""
+    parts = module.split(".")
+    if parts[0] != "engine" or len(parts) < 2 or parts[1] == "__main__":
+        return None
+    return parts[1] if (REPO / "engine" / parts[1]).is_dir() else "core"
+
+
+def layer_rank(layer: str) -> int:
+    return next(rank for rank, layers in enumerate(ENGINE_LAYERS) if layer in layers)
+
+
+def test_every_engine_subpackage_has_a_layer():
+    packages = {path.parent.name for path in (REPO / "engine").glob("*/__init__.py")}
+    placed = set().union(*ENGINE_LAYERS)
+    assert packages <= placed, f"engine subpackages without a layer: {sorted(packages - placed)}"
+
+
+def test_no_engine_layer_imports_its_siblings_or_a_layer_above():
+    reaching_up = []
+    for path in python_files("engine"):
+        source = ".".join(["engine", *path.relative_to(REPO / "engine").with_suffix("").parts])
+        source_layer = engine_layer(source)
+        if source_layer is None:
+            continue
+        for line, module, _ in imported_modules(path, "engine"):
+            target_layer = engine_layer(module)
+            if target_layer is None or target_layer == source_layer:
+                continue
+            if layer_rank(target_layer) >= layer_rank(source_layer):
+                reaching_up.append(f"{path.relative_to(REPO)}:{line} ({source_layer}) imports {module} ({target_layer})")
     assert not reaching_up, "\n".join(reaching_up)
 
 

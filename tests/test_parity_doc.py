@@ -66,7 +66,7 @@ def test_scanner_refuses_computed_keys(make_parity: ModuleType, tmp_path: Path) 
 
 
 def test_every_preset_stage_is_listed(make_parity: ModuleType) -> None:
-    from engine.presets import PRESETS, migrate_preset
+    from engine.legacy.presets import PRESETS, migrate_preset
 
     text = (ROOT / "docs" / "parity.md").read_text(encoding="utf-8")
     for preset in PRESETS:

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from engine.context import OrderLine
-from engine.node_settings import MaterialRule
-from engine.presets import LEGACY_SETTING_MAP, PRESETS, CameraAngle, LegacyPresetConfig, migrate_preset
+from engine.legacy.presets import LEGACY_SETTING_MAP, PRESETS, CameraAngle, LegacyPresetConfig, migrate_preset
+from engine.model.context import OrderLine
+from engine.model.node_settings import MaterialRule
 from engine.runtime.options import RunOptions
 from engine.runtime.planning import plan_workflow
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.presets import (
+from engine.legacy.presets import (
     LEGACY_SETTING_MAP,
     PRESETS,
     CameraAngle,
@@ -16,7 +16,7 @@ from engine.presets import (
     migrate_preset,
     preset_workflow,
 )
-from engine.validation import validate_workflow
+from engine.model.validation import validate_workflow
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 FORMAT_STEPS = {"blend": "export_blend", "stl": "stl_cache_generate", "threejs": "threejs_render"}

@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from engine.artifacts import ArtifactKind
-from engine.node_catalog import BRIDGES, CORE
-from engine.registry import REGISTRY, NodeDefinitionRegistry, UnknownStepError
+from engine.model.artifacts import ArtifactKind
+from engine.model.node_catalog import BRIDGES, CORE
+from engine.model.registry import REGISTRY, NodeDefinitionRegistry, UnknownStepError
 
 DESIGN_STEPS = (
     "resolve_step_path", "occ_object_extract", "occ_glb_export", "glb_bbox", "material_map_resolve",

@@ -1,4 +1,4 @@
-"""engine.framing: the camera distance keeps every bbox corner inside the margin, from any angle."""
+"""engine.render.framing: the camera distance keeps every bbox corner inside the margin, from any angle."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.framing import (
+from engine.render.framing import (
     Box,
     Lens,
     box_from_bbox_artifact,

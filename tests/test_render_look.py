@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from colour_support import cad_hsv, hue_offset, measure, render_still
 
-from engine.samples import (
+from engine.cad.samples import (
     CHART_COLOURS,
     make_bracket_plate_step,
     make_colour_chart_step,
@@ -98,8 +98,8 @@ def test_view_auto_shows_the_face_with_the_parts(steps, tmp_path):
 def test_user_material_library_through_a_rule(steps, tmp_path):
     import bpy
 
-    from engine.blender.material_library import build_library
-    from engine.materials import LibraryMaterial
+    from engine.render.blender.material_library import build_library
+    from engine.render.materials import LibraryMaterial
 
     library = build_library(tmp_path / "studio.blend", {"studio_green": LibraryMaterial(
         key="studio_green", label="Studio green lacquer", base_color=(0.1, 0.8, 0.15), roughness=0.5, specular=0.2)})
@@ -118,16 +118,16 @@ def test_user_material_library_through_a_rule(steps, tmp_path):
 
 
 def test_unknown_material_in_a_user_library_names_it(steps, tmp_path):
-    from engine.blender.material_library import build_library
-    from engine.materials import LIBRARY
+    from engine.render.blender.material_library import build_library
+    from engine.render.materials import LIBRARY
 
     library = build_library(tmp_path / "studio.blend", {"rubber": LIBRARY["rubber"]})
     rules = tmp_path / "rules.json"
     rules.write_text(json.dumps({"rules": [{"name_pattern": "chip_0*", "material": "gold_leaf"}]}))
     overrides = {"material_rules": {"material_library": str(library), "material_rules": str(rules)},
                  "still": {"resolution_x": 32, "resolution_y": 32, "samples": 1}}
-    from engine.context import OrderLine
-    from engine.presets import preset_workflow
+    from engine.legacy.presets import preset_workflow
+    from engine.model.context import OrderLine
     from engine.runtime import RunOptions, run_workflow
 
     line = OrderLine(product="chart", step_path=str(steps["chart"]), output_type="still")
@@ -139,7 +139,7 @@ def test_unknown_material_in_a_user_library_names_it(steps, tmp_path):
 
 
 def test_bad_rules_file_names_the_file(tmp_path):
-    from engine.material_rules import load_rules
+    from engine.render.material_rules import load_rules
 
     bad = tmp_path / "rules.json"
     bad.write_text(json.dumps({"rules": [{"material": "steel", "shape": "cube"}]}))
@@ -170,7 +170,7 @@ import sys
 sys.path[:0] = sys.argv[sys.argv.index("--") + 1:sys.argv.index("--") + 3]
 from pathlib import Path
 import bpy
-from engine.blender import material_library as ml
+from engine.render.blender import material_library as ml
 out = Path(sys.argv[-1])
 steel = ml.library_material("brushed_steel")  # the bpy-5.0 built-in file is unreadable here: built from specs
 assert steel.node_tree.nodes["Principled BSDF"].inputs["Anisotropic"].default_value > 0.5
@@ -197,8 +197,8 @@ def test_material_library_builds_and_loads_in_blender_4_3(blender_deps, tmp_path
 
 
 def test_turntable_starts_at_the_auto_view(steps, tmp_path):
-    from engine.context import OrderLine
-    from engine.presets import preset_workflow
+    from engine.legacy.presets import preset_workflow
+    from engine.model.context import OrderLine
     from engine.runtime import RunOptions, run_workflow
 
     starts = {}

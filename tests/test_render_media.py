@@ -7,17 +7,17 @@ import pytest
 from PIL import Image
 from render_support import node_call
 
-from engine.artifacts import Artifact, ArtifactKind
 from engine.errors import NodeInputError
 from engine.executors.media import thumbnail_save
-from engine.node_settings import ThumbnailSaveSettings
+from engine.model.artifacts import Artifact, ArtifactKind
+from engine.model.node_settings import ThumbnailSaveSettings
 
 
 @pytest.fixture(params=["pillow", "blender"], autouse=True)
 def backend(request, monkeypatch) -> str:
-    """Each test once per image backend; 'blender' hides Pillow from engine.imaging."""
+    """Each test once per image backend; 'blender' hides Pillow from engine.render.imaging."""
     if request.param == "blender":
-        monkeypatch.setattr("engine.imaging.has_pillow", lambda: False)
+        monkeypatch.setattr("engine.render.imaging.has_pillow", lambda: False)
     return request.param
 
 

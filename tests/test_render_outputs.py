@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from render_support import MATERIAL_MAP, TINY, make_product_glb, node_call
 
-from engine.artifacts import Artifact, ArtifactKind
 from engine.errors import CancelledError, NodeInputError
 from engine.executors import render
-from engine.node_settings import BlenderTurntableSettings, ExportBlendSettings
+from engine.model.artifacts import Artifact, ArtifactKind
+from engine.model.node_settings import BlenderTurntableSettings, ExportBlendSettings
 
 pytestmark = pytest.mark.slow
 

@@ -9,10 +9,10 @@ import pytest
 from PIL import Image
 from render_support import MATERIAL_MAP, TINY, make_product_glb, node_call
 
-from engine.artifacts import Artifact, ArtifactKind
 from engine.errors import NodeInputError
 from engine.executors import render
-from engine.node_settings import BlenderRenderSettings, BlenderStillSettings
+from engine.model.artifacts import Artifact, ArtifactKind
+from engine.model.node_settings import BlenderRenderSettings, BlenderStillSettings
 
 pytestmark = pytest.mark.slow
 
@@ -115,7 +115,7 @@ def test_other_file_formats(tmp_path, product, file_format, suffix):
 def test_blender_render_uses_the_template_camera_angle(tmp_path, product, template):
     import bpy
 
-    from engine.blender.camera import view_angles
+    from engine.render.blender.camera import view_angles
 
     glb, bbox = product
     out = render.blender_render(node_call("blender_render", tmp_path, BlenderRenderSettings(**TINY),

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from render_support import node_call
 
-from engine.artifacts import ArtifactKind
-from engine.context import OrderLine
 from engine.errors import NodeInputError
 from engine.executors import render
-from engine.template_library import BUNDLED_DIR, TemplateLibrary
+from engine.model.artifacts import ArtifactKind
+from engine.model.context import OrderLine
+from engine.render.template_library import BUNDLED_DIR, TemplateLibrary
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -107,7 +107,7 @@ def test_unknown_template_or_library_is_a_clear_error(tmp_path):
 
 
 def test_running_blender_reads_the_bundled_template_itself():
-    from engine.template_library import readable_template
+    from engine.render.template_library import readable_template
 
     bundled = BUNDLED_DIR / "studio_white.blend"
     assert readable_template(bundled) == bundled  # bpy 5.0 built it, bpy 5.0 reads it
@@ -116,7 +116,7 @@ def test_running_blender_reads_the_bundled_template_itself():
 def test_a_user_template_from_a_newer_blender_names_the_file_and_both_versions(tmp_path):
     import bpy
 
-    from engine.template_library import readable_template
+    from engine.render.template_library import readable_template
 
     newer = tmp_path / "from_blender_6.blend"
     newer.write_bytes(b"BLENDER17-01v0600" + bytes(256))
@@ -133,9 +133,9 @@ def test_a_user_template_from_a_newer_blender_names_the_file_and_both_versions(t
 def test_built_blend_builds_once_per_blender_version_and_leaves_the_session_clean(tmp_path, monkeypatch):
     import bpy
 
-    from engine.blend_header import blend_version
-    from engine.blender.built_blend import built_blend
-    from engine.blender.studio import save_studio
+    from engine.render.blend_header import blend_version
+    from engine.render.blender.built_blend import built_blend
+    from engine.render.blender.studio import save_studio
 
     monkeypatch.setenv("HARTOMAT_CACHE", str(tmp_path / "cache"))
     before = {kind: len(getattr(bpy.data, kind)) for kind in ("scenes", "objects", "meshes", "materials", "worlds")}

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from runtime_helpers import edge, graph, node, order_line, runtime_registry
 
-from engine.cache import NodeCache
 from engine.runtime import RunOptions, run_workflow
+from engine.runtime.cache import NodeCache
 
 
 def run(tmp_path: Path, wf, out: str = "out", **extra):

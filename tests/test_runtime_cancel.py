@@ -14,7 +14,7 @@ from process_support import process_alive
 from runtime_helpers import chain, edge, graph, node, order_line, register_needing, runtime_registry
 
 from engine.runtime import ProgressEvent, RunOptions, run_workflow
-from engine.store import RunStore
+from engine.runtime.store import RunStore
 
 TESTS = Path(__file__).parent
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from engine.cli import main
-from engine.workflow import Workflow
+from engine.model.workflow import Workflow
 
 PURE_GRAPH = {
     "version": 1, "name": "pure", "family": "still",

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from runtime_helpers import chain, edge, graph, node, order_line, runtime_registry
 
+from engine.model.workflow import Workflow
 from engine.runtime import PlanError, RunOptions, plan_workflow, run_workflow
-from engine.workflow import Workflow
 
 
 def options(tmp_path: Path, **extra) -> RunOptions:

@@ -17,7 +17,7 @@ from runtime_helpers import (
 )
 
 from engine.runtime import RunOptions, run_workflow
-from engine.store import RunStore
+from engine.runtime.store import RunStore
 
 
 def options(tmp_path: Path, **extra) -> RunOptions:
@@ -95,7 +95,7 @@ def test_on_fail_continue_finishes_independent_branches(tmp_path):
 
 
 def _still_graph(fail: bool, policy: dict | None = None):
-    from engine.presets import preset_workflow
+    from engine.legacy.presets import preset_workflow
 
     wf = preset_workflow("still")
     still = wf.node("still")
@@ -103,7 +103,7 @@ def _still_graph(fail: bool, policy: dict | None = None):
         still.params["view_name"] = "fail"
     if policy:
         still.policy = still.policy.model_validate(policy) if still.policy else None
-        from engine.workflow import NodePolicy
+        from engine.model.workflow import NodePolicy
 
         still.policy = NodePolicy.model_validate(policy)
     return wf

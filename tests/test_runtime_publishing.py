@@ -8,11 +8,11 @@ from pathlib import Path
 
 from runtime_helpers import edge, fake_registry, fake_step_file, graph, node, order_line
 
-from engine.artifacts import Artifact, ArtifactKind
-from engine.presets import preset_workflow
-from engine.publishing import LocalPublisher
+from engine.legacy.presets import preset_workflow
+from engine.model.artifacts import Artifact, ArtifactKind
+from engine.model.publishing import LocalPublisher
 from engine.runtime import RunOptions, run_workflow
-from engine.store import RunStore
+from engine.runtime.store import RunStore
 
 CAPS = frozenset({"bpy", "ocp"})
 

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from runtime_helpers import edge, fake_registry, fake_step_file, graph, node, order_line
 
-from engine.presets import preset_workflow
+from engine.legacy.presets import preset_workflow
 from engine.runtime import RunOptions, run_workflow
 
 TINY = {"blender_still": {"resolution_x": 64, "resolution_y": 64, "samples": 2, "denoise": False}}

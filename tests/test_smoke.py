@@ -1,6 +1,6 @@
-from engine.presets import PRESETS, preset_workflow
-from engine.registry import REGISTRY
-from engine.validation import validate_workflow
+from engine.legacy.presets import PRESETS, preset_workflow
+from engine.model.registry import REGISTRY
+from engine.model.validation import validate_workflow
 
 
 def test_registry_has_all_design_steps():

@@ -12,12 +12,12 @@ import pytest
 from PIL import Image
 from process_support import process_alive
 
-from engine.artifacts import Artifact, ArtifactKind
-from engine.context import NodeCall, OrderLine, WorkflowContext
+from engine.chromium.browser import BROWSER_ENV, find_browser
 from engine.errors import HartomatError, NodeInputError
-from engine.node_settings import ThreejsRenderSettings
-from engine.registry import REGISTRY
-from engine.web.browser import BROWSER_ENV, find_browser
+from engine.model.artifacts import Artifact, ArtifactKind
+from engine.model.context import NodeCall, OrderLine, WorkflowContext
+from engine.model.node_settings import ThreejsRenderSettings
+from engine.model.registry import REGISTRY
 
 BACKGROUND = (240, 240, 240)
 SIZE = 96
@@ -129,7 +129,7 @@ def test_not_a_glb_names_the_file(tmp_path: Path) -> None:
 
 def test_bearing_from_step_shows_in_the_viewer(tmp_path: Path, bearing_step: Path, chromium: str) -> None:
     """The real chain: OCP tessellates the bearing fixture to a GLB, the viewer shows it."""
-    from engine.node_settings import OccGlbExportSettings
+    from engine.model.node_settings import OccGlbExportSettings
 
     step = Artifact.from_file(ArtifactKind.STEP_FILE, bearing_step, data={"product": "bearing"})
     export = NodeCall(node_id="glb_export", step="occ_glb_export", settings=OccGlbExportSettings(),
@@ -156,7 +156,7 @@ def test_browser_that_fails_is_a_clear_error(tmp_path: Path, glb: Path, monkeypa
 def test_a_browser_gone_before_the_first_command_is_a_browser_error() -> None:
     import os
 
-    from engine.web.browser import BrowserError, DevToolsPipe
+    from engine.chromium.browser import BrowserError, DevToolsPipe
 
     to_browser_read, to_browser_write = os.pipe()
     from_browser_read, from_browser_write = os.pipe()
@@ -181,7 +181,7 @@ exec "{then}" "$@"
 
 def test_a_start_that_never_answers_is_killed_and_started_again(
         tmp_path: Path, glb: Path, chromium: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from engine.web import browser
+    from engine.chromium import browser
 
     monkeypatch.setattr(browser, "START_TIMEOUT", 2.0)
     monkeypatch.setenv(BROWSER_ENV, str(hanging_browser(tmp_path, hangs=1, then=chromium)))
@@ -195,7 +195,7 @@ def test_a_start_that_never_answers_is_killed_and_started_again(
 
 def test_a_browser_that_never_answers_fails_after_its_starts(
         tmp_path: Path, glb: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from engine.web import browser
+    from engine.chromium import browser
 
     monkeypatch.setattr(browser, "START_TIMEOUT", 1.0)
     monkeypatch.setattr(browser, "START_ATTEMPTS", 2)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.presets import preset_workflow
-from engine.validation import PROBLEM_CODES, find_cycle_nodes, validate_workflow
-from engine.workflow import Workflow, load_workflow
+from engine.legacy.presets import preset_workflow
+from engine.model.validation import PROBLEM_CODES, find_cycle_nodes, validate_workflow
+from engine.model.workflow import Workflow, load_workflow
 
 EVERY_ERROR = Path(__file__).parent / "data" / "every_error.json"
 

@@ -5,9 +5,9 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.registry import REGISTRY
-from engine.validation import PROBLEM_CODES, WARNING_CODES, validate_workflow
-from engine.workflow import Workflow, WorkflowLoadError, load_workflow_text, parse_workflow_document
+from engine.model.registry import REGISTRY
+from engine.model.validation import PROBLEM_CODES, WARNING_CODES, validate_workflow
+from engine.model.workflow import Workflow, WorkflowLoadError, load_workflow_text, parse_workflow_document
 
 STEPS = REGISTRY.keys()
 PORTS = sorted({p.name for d in REGISTRY for p in d.inputs + d.outputs})

@@ -8,8 +8,8 @@ import sys
 import pytest
 
 from engine.cli.cmd_schema import SCHEMA_PATH, schema_text
-from engine.presets import PRESETS, preset_workflow
-from engine.workflow import (
+from engine.legacy.presets import PRESETS, preset_workflow
+from engine.model.workflow import (
     CURRENT_VERSION,
     MIGRATIONS,
     Workflow,

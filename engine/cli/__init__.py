@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from ..errors import HartomatError
-from ..workflow import WorkflowLoadError
+from ..model.workflow import WorkflowLoadError
 
 COMMAND_GROUP = "hartomat.commands"
 

@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..blender_deps import PACKAGES, install, probe_blender, version_text
+    from ..render.blender_deps import PACKAGES, install, probe_blender, version_text
 
     info = probe_blender(args.blender)
     target = install(info, args.out.resolve(), args.wheelhouse)

@@ -72,9 +72,9 @@ def convert(step: Path, output: Path, work_dir: Path | None, overrides: dict[str
 
     One-shot, so by default every node runs in this process (max_workers=0): spawning workers
     would import OCP again in each and read the STEP file twice."""
-    from ..context import OrderLine
+    from ..model.context import OrderLine
+    from ..model.workflow import load_workflow
     from ..runtime import RunOptions, run_workflow
-    from ..workflow import load_workflow
 
     if not step.is_file():
         raise HartomatError(f"STEP file not found: {step}")

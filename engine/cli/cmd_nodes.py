@@ -3,7 +3,7 @@
 import argparse
 import json
 
-from ..registry import REGISTRY
+from ..model.registry import REGISTRY
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -8,7 +8,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import HartomatError
-from ..presets import PRESETS, preset_workflow
+from ..legacy.presets import PRESETS, preset_workflow
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def preset_config(args: argparse.Namespace) -> Any:
     """The legacy preset with the command-line changes, validated (bounds as in the settings)."""
-    from ..presets import PRESETS, LegacyPresetConfig
+    from ..legacy.presets import PRESETS, LegacyPresetConfig
 
     changes: dict[str, Any] = {}
     if args.resolution is not None:
@@ -111,8 +111,8 @@ def _report(result: Any, out_dir: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..context import OrderLine
-    from ..presets import migrate_preset
+    from ..legacy.presets import migrate_preset
+    from ..model.context import OrderLine
     from ..runtime import RunOptions, run_workflow
     from .cmd_run import parse_sets
 

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..context import OrderLine
 from ..errors import HartomatError
+from ..model.context import OrderLine
+from ..model.workflow import load_workflow
 from ..runtime import ProgressEvent, RunOptions, plan_workflow, run_workflow
-from ..workflow import load_workflow
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import HartomatError
-from ..store import RunStore, default_store_path
+from ..runtime.store import RunStore, default_store_path
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..samples import SAMPLES
+from ..cad.samples import SAMPLES
 
 
 def register(sub: argparse._SubParsersAction) -> None:

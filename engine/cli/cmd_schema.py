@@ -4,7 +4,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ..workflow import workflow_json_schema
+from ..model.workflow import workflow_json_schema
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "workflow.schema.json"
 

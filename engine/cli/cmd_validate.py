@@ -3,8 +3,8 @@
 import argparse
 import json
 
-from ..validation import validate_workflow
-from ..workflow import WorkflowLoadError, load_workflow
+from ..model.validation import validate_workflow
+from ..model.workflow import WorkflowLoadError, load_workflow
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -3,7 +3,7 @@
 Used by `hartomat compare`, shadow mode (legacy against graph) and the golden tests.
 """
 
-from .dispatch import compare_paths, detect_kind
+from .by_kind import compare_paths, detect_kind
 from .model import KINDS, CompareInputError, ComparisonResult, Thresholds
 from .report import write_html_report
 from .sets import compare_output_sets

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..glb import world_nodes
+from ..cad.glb import world_nodes
 from .model import CompareInputError, ComparisonResult, Thresholds, Verdict, result
 
 GLB_MAGIC = 0x46546C67

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..imaging import read_pixels, write_png
+from ..render.imaging import read_pixels, write_png
 from .model import CompareInputError, ComparisonResult, Thresholds, Verdict, result
 
 PSNR_CAP = 100.0  # identical images have infinite PSNR; JSON has no infinity
@@ -21,7 +21,7 @@ SSIM_WINDOW = 7
 
 def load_image(path: Path) -> np.ndarray:
     """Pixels as uint8 H x W x C (RGB, or RGBA when the file has alpha); Pillow, or Blender's
-    image API inside a Blender without it (engine.imaging)."""
+    image API inside a Blender without it (engine.render.imaging)."""
     try:
         return np.asarray(read_pixels(path))
     except (OSError, ValueError) as exc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .dispatch import compare_paths
+from .by_kind import compare_paths
 from .model import CompareInputError, ComparisonResult, Thresholds, Verdict, as_thresholds, result, worst
 
 Outputs = dict[str, Path | str | list[Path] | list[str]]

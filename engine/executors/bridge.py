@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..artifacts import Artifact
-from ..context import NodeCall
 from ..errors import NodeInputError
+from ..model.artifacts import Artifact
+from ..model.context import NodeCall
 
 
 def _registry(call: NodeCall) -> Any:
     registry = call.context.extras.get("registry")
     if registry is None:
-        from ..registry import REGISTRY
+        from ..model.registry import REGISTRY
 
         registry = REGISTRY
     return registry

@@ -1,6 +1,6 @@
 """CAD executors: find the STEP file, read its parts, write a GLB, measure it, cache STLs.
 
-OCP is imported only inside the functions that need it (through engine.occ), so this module
+OCP is imported only inside the functions that need it (through engine.cad.occ), so this module
 loads anywhere; the runtime may call these functions in a spawned worker process.
 """
 
@@ -11,9 +11,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..artifacts import Artifact, ArtifactKind, sha256_file
-from ..context import NodeCall
 from ..errors import NodeInputError
+from ..model.artifacts import Artifact, ArtifactKind, sha256_file
+from ..model.context import NodeCall
 
 STEP_SUFFIXES = (".step", ".stp")
 
@@ -100,8 +100,8 @@ def content_counts(parts: list[Any], skipped: dict[str, str]) -> dict[str, int]:
 
 
 def occ_object_extract(call: NodeCall) -> dict[str, Artifact]:
-    from ..occ.assembly import walk_document
-    from ..occ.step_reader import shared_step
+    from ..cad.occ.assembly import walk_document
+    from ..cad.occ.step_reader import shared_step
 
     path, sha = step_source(call)
     settings = call.settings
@@ -134,8 +134,8 @@ def occ_object_extract(call: NodeCall) -> dict[str, Artifact]:
 # --- occ_glb_export -----------------------------------------------------------------------------
 
 def occ_glb_export(call: NodeCall) -> dict[str, Artifact]:
-    from ..occ.convert import step_to_glb
-    from ..occ.tessellate import MeshParams
+    from ..cad.occ.step_to_glb import step_to_glb
+    from ..cad.occ.tessellate import MeshParams
 
     path, sha = step_source(call)
     settings = call.settings
@@ -155,7 +155,7 @@ def occ_glb_export(call: NodeCall) -> dict[str, Artifact]:
 def glb_bounds(path: Path, parts: dict[str, Any] | None = None) -> tuple[list[float], list[float]]:
     """Scene bounds of a GLB in its own units (metres), Y-up, from every vertex (and, into
     `parts`, each part's bounds by part key)."""
-    from ..glb import scene_bounds
+    from ..cad.glb import scene_bounds
 
     if not path.is_file():
         raise NodeInputError(f"GLB file not found: {path}")
@@ -224,10 +224,10 @@ def _cached_stls(folder: Path) -> tuple[list[str], dict[str, str]] | None:
 
 
 def _write_stls(call: NodeCall, path: Path, sha: str, folder: Path) -> tuple[list[str], dict[str, str]]:
-    from ..occ.assembly import walk_document
-    from ..occ.step_reader import shared_step
-    from ..occ.stl_export import write_part_stls
-    from ..occ.tessellate import MeshParams, ensure_meshed
+    from ..cad.occ.assembly import walk_document
+    from ..cad.occ.step_reader import shared_step
+    from ..cad.occ.stl_export import write_part_stls
+    from ..cad.occ.tessellate import MeshParams, ensure_meshed
 
     staging = folder.with_name(folder.name + ".partial")
     staging.mkdir(parents=True, exist_ok=True)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..artifacts import Artifact, ArtifactKind
-from ..context import NodeCall
 from ..errors import NodeInputError
-from ..imaging import thumbnail
-from ..node_settings import ThumbnailSaveSettings
+from ..model.artifacts import Artifact, ArtifactKind
+from ..model.context import NodeCall
+from ..model.node_settings import ThumbnailSaveSettings
+from ..render.imaging import thumbnail
 
 READABLE = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
 EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}

@@ -11,13 +11,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..artifacts import Artifact, ArtifactKind
-from ..context import NodeCall
 from ..errors import HartomatError, NodeInputError
-from ..material_rules import PartFacts, assembly_size, describe, load_rules, rule_matches
-from ..materials import LIBRARY
-from ..publishing import primary_index, role_of
-from ..trust import confine
+from ..model.artifacts import Artifact, ArtifactKind
+from ..model.context import NodeCall
+from ..model.publishing import primary_index, role_of
+from ..model.trust import confine
+from ..render.material_rules import PartFacts, assembly_size, describe, load_rules, rule_matches
+from ..render.materials import LIBRARY
 
 SIGNATURE_HEADER = "X-HartOMat-Signature"
 

@@ -1,7 +1,7 @@
 """Render executors: template choice, stills, template-camera renders, turntables, .blend export.
 
 Each render node builds a fresh scene (template + GLB + materials), frames the camera on the
-`bbox` with `engine.framing`, and writes its files under `call.workdir`. Bad input (missing GLB,
+`bbox` with `engine.render.framing`, and writes its files under `call.workdir`. Bad input (missing GLB,
 unusable bbox, unknown material, bad chunk range) raises NodeInputError naming node and field.
 Publishing is the runtime's: it publishes a render node's outputs only when no output_save is downstream.
 """
@@ -13,10 +13,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..artifacts import Artifact, ArtifactKind
-from ..context import NodeCall
 from ..errors import NodeInputError
-from ..framing import (
+from ..model.artifacts import Artifact, ArtifactKind
+from ..model.context import NodeCall
+from ..model.node_definition import NodeSettings
+from ..model.node_settings import (
+    BlenderRenderSettings,
+    BlenderStillSettings,
+    BlenderTurntableSettings,
+    ExportBlendSettings,
+    RenderSettings,
+    ResolveTemplateSettings,
+)
+from ..render.framing import (
     Box,
     Lens,
     box_from_bbox_artifact,
@@ -25,16 +34,7 @@ from ..framing import (
     pose_at,
     turntable_azimuths,
 )
-from ..node_definition import NodeSettings
-from ..node_settings import (
-    BlenderRenderSettings,
-    BlenderStillSettings,
-    BlenderTurntableSettings,
-    ExportBlendSettings,
-    RenderSettings,
-    ResolveTemplateSettings,
-)
-from ..template_library import TemplateLibrary, readable_template
+from ..render.template_library import TemplateLibrary, readable_template
 
 S = TypeVar("S", bound=NodeSettings)
 
@@ -90,7 +90,7 @@ def _input_file(call: NodeCall, port: str, required: bool = True) -> Path | None
 
 
 def _stage(call: NodeCall, settings: RenderSettings) -> Stage:
-    from ..blender import camera, importer, render_setup, scene, shading, studio
+    from ..render.blender import camera, importer, render_setup, scene, shading, studio
 
     glb = _input_file(call, "glb")
     assert glb is not None
@@ -130,14 +130,14 @@ def _lens(settings: RenderSettings, focal_mm: float | None = None) -> Lens:
 
 
 def _frame(stage: Stage, azimuth: float, elevation: float, lens: Lens, margin: float) -> None:
-    from ..blender import camera
+    from ..render.blender import camera
 
     camera.apply_pose(stage.camera, frame_box(stage.box, azimuth, elevation, lens, margin), lens)
     camera.place_studio(stage.scene, stage.box, azimuth)
 
 
 def _image(call: NodeCall, settings: RenderSettings, stage: Stage, view: str) -> Artifact:
-    from ..blender import output, render_setup
+    from ..render.blender import output, render_setup
 
     name = re.sub(r"[^A-Za-z0-9_-]+", "_", view) or "still"
     path = call.workdir / f"{name}.{render_setup.EXTENSIONS[settings.file_format]}"
@@ -151,10 +151,10 @@ def _image(call: NodeCall, settings: RenderSettings, stage: Stage, view: str) ->
 
 def _auto_view(call: NodeCall, stage: Stage, settings: RenderSettings,
                elevations: tuple[float, ...] | None = None) -> tuple[float, float]:
-    """The angle that shows the most of the product (`engine.blender.view`), logged with its score."""
+    """The angle that shows the most of the product (`engine.render.blender.view`), logged with its score."""
     import time
 
-    from ..blender import view
+    from ..render.blender import view
 
     started = time.perf_counter()
     stage.scene.view_layers[0].update()  # world matrices of the freshly parented product
@@ -182,7 +182,7 @@ def blender_still(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
 
 def blender_render(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
     """A render through the template's camera: its viewing angle and lens, framed on the product."""
-    from ..blender import camera
+    from ..render.blender import camera
 
     settings = _settings(call, BlenderRenderSettings)
     call.workdir.mkdir(parents=True, exist_ok=True)
@@ -209,7 +209,7 @@ def _chunk(call: NodeCall, settings: BlenderTurntableSettings) -> range:
 
 def _render_frames(call: NodeCall, settings: BlenderTurntableSettings, stage: Stage, frames: range,
                    start: float) -> list[Path]:
-    from ..blender import camera, output
+    from ..render.blender import camera, output
 
     lens = _lens(settings)
     azimuths = turntable_azimuths(settings.frame_count, start)
@@ -240,7 +240,7 @@ def _turntable_outputs(call: NodeCall, settings: BlenderTurntableSettings, paths
                        frames: range, start: float) -> dict[str, Artifact | list[Artifact]]:
     """The video of `paths` (frames `frames` of the turn, starting at azimuth `start`) and, for a
     chunk or on request, the frames."""
-    from ..blender import output
+    from ..render.blender import output
 
     chunked = len(frames) < settings.frame_count
     suffix = f"_{frames.start:04d}-{frames.stop - 1:04d}" if chunked else ""

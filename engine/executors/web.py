@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..artifacts import Artifact, ArtifactKind
-from ..context import NodeCall
+from ..chromium.browser import BROWSER_ENV, BrowserError, find_browser, snapshot
+from ..chromium.page import ViewerConfig, write_viewer
 from ..errors import NodeInputError
-from ..imaging import foreground_share
-from ..web.browser import BROWSER_ENV, BrowserError, find_browser, snapshot
-from ..web.page import ViewerConfig, write_viewer
+from ..model.artifacts import Artifact, ArtifactKind
+from ..model.context import NodeCall
+from ..render.imaging import foreground_share
 
 GLB_MAGIC = b"glTF"
 BLANK_SHARE = 0.005  # a snapshot with fewer non-background pixels than this shows nothing

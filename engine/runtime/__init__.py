@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..context import OrderLine
-from ..workflow import Workflow
+from ..model.context import OrderLine
+from ..model.workflow import Workflow
 from .modes import plan as _plan
 from .modes import run_steps, run_workflow
 from .options import NodeResult, OutputRef, ProgressEvent, RunOptions, RunResult

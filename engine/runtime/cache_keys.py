@@ -17,8 +17,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..artifacts import Artifact, sha256_file
-from ..context import OrderLine
+from ..model.artifacts import Artifact, sha256_file
+from ..model.context import OrderLine
 
 # Steps with side effects (folders, publishing, webhooks) or that read libraries outside the graph:
 # they always run (and are cheap).

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..artifacts import Artifact
-from ..context import NodeCall, OrderLine, WorkflowContext
 from ..errors import HartomatError, NodeInputError
+from ..model.artifacts import Artifact
+from ..model.context import NodeCall, OrderLine, WorkflowContext
 from .capture import ROUTER, NodeLog
 
 Outputs = dict[str, list[Artifact]]
@@ -173,7 +173,7 @@ def execute_payload(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def _resolve(payload: dict[str, Any]) -> tuple[Callable[..., Any], Any, Any]:
-    from ..registry import REGISTRY
+    from ..model.registry import REGISTRY
 
     definition = REGISTRY.get(payload["step"]) if payload["step"] in REGISTRY else None
     try:

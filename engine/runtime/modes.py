@@ -14,20 +14,22 @@ from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
-from ..artifacts import Artifact
-from ..cache import NodeCache, default_cache_dir
-from ..context import OrderLine
 from ..errors import HartomatError
-from ..node_definition import NodeDefinition
-from ..publishing import DryRunPublisher, LocalPublisher, MediaAsset, role_of
-from ..store import RunStore, default_store_path
-from ..workflow import NodePolicy, Workflow, load_workflow
+from ..locations import default_cache_dir
+from ..model.artifacts import Artifact
+from ..model.context import OrderLine
+from ..model.node_definition import NodeDefinition
+from ..model.overrides import resolve_settings
+from ..model.publishing import DryRunPublisher, LocalPublisher, MediaAsset, role_of
+from ..model.workflow import NodePolicy, Workflow, load_workflow
+from .cache import NodeCache
 from .capture import ROUTER
-from .executor import GraphOutcome, drive, plan_steps, run_plan
 from .options import RunOptions, RunResult
-from .planning import Plan, merged_overrides, placement, plan_workflow, resolve_settings
+from .planning import Plan, merged_overrides, placement, plan_workflow
 from .runner import NodeRunner, NodeSpec
+from .scheduler import GraphOutcome, drive, plan_steps, run_plan
 from .session import RecordingPublisher, RunSession
+from .store import RunStore, default_store_path
 
 
 class LegacyStepFailed(HartomatError):
@@ -134,8 +136,8 @@ def _run_mode(session: RunSession, wf: Workflow, graph_plan: Plan | None, order_
 
 def _run_legacy(session: RunSession, order_line: OrderLine, result: RunResult) -> None:
     """Run the preset pipeline for the line's output type; steps are recorded in phase 'legacy'."""
-    from ..legacy import run_legacy_pipeline  # here: a graph run never loads the presets
-    from ..presets import PRESETS
+    from ..legacy.pipeline import run_legacy_pipeline  # here: a graph run never loads the presets
+    from ..legacy.presets import PRESETS
 
     config = session.options.legacy_config or PRESETS.get(order_line.output_type)
     if config is None:

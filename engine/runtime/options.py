@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ..registry import REGISTRY, NodeDefinitionRegistry
+from ..model.registry import REGISTRY, NodeDefinitionRegistry
 
 RunMode = Literal["graph", "legacy", "shadow"]
 RunStatus = Literal["running", "succeeded", "failed", "cancelled", "interrupted"]

@@ -9,16 +9,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
-
-from ..capabilities import detect_capabilities, inside_blender_executable, missing_capabilities
-from ..context import OrderLine
 from ..errors import HartomatError
-from ..node_definition import NodeDefinition
-from ..registry import NodeDefinitionRegistry
-from ..trust import PathRoots, confine_settings
-from ..validation import validate_workflow
-from ..workflow import NodePolicy, Workflow, WorkflowEdge
+from ..model.capabilities import detect_capabilities, inside_blender_executable, missing_capabilities
+from ..model.context import OrderLine
+from ..model.node_definition import NodeDefinition
+from ..model.overrides import overrides_for, resolve_settings, unknown_override_keys
+from ..model.validation import validate_workflow
+from ..model.workflow import NodePolicy, Workflow, WorkflowEdge
 from .cache_keys import NEVER_CACHED, Fingerprints, node_key, order_line_fingerprint
 from .options import RunOptions
 
@@ -120,59 +117,9 @@ def topological_order(node_ids: list[str], edges: list[WorkflowEdge]) -> list[st
     return order
 
 
-def overrides_for(node_id: str, step: str, *sources: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Step-key overrides, then node-id overrides; for the same key a later source wins."""
-    merged: dict[str, Any] = {}
-    for key in (step, node_id):
-        for source in sources:
-            merged.update(source.get(key, {}))
-    return merged
-
-
 def merged_overrides(order_line: OrderLine, options: RunOptions, node_id: str, step: str) -> dict[str, Any]:
     """The invocation's overrides win over the order line's."""
     return overrides_for(node_id, step, order_line.overrides, options.overrides)
-
-
-def _shown(value: Any, limit: int = 80) -> str:
-    """A value as an error message quotes it: its repr, cut short (a 10,000-entry list need not echo)."""
-    text = repr(value)
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
-
-
-def resolve_settings(definition: NodeDefinition, node_id: str, params: dict[str, Any],
-                     overrides: dict[str, Any], roots: PathRoots | None = None) -> tuple[dict[str, Any], list[str]]:
-    """defaults <- params <- overrides, validated by the step's settings model; path settings
-    resolved inside the worker's `roots` (None: a local run, unconfined)."""
-    values = {**params, **overrides}
-    try:
-        model = definition.settings_model.model_validate(values)
-    except ValidationError as exc:
-        problems = [
-            f"node '{node_id}' ({definition.key}): setting '{'.'.join(str(p) for p in err['loc'])}': "
-            f"{err['msg']} (got {_shown(err.get('input'))})"
-            for err in exc.errors()
-        ]
-        return {}, problems
-    return confine_settings(definition, node_id, model.model_dump(mode="json"), roots)
-
-
-def unknown_override_keys(workflow: Workflow, registry: NodeDefinitionRegistry,
-                          overrides: dict[str, dict[str, Any]]) -> list[str]:
-    known = {n.id for n in workflow.nodes} | set(registry.keys())
-    return [f"override '{k}' names neither a node id of '{workflow.name}' nor a step key"
-            for k in overrides if k not in known]
-
-
-def override_problems(workflow: Workflow, registry: NodeDefinitionRegistry,
-                      overrides: dict[str, dict[str, Any]]) -> list[str]:
-    """What the planner would refuse in `overrides` for this workflow, found before a job is queued."""
-    problems = unknown_override_keys(workflow, registry, overrides)
-    for node in workflow.nodes:
-        picked = overrides_for(node.id, node.step, overrides)
-        if picked and node.step in registry:
-            problems.extend(resolve_settings(registry.get(node.step), node.id, node.params, picked)[1])
-    return problems
 
 
 def placement(definition: NodeDefinition, capabilities: frozenset[str], options: RunOptions) -> tuple[str, list[str]]:

@@ -13,14 +13,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ..artifacts import Artifact
-from ..context import WorkflowContext
-from ..node_definition import NodeDefinition
-from ..workflow import NodePolicy
+from ..model.artifacts import Artifact
+from ..model.context import WorkflowContext
+from ..model.node_definition import NodeDefinition
+from ..model.workflow import NodePolicy
 from .cache_keys import content_key, run_key
 from .calls import context_snapshot, error_record, module_dir, normalise_outputs, ref_of
-from .dispatch import run_helper, run_inline, run_pooled
 from .options import NodeResult, OutputRef, ProgressEvent
+from .placement import run_helper, run_inline, run_pooled
 from .session import RunSession
 
 Outputs = dict[str, list[Artifact]]

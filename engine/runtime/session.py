@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..artifacts import Artifact
-from ..cache import NodeCache
-from ..context import WorkflowContext
-from ..publishing import MediaAsset
-from ..store import RunStore
+from ..model.artifacts import Artifact
+from ..model.context import WorkflowContext
+from ..model.publishing import MediaAsset
+from .cache import NodeCache
 from .capture import ROUTER
 from .options import ProgressEvent, RunOptions
+from .store import RunStore
 
 
 class RecordingPublisher:
@@ -108,7 +108,7 @@ class RunSession:
 
     def context(self, run_dir: Path, mode: str, authoritative: bool, order_line: Any,
                 publisher: Any) -> WorkflowContext:
-        from ..capabilities import detect_capabilities
+        from ..model.capabilities import detect_capabilities
 
         caps = self.options.capabilities if self.options.capabilities is not None else detect_capabilities()
         return WorkflowContext(

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Render templates and the built-in material library: builds engine/templates/*.blend from code
 # when one is missing or older than the code that makes it (scripts/build_templates.py,
-# engine/blender/studio.py, the index; engine/materials.py, engine/blender/material_library.py).
+# engine/render/blender/studio.py, the index; engine/render/materials.py, engine/render/blender/material_library.py).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 dir=engine/templates
-sources=(scripts/build_templates.py engine/blender/studio.py "$dir/templates.json" engine/materials.py
-         engine/blender/material_library.py)
+sources=(scripts/build_templates.py engine/render/blender/studio.py "$dir/templates.json" engine/render/materials.py
+         engine/render/blender/material_library.py)
 stale=0
 for blend in materials.blend $(.venv/bin/python -c "import json; print(' '.join(t['file'] for t in json.load(open('$dir/templates.json'))['templates']))"); do
   if [ ! -s "$dir/$blend" ]; then stale=1; fi

@@ -12,9 +12,9 @@ if __name__ == "__main__":
     sys.path[:0] = [repo, deps]
     import bpy
 
-    from engine.blend_header import blend_version
     from engine.cli import main
-    from engine.template_library import BUNDLED_DIR, readable_template
+    from engine.render.blend_header import blend_version
+    from engine.render.template_library import BUNDLED_DIR, readable_template
 
     result = {"blender": list(bpy.app.version), "pillow": importlib.util.find_spec("PIL") is not None}
     result["exit"] = main(["render", step, "--preset", "still", "--resolution", "64", "--samples", "2",

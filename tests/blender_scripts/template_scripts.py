@@ -1,6 +1,6 @@
 """Reads a template .blend that carries a scripted driver, the way the render nodes read one, in a
 Blender whose preferences switch Python auto-execution on (as a user's may), then evaluates it;
-prints whether Blender refused the driver. `engine` reads it through engine.blender.scene (what
+prints whether Blender refused the driver. `engine` reads it through engine.render.blender.scene (what
 workers and `hartomat render` do); `control` appends the same scene without the engine, to show
 the driver would run. Args after `--`: REPO TEMPLATE engine|control [DEPS (pydantic for Blender's
 own Python)]."""
@@ -14,7 +14,7 @@ sys.path[:0] = [repo, *deps]
 
 import bpy  # noqa: E402
 
-from engine.blender.scene import activate, new_render_scene  # noqa: E402
+from engine.render.blender.scene import activate, new_render_scene  # noqa: E402
 
 bpy.context.preferences.filepaths.use_scripts_auto_execute = True
 if mode == "engine":

@@ -79,7 +79,7 @@ function loadViewer() {
 async function glbOf(asset) {
   const blob = await assetBlob(asset.id);
   if (!isViewerPage(asset)) return blob.arrayBuffer();
-  // engine/web/viewer.html: <script type="text/plain" id="hartomat-glb">BASE64</script>. Read as
+  // engine/chromium/viewer.html: <script type="text/plain" id="hartomat-glb">BASE64</script>. Read as
   // text, not parsed as a page: its inline style would trip this page's CSP.
   const embedded = /<script[^>]*id="hartomat-glb"[^>]*>([^<]*)<\/script>/.exec(await blob.text());
   if (!embedded) throw new Error(`${asset.name} embeds no GLB`);

@@ -1,0 +1,81 @@
+"""The words the engine, the farm, the add-on and the API share, each spelled once.
+
+StrEnum members compare equal to their strings, so JSON, SQLite rows and old documents keep
+working while code names the member (`Mode.GRAPH`, not "graph").
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Mode(StrEnum):
+    """How an order line runs: the legacy pipeline, the graph, or both compared (shadow)."""
+    LEGACY = "legacy"
+    GRAPH = "graph"
+    SHADOW = "shadow"
+
+
+class Capability(StrEnum):
+    """What an interpreter can run: Blender (`bpy`), OpenCascade (`ocp`), a headless browser."""
+    BPY = "bpy"
+    OCP = "ocp"
+    BROWSER = "browser"
+
+
+class Preset(StrEnum):
+    """The shipped output types a legacy config or `hartomat render --preset` names."""
+    STILL = "still"
+    TURNTABLE = "turntable"
+    MULTI_ANGLE = "multi_angle"
+    STILL_WITH_EXPORTS = "still_with_exports"
+
+
+class Role(StrEnum):
+    """What an API token may do."""
+    SUBMIT = "submit"
+    WORKER = "worker"
+    ADMIN = "admin"
+
+
+class JobStatus(StrEnum):
+    """A farm job's state (server_bridge.jobstate moves jobs between them)."""
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class OrderStatus(StrEnum):
+    """An order's state, rolled up from its jobs."""
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    PARTIAL = "partial"
+    CANCELLED = "cancelled"
+
+
+class RunStatus(StrEnum):
+    """A run's state in the run store."""
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+
+
+TERMINAL_JOB_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
+
+
+class NodeStatus(StrEnum):
+    """A node's state within one run."""
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CACHED = "cached"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"

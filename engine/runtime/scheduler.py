@@ -1,0 +1,241 @@
+"""The graph executor: runs a plan's nodes in dependency order and applies on-fail policies.
+
+Inline nodes run one at a time on the calling thread (Blender's main thread for bpy work);
+thread nodes run in this process on worker threads, process and helper nodes on waiting threads
+that hand the work to the process pool or a helper interpreter, so independent branches overlap.
+Among ready nodes the earliest in the plan goes first, so a run without off-thread nodes is fully
+deterministic. `plan_steps` advances a run one turn per step, so a caller whose thread draws a UI
+(Blender's editor) runs it between events; `run_plan` runs it to the end.
+"""
+
+from __future__ import annotations
+
+import heapq
+import queue
+from collections.abc import Generator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from ..model.artifacts import Artifact
+from ..model.context import WorkflowContext
+from .capture import ROUTER
+from .options import NodeResult
+from .planning import Plan, PlannedNode
+from .runner import NodeRunner, NodeSpec
+from .self_publish import publish_render_outputs
+from .session import RunSession
+
+Outputs = dict[str, list[Artifact]]
+T = TypeVar("T")
+
+
+@dataclass
+class GraphOutcome:
+    status: str  # succeeded | failed | cancelled
+    results: dict[str, NodeResult]
+    outputs: dict[str, Outputs]
+    fallback_requested: bool = False
+    failed_nodes: list[str] = field(default_factory=list)
+
+    @property
+    def error(self) -> str | None:
+        messages = [f"node '{n}' ({self.results[n].step}): {(self.results[n].error or {}).get('message', '')}"
+                    for n in self.failed_nodes]
+        return "; ".join(messages) or None
+
+
+def spec_of(node: PlannedNode) -> NodeSpec:
+    return NodeSpec(node_id=node.node_id, step=node.step, definition=node.definition, settings=node.settings,
+                    policy=node.policy, cache_key=node.cache_key, cacheable=node.cacheable, where=node.where,
+                    missing=node.missing, self_publish=node.self_publish)
+
+
+class GraphExecutor:
+    def __init__(self, plan: Plan, session: RunSession, ctx: WorkflowContext, phase: str, work_root: Path) -> None:
+        self.plan, self.session, self.ctx = plan, session, ctx
+        self.nodes = plan.by_id()
+        self.runner = NodeRunner(session, ctx, phase, work_root)
+        self.results = {n.node_id: NodeResult(node_id=n.node_id, step=n.step, phase=phase) for n in plan.nodes}
+        self.outputs: dict[str, Outputs] = {}
+        self.waiting = {n.node_id: len({e.source for e in n.inputs}) for n in plan.nodes}
+        self.ready: list[int] = []  # inline nodes ready to run, by plan position
+        self.off_thread: list[PlannedNode] = []  # process/helper nodes ready to hand off
+        options = session.options
+        self.given = {k: v for k, v in options.given.items() if k in self.nodes}
+        self.needed = needed_nodes(plan, options.targets, set(self.given))
+        for node in plan.nodes:
+            if node.node_id not in self.needed and node.node_id not in self.given:
+                why = "not needed by this part job" if options.targets else "its outputs came from other jobs"
+                self.results[node.node_id] = self.runner.mark(node.node_id, node.step, "skipped", why)
+            elif self.waiting[node.node_id] == 0 and node.node_id not in self.given:
+                self._make_ready(node)
+        self.done: queue.SimpleQueue[tuple[str, NodeResult, Outputs]] = queue.SimpleQueue()
+        self.threads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="hartomat-node")
+        self.in_flight = 0
+        self.stop_reason: str | None = None
+        self.fallback = False
+        self.failed: list[str] = []
+
+    def step(self, wait: float | None) -> bool:
+        """One turn: hand ready off-thread nodes to threads, then run one inline node or take one
+        finished off-thread node (waiting up to `wait` s for it; None waits as long as it takes).
+        False once nothing is left to run or wait for."""
+        if not self._pending():
+            return False
+        if self.stop_reason is None and self.session.cancelled():
+            self.stop_reason = "run cancelled"
+        if self.stop_reason is not None:
+            self.ready.clear()
+            self.off_thread.clear()
+        for node in self.off_thread:
+            self.in_flight += 1
+            self.threads.submit(self._run_off_thread, node)
+        self.off_thread.clear()
+        if self.ready:
+            inline = self.plan.nodes[heapq.heappop(self.ready)]
+            self._finish(inline, *self.runner.run(spec_of(inline), self._inputs(inline)))
+        elif self.in_flight:
+            try:
+                node_id, result, outputs = self.done.get(block=wait != 0, timeout=wait or None)
+            except queue.Empty:
+                pass
+            else:
+                self.in_flight -= 1
+                self._finish(self.nodes[node_id], result, outputs)
+        self._drain()
+        self.session.flush_events()
+        return self._pending()
+
+    def finish_given(self) -> None:
+        """Record the nodes whose outputs other farm jobs made (an assemble job's chunks, views)
+        and release what waits on them."""
+        for node_id, outputs in self.given.items():
+            self._finish(self.nodes[node_id], self.runner.given(spec_of(self.nodes[node_id]), outputs), outputs)
+
+    def _pending(self) -> bool:
+        return bool(self.ready or self.off_thread or self.in_flight)
+
+    def outcome(self) -> GraphOutcome:
+        """The run's outcome once `step` returned False; nodes never reached are marked."""
+        self._mark_unrun()
+        status = "cancelled" if self.session.cancelled() and not self.failed else (
+            "failed" if self.failed else "succeeded")
+        return GraphOutcome(status=status, results=self.results, outputs=self.outputs,
+                            fallback_requested=self.fallback, failed_nodes=self.failed)
+
+    def _make_ready(self, node: PlannedNode) -> None:
+        """Off-thread nodes are handed to worker threads at once; inline ones queue by position."""
+        if node.where in ("process", "helper", "thread"):
+            self.off_thread.append(node)
+        else:
+            heapq.heappush(self.ready, node.index)
+
+    def _run_off_thread(self, node: PlannedNode) -> None:
+        try:
+            result, outputs = self.runner.run(spec_of(node), self._inputs(node))
+        except BaseException as exc:  # noqa: BLE001 - must reach the main loop or it waits forever
+            result = self.runner.mark(node.node_id, node.step, "failed", f"runtime error: {exc}")
+            outputs = {}
+        self.done.put((node.node_id, result, outputs))
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                node_id, result, outputs = self.done.get_nowait()
+            except queue.Empty:
+                return
+            self.in_flight -= 1
+            self._finish(self.nodes[node_id], result, outputs)
+
+    def _inputs(self, node: PlannedNode) -> dict[str, list[Artifact]]:
+        inputs: dict[str, list[Artifact]] = {}
+        for edge in node.inputs:
+            inputs.setdefault(edge.target_input, []).extend(self.outputs.get(edge.source, {}).get(edge.source_output, []))
+        return inputs
+
+    def _finish(self, node: PlannedNode, result: NodeResult, outputs: Outputs) -> None:
+        self.results[node.node_id] = result
+        if result.status in ("succeeded", "cached"):
+            self.outputs[node.node_id] = outputs
+            if node.self_publish and self.ctx.authoritative and self.session.options.targets is None:
+                publish_render_outputs(self.ctx, node, outputs)
+            for dependant in node.dependants:
+                self.waiting[dependant] -= 1
+                if (self.waiting[dependant] == 0 and self.results[dependant].status == "pending"
+                        and dependant not in self.given):
+                    self._make_ready(self.nodes[dependant])
+            return
+        if result.status == "cancelled":
+            self.stop_reason = self.stop_reason or "run cancelled"
+            return
+        self.failed.append(node.node_id)
+        policy = node.policy.on_fail
+        if policy == "continue":
+            self._skip_descendants(node)
+        else:
+            self.fallback = self.fallback or policy == "fallback_legacy"
+            self.stop_reason = f"node '{node.node_id}' failed (on_fail={policy})"
+
+    def _skip_descendants(self, node: PlannedNode) -> None:
+        stack = list(node.dependants)
+        while stack:
+            current = self.nodes[stack.pop()]
+            if self.results[current.node_id].status != "pending":
+                continue
+            self.results[current.node_id] = self.runner.mark(
+                current.node_id, current.step, "skipped", f"upstream node '{node.node_id}' failed")
+            stack.extend(current.dependants)
+
+    def _mark_unrun(self) -> None:
+        reason = self.stop_reason or "not reached"
+        status = "cancelled" if reason == "run cancelled" else "skipped"
+        for node in self.plan.nodes:
+            if self.results[node.node_id].status == "pending":
+                self.results[node.node_id] = self.runner.mark(node.node_id, node.step, status, reason)
+
+
+def plan_steps(plan: Plan, session: RunSession, ctx: WorkflowContext, phase: str, work_root: Path,
+               wait: float | None) -> Generator[None, None, GraphOutcome]:
+    """Run `plan` one turn per iteration (see GraphExecutor.step); returns the outcome. Node
+    output stays routed to node logs between turns; closing the generator early waits for the
+    off-thread nodes already started."""
+    executor = GraphExecutor(plan, session, ctx, phase, work_root)
+    with ROUTER.installed():
+        try:
+            executor.finish_given()
+            while executor.step(wait):
+                yield
+        finally:
+            executor.threads.shutdown(wait=True)
+    return executor.outcome()
+
+
+def needed_nodes(plan: Plan, targets: frozenset[str] | None, given: set[str]) -> set[str]:
+    """The nodes a run must execute: ancestors of `targets` (every sink when None), not walking
+    past nodes whose outputs are given."""
+    nodes = plan.by_id()
+    stack = [n for n in (targets if targets is not None else
+                         [n.node_id for n in plan.nodes if not n.dependants]) if n in nodes]
+    needed: set[str] = set()
+    while stack:
+        current = stack.pop()
+        if current in needed or current in given:
+            continue
+        needed.add(current)
+        stack.extend(e.source for e in nodes[current].inputs)
+    return needed
+
+
+def drive(steps: Generator[None, None, T]) -> T:
+    """Run a stepped generator to its end on this thread; its return value."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+
+def run_plan(plan: Plan, session: RunSession, ctx: WorkflowContext, phase: str, work_root: Path) -> GraphOutcome:
+    return drive(plan_steps(plan, session, ctx, phase, work_root, wait=None))
