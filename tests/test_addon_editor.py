@@ -84,13 +84,13 @@ def test_field_groups_and_add_menu_categories_come_from_the_registry(addon):
 
 
 def test_ids_are_stable_unique_and_renaming_changes_nothing(addon):
-    from hartomat_addon import convert
+    from hartomat_addon import tree_json
 
     tree = starter_tree("still")
-    before = convert.tree_to_json(tree)
+    before = tree_json.tree_to_json(tree)
     node(tree, "still").name = "Hero shot"
     node(tree, "still").label = "Hero shot"
-    assert convert.tree_to_json(tree) == before
+    assert tree_json.tree_to_json(tree) == before
     duplicate = tree.nodes.new("HartomatNode_blender_still")
     assert duplicate.hm_id == "blender_still"
     again = tree.nodes.new("HartomatNode_blender_still")
@@ -103,17 +103,17 @@ def test_ids_are_stable_unique_and_renaming_changes_nothing(addon):
 
 @pytest.mark.parametrize("family", WORKFLOW_FAMILIES)
 def test_starter_graphs_round_trip_to_identical_json(addon, family):
-    from hartomat_addon import convert
+    from hartomat_addon import tree_json
 
     tree = starter_tree(family)
-    first = convert.tree_to_json(tree)
+    first = tree_json.tree_to_json(tree)
     assert first == preset_workflow(family).to_json()  # nothing lost, nothing added, positions kept
-    second = convert.tree_to_json(convert.load_document_into_tree(first, "first export"))
+    second = tree_json.tree_to_json(tree_json.load_document_into_tree(first, "first export"))
     assert second == first
 
 
 def test_round_trip_keeps_policy_ui_and_values_blender_cannot_hold(addon):
-    from hartomat_addon import convert
+    from hartomat_addon import tree_json
 
     doc = json.loads(preset_workflow("still").to_json())
     still = next(n for n in doc["nodes"] if n["id"] == "still")
@@ -123,18 +123,18 @@ def test_round_trip_keeps_policy_ui_and_values_blender_cannot_hold(addon):
     still["ui"] = {"position": [1300.5, -20], "colour": "#ff0000"}
     doc["ui"] = {"zoom": 1.5}
     text = json.dumps(doc, indent=2) + "\n"
-    tree = convert.load_document_into_tree(text, "edited.json")
-    exported = json.loads(convert.tree_to_json(tree))
+    tree = tree_json.load_document_into_tree(text, "edited.json")
+    exported = json.loads(tree_json.tree_to_json(tree))
     exported_still = next(n for n in exported["nodes"] if n["id"] == "still")
     assert exported_still["params"]["samples"] == 0
     assert exported_still["params"]["focal_length"] == 35.5
     assert exported_still["policy"]["max_attempts"] == 3 and exported_still["policy"]["on_fail"] == "continue"
     assert exported_still["ui"] == {"colour": "#ff0000", "position": [1300.5, -20]}
     assert exported["ui"] == {"zoom": 1.5}
-    assert convert.tree_to_json(convert.load_document_into_tree(convert.tree_to_json(tree), "x")) == \
-        convert.tree_to_json(tree)
+    assert tree_json.tree_to_json(tree_json.load_document_into_tree(tree_json.tree_to_json(tree), "x")) == \
+        tree_json.tree_to_json(tree)
     node(tree, "still").hm_s_samples = 8  # a user edit replaces the raw value
-    assert json.loads(convert.tree_to_json(tree))["nodes"][8]["params"]["samples"] == 8
+    assert json.loads(tree_json.tree_to_json(tree))["nodes"][8]["params"]["samples"] == 8
 
 
 def test_import_and_export_operators_use_files(addon, tmp_path):
@@ -208,26 +208,26 @@ def test_dispatch_without_a_server_says_so(addon, monkeypatch):
 
 
 def test_saved_blend_reopens_with_workflows_intact(addon, tmp_path):
-    from hartomat_addon import convert
+    from hartomat_addon import tree_json
 
     trees = {family: starter_tree(family) for family in WORKFLOW_FAMILIES}
     node(trees["still"], "still").hm_s_samples = 4
-    expected = {t.name: convert.tree_to_json(t) for t in trees.values()}
+    expected = {t.name: tree_json.tree_to_json(t) for t in trees.values()}
     path = tmp_path / "workflows.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(path))
     bpy.ops.wm.read_homefile(use_empty=True)
     assert not [t for t in bpy.data.node_groups if t.bl_idname == "HartomatWorkflowTree"]
     bpy.ops.wm.open_mainfile(filepath=str(path))
-    reopened = {t.name: convert.tree_to_json(t) for t in bpy.data.node_groups
+    reopened = {t.name: tree_json.tree_to_json(t) for t in bpy.data.node_groups
                 if t.bl_idname == "HartomatWorkflowTree" and t.name in expected}
     assert reopened == expected
 
 
 def test_unregister_leaves_nothing_and_register_restores_everything(addon):
-    from hartomat_addon import convert
+    from hartomat_addon import tree_json
 
     tree = starter_tree("multi_angle")
-    name, before = tree.name, convert.tree_to_json(tree)
+    name, before = tree.name, tree_json.tree_to_json(tree)
     del tree  # a Python reference to a node tree does not survive its class being unregistered
     addon.unregister()
     leftovers = [name for name in dir(bpy.types) if name.startswith("HARTOMAT_")]
@@ -237,7 +237,7 @@ def test_unregister_leaves_nothing_and_register_restores_everything(addon):
     assert bpy.types.NodeTree.bl_rna_get_subclass_py("HartomatWorkflowTree") is None
     assert "validate" not in dir(bpy.ops.hartomat)
     addon.register()
-    assert convert.tree_to_json(bpy.data.node_groups[name]) == before
+    assert tree_json.tree_to_json(bpy.data.node_groups[name]) == before
 
 
 def test_inspect_run_colours_nodes_from_a_run_json(addon, tmp_path):

@@ -45,10 +45,10 @@ def use_server(farm, monkeypatch):
 @pytest.fixture(scope="module")
 def farm_run(addon, farm, bearing_step, tmp_path_factory):
     """The small graph dispatched from the add-on and run by a real worker to the end."""
-    from hartomat_addon import convert
+    from hartomat_addon import tree_json
 
     server, admin, worker_token = farm
-    tree = convert.load_document_into_tree(json.dumps(SMALL_GRAPH), "small graph")
+    tree = tree_json.load_document_into_tree(json.dumps(SMALL_GRAPH), "small graph")
     with pytest.MonkeyPatch.context() as env:
         env.setenv("HARTOMAT_SERVER", server.url)
         env.setenv("HARTOMAT_TOKEN", admin)

@@ -110,13 +110,13 @@ def test_in_the_editor_renders_stay_on_blenders_thread_and_cad_goes_to_the_helpe
     from types import SimpleNamespace
 
     from engine.runtime import plan_workflow
-    from hartomat_addon import convert, ops_run
+    from hartomat_addon import tree_json, ops_run
 
     path = {"python": sys.executable, "": "", "missing": str(tmp_path / "no-python")}[helper]
     monkeypatch.setattr(ops_run, "addon_prefs", lambda: SimpleNamespace(helper_python=path))
     tree = starter_tree("still")
     options = ops_run.run_options(tree, frozenset({"bpy", "ocp"}), ui_thread=True)
-    plan = plan_workflow(convert.tree_to_workflow(tree), ops_run.order_line_for(tree, ""), options)
+    plan = plan_workflow(tree_json.tree_to_workflow(tree), ops_run.order_line_for(tree, ""), options)
     where = {n.node_id: n.where for n in plan.nodes}
     assert where["still"] == where["thumbnails"] == "inline"  # bpy: Blender's main thread
     assert where["setup"] == where["bbox"] == where["notify"] == "thread"

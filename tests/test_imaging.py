@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine import imaging
+from engine.render import imaging
 from engine.compare.images import load_image
 from engine.compare.model import CompareInputError
 

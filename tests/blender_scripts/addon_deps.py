@@ -11,7 +11,7 @@ if __name__ == "__main__":
 
     package = "bl_ext.user_default.hartomat"
     prefs = bpy.context.preferences.addons[package].preferences
-    capabilities = importlib.import_module(f"{package}.vendor.engine.capabilities")
+    capabilities = importlib.import_module(f"{package}.vendor.engine.model.capabilities")
     before = sorted(capabilities.detect_capabilities())
     prefs_module = importlib.import_module(f"{package}.prefs")
     wrong_problem = prefs_module.deps_problem(wrong)

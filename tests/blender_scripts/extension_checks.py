@@ -36,7 +36,7 @@ result = bpy.ops.extensions.package_install_files(filepath=zip_path, repo="user_
 assert result == {"FINISHED"}, result
 assert addon_utils.check(MODULE)[1], "the extension is not enabled after install"
 ext = sys.modules[MODULE]
-from bl_ext.user_default.hartomat import convert, engine_link  # noqa: E402
+from bl_ext.user_default.hartomat import tree_json, engine_link  # noqa: E402
 
 assert engine_link.ENGINE_PACKAGE == MODULE + ".vendor.engine", engine_link.ENGINE_PACKAGE
 print("python", sys.version.split()[0], "blender", bpy.app.version_string, "engine", engine_link.ENGINE_PACKAGE)
@@ -55,9 +55,9 @@ for family in FAMILIES:
     assert bpy.ops.hartomat.validate(tree_name=starter.name) == {"FINISHED"}
     errors = [p for p in json.loads(starter.hm_report) if p["severity"] == "error"]
     assert errors == [], errors
-    first = convert.tree_to_json(starter)
+    first = tree_json.tree_to_json(starter)
     assert first == engine_link.presets.preset_workflow(family).to_json()
-    assert convert.tree_to_json(convert.load_document_into_tree(first, "export")) == first
+    assert tree_json.tree_to_json(tree_json.load_document_into_tree(first, "export")) == first
 
 # a validation error lands on its node
 still = bpy.data.node_groups["still (migrated)"]
@@ -65,7 +65,7 @@ still.links.remove(next(link for link in still.links if link.to_node.hm_id == "b
 bpy.ops.hartomat.validate(tree_name=still.name)
 flagged = sorted(n.hm_id for n in still.nodes if n.use_custom_color)
 assert flagged == ["bbox"], flagged
-expected = {t.name: convert.tree_to_json(t) for t in hartomat_trees()}
+expected = {t.name: tree_json.tree_to_json(t) for t in hartomat_trees()}
 
 # disable -> enable in one session: no leftovers, trees intact
 del tree, still, starter
@@ -75,17 +75,17 @@ assert registered_node_types(STEP_KEYS) == []
 assert bpy.types.NodeTree.bl_rna_get_subclass_py("HartomatWorkflowTree") is None
 assert "validate" not in dir(bpy.ops.hartomat)
 bpy.ops.preferences.addon_enable(module=MODULE)
-from bl_ext.user_default.hartomat import convert  # noqa: E402,F811
+from bl_ext.user_default.hartomat import tree_json  # noqa: E402,F811
 
 assert registered_node_types(STEP_KEYS) == STEP_KEYS
-assert {t.name: convert.tree_to_json(t) for t in hartomat_trees()} == expected
+assert {t.name: tree_json.tree_to_json(t) for t in hartomat_trees()} == expected
 
 # save and reopen
 blend = f"{out_dir}/workflows.blend"
 bpy.ops.wm.save_as_mainfile(filepath=blend)
 bpy.ops.wm.read_homefile(use_empty=True)
 bpy.ops.wm.open_mainfile(filepath=blend)
-assert {t.name: convert.tree_to_json(t) for t in hartomat_trees()} == expected
+assert {t.name: tree_json.tree_to_json(t) for t in hartomat_trees()} == expected
 
 
 def run_cad_graph_in_the_helper(step):
@@ -98,7 +98,7 @@ def run_cad_graph_in_the_helper(step):
     helper = addon_prefs().helper_python
     assert helper and "ocp" not in ops_run.capabilities(), (helper, ops_run.capabilities())
     graphs = Path(engine_link.engine_module("workflow").__file__).parent / "graphs"
-    cad = convert.load_document_into_tree((graphs / "cad_convert.json").read_text(), "cad_convert.json")
+    cad = tree_json.load_document_into_tree((graphs / "cad_convert.json").read_text(), "cad_convert.json")
     cad.hm_out_dir = f"{out_dir}/cad-run"
     assert bpy.ops.hartomat.run_local(tree_name=cad.name, step_path=step) == {"FINISHED"}, cad.hm_run
     nodes = json.loads(cad.hm_run)["nodes"]

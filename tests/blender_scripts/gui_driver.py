@@ -219,9 +219,9 @@ def start_slow_run():
     """A graph whose notify node retries a closed port for minutes, started as a user clicks Run."""
     import json
 
-    from bl_ext.user_default.hartomat import convert
+    from bl_ext.user_default.hartomat import tree_json
 
-    tree = convert.load_document_into_tree(json.dumps(SLOW_GRAPH), "slow graph")
+    tree = tree_json.load_document_into_tree(json.dumps(SLOW_GRAPH), "slow graph")
     tree.name = SLOW_TREE
     tree.use_fake_user = True
     click_run(tree, screenshot + ".slow-runs")
