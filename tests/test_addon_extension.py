@@ -50,7 +50,7 @@ def test_blender_ext_validate_passes_on_the_manifest_and_the_zip(extension_zip):
 def test_zip_vendors_the_engine_and_bundles_wheels_for_311_and_313(extension_zip):
     names = zipfile.ZipFile(extension_zip).namelist()
     assert "blender_manifest.toml" in names and "__init__.py" in names
-    assert "vendor/engine/registry.py" in names and "vendor/engine/runtime/__init__.py" in names
+    assert "vendor/engine/model/registry.py" in names and "vendor/engine/runtime/__init__.py" in names
     assert not any(n.startswith(("engine/", "server_bridge/")) for n in names)  # nothing generic top-level
     manifest = tomllib.loads((REPO / "blender_manifest.toml").read_text())
     wheels = [w.removeprefix("./") for w in manifest["wheels"]]
