@@ -97,7 +97,7 @@ def run_cad_graph_in_the_helper(step):
 
     helper = addon_prefs().helper_python
     assert helper and "ocp" not in ops_run.capabilities(), (helper, ops_run.capabilities())
-    graphs = Path(engine_link.engine_module("workflow").__file__).parent / "graphs"
+    graphs = Path(engine_link.engine_module("model.workflow").__file__).parents[1] / "graphs"
     cad = tree_json.load_document_into_tree((graphs / "cad_convert.json").read_text(), "cad_convert.json")
     cad.hm_out_dir = f"{out_dir}/cad-run"
     assert bpy.ops.hartomat.run_local(tree_name=cad.name, step_path=step) == {"FINISHED"}, cad.hm_run
