@@ -261,13 +261,22 @@ def load_base(base: Path) -> Any:
     return importlib.import_module
 
 
-def converter(package: str) -> Callable[[str, str], None]:
-    """What occ_glb_export runs (read from scratch, mesh, write, post-process), from `package`."""
+def occ_module(package: str, name: str, before_the_move: str = "") -> Any:
+    """`package`'s OpenCascade module `name`: engine/cad/occ/ now, engine/occ/ in trees before the
+    engine's subpackages (where step_to_glb was `convert`)."""
     import importlib
 
-    convert = importlib.import_module(f"{package}.occ.convert")
-    reader = importlib.import_module(f"{package}.occ.step_reader")
-    tessellate = importlib.import_module(f"{package}.occ.tessellate")
+    try:
+        return importlib.import_module(f"{package}.cad.occ.{name}")
+    except ModuleNotFoundError:
+        return importlib.import_module(f"{package}.occ.{before_the_move or name}")
+
+
+def converter(package: str) -> Callable[[str, str], None]:
+    """What occ_glb_export runs (read from scratch, mesh, write, post-process), from `package`."""
+    convert = occ_module(package, "step_to_glb", "convert")
+    reader = occ_module(package, "step_reader")
+    tessellate = occ_module(package, "tessellate")
 
     def run(source: str, target: str) -> None:
         reader.clear_shared_step()
@@ -277,10 +286,8 @@ def converter(package: str) -> Callable[[str, str], None]:
 
 def extractor(package: str) -> Callable[[str], None]:
     """What occ_object_extract runs (read from scratch with layers, walk the assembly), from `package`."""
-    import importlib
-
-    assembly = importlib.import_module(f"{package}.occ.assembly")
-    reader = importlib.import_module(f"{package}.occ.step_reader")
+    assembly = occ_module(package, "assembly")
+    reader = occ_module(package, "step_reader")
 
     def run(source: str) -> None:
         reader.clear_shared_step()

@@ -110,7 +110,7 @@ def test_in_the_editor_renders_stay_on_blenders_thread_and_cad_goes_to_the_helpe
     from types import SimpleNamespace
 
     from engine.runtime import plan_workflow
-    from hartomat_addon import tree_json, ops_run
+    from hartomat_addon import ops_run, tree_json
 
     path = {"python": sys.executable, "": "", "missing": str(tmp_path / "no-python")}[helper]
     monkeypatch.setattr(ops_run, "addon_prefs", lambda: SimpleNamespace(helper_python=path))

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.render import imaging
 from engine.compare.images import load_image
 from engine.compare.model import CompareInputError
+from engine.render import imaging
 
 
 @pytest.fixture(params=["pillow", "blender"])

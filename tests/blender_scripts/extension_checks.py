@@ -36,7 +36,7 @@ result = bpy.ops.extensions.package_install_files(filepath=zip_path, repo="user_
 assert result == {"FINISHED"}, result
 assert addon_utils.check(MODULE)[1], "the extension is not enabled after install"
 ext = sys.modules[MODULE]
-from bl_ext.user_default.hartomat import tree_json, engine_link  # noqa: E402
+from bl_ext.user_default.hartomat import engine_link, tree_json  # noqa: E402
 
 assert engine_link.ENGINE_PACKAGE == MODULE + ".vendor.engine", engine_link.ENGINE_PACKAGE
 print("python", sys.version.split()[0], "blender", bpy.app.version_string, "engine", engine_link.ENGINE_PACKAGE)
