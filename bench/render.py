@@ -30,16 +30,11 @@ from bench.perfdoc import machine, write_section  # noqa: E402
 def prepare(folder: Path) -> dict[str, Any]:
     """The bearing sample as GLB + bbox + material map, made by the project's own CAD nodes."""
     from engine.cad.samples import make_bearing_step
-    from engine.executors import cad, pure
     from engine.legacy.presets import DEFAULT_RULES
     from engine.model.context import NodeCall, OrderLine, WorkflowContext
-    from engine.model.node_settings import (
-        AutoPopulateMaterialsSettings,
-        GlbBboxSettings,
-        MaterialMapResolveSettings,
-        OccGlbExportSettings,
-        OccObjectExtractSettings,
-    )
+    from engine.nodes import cad, pure
+    from engine.nodes.cad import GlbBboxSettings, OccGlbExportSettings, OccObjectExtractSettings
+    from engine.nodes.pure import AutoPopulateMaterialsSettings, MaterialMapResolveSettings
 
     step = make_bearing_step(folder / "bearing.step")
     ctx = WorkflowContext(order_line=OrderLine(product="bearing", step_path=str(step)), run_dir=folder)
@@ -127,9 +122,9 @@ def previous_look_template(folder: Path) -> Any:
 
 def ours(inputs: dict[str, Any], folder: Path, size: int, samples: int, render_times: list[float],
          template: Any = None, **changes: Any) -> None:
-    from engine.executors import render
     from engine.model.context import NodeCall, OrderLine, WorkflowContext
-    from engine.model.node_settings import BlenderStillSettings, ResolveTemplateSettings
+    from engine.nodes import render
+    from engine.nodes.render import BlenderStillSettings, ResolveTemplateSettings
     from engine.render.blender import output
 
     ctx = WorkflowContext(order_line=OrderLine(product="bearing"), run_dir=folder)

@@ -30,8 +30,8 @@ from engine.chromium.browser import FLAGS, find_browser, snapshot  # noqa: E402
 from engine.chromium.page import ViewerConfig, write_viewer  # noqa: E402
 from engine.model.artifacts import Artifact, ArtifactKind  # noqa: E402
 from engine.model.context import NodeCall, OrderLine, WorkflowContext  # noqa: E402
-from engine.model.node_settings import OccGlbExportSettings  # noqa: E402
 from engine.model.registry import REGISTRY  # noqa: E402
+from engine.nodes.cad import OccGlbExportSettings  # noqa: E402
 from engine.render.imaging import foreground_share  # noqa: E402
 
 TOPIC = "three.js snapshot"

@@ -122,10 +122,10 @@ def echo(call: NodeCall) -> dict[str, Artifact]:
 IMAGE_OUT = (out("image", K.IMAGE, role="primary_render"),)
 
 
-def _def(key: str, func: str, *, render: bool = False, execution: str = "inline", outputs: Any = None,
+def _def(key: str, *, render: bool = False, execution: str = "inline", outputs: Any = None,
          inputs: Any = None) -> NodeDefinition:
     return NodeDefinition(
-        key=key, label=key, description=f"test-only {key}", family="test", module_key=f"test.{func}",
+        key=key, label=key, description=f"test-only {key}", family="test",
         settings_model=ProbeSettings,
         inputs=inputs if inputs is not None else (inp("inp", K.BBOX, required=False, multiple=True),),
         outputs=outputs if outputs is not None else (out("out", K.BBOX),),
@@ -134,26 +134,26 @@ def _def(key: str, func: str, *, render: bool = False, execution: str = "inline"
 
 
 TEST_NODES = {
-    "t_noop": (_def("t_noop", "noop"), noop),
-    "t_flaky": (_def("t_flaky", "flaky"), flaky),
-    "t_slow": (_def("t_slow", "slow"), slow),
-    "t_boom": (_def("t_boom", "boom"), boom),
-    "t_proc": (_def("t_proc", "slow", execution="process"), slow),
-    "t_main": (_def("t_main", "where", execution="main_thread"), where),
-    "t_where": (_def("t_where", "where"), where),
-    "t_meet": (_def("t_meet", "rendezvous", execution="process"), rendezvous),
-    "t_proc_boom": (_def("t_proc_boom", "boom", execution="process"), boom),
-    "t_parts": (_def("t_parts", "parts", outputs=(out("cad_parts", K.CAD_PARTS),)), parts),
-    "t_file": (_def("t_file", "write_file", render=True, outputs=IMAGE_OUT), write_file),
-    "t_stamp": (_def("t_stamp", "stamp", outputs=IMAGE_OUT), stamp),
-    "t_echo": (_def("t_echo", "echo", outputs=IMAGE_OUT, inputs=(inp("image", K.IMAGE),)), echo),
+    "t_noop": (_def("t_noop"), noop),
+    "t_flaky": (_def("t_flaky"), flaky),
+    "t_slow": (_def("t_slow"), slow),
+    "t_boom": (_def("t_boom"), boom),
+    "t_proc": (_def("t_proc", execution="process"), slow),
+    "t_main": (_def("t_main", execution="main_thread"), where),
+    "t_where": (_def("t_where"), where),
+    "t_meet": (_def("t_meet", execution="process"), rendezvous),
+    "t_proc_boom": (_def("t_proc_boom", execution="process"), boom),
+    "t_parts": (_def("t_parts", outputs=(out("cad_parts", K.CAD_PARTS),)), parts),
+    "t_file": (_def("t_file", render=True, outputs=IMAGE_OUT), write_file),
+    "t_stamp": (_def("t_stamp", outputs=IMAGE_OUT), stamp),
+    "t_echo": (_def("t_echo", outputs=IMAGE_OUT, inputs=(inp("image", K.IMAGE),)), echo),
 }
 
 
 def runtime_registry() -> NodeDefinitionRegistry:
     registry = REGISTRY.copy()
     for definition, executor in TEST_NODES.values():
-        registry.register(definition, executor=executor)
+        registry.register(definition, executor)
     return registry
 
 
@@ -162,7 +162,7 @@ def register_needing(registry: NodeDefinitionRegistry, base: str, key: str,
     """Register a copy of test node `base` as `key`, needing `capabilities` (e.g. ('ocp',))."""
     definition, executor = TEST_NODES[base]
     registry.register(NodeDefinition.model_validate({**definition.model_dump(), "key": key,
-                                                     "capabilities": capabilities}), executor=executor)
+                                                     "capabilities": capabilities}), executor)
     return registry
 
 
@@ -272,7 +272,7 @@ def fake_registry() -> NodeDefinitionRegistry:
     """The shipped definitions with fake CAD/render executors, plus the test-only nodes."""
     registry = runtime_registry()
     for step, executor in FAKES.items():
-        registry.register(REGISTRY.get(step), executor=executor)
+        registry.register(REGISTRY.get(step), executor, replace=True)
     return registry
 
 

@@ -57,21 +57,21 @@ def test_missing_file_is_a_clear_error(step, tmp_path):
 
 def test_resolve_missing_explicit_path(tmp_path):
     call = make_call("resolve_step_path", tmp_path, step_path=str(tmp_path / "gone.stp"))
-    from engine.executors.cad import resolve_step_path
+    from engine.nodes.cad import resolve_step_path
 
     with pytest.raises(NodeInputError, match="STEP file not found: .*gone.stp"):
         resolve_step_path(call)
 
 
 def test_resolve_with_nothing_to_go_on(tmp_path):
-    from engine.executors.cad import resolve_step_path
+    from engine.nodes.cad import resolve_step_path
 
     with pytest.raises(NodeInputError, match="no STEP file given.*'P-42'"):
         resolve_step_path(make_call("resolve_step_path", tmp_path, order_line=OrderLine(product="P-42")))
 
 
 def test_resolve_library_miss_names_product_and_folder(tmp_path):
-    from engine.executors.cad import resolve_step_path
+    from engine.nodes.cad import resolve_step_path
 
     (tmp_path / "lib").mkdir()
     (tmp_path / "lib" / "other.step").write_text("x")

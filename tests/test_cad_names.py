@@ -9,7 +9,7 @@ from cad_support import run_step, step_artifact, validate_gltf
 
 from engine.cad.glb import read_glb
 from engine.cad.samples import AssemblySpec, PartSpec, box, placement, write_step
-from engine.executors.cad import safe_name, unique_file_names
+from engine.nodes.cad import safe_name, unique_file_names
 
 
 @pytest.fixture(scope="module")

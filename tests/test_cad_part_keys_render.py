@@ -16,9 +16,9 @@ from render_support import TINY, node_call
 
 from engine.cad import samples
 from engine.cad.glb import rewrite_glb_json
-from engine.executors import render
 from engine.model.artifacts import Artifact
-from engine.model.node_settings import BlenderStillSettings
+from engine.nodes import render
+from engine.nodes.render import BlenderStillSettings
 
 pytestmark = pytest.mark.slow
 

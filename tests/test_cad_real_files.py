@@ -97,7 +97,7 @@ def test_wrong_code_page_setting_is_used_as_given(files, tmp_path):
 def test_unknown_code_page_setting_names_the_field():
     from pydantic import ValidationError
 
-    from engine.model.node_settings import OccObjectExtractSettings
+    from engine.nodes.cad import OccObjectExtractSettings
 
     with pytest.raises(ValidationError, match="(?s)codepage.*unknown code page .klingon."):
         OccObjectExtractSettings(codepage="klingon")

@@ -6,9 +6,9 @@ import shutil
 
 from cad_support import make_call
 
-from engine.executors.cad import resolve_step_path
 from engine.model.artifacts import sha256_file
 from engine.model.context import OrderLine
+from engine.nodes.cad import resolve_step_path
 
 
 def test_library_lookup_is_case_insensitive_on_name_and_suffix(tmp_path, single_part_step):

@@ -1,6 +1,6 @@
 """The layers of docs/architecture.md, checked on the source: no package imports a package above
 it (engine < server_bridge < hartomat_addon, and inside the engine core < model < cad, render,
-chromium < compare, legacy, executors < runtime < cli), anywhere in a module, lazily or not; and
+chromium < compare, legacy, nodes < runtime < cli), anywhere in a module, lazily or not; and
 the engine imports Blender and OpenCascade only inside functions, so it loads without them."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ ENGINE_LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"core"}),
     frozenset({"model"}),
     frozenset({"cad", "render", "chromium"}),
-    frozenset({"compare", "legacy", "executors"}),
+    frozenset({"compare", "legacy", "nodes"}),  # model's REGISTRY imports nodes by name, on first read
     frozenset({"runtime"}),
     frozenset({"cli"}),
 )

@@ -8,9 +8,8 @@ from PIL import Image
 from render_support import node_call
 
 from engine.errors import NodeInputError
-from engine.executors.media import thumbnail_save
 from engine.model.artifacts import Artifact, ArtifactKind
-from engine.model.node_settings import ThumbnailSaveSettings
+from engine.nodes.media import ThumbnailSaveSettings, thumbnail_save
 
 
 @pytest.fixture(params=["pillow", "blender"], autouse=True)

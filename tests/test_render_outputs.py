@@ -11,9 +11,9 @@ import pytest
 from render_support import MATERIAL_MAP, TINY, make_product_glb, node_call
 
 from engine.errors import CancelledError, NodeInputError
-from engine.executors import render
 from engine.model.artifacts import Artifact, ArtifactKind
-from engine.model.node_settings import BlenderTurntableSettings, ExportBlendSettings
+from engine.nodes import render
+from engine.nodes.render import BlenderTurntableSettings, ExportBlendSettings
 
 pytestmark = pytest.mark.slow
 

@@ -10,9 +10,9 @@ from PIL import Image
 from render_support import MATERIAL_MAP, TINY, make_product_glb, node_call
 
 from engine.errors import NodeInputError
-from engine.executors import render
 from engine.model.artifacts import Artifact, ArtifactKind
-from engine.model.node_settings import BlenderRenderSettings, BlenderStillSettings
+from engine.nodes import render
+from engine.nodes.render import BlenderRenderSettings, BlenderStillSettings
 
 pytestmark = pytest.mark.slow
 

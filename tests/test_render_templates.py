@@ -11,9 +11,9 @@ import pytest
 from render_support import node_call
 
 from engine.errors import NodeInputError
-from engine.executors import render
 from engine.model.artifacts import ArtifactKind
 from engine.model.context import OrderLine
+from engine.nodes import render
 from engine.render.template_library import BUNDLED_DIR, TemplateLibrary
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,8 +16,8 @@ from engine.chromium.browser import BROWSER_ENV, find_browser
 from engine.errors import HartomatError, NodeInputError
 from engine.model.artifacts import Artifact, ArtifactKind
 from engine.model.context import NodeCall, OrderLine, WorkflowContext
-from engine.model.node_settings import ThreejsRenderSettings
 from engine.model.registry import REGISTRY
+from engine.nodes.web import ThreejsRenderSettings
 
 BACKGROUND = (240, 240, 240)
 SIZE = 96
@@ -129,7 +129,7 @@ def test_not_a_glb_names_the_file(tmp_path: Path) -> None:
 
 def test_bearing_from_step_shows_in_the_viewer(tmp_path: Path, bearing_step: Path, chromium: str) -> None:
     """The real chain: OCP tessellates the bearing fixture to a GLB, the viewer shows it."""
-    from engine.model.node_settings import OccGlbExportSettings
+    from engine.nodes.cad import OccGlbExportSettings
 
     step = Artifact.from_file(ArtifactKind.STEP_FILE, bearing_step, data={"product": "bearing"})
     export = NodeCall(node_id="glb_export", step="occ_glb_export", settings=OccGlbExportSettings(),

@@ -72,7 +72,8 @@ class FanOut(BaseModel):
     """How the farm may split a node over several jobs: a frame range (chunks of `size` frames
     out of `count`, set through `start`/`end`) or a view (each such node its own job when its
     `switch` setting is on). `assembler` ("module:function") builds the node's unsplit outputs
-    from the parts' files; `parts` names the output ports a part job hands to the assemble job."""
+    from the parts' files (tests/test_node_registry.py checks that it resolves); `parts` names
+    the output ports a part job hands to the assemble job."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -87,7 +88,8 @@ class FanOut(BaseModel):
 
 
 class NodeDefinition(BaseModel):
-    """Everything the system knows about one step, apart from its executor's code."""
+    """Everything the system knows about one step, apart from its executor's code; registered
+    with that executor by `engine.model.registry.node` in the step's `engine/nodes/` module."""
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
@@ -96,7 +98,6 @@ class NodeDefinition(BaseModel):
     label: str
     description: str
     family: str
-    module_key: str
     settings_model: type[NodeSettings]
     inputs: tuple[Port, ...] = ()
     outputs: tuple[Port, ...] = ()
@@ -161,7 +162,6 @@ class NodeDefinition(BaseModel):
             "label": self.label,
             "description": self.description,
             "family": self.family,
-            "module_key": self.module_key,
             "settings_schema": self.settings_schema(),
             "defaults": self.default_settings(),
             "field_groups": self.field_groups(),

@@ -1,12 +1,18 @@
-"""Settings models of every step: types, defaults, bounds, choices and editor field groups."""
+"""What node settings share: the `setting(...)` field helper (editor group, tooltip, trust),
+path settings, the base models several nodes extend (code page, tessellation, render), the
+material rule, and the composite settings of a bridge node.
+
+Each node's own settings model lives beside its executor, in its `engine/nodes/` module.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Iterable
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
-from .node_definition import NodeSettings
+from .node_definition import NodeDefinition, NodeSettings
 
 Reach = Literal["path", "url", "env", "interpreter"]
 PathRoot = Literal["scratch", "products", "templates"]
@@ -18,10 +24,6 @@ OPERATOR_REASONS: dict[str, str] = {
     "interpreter": "it names a program the worker runs",
 }
 TEXT_MAX = 256
-MAX_FRAMES = 3600
-MAX_RULES = 500
-MAX_THUMBNAILS = 16
-ThumbnailSize = Annotated[int, Field(ge=16, le=4096)]
 
 
 def setting(default: Any, group: str, description: str, *, operator: Reach | None = None,
@@ -49,21 +51,6 @@ ViewChoice = Literal["auto", "fixed"]
 ImageFormat = Literal["PNG", "JPEG", "OPEN_EXR"]
 
 
-class OrderLineSetupSettings(NodeSettings):
-    output_type: str = setting("still", "Order", "Output type this run produces, unless the order line says")
-    product_category: str = setting("", "Order", "Product category used to pick a template; empty = any")
-    work_subdir: str = setting("", "Order", "Sub-folder of the run folder for this line's files; empty = line id",
-                               operator="path")
-
-
-class ResolveStepPathSettings(NodeSettings):
-    step_path: str = path_setting("", "Source", "Explicit STEP file; overrides the order line's product",
-                                  root="products")
-    library_dir: str = path_setting("", "Library", "Product library folder searched by product number",
-                                    root="products")
-    product_number: str = setting("", "Library", "Product number looked up in the library; empty = order line's")
-
-
 class CodepageSetting(NodeSettings):
     codepage: str = setting("auto", "Reader", "Code page of names written as raw 8-bit bytes: auto (detected "
                             "from the file's strings) or a name such as cp1251, cp1252, shift_jis")
@@ -76,12 +63,6 @@ class CodepageSetting(NodeSettings):
         return check_setting(value)
 
 
-class OccObjectExtractSettings(CodepageSetting):
-    read_names: bool = setting(True, "Reader", "Keep product and instance names from the STEP file")
-    read_colours: bool = setting(True, "Reader", "Keep surface and solid colours")
-    read_layers: bool = setting(True, "Reader", "Keep layer assignments")
-
-
 class TessellationSettings(CodepageSetting):
     linear_deflection: float = setting(
         0.1, "Tessellation", "Chordal deviation: mm, or a fraction of each edge when relative", gt=0, le=100
@@ -89,17 +70,6 @@ class TessellationSettings(CodepageSetting):
     relative_deflection: bool = setting(False, "Tessellation", "Linear deflection is relative to edge length")
     angular_deflection: float = setting(0.5, "Tessellation", "Angular deviation in radians", gt=0, le=3.14)
     parallel: bool = setting(True, "Performance", "Mesh faces in parallel threads")
-
-
-class OccGlbExportSettings(TessellationSettings):
-    merge_faces: bool = setting(
-        True, "Output", "One glTF primitive per part and colour instead of one per face (a smaller, faster GLB)"
-    )
-    instance_names: bool = setting(False, "Output", "Name glTF nodes after instances instead of products")
-
-
-class GlbBboxSettings(NodeSettings):
-    padding: float = setting(0.0, "Framing", "Extra margin added on each side, as a fraction of the size", ge=0, le=1)
 
 
 class MaterialRule(BaseModel):
@@ -123,33 +93,6 @@ class MaterialRule(BaseModel):
     label: str = Field("", description="What the rule is for, recorded with each part it gives a material")
 
 
-class MaterialMapResolveSettings(NodeSettings):
-    rules: list[MaterialRule] = setting(
-        [], "Rules", "Ordered rules from part name and CAD colour to library materials",
-        max_length=MAX_RULES)
-    library: str = setting("default", "Library", "Material library to resolve keys against")
-    case_sensitive: bool = setting(False, "Rules", "Match part-name patterns case-sensitively")
-    material_rules: str = path_setting(
-        "", "Rules", "Rules file (JSON) applied after the rules above; empty = the bundled default rules",
-        root="templates")
-    material_library: str = path_setting(
-        "", "Library", "Material library .blend whose materials the rules name; empty = the built-in library",
-        root="templates")
-    category: str = setting("", "Rules", "Product category for category rules; empty = the order line's")
-
-
-class AutoPopulateMaterialsSettings(NodeSettings):
-    default_material: str = setting("plastic_grey", "Defaults", "Material for parts with no rule and no colour")
-    derive_from_colour: bool = setting(True, "Defaults", "Unmatched parts get a plastic in their CAD colour")
-
-
-class ResolveTemplateSettings(NodeSettings):
-    template: str = setting("", "Template", "Template name; empty = chosen by output type and category")
-    library_dir: str = path_setting("", "Template", "Template library folder; empty = the bundled one",
-                                    root="templates")
-    category: str = setting("", "Template", "Product category; empty = the order line's")
-
-
 class RenderSettings(NodeSettings):
     engine: RenderEngine = setting("CYCLES", "Render", "Cycles for final images, Workbench for fast previews")
     resolution_x: int = setting(1024, "Output", "Image width in pixels", ge=16, le=16384)
@@ -163,71 +106,12 @@ class RenderSettings(NodeSettings):
     focal_length: float = setting(50.0, "Camera", "Camera focal length in mm", ge=5, le=500)
 
 
-class BlenderRenderSettings(RenderSettings):
-    use_template_camera: bool = setting(True, "Camera", "Render through the template's camera, framed on the product")
-
-
-class BlenderStillSettings(RenderSettings):
-    view: ViewChoice = setting(
-        "auto", "Camera", "auto: the angle that shows the most of the product; fixed: azimuth and elevation below"
-    )
-    azimuth: float = setting(35.0, "Camera", "Camera angle around the product in degrees (view: fixed)",
-                             ge=-360, le=360)
-    elevation: float = setting(25.0, "Camera", "Camera height angle in degrees (view: fixed)", ge=-89, le=89)
-    view_name: str = setting("", "Output", "Name of this view in file names; empty = 'still'")
-    split_job: bool = setting(False, "Farm", "On the farm, render this view in a job of its own, "
-                              "beside the graph's other views")
-
-
-class BlenderTurntableSettings(RenderSettings):
-    frame_count: int = setting(36, "Animation", "Frames in one full turn", ge=2, le=MAX_FRAMES)
-    fps: int = setting(24, "Animation", "Frames per second of the video", ge=1, le=120)
-    elevation: float = setting(20.0, "Camera", "Camera height angle in degrees", ge=-89, le=89)
-    view: ViewChoice = setting(
-        "auto", "Camera", "auto: the turn starts at the azimuth that shows the most of the product; fixed: at 0"
-    )
-    video_format: Literal["MP4", "MKV"] = setting("MP4", "Video", "Container; both use H.264")
-    keep_frames: bool = setting(False, "Video", "Keep the rendered frames as an image set")
-    chunk_start: int = setting(0, "Chunks", "First frame of this chunk (0-based)", ge=0, le=MAX_FRAMES)
-    chunk_end: int = setting(0, "Chunks", "Frame after this chunk's last; 0 = to the end", ge=0, le=MAX_FRAMES)
-    chunk_size: int = setting(0, "Chunks", "On the farm, frames per job (chunks render on many workers, "
-                              "one job assembles the video); 0 = one job", ge=0, le=MAX_FRAMES)
-
-
-class ThreejsRenderSettings(NodeSettings):
-    width: int = setting(512, "Viewer", "Snapshot and viewer canvas width", ge=64, le=4096)
-    height: int = setting(512, "Viewer", "Snapshot and viewer canvas height", ge=64, le=4096)
-    background: str = setting("#f0f0f0", "Viewer", "Background colour", pattern=r"^#[0-9a-fA-F]{6}$")
-    snapshot: bool = setting(True, "Snapshot", "Take a PNG of the viewer with headless Chromium if available")
-
-
-class ThumbnailSaveSettings(NodeSettings):
-    sizes: list[ThumbnailSize] = setting([256], "Thumbnails", "Longest edge of each thumbnail in pixels",
-                                         min_length=1, max_length=MAX_THUMBNAILS)
-    format: Literal["PNG", "JPEG", "WEBP"] = setting("PNG", "Thumbnails", "Thumbnail file format")
-
-
-class StlCacheGenerateSettings(TessellationSettings):
-    cache_dir: str = path_setting("", "Cache", "STL cache folder; empty = the run store's cache", root="scratch")
-    binary: bool = setting(True, "Output", "Write binary STL")
-
-
-class ExportBlendSettings(NodeSettings):
-    pack_resources: bool = setting(True, "Blend", "Pack images and other resources into the .blend")
-    compress: bool = setting(True, "Blend", "Compress the .blend file")
-    file_name: str = setting("", "Blend", "File name; empty = product name")
-
-
-class OutputSaveSettings(NodeSettings):
-    primary_role: str = setting("", "Publish", "Role of the order line's primary output; empty = first render")
-    publish_primary: bool = setting(True, "Publish", "Set the order line's primary output")
-
-
-class NotifySettings(NodeSettings):
-    webhook_url: str = setting("", "Webhook", "Order system webhook; empty = log a line only", operator="url",
-                               pattern=r"^(https?://.+)?$", max_length=2000)
-    max_attempts: int = setting(4, "Webhook", "Delivery attempts", ge=1, le=20)
-    backoff_s: float = setting(0.5, "Webhook", "First retry delay, doubled per attempt", ge=0, le=600)
-    timeout_s: float = setting(10.0, "Webhook", "Per-request timeout", gt=0, le=300)
-    secret_env: str = setting("HARTOMAT_WEBHOOK_SECRET", "Signing", "Environment variable with the signing secret",
-                              operator="env", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+def composite_settings(name: str, wrapped: Iterable[NodeDefinition]) -> type[NodeSettings]:
+    """Settings of a bridge node: the settings of each wrapped step, under the step's key and in
+    an editor group named after the step."""
+    fields = {
+        definition.key: (definition.settings_model,
+                         Field(default_factory=definition.settings_model, json_schema_extra={"group": definition.label}))
+        for definition in wrapped
+    }
+    return create_model(name, __base__=NodeSettings, **fields)  # type: ignore[call-overload, no-any-return]

@@ -5,7 +5,7 @@
     plan = plan_workflow(workflow, order_line, RunOptions())   # dry run, no side effects
     steps = run_steps(workflow, order_line, RunOptions(ui_thread=True))  # next() per UI tick
 
-See modes.py (legacy / graph / shadow), planning.py (order, settings, keys), executor.py
+See modes.py (legacy / graph / shadow), planning.py (order, settings, keys), scheduler.py
 (scheduling and on-fail policies), runner.py (attempts, cache, recording).
 """
 

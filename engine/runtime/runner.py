@@ -1,7 +1,7 @@
 """Running one node with its policy: cache lookup, attempts with backoff, timeout, recording.
 
 Every attempt is written to the store when it starts and when it ends; the returned
-NodeResult is the last attempt. Used alike by the graph executor and the legacy pipeline.
+NodeResult is the last attempt. Used alike by the graph scheduler and the legacy pipeline.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The graph executor: runs a plan's nodes in dependency order and applies on-fail policies.
+"""The graph scheduler: runs a plan's nodes in dependency order and applies on-fail policies.
 
 Inline nodes run one at a time on the calling thread (Blender's main thread for bpy work);
 thread nodes run in this process on worker threads, process and helper nodes on waiting threads
@@ -52,7 +52,9 @@ def spec_of(node: PlannedNode) -> NodeSpec:
                     missing=node.missing, self_publish=node.self_publish)
 
 
-class GraphExecutor:
+class GraphScheduler:
+    """Decides which ready node runs next and where; a node's own work is its executor's."""
+
     def __init__(self, plan: Plan, session: RunSession, ctx: WorkflowContext, phase: str, work_root: Path) -> None:
         self.plan, self.session, self.ctx = plan, session, ctx
         self.nodes = plan.by_id()
@@ -198,18 +200,18 @@ class GraphExecutor:
 
 def plan_steps(plan: Plan, session: RunSession, ctx: WorkflowContext, phase: str, work_root: Path,
                wait: float | None) -> Generator[None, None, GraphOutcome]:
-    """Run `plan` one turn per iteration (see GraphExecutor.step); returns the outcome. Node
+    """Run `plan` one turn per iteration (see GraphScheduler.step); returns the outcome. Node
     output stays routed to node logs between turns; closing the generator early waits for the
     off-thread nodes already started."""
-    executor = GraphExecutor(plan, session, ctx, phase, work_root)
+    scheduler = GraphScheduler(plan, session, ctx, phase, work_root)
     with ROUTER.installed():
         try:
-            executor.finish_given()
-            while executor.step(wait):
+            scheduler.finish_given()
+            while scheduler.step(wait):
                 yield
         finally:
-            executor.threads.shutdown(wait=True)
-    return executor.outcome()
+            scheduler.threads.shutdown(wait=True)
+    return scheduler.outcome()
 
 
 def needed_nodes(plan: Plan, targets: frozenset[str] | None, given: set[str]) -> set[str]:

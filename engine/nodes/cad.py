@@ -1,4 +1,4 @@
-"""CAD executors: find the STEP file, read its parts, write a GLB, measure it, cache STLs.
+"""CAD nodes: find the STEP file, read its parts, write a GLB, measure it, cache STLs.
 
 OCP is imported only inside the functions that need it (through engine.cad.occ), so this module
 loads anywhere; the runtime may call these functions in a spawned worker process.
@@ -13,7 +13,11 @@ from typing import Any
 
 from ..errors import NodeInputError
 from ..model.artifacts import Artifact, ArtifactKind, sha256_file
+from ..model.artifacts import ArtifactKind as K
 from ..model.context import NodeCall
+from ..model.node_definition import NodeDefinition, NodeSettings, inp, out
+from ..model.node_settings import CodepageSetting, TessellationSettings, path_setting, setting
+from ..model.registry import node
 
 STEP_SUFFIXES = (".step", ".stp")
 
@@ -65,6 +69,21 @@ def _step_candidate(call: NodeCall, line: dict[str, Any]) -> Path:
         f"step_path, or library_dir with a product number (order line product: '{product}')")
 
 
+class ResolveStepPathSettings(NodeSettings):
+    step_path: str = path_setting("", "Source", "Explicit STEP file; overrides the order line's product",
+                                  root="products")
+    library_dir: str = path_setting("", "Library", "Product library folder searched by product number",
+                                    root="products")
+    product_number: str = setting("", "Library", "Product number looked up in the library; empty = order line's")
+
+
+@node(NodeDefinition(
+    key="resolve_step_path", label="Resolve STEP Path", family="input", icon="FILE_FOLDER",
+    description="Finds the product's STEP file (explicit path or product library lookup) and fingerprints it.",
+    settings_model=ResolveStepPathSettings,
+    inputs=(inp("order_line", K.ORDER_LINE),),
+    outputs=(out("step_file", K.STEP_FILE),),
+))
 def resolve_step_path(call: NodeCall) -> dict[str, Artifact]:
     order_line = call.input("order_line")
     line = order_line.data if order_line else call.context.order_line.model_dump()
@@ -99,6 +118,20 @@ def content_counts(parts: list[Any], skipped: dict[str, str]) -> dict[str, int]:
     return totals
 
 
+class OccObjectExtractSettings(CodepageSetting):
+    read_names: bool = setting(True, "Reader", "Keep product and instance names from the STEP file")
+    read_colours: bool = setting(True, "Reader", "Keep surface and solid colours")
+    read_layers: bool = setting(True, "Reader", "Keep layer assignments")
+
+
+@node(NodeDefinition(
+    key="occ_object_extract", label="Extract CAD Objects", family="cad", icon="OUTLINER_OB_GROUP_INSTANCE",
+    description="Reads the STEP with XCAF: parts, names, colours, assembly tree, instances, units.",
+    settings_model=OccObjectExtractSettings,
+    inputs=(inp("step_file", K.STEP_FILE),),
+    outputs=(out("cad_parts", K.CAD_PARTS),),
+    capabilities=("ocp",), execution="process",
+))
 def occ_object_extract(call: NodeCall) -> dict[str, Artifact]:
     from ..cad.occ.assembly import walk_document
     from ..cad.occ.step_reader import shared_step
@@ -133,6 +166,21 @@ def occ_object_extract(call: NodeCall) -> dict[str, Artifact]:
 
 # --- occ_glb_export -----------------------------------------------------------------------------
 
+class OccGlbExportSettings(TessellationSettings):
+    merge_faces: bool = setting(
+        True, "Output", "One glTF primitive per part and colour instead of one per face (a smaller, faster GLB)"
+    )
+    instance_names: bool = setting(False, "Output", "Name glTF nodes after instances instead of products")
+
+
+@node(NodeDefinition(
+    key="occ_glb_export", label="Export GLB", family="cad", icon="EXPORT",
+    description="Tessellates and writes a GLB in metres, Y-up, with names, colours and instances kept.",
+    settings_model=OccGlbExportSettings,
+    inputs=(inp("step_file", K.STEP_FILE),),
+    outputs=(out("glb", K.GLB, role="glb_model"),),
+    capabilities=("ocp",), execution="process",
+))
 def occ_glb_export(call: NodeCall) -> dict[str, Artifact]:
     from ..cad.occ.step_to_glb import step_to_glb
     from ..cad.occ.tessellate import MeshParams
@@ -179,6 +227,17 @@ def bbox_data(low: list[float], high: list[float], padding: float = 0.0) -> dict
             "diagonal": sum(s * s for s in size) ** 0.5, "up": "Y"}
 
 
+class GlbBboxSettings(NodeSettings):
+    padding: float = setting(0.0, "Framing", "Extra margin added on each side, as a fraction of the size", ge=0, le=1)
+
+
+@node(NodeDefinition(
+    key="glb_bbox", label="GLB Bounding Box", family="cad", icon="CUBE",
+    description="Bounding box, size, centre and diagonal of the GLB in metres, for camera framing.",
+    settings_model=GlbBboxSettings,
+    inputs=(inp("glb", K.GLB),),
+    outputs=(out("bbox", K.BBOX),),
+))
 def glb_bbox(call: NodeCall) -> dict[str, Artifact]:
     glb = call.require("glb")
     if not glb.path:
@@ -192,6 +251,11 @@ def glb_bbox(call: NodeCall) -> dict[str, Artifact]:
 
 
 # --- stl_cache_generate -------------------------------------------------------------------------
+
+class StlCacheGenerateSettings(TessellationSettings):
+    cache_dir: str = path_setting("", "Cache", "STL cache folder; empty = the run store's cache", root="scratch")
+    binary: bool = setting(True, "Output", "Write binary STL")
+
 
 def stl_cache_root(call: NodeCall) -> Path:
     if call.settings.cache_dir:
@@ -249,6 +313,14 @@ def _write_stls(call: NodeCall, path: Path, sha: str, folder: Path) -> tuple[lis
     return [str(folder / name) for name in names], by_key
 
 
+@node(NodeDefinition(
+    key="stl_cache_generate", label="STL Cache", family="cad", icon="MESH_DATA",
+    description="Per-part STL files, cached by STEP fingerprint and tessellation settings.",
+    settings_model=StlCacheGenerateSettings,
+    inputs=(inp("step_file", K.STEP_FILE),),
+    outputs=(out("stl_set", K.STL_SET, role="stl_parts"),),
+    capabilities=("ocp",), execution="process",
+))
 def stl_cache_generate(call: NodeCall) -> dict[str, Artifact]:
     path, sha = step_source(call)
     key = stl_cache_key(sha, call.settings)

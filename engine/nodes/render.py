@@ -1,4 +1,4 @@
-"""Render executors: template choice, stills, template-camera renders, turntables, .blend export.
+"""Render nodes: template choice, stills, template-camera renders, turntables, .blend export.
 
 Each render node builds a fresh scene (template + GLB + materials), frames the camera on the
 `bbox` with `engine.render.framing`, and writes its files under `call.workdir`. Bad input (missing GLB,
@@ -11,20 +11,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from ..errors import NodeInputError
 from ..model.artifacts import Artifact, ArtifactKind
+from ..model.artifacts import ArtifactKind as K
 from ..model.context import NodeCall
-from ..model.node_definition import NodeSettings
-from ..model.node_settings import (
-    BlenderRenderSettings,
-    BlenderStillSettings,
-    BlenderTurntableSettings,
-    ExportBlendSettings,
-    RenderSettings,
-    ResolveTemplateSettings,
-)
+from ..model.node_definition import FanOut, NodeDefinition, NodeSettings, inp, out
+from ..model.node_settings import RenderSettings, ViewChoice, path_setting, setting
+from ..model.registry import node
 from ..render.framing import (
     Box,
     Lens,
@@ -37,6 +32,57 @@ from ..render.framing import (
 from ..render.template_library import TemplateLibrary, readable_template
 
 S = TypeVar("S", bound=NodeSettings)
+MAX_FRAMES = 3600
+RENDER_INPUTS = (
+    inp("glb", K.GLB, description="The product geometry"),
+    inp("bbox", K.BBOX, description="Framing box from glb_bbox"),
+    inp("material_map", K.MATERIAL_MAP, required=False, description="Part -> material assignment"),
+    inp("template", K.TEMPLATE, required=False, description="Studio scene; a plain one when absent"),
+)
+
+
+class ResolveTemplateSettings(NodeSettings):
+    template: str = setting("", "Template", "Template name; empty = chosen by output type and category")
+    library_dir: str = path_setting("", "Template", "Template library folder; empty = the bundled one",
+                                    root="templates")
+    category: str = setting("", "Template", "Product category; empty = the order line's")
+
+
+class BlenderRenderSettings(RenderSettings):
+    use_template_camera: bool = setting(True, "Camera", "Render through the template's camera, framed on the product")
+
+
+class BlenderStillSettings(RenderSettings):
+    view: ViewChoice = setting(
+        "auto", "Camera", "auto: the angle that shows the most of the product; fixed: azimuth and elevation below"
+    )
+    azimuth: float = setting(35.0, "Camera", "Camera angle around the product in degrees (view: fixed)",
+                             ge=-360, le=360)
+    elevation: float = setting(25.0, "Camera", "Camera height angle in degrees (view: fixed)", ge=-89, le=89)
+    view_name: str = setting("", "Output", "Name of this view in file names; empty = 'still'")
+    split_job: bool = setting(False, "Farm", "On the farm, render this view in a job of its own, "
+                              "beside the graph's other views")
+
+
+class BlenderTurntableSettings(RenderSettings):
+    frame_count: int = setting(36, "Animation", "Frames in one full turn", ge=2, le=MAX_FRAMES)
+    fps: int = setting(24, "Animation", "Frames per second of the video", ge=1, le=120)
+    elevation: float = setting(20.0, "Camera", "Camera height angle in degrees", ge=-89, le=89)
+    view: ViewChoice = setting(
+        "auto", "Camera", "auto: the turn starts at the azimuth that shows the most of the product; fixed: at 0"
+    )
+    video_format: Literal["MP4", "MKV"] = setting("MP4", "Video", "Container; both use H.264")
+    keep_frames: bool = setting(False, "Video", "Keep the rendered frames as an image set")
+    chunk_start: int = setting(0, "Chunks", "First frame of this chunk (0-based)", ge=0, le=MAX_FRAMES)
+    chunk_end: int = setting(0, "Chunks", "Frame after this chunk's last; 0 = to the end", ge=0, le=MAX_FRAMES)
+    chunk_size: int = setting(0, "Chunks", "On the farm, frames per job (chunks render on many workers, "
+                              "one job assembles the video); 0 = one job", ge=0, le=MAX_FRAMES)
+
+
+class ExportBlendSettings(NodeSettings):
+    pack_resources: bool = setting(True, "Blend", "Pack images and other resources into the .blend")
+    compress: bool = setting(True, "Blend", "Compress the .blend file")
+    file_name: str = setting("", "Blend", "File name; empty = product name")
 
 
 def _settings(call: NodeCall, model: type[S]) -> S:
@@ -50,6 +96,13 @@ def _fail(call: NodeCall, field: str, problem: str) -> NodeInputError:
     return NodeInputError(f"node '{call.node_id}' ({call.step}): {field}: {problem}")
 
 
+@node(NodeDefinition(
+    key="resolve_template", label="Resolve Template", family="scene", icon="SCENE_DATA",
+    description="Picks the render template (studio, lights, camera rig, world) for the output type.",
+    settings_model=ResolveTemplateSettings,
+    inputs=(inp("order_line", K.ORDER_LINE),),
+    outputs=(out("template", K.TEMPLATE),),
+))
 def resolve_template(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
     """Pick the template .blend by name, or by the order line's output type and product category."""
     settings = _settings(call, ResolveTemplateSettings)
@@ -165,6 +218,14 @@ def _auto_view(call: NodeCall, stage: Stage, settings: RenderSettings,
     return best.azimuth, best.elevation
 
 
+@node(NodeDefinition(
+    key="blender_still", label="Blender Still", family="render", icon="IMAGE_DATA",
+    description="A still image with the camera framed on the bounding box from a chosen angle.",
+    settings_model=BlenderStillSettings,
+    inputs=RENDER_INPUTS, outputs=(out("image", K.IMAGE, role="primary_render"),),
+    capabilities=("bpy",), execution="main_thread", self_publishes=True, is_render=True,
+    fan_out=FanOut(kind="views", switch="split_job", parts=("image",)),
+))
 def blender_still(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
     """A still framed on the bounding box, from the angle that shows the most of the product
     (view: auto) or from the settings' azimuth and elevation (view: fixed)."""
@@ -180,6 +241,13 @@ def blender_still(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
     return {"image": image}
 
 
+@node(NodeDefinition(
+    key="blender_render", label="Blender Render", family="render", icon="RENDER_STILL",
+    description="General Blender render of the prepared scene through the template's camera.",
+    settings_model=BlenderRenderSettings,
+    inputs=RENDER_INPUTS, outputs=(out("image", K.IMAGE, role="primary_render"),),
+    capabilities=("bpy",), execution="main_thread", self_publishes=True, is_render=True,
+))
 def blender_render(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
     """A render through the template's camera: its viewing angle and lens, framed on the product."""
     from ..render.blender import camera
@@ -225,6 +293,18 @@ def _render_frames(call: NodeCall, settings: BlenderTurntableSettings, stage: St
     return paths
 
 
+@node(NodeDefinition(
+    key="blender_turntable", label="Blender Turntable", family="render", icon="RENDER_ANIMATION",
+    description="N frames around the product, encoded to video; frames kept on request.",
+    settings_model=BlenderTurntableSettings,
+    inputs=RENDER_INPUTS,
+    outputs=(out("video", K.VIDEO, role="turntable_video"),
+             out("frames", K.IMAGE_SET, role="turntable_frames")),
+    capabilities=("bpy",), execution="main_thread", self_publishes=True, is_render=True,
+    workflow_families=("turntable",),
+    fan_out=FanOut(kind="frames", count="frame_count", start="chunk_start", end="chunk_end",
+                   size="chunk_size", parts=("frames",), assembler=f"{__name__}:assemble_turntable"),
+))
 def blender_turntable(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
     """One full turn in frame_count frames (or the chunk asked), encoded to H.264 video."""
     settings = _settings(call, BlenderTurntableSettings)
@@ -290,6 +370,13 @@ def _blend_name(call: NodeCall, settings: ExportBlendSettings) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", base.removesuffix(".blend")) or "product"
 
 
+@node(NodeDefinition(
+    key="export_blend", label="Export .blend", family="output", icon="BLENDER",
+    description="Saves the production scene as a .blend asset, without touching the primary output.",
+    settings_model=ExportBlendSettings,
+    inputs=RENDER_INPUTS, outputs=(out("blend", K.BLEND_FILE, role="blend_production"),),
+    capabilities=("bpy",), execution="main_thread",
+))
 def export_blend(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
     """The production scene (studio, product, materials, framed camera) as a self-contained .blend."""
     import bpy

@@ -1,17 +1,31 @@
-"""Media executors: thumbnails (Pillow, or Blender's image API inside a Blender without it)."""
+"""Media nodes: thumbnails (Pillow, or Blender's image API inside a Blender without it)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field
 
 from ..errors import NodeInputError
 from ..model.artifacts import Artifact, ArtifactKind
+from ..model.artifacts import ArtifactKind as K
 from ..model.context import NodeCall
-from ..model.node_settings import ThumbnailSaveSettings
+from ..model.node_definition import NodeDefinition, NodeSettings, inp, out
+from ..model.node_settings import setting
+from ..model.registry import node
 from ..render.imaging import thumbnail
 
 READABLE = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
 EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
+MAX_THUMBNAILS = 16
+ThumbnailSize = Annotated[int, Field(ge=16, le=4096)]
+
+
+class ThumbnailSaveSettings(NodeSettings):
+    sizes: list[ThumbnailSize] = setting([256], "Thumbnails", "Longest edge of each thumbnail in pixels",
+                                         min_length=1, max_length=MAX_THUMBNAILS)
+    format: Literal["PNG", "JPEG", "WEBP"] = setting("PNG", "Thumbnails", "Thumbnail file format")
 
 
 def _sources(call: NodeCall) -> list[Path]:
@@ -28,6 +42,14 @@ def _sources(call: NodeCall) -> list[Path]:
     return files
 
 
+@node(NodeDefinition(
+    key="thumbnail_save", label="Thumbnails", family="output", icon="IMAGE_REFERENCE",
+    description="Thumbnails of images in the sizes asked.",
+    settings_model=ThumbnailSaveSettings,
+    inputs=(inp("image", K.IMAGE, K.IMAGE_SET, multiple=True),),
+    outputs=(out("thumbnails", K.IMAGE_SET, role="thumbnail"),),
+    execution="main_thread",  # Blender's image API where Pillow is absent; bpy is not thread-safe
+))
 def thumbnail_save(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
     """One thumbnail per source image and size (longest edge = size), in one image set."""
     settings = call.settings if isinstance(call.settings, ThumbnailSaveSettings) else \

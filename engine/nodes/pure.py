@@ -1,28 +1,39 @@
-"""Executors that need neither bpy nor OCP: order line set-up, material mapping, publishing
-(output_save) and notification (notify)."""
+"""Nodes that need neither bpy nor OCP and make no output: the order line's set-up and the
+material map (rules, then defaults)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-import os
-import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import HartomatError, NodeInputError
+from ..errors import NodeInputError
 from ..model.artifacts import Artifact, ArtifactKind
+from ..model.artifacts import ArtifactKind as K
 from ..model.context import NodeCall
-from ..model.publishing import primary_index, role_of
+from ..model.node_definition import NodeDefinition, NodeSettings, inp, out
+from ..model.node_settings import MaterialRule, path_setting, setting
+from ..model.registry import node
 from ..model.trust import confine
 from ..render.material_rules import PartFacts, assembly_size, describe, load_rules, rule_matches
 from ..render.materials import LIBRARY
 
-SIGNATURE_HEADER = "X-HartOMat-Signature"
+MAX_RULES = 500
 
 
 # -- order_line_setup ------------------------------------------------------------------------------
+class OrderLineSetupSettings(NodeSettings):
+    output_type: str = setting("still", "Order", "Output type this run produces, unless the order line says")
+    product_category: str = setting("", "Order", "Product category used to pick a template; empty = any")
+    work_subdir: str = setting("", "Order", "Sub-folder of the run folder for this line's files; empty = line id",
+                               operator="path")
+
+
+@node(NodeDefinition(
+    key="order_line_setup", label="Order Line Setup", family="input", icon="FILE_NEW",
+    description="Opens a run for one order line: working folder, product, output type, invocation overrides.",
+    settings_model=OrderLineSetupSettings,
+    outputs=(out("order_line", K.ORDER_LINE),),
+))
 def order_line_setup(call: NodeCall) -> dict[str, Artifact]:
     """The order line as an artifact, with its working folder created under the run folder."""
     line = call.context.order_line
@@ -40,6 +51,21 @@ def order_line_setup(call: NodeCall) -> dict[str, Artifact]:
 
 
 # -- material_map_resolve ----------------------------------------------------------------------------
+class MaterialMapResolveSettings(NodeSettings):
+    rules: list[MaterialRule] = setting(
+        [], "Rules", "Ordered rules from part name and CAD colour to library materials",
+        max_length=MAX_RULES)
+    library: str = setting("default", "Library", "Material library to resolve keys against")
+    case_sensitive: bool = setting(False, "Rules", "Match part-name patterns case-sensitively")
+    material_rules: str = path_setting(
+        "", "Rules", "Rules file (JSON) applied after the rules above; empty = the bundled default rules",
+        root="templates")
+    material_library: str = path_setting(
+        "", "Library", "Material library .blend whose materials the rules name; empty = the built-in library",
+        root="templates")
+    category: str = setting("", "Rules", "Product category for category rules; empty = the order line's")
+
+
 def _parts(call: NodeCall) -> list[dict[str, Any]]:
     artifact = call.require("cad_parts")
     parts = artifact.data.get("parts")
@@ -79,6 +105,13 @@ def _check_materials(call: NodeCall, rules: list[tuple[Any, int, str]]) -> None:
                                  f"material library; known: {', '.join(LIBRARY)}")
 
 
+@node(NodeDefinition(
+    key="material_map_resolve", label="Resolve Materials", family="materials", icon="MATERIAL",
+    description="Maps part names and colours to library materials by ordered rules.",
+    settings_model=MaterialMapResolveSettings,
+    inputs=(inp("cad_parts", K.CAD_PARTS),),
+    outputs=(out("material_map", K.MATERIAL_MAP),),
+))
 def material_map_resolve(call: NodeCall) -> dict[str, Artifact]:
     """Each part gets the material of the first rule that matches its name, the order line's
     category, its colour and its geometry facts; the map records which rule it was."""
@@ -104,6 +137,18 @@ def material_map_resolve(call: NodeCall) -> dict[str, Artifact]:
 
 
 # -- auto_populate_materials ---------------------------------------------------------------------
+class AutoPopulateMaterialsSettings(NodeSettings):
+    default_material: str = setting("plastic_grey", "Defaults", "Material for parts with no rule and no colour")
+    derive_from_colour: bool = setting(True, "Defaults", "Unmatched parts get a plastic in their CAD colour")
+
+
+@node(NodeDefinition(
+    key="auto_populate_materials", label="Auto-populate Materials", family="materials", icon="SHADING_RENDERED",
+    description="Assigns defaults to unmatched parts and records what it assumed.",
+    settings_model=AutoPopulateMaterialsSettings,
+    inputs=(inp("cad_parts", K.CAD_PARTS), inp("material_map", K.MATERIAL_MAP, required=False)),
+    outputs=(out("material_map", K.MATERIAL_MAP),),
+))
 def auto_populate_materials(call: NodeCall) -> dict[str, Artifact]:
     """Parts no rule matched get their CAD colour as a plastic, else the default material."""
     default = call.settings.default_material
@@ -131,102 +176,3 @@ def auto_populate_materials(call: NodeCall) -> dict[str, Artifact]:
     if library:
         data["library"] = library
     return {"material_map": Artifact(kind=ArtifactKind.MATERIAL_MAP, data=data)}
-
-
-# -- output_save --------------------------------------------------------------------------------
-def output_save(call: NodeCall) -> dict[str, Artifact]:
-    """Publish every media input through the run's publisher (idempotent per role and content).
-
-    The primary output is the configured role, else the first render; exports never replace it.
-    A shadow run's publisher publishes nothing.
-    """
-    publisher = call.context.publisher
-    media = [a for a in call.inputs.get("media", []) if a.path or a.files]
-    if publisher is None:
-        raise HartomatError(f"node '{call.node_id}' (output_save): this run has no publisher")
-    roles = [role_of(a) for a in media]
-    primary = primary_index(roles, call.settings.primary_role) if call.settings.publish_primary else None
-    assets = []
-    for index, artifact in enumerate(media):
-        call.check_cancelled()
-        asset = publisher.publish(artifact, roles[index], index == primary, call.node_id, call.context.run_id)
-        assets.append(asset.model_dump(mode="json"))
-        call.log(f"published {roles[index]}: {asset.path}")
-    if not call.context.authoritative:
-        call.log(f"shadow run: {len(assets)} output(s) recorded, nothing published")
-    primary_path = assets[primary]["path"] if primary is not None else None
-    return {"assets": Artifact(kind=ArtifactKind.MEDIA_ASSET, data={"assets": assets, "primary": primary_path},
-                               role="media_assets")}
-
-
-# -- notify -----------------------------------------------------------------------------------------
-def sign(body: bytes, secret: str) -> str:
-    """The X-HartOMat-Signature header value: 'sha256=' + HMAC-SHA256 of the body, hex."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def _notification(call: NodeCall, **data: Any) -> dict[str, Artifact]:
-    return {"notification": Artifact(kind=ArtifactKind.NOTIFICATION, data=data)}
-
-
-def _body(call: NodeCall) -> bytes:
-    line = call.context.order_line
-    assets = [a for item in call.inputs.get("assets", []) for a in item.data.get("assets", [])]
-    payload = {"event": "order_line.completed", "run_id": call.context.run_id, "order_id": line.order_id,
-               "order_line_id": line.id, "product": line.product, "output_type": line.output_type,
-               "assets": [{k: a.get(k) for k in ("role", "path", "sha256", "size", "kind", "primary")} for a in assets]}
-    return json.dumps(payload, sort_keys=True).encode()
-
-
-def notify(call: NodeCall) -> dict[str, Artifact]:
-    """POST a signed JSON body to the webhook, retrying connection errors, 5xx and 429 with
-    exponential backoff; a log line only when no webhook is set or the run is a shadow."""
-    settings = call.settings
-    if not settings.webhook_url:
-        call.log("no webhook set: order line done, nobody notified")
-        return _notification(call, sent=False, reason="no webhook_url")
-    if not call.context.authoritative:
-        call.log(f"shadow run: webhook {settings.webhook_url} not called")
-        return _notification(call, sent=False, reason="shadow run", url=settings.webhook_url)
-    body = _body(call)
-    headers = {"Content-Type": "application/json", "User-Agent": "HartOMat"}
-    secret = os.environ.get(settings.secret_env, "")
-    if secret:
-        headers[SIGNATURE_HEADER] = sign(body, secret)
-    else:
-        call.log(f"warning: ${settings.secret_env} is not set: webhook sent unsigned")
-    status, attempts = _deliver(call, body, headers)
-    return _notification(call, sent=True, url=settings.webhook_url, status_code=status, attempts=attempts)
-
-
-def _deliver(call: NodeCall, body: bytes, headers: dict[str, str]) -> tuple[int, int]:
-    """POST under the run's egress policy; failures read only "delivery failed (HTTP n)" or
-    "could not connect", never the transport's own words."""
-    from ..egress import COULD_NOT_CONNECT, EgressRefused, delivery_failed, post
-
-    settings = call.settings
-    last = ""
-    for attempt in range(1, settings.max_attempts + 1):
-        call.check_cancelled()
-        try:
-            status = post(call.context.extras.get("egress"), settings.webhook_url, body, headers, settings.timeout_s)
-        except EgressRefused as exc:
-            raise NodeInputError(f"node '{call.node_id}': {exc}") from None
-        if isinstance(status, int) and status < 300:
-            call.log(f"webhook {settings.webhook_url}: {status} (attempt {attempt})")
-            return status, attempt
-        last = delivery_failed(status) if isinstance(status, int) else COULD_NOT_CONNECT
-        if isinstance(status, int) and status < 500 and status != 429:
-            raise NodeInputError(f"node '{call.node_id}': webhook {settings.webhook_url}: {last}")
-        call.log(f"webhook attempt {attempt} failed: {last}")
-        if attempt < settings.max_attempts:
-            _sleep(call, settings.backoff_s * 2 ** (attempt - 1))
-    raise HartomatError(f"node '{call.node_id}': webhook {settings.webhook_url}: {last} after "
-                        f"{settings.max_attempts} attempts")
-
-
-def _sleep(call: NodeCall, seconds: float) -> None:
-    end = time.monotonic() + seconds
-    while (left := end - time.monotonic()) > 0:
-        call.check_cancelled()
-        time.sleep(min(left, 0.05))

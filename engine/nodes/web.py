@@ -1,4 +1,4 @@
-"""Executor of `threejs_render`: the web preview of a GLB, and a PNG of it where Chromium exists."""
+"""The `threejs_render` node: the web preview of a GLB, and a PNG of it where Chromium exists."""
 
 from __future__ import annotations
 
@@ -9,11 +9,22 @@ from ..chromium.browser import BROWSER_ENV, BrowserError, find_browser, snapshot
 from ..chromium.page import ViewerConfig, write_viewer
 from ..errors import NodeInputError
 from ..model.artifacts import Artifact, ArtifactKind
+from ..model.artifacts import ArtifactKind as K
 from ..model.context import NodeCall
+from ..model.node_definition import NodeDefinition, NodeSettings, inp, out
+from ..model.node_settings import setting
+from ..model.registry import node
 from ..render.imaging import foreground_share
 
 GLB_MAGIC = b"glTF"
 BLANK_SHARE = 0.005  # a snapshot with fewer non-background pixels than this shows nothing
+
+
+class ThreejsRenderSettings(NodeSettings):
+    width: int = setting(512, "Viewer", "Snapshot and viewer canvas width", ge=64, le=4096)
+    height: int = setting(512, "Viewer", "Snapshot and viewer canvas height", ge=64, le=4096)
+    background: str = setting("#f0f0f0", "Viewer", "Background colour", pattern=r"^#[0-9a-fA-F]{6}$")
+    snapshot: bool = setting(True, "Snapshot", "Take a PNG of the viewer with headless Chromium if available")
 
 
 def _glb_path(call: NodeCall) -> Path:
@@ -62,6 +73,16 @@ def _take_snapshot(call: NodeCall, browser: str, page: Path, glb_path: Path) -> 
     return png, stats
 
 
+@node(NodeDefinition(
+    key="threejs_render", label="three.js Viewer", family="render", icon="WORLD",
+    description="A self-contained three.js viewer page of the GLB and a PNG of it from headless Chromium.",
+    settings_model=ThreejsRenderSettings,
+    inputs=(inp("glb", K.GLB),),
+    outputs=(out("viewer", K.HTML_VIEWER, role="web_viewer"),
+             out("snapshot", K.IMAGE, role="web_snapshot")),
+    optional_capabilities=("browser",),
+    execution="main_thread",  # its snapshot check uses Blender's image API where Pillow is absent
+))
 def threejs_render(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
     """Writes viewer.html (self-contained) and, with a browser, snapshot.png taken of it."""
     settings = call.settings

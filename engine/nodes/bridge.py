@@ -11,19 +11,43 @@ from typing import Any
 
 from ..errors import NodeInputError
 from ..model.artifacts import Artifact
+from ..model.artifacts import ArtifactKind as K
 from ..model.context import NodeCall
+from ..model.node_definition import NodeDefinition, inp, out
+from ..model.node_settings import composite_settings
+from ..model.registry import REGISTRY, node
+from . import cad, pure, render  # noqa: F401 - the wrapped steps register first
+
+CAD_CHAIN = ("resolve_step_path", "occ_object_extract", "occ_glb_export", "glb_bbox")
+STILL_CHAIN = ("material_map_resolve", "auto_populate_materials", "resolve_template", "blender_still")
 
 
 def _registry(call: NodeCall) -> Any:
     registry = call.context.extras.get("registry")
-    if registry is None:
-        from ..model.registry import REGISTRY
-
-        registry = REGISTRY
-    return registry
+    return REGISTRY if registry is None else registry
 
 
+@node(NodeDefinition(
+    key="bridge_legacy_still", label="Legacy Still Chain", family="bridge", icon="LINKED",
+    description="The legacy still render (materials, template, still) as one node, for safe migration.",
+    settings_model=composite_settings("LegacyStillChainSettings", (REGISTRY.get(step) for step in STILL_CHAIN)),
+    inputs=(inp("order_line", K.ORDER_LINE), inp("cad_parts", K.CAD_PARTS),
+            inp("glb", K.GLB), inp("bbox", K.BBOX)),
+    outputs=(out("image", K.IMAGE, role="primary_render"),),
+    capabilities=("bpy",), execution="main_thread", self_publishes=True, is_render=True,
+    composite_of=STILL_CHAIN,
+))
+@node(NodeDefinition(
+    key="bridge_legacy_cad", label="Legacy CAD Chain", family="bridge", icon="LINKED",
+    description="The legacy CAD preparation (resolve, extract, GLB, bbox) as one node, for safe migration.",
+    settings_model=composite_settings("LegacyCadChainSettings", (REGISTRY.get(step) for step in CAD_CHAIN)),
+    inputs=(inp("order_line", K.ORDER_LINE),),
+    outputs=(out("step_file", K.STEP_FILE), out("cad_parts", K.CAD_PARTS),
+             out("glb", K.GLB, role="glb_model"), out("bbox", K.BBOX)),
+    capabilities=("ocp",), composite_of=CAD_CHAIN,
+))
 def run_chain(call: NodeCall) -> dict[str, list[Artifact]]:
+    """The bridge node's steps in order (decorators apply bottom up: the CAD chain registers first)."""
     registry = _registry(call)
     definition = registry.get(call.step)
     pool: dict[str, list[Artifact]] = {k: list(v) for k, v in call.inputs.items()}
