@@ -219,29 +219,6 @@ def _auto_view(call: NodeCall, stage: Stage, settings: RenderSettings,
 
 
 @node(NodeDefinition(
-    key="blender_still", label="Blender Still", family="render", icon="IMAGE_DATA",
-    description="A still image with the camera framed on the bounding box from a chosen angle.",
-    settings_model=BlenderStillSettings,
-    inputs=RENDER_INPUTS, outputs=(out("image", K.IMAGE, role="primary_render"),),
-    capabilities=("bpy",), execution="main_thread", self_publishes=True, is_render=True,
-    fan_out=FanOut(kind="views", switch="split_job", parts=("image",)),
-))
-def blender_still(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
-    """A still framed on the bounding box, from the angle that shows the most of the product
-    (view: auto) or from the settings' azimuth and elevation (view: fixed)."""
-    settings = _settings(call, BlenderStillSettings)
-    call.workdir.mkdir(parents=True, exist_ok=True)
-    stage = _stage(call, settings)
-    azimuth, elevation = settings.azimuth, settings.elevation
-    if settings.view == "auto":
-        azimuth, elevation = _auto_view(call, stage, settings)
-    _frame(stage, azimuth, elevation, _lens(settings), settings.margin)
-    image = _image(call, settings, stage, settings.view_name or "still")
-    image.data.update(azimuth=azimuth, elevation=elevation, camera=settings.view)
-    return {"image": image}
-
-
-@node(NodeDefinition(
     key="blender_render", label="Blender Render", family="render", icon="RENDER_STILL",
     description="General Blender render of the prepared scene through the template's camera.",
     settings_model=BlenderRenderSettings,
@@ -264,6 +241,29 @@ def blender_render(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
     call.log(f"camera at azimuth {azimuth:.1f}, elevation {elevation:.1f}, {lens.focal_mm:g} mm")
     _frame(stage, azimuth, elevation, lens, settings.margin)
     return {"image": _image(call, settings, stage, "render")}
+
+
+@node(NodeDefinition(
+    key="blender_still", label="Blender Still", family="render", icon="IMAGE_DATA",
+    description="A still image with the camera framed on the bounding box from a chosen angle.",
+    settings_model=BlenderStillSettings,
+    inputs=RENDER_INPUTS, outputs=(out("image", K.IMAGE, role="primary_render"),),
+    capabilities=("bpy",), execution="main_thread", self_publishes=True, is_render=True,
+    fan_out=FanOut(kind="views", switch="split_job", parts=("image",)),
+))
+def blender_still(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
+    """A still framed on the bounding box, from the angle that shows the most of the product
+    (view: auto) or from the settings' azimuth and elevation (view: fixed)."""
+    settings = _settings(call, BlenderStillSettings)
+    call.workdir.mkdir(parents=True, exist_ok=True)
+    stage = _stage(call, settings)
+    azimuth, elevation = settings.azimuth, settings.elevation
+    if settings.view == "auto":
+        azimuth, elevation = _auto_view(call, stage, settings)
+    _frame(stage, azimuth, elevation, _lens(settings), settings.margin)
+    image = _image(call, settings, stage, settings.view_name or "still")
+    image.data.update(azimuth=azimuth, elevation=elevation, camera=settings.view)
+    return {"image": image}
 
 
 def _chunk(call: NodeCall, settings: BlenderTurntableSettings) -> range:
