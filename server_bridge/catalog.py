@@ -107,32 +107,11 @@ def load_workflow_row(store: Store, workflow_id: str) -> Any:
     return stored_workflow(store, workflow_id)[1]
 
 
-def override_problems_of(workflow: Any, overrides: dict[str, dict[str, Any]]) -> list[str]:
-    """Override keys that name no node or step of the workflow, and values its settings refuse."""
+def check_output_type(store: Store, spec: dict[str, Any]) -> Any:
+    """The linked workflow, once the output type's family and artifact kind agree with it."""
     from engine.model.overrides import override_problems
     from engine.model.registry import REGISTRY
 
-    return override_problems(workflow, REGISTRY, overrides)
-
-
-def order_override_problems_of(workflow: Any, overrides: dict[str, dict[str, Any]]) -> list[str]:
-    """Operator-only settings (paths, URLs, environment variables) an order line tries to set."""
-    from engine.model.overrides import order_override_problems
-    from engine.model.registry import REGISTRY
-
-    return order_override_problems(workflow, REGISTRY, overrides)
-
-
-def merge_overrides(base: dict[str, dict[str, Any]], extra: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """An order line's overrides on top of its output type's, field by field."""
-    merged = {key: dict(values) for key, values in base.items()}
-    for key, values in extra.items():
-        merged[key] = {**merged.get(key, {}), **values}
-    return merged
-
-
-def check_output_type(store: Store, spec: dict[str, Any]) -> Any:
-    """The linked workflow, once the output type's family and artifact kind agree with it."""
     workflow = load_workflow_row(store, spec["workflow_id"])
     problems = []
     if workflow.family != spec["family"]:
@@ -145,7 +124,7 @@ def check_output_type(store: Store, spec: dict[str, Any]) -> Any:
                          "message": f"artifact kind {spec['artifact_kind']!r} is not produced by workflow "
                                     f"{spec['workflow_id']!r} (it renders {sorted(kinds) or 'nothing'})"})
     problems.extend({"code": "bad_override", "field": "overrides", "severity": "error", "message": message}
-                    for message in override_problems_of(workflow, spec.get("overrides") or {}))
+                    for message in override_problems(workflow, REGISTRY, spec.get("overrides") or {}))
     if spec["mode"] not in MODES:
         problems.append({"code": "bad_mode", "field": "mode", "severity": "error",
                          "message": f"mode must be one of {', '.join(MODES)}"})

@@ -108,7 +108,7 @@ def keep_document(conn: sqlite3.Connection, text: str) -> str:
 
 def freeze_lines_of_older_orders(conn: sqlite3.Connection) -> None:
     """Lines submitted before lines were frozen get what their jobs would have run then."""
-    from .catalog import merge_overrides  # catalog builds on this module
+    from engine.model.overrides import merge_overrides  # here: the store module loads without the engine
 
     rows = conn.execute(
         "SELECT l.id, o.overrides, l.overrides AS line_overrides, o.legacy_fallback, w.family, w.document "

@@ -15,6 +15,8 @@ from engine.model.fanout import (
     plan_fan_out,
     upstream_steps,
 )
+from engine.model.overrides import merge_overrides, order_override_problems, override_problems
+from engine.model.registry import REGISTRY
 
 from . import jobstate
 from .auth import Principal
@@ -22,9 +24,6 @@ from .catalog import (
     CatalogError,
     caps_mask,
     get_output_type,
-    merge_overrides,
-    order_override_problems_of,
-    override_problems_of,
     required_capabilities,
     step_capabilities,
     stored_workflow,
@@ -71,11 +70,11 @@ def create_order(store: Store, principal: Principal, lines: list[dict[str, Any]]
         if store.one("SELECT 1 FROM files WHERE sha256 = ?", sha) is None:
             raise OrderError(f"{where}.step_sha256: no uploaded file has sha256 {sha}")
         document, workflow = stored_workflow(store, output_type["workflow_id"])
-        refused = order_override_problems_of(workflow, line.get("overrides") or {})
+        refused = order_override_problems(workflow, REGISTRY, line.get("overrides") or {})
         if refused:
             raise OrderError(f"{where}.overrides: {'; '.join(refused)}")
         overrides = merge_overrides(output_type["overrides"], line.get("overrides") or {})
-        problems = override_problems_of(workflow, overrides)
+        problems = override_problems(workflow, REGISTRY, overrides)
         if problems:
             raise OrderError(f"{where}.overrides: {'; '.join(problems)}")
         caps = caps_mask(required_capabilities(workflow, output_type["mode"]))

@@ -94,10 +94,10 @@ def run_with_runtime(ctx: JobContext) -> dict[str, Any]:
     from engine.egress import EgressPolicy
     from engine.legacy.presets import PRESETS
     from engine.model.context import OrderLine
+    from engine.model.overrides import merge_overrides
     from engine.model.workflow import parse_workflow_document
     from engine.runtime import RunOptions, run_workflow
 
-    from .catalog import merge_overrides
     from .parts import PartsUnusable, fetch_parts, given_outputs, upload_parts
     from .remote_cache import RemoteCache
 

@@ -178,7 +178,7 @@ from engine.cad.occ.step_reader import clear_shared_step
 from engine.cad.occ.tessellate import MeshParams
 for index in range(3):
     clear_shared_step()
-    step_to_glb(Path(sys.argv[1]), Path(sys.argv[2]), MeshParams())
+    step_to_glb(Path(sys.argv[1]), Path(sys.argv[2]), MeshParams.defaults())
     print(hashlib.sha256(Path(sys.argv[2]).read_bytes()).hexdigest())
 """
 

@@ -157,7 +157,7 @@ def test_tail_only_glb_fix_equals_fixing_the_whole_document(nested_step, tmp_pat
     from engine.cad.occ.tessellate import MeshParams, ensure_meshed, product_labels
 
     step = read_step(nested_step)
-    ensure_meshed(step, product_labels(step.shape_tool), MeshParams())
+    ensure_meshed(step, product_labels(step.shape_tool), MeshParams.defaults())
     seen: dict[str, glb_post.Occurrences] = {}
     monkeypatch.setattr(gltf_export, "postprocess_glb",  # keep OCCT's own GLB
                         lambda path, occurrences: seen.setdefault("occurrences", occurrences) and {})

@@ -81,7 +81,8 @@ def test_transparent_json_run(tmp_path, bearing_step, capsys):
 
 @pytest.mark.parametrize("argv, message", [
     (["render", "missing.step"], "missing.step: no such STEP file"),
-    (["render", "{step}", "--resolution", "4"], "--resolution_x: Input should be greater than or equal to 16"),
+    (["render", "{step}", "--resolution", "4"], "--resolution: step 'blender_still': setting 'resolution_x': "
+                                             "Input should be greater than or equal to 16"),
     (["render", "{step}", "--samples", "0"], "--samples"),
 ])
 def test_bad_command_lines_are_one_clear_line(tmp_path, bearing_step, capsys, argv, message):

@@ -509,7 +509,7 @@ def make_tessellated_step(path: str | Path) -> Path:
     from .occ.tessellate import MeshParams, mesh_shapes
 
     solid = box(20, 20, 20)
-    mesh_shapes([solid], MeshParams())
+    mesh_shapes([solid], MeshParams.defaults())
     builder, compound = BRep_Builder(), TopoDS_Compound()
     builder.MakeCompound(compound)
     explorer = TopExp_Explorer(solid, TopAbs_FACE)

@@ -19,11 +19,14 @@ GRAPH = Path(__file__).resolve().parent.parent / "graphs" / "cad_convert.json"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from ..model.registry import REGISTRY
+
+    defaults = REGISTRY.get("occ_glb_export").default_settings()
     parser = sub.add_parser("convert", help="convert a STEP file to GLB (names, colours, instances kept)")
     parser.add_argument("step", help="STEP file (.step/.stp)")
     parser.add_argument("-o", "--output", required=True, help="GLB file to write")
-    parser.add_argument("--linear-deflection", type=float, help="chordal deviation in mm (default 0.1)")
-    parser.add_argument("--angular-deflection", type=float, help="angular deviation in radians (default 0.5)")
+    parser.add_argument("--linear-deflection", type=float, help=f"chordal deviation in mm (default {defaults['linear_deflection']})")
+    parser.add_argument("--angular-deflection", type=float, help=f"angular deviation in radians (default {defaults['angular_deflection']})")
     parser.add_argument("--codepage", help="code page of names written as raw 8-bit bytes (default auto: "
                                            "detected from the file's strings), e.g. cp1251, cp1252, shift_jis")
     parser.add_argument("--json", action="store_true", help="print the parts, bbox and GLB as JSON")

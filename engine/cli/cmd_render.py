@@ -1,7 +1,10 @@
 """`hartomat render PART.step --preset still`: one STEP file in, finished media out, no server.
 
 Runs the preset's workflow (the legacy config migrated to a DAG) in-process through the
-runtime, shows each node's progress on stderr, and leaves the outputs and `run.json` in OUT.
+runtime; the render options (--resolution, --samples, ...) are overrides of its nodes, applied
+like `hartomat run --set` (a --set wins over an option). Only --mode legacy and shadow read the
+legacy config, with the options applied to it too. Each node's progress goes to stderr; the
+outputs and `run.json` stay in OUT.
 Blender writes render chatter to the process's stdout; it is sent to stderr while the run lasts
 so that `--json` prints nothing but the run summary.
 """
@@ -17,8 +20,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-from pydantic import ValidationError
 
 from ..errors import HartomatError
 
@@ -47,26 +48,52 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+# each render option -> the legacy settings it sets; LEGACY_SETTING_MAP says which node settings those are
+OPTION_SETTINGS: dict[str, tuple[str, ...]] = {
+    "resolution": ("resolution_x", "resolution_y"),
+    "samples": ("samples",),
+    "engine": ("engine",),
+    "frames": ("frame_count",),
+    "transparent": ("transparent",),
+}
+
+
+def option_changes(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """The render options given on the command line: option -> {legacy setting: value}."""
+    given = {option: getattr(args, option) for option in OPTION_SETTINGS}
+    return {option: dict.fromkeys(OPTION_SETTINGS[option], value)
+            for option, value in given.items() if value is not None and value is not False}
+
+
+def render_overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """The render options as step-keyed overrides with the --set values on top (they win); each
+    option is checked by the settings of every step it sets, whatever the preset, and a bad
+    value names its option."""
+    from ..legacy.presets import legacy_overrides
+    from ..model.overrides import merge_overrides, parse_sets, step_override_problems
+    from ..model.registry import REGISTRY
+
+    merged: dict[str, dict[str, Any]] = {}
+    problems = []
+    for option, changes in option_changes(args).items():
+        overrides = legacy_overrides(changes)
+        refused = step_override_problems(REGISTRY, overrides)
+        if refused:
+            problems.append(f"--{option}: {refused[0]}")
+        merged = merge_overrides(merged, overrides)
+    if problems:
+        raise HartomatError(f"bad option: {'; '.join(problems)}")
+    return merge_overrides(merged, parse_sets(args.sets))
+
+
 def preset_config(args: argparse.Namespace) -> Any:
-    """The legacy preset with the command-line changes, validated (bounds as in the settings)."""
+    """The legacy preset with the render options applied: what --mode legacy and shadow run
+    (the graph gets the same options as overrides). Call after render_overrides has checked
+    them: the legacy bounds are the node settings' own, so they pass here too."""
     from ..legacy.presets import PRESETS, LegacyPresetConfig
 
-    changes: dict[str, Any] = {}
-    if args.resolution is not None:
-        changes.update(resolution_x=args.resolution, resolution_y=args.resolution)
-    if args.samples is not None:
-        changes["samples"] = args.samples
-    if args.engine:
-        changes["engine"] = args.engine
-    if args.frames is not None:
-        changes["frame_count"] = args.frames
-    if args.transparent:
-        changes["transparent"] = True
-    try:
-        return LegacyPresetConfig.model_validate({**PRESETS[args.preset].model_dump(), **changes})
-    except ValidationError as exc:
-        problems = "; ".join(f"--{'-'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise HartomatError(f"bad option: {problems}") from None
+    changes = {key: value for settings in option_changes(args).values() for key, value in settings.items()}
+    return LegacyPresetConfig.model_validate({**PRESETS[args.preset].model_dump(), **changes})
 
 
 class ProgressPrinter:
@@ -111,23 +138,23 @@ def _report(result: Any, out_dir: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..legacy.presets import migrate_preset
+    from ..legacy.presets import preset_workflow
     from ..model.context import OrderLine
     from ..runtime import RunOptions, run_workflow
-    from .cmd_run import parse_sets
 
     step = Path(args.step).resolve()
     if not step.is_file():
         raise HartomatError(f"{args.step}: no such STEP file")
-    config = preset_config(args)
+    overrides = render_overrides(args)
+    config = preset_config(args) if args.mode in ("legacy", "shadow") else None
     out_dir = Path(args.out or Path("hartomat-out") / f"{step.stem}-{args.preset}").resolve()
     line = OrderLine(product=step.stem, step_path=str(step), output_type=args.preset, category=args.category)
     options = RunOptions(out_dir=out_dir, mode=args.mode, use_cache=not args.no_cache, legacy_config=config,
-                         overrides=parse_sets(args.sets),
+                         overrides=overrides,
                          cache_dir=Path(args.cache_dir) if args.cache_dir else None,
                          progress=ProgressPrinter(sys.stderr))
     with stdout_to_stderr():
-        result = run_workflow(migrate_preset(config), line, options)
+        result = run_workflow(preset_workflow(args.preset), line, options)
         summary = result.summary()
     if args.json:
         print(json.dumps(summary, indent=2, default=str))

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..errors import HartomatError
 from ..model.context import OrderLine
+from ..model.overrides import parse_sets
 from ..model.workflow import load_workflow
 from ..runtime import ProgressEvent, RunOptions, plan_workflow, run_workflow
 
@@ -33,22 +34,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true", help="print the plan or the run summary as JSON")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
     parser.set_defaults(func=run)
-
-
-def parse_sets(items: list[str]) -> dict[str, dict[str, Any]]:
-    """'node.field=value' pairs into overrides; the value is read as JSON, else kept as text."""
-    overrides: dict[str, dict[str, Any]] = {}
-    for item in items:
-        target, eq, raw = item.partition("=")
-        node, dot, field = target.rpartition(".")
-        if not eq or not dot or not node or not field:
-            raise HartomatError(f"--set {item!r}: expected NODE.FIELD=VALUE, e.g. still.samples=16")
-        try:
-            value: Any = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        overrides.setdefault(node, {})[field] = value
-    return overrides
 
 
 def _print_progress(event: ProgressEvent) -> None:

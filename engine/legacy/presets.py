@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..model.node_settings import ImageFormat, MaterialRule, RenderEngine, ViewChoice
+from ..model.registry import REGISTRY
 from ..model.workflow import Workflow, WorkflowEdge, WorkflowNode
 
 PresetName = Literal["still", "turntable", "multi_angle", "still_with_exports"]
@@ -27,39 +28,49 @@ class CameraAngle(BaseModel):
     view: ViewChoice = "fixed"
 
 
+def owned(step: str, field: str) -> Any:
+    """A legacy field that is one node setting: the default, bounds and description of `field`
+    in `step`'s settings model, so the legacy config never states them a second time."""
+    info = REGISTRY.get(step).settings_model.model_fields[field]
+    copied = Field(info.default, description=info.description)
+    copied.metadata.extend(info.metadata)  # ge/gt/le/lt, lengths, patterns
+    return copied
+
+
 class LegacyPresetConfig(BaseModel):
-    """The flat settings the legacy render pipeline reads for one output type."""
+    """The flat settings the legacy render pipeline reads for one output type; a field that is
+    one node setting takes its default and bounds from that node (`owned`)."""
 
     model_config = ConfigDict(extra="forbid")
 
     preset: PresetName
-    engine: RenderEngine = "CYCLES"
-    resolution_x: int = Field(1024, ge=16, le=16384)
-    resolution_y: int = Field(1024, ge=16, le=16384)
-    samples: int = Field(64, ge=1, le=65536)
-    adaptive_threshold: float = Field(0.01, ge=0, le=1)
-    denoise: bool = True
-    transparent: bool = False
-    file_format: ImageFormat = "PNG"
-    margin: float = Field(0.08, ge=0, le=0.45)
-    focal_length: float = Field(50.0, ge=5, le=500)
+    engine: RenderEngine = owned("blender_still", "engine")
+    resolution_x: int = owned("blender_still", "resolution_x")
+    resolution_y: int = owned("blender_still", "resolution_y")
+    samples: int = owned("blender_still", "samples")
+    adaptive_threshold: float = owned("blender_still", "adaptive_threshold")
+    denoise: bool = owned("blender_still", "denoise")
+    transparent: bool = owned("blender_still", "transparent")
+    file_format: ImageFormat = owned("blender_still", "file_format")
+    margin: float = owned("blender_still", "margin")
+    focal_length: float = owned("blender_still", "focal_length")
     camera_angles: list[CameraAngle] = Field(
         default_factory=lambda: [CameraAngle(name="still", azimuth=35.0, elevation=25.0, view="auto")], min_length=1
     )
-    frame_count: int = Field(36, ge=2, le=3600)
-    fps: int = Field(24, ge=1, le=120)
-    turntable_elevation: float = Field(20.0, ge=-89, le=89)
-    turntable_view: ViewChoice = "auto"
-    video_format: Literal["MP4", "MKV"] = "MP4"
-    keep_frames: bool = False
+    frame_count: int = owned("blender_turntable", "frame_count")
+    fps: int = owned("blender_turntable", "fps")
+    turntable_elevation: float = owned("blender_turntable", "elevation")
+    turntable_view: ViewChoice = owned("blender_turntable", "view")
+    video_format: Literal["MP4", "MKV"] = owned("blender_turntable", "video_format")
+    keep_frames: bool = owned("blender_turntable", "keep_frames")
     export_formats: list[ExportFormat] = Field(default_factory=list)
-    thumbnail_sizes: list[int] = Field(default_factory=lambda: [256])
-    linear_deflection: float = Field(0.1, gt=0, le=100)
-    angular_deflection: float = Field(0.5, gt=0, le=3.14)
-    material_rules: list[MaterialRule] = Field(default_factory=list)
-    default_material: str = "plastic_grey"
-    template: str = ""
-    webhook_url: str = ""
+    thumbnail_sizes: list[int] = Field(default_factory=lambda: [256])  # [] = no thumbnail node
+    linear_deflection: float = owned("occ_glb_export", "linear_deflection")
+    angular_deflection: float = owned("occ_glb_export", "angular_deflection")
+    material_rules: list[MaterialRule] = owned("material_map_resolve", "rules")
+    default_material: str = owned("auto_populate_materials", "default_material")
+    template: str = owned("resolve_template", "template")
+    webhook_url: str = owned("notify", "webhook_url")
 
 
 DEFAULT_RULES = [
@@ -115,6 +126,22 @@ LEGACY_SETTING_MAP: dict[str, list[tuple[str, str]]] = {
     "template": [("resolve_template", "template")],
     "webhook_url": [("notify", "webhook_url")],
 }
+# legacy settings that are not one node setting copied as is: the node's value is built from
+# them (the preset's name, camera angles, which export nodes exist, whether a thumbnail node exists)
+RESHAPED_KEYS = frozenset({"preset", "camera_angles", "export_formats", "thumbnail_sizes"})
+
+
+def legacy_overrides(changes: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Changes to legacy settings as the step-keyed overrides that make the same change to a
+    migrated graph (through LEGACY_SETTING_MAP), e.g. {"samples": 8} -> blender_still.samples
+    and blender_turntable.samples."""
+    overrides: dict[str, dict[str, Any]] = {}
+    for key, value in changes.items():
+        if key in RESHAPED_KEYS or key not in LEGACY_SETTING_MAP:
+            raise ValueError(f"legacy setting {key!r} is not one node setting")
+        for step, field in LEGACY_SETTING_MAP[key]:
+            overrides.setdefault(step, {})[field] = value
+    return overrides
 
 
 class _GraphBuilder:

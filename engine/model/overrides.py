@@ -1,24 +1,43 @@
-"""Overrides: how an order line or an invocation changes a workflow's settings, in one place.
+"""Overrides: how an output type, an order line or an invocation changes a workflow's settings.
 
-Precedence, lowest first: a step's defaults <- the node's params <- overrides keyed by step
-<- overrides keyed by node id; among override sources, a later source wins. The planner, the
-farm's submission check and every CLI command resolve and check overrides here.
+This module is the one home of the concept: the planner, the farm's submission check, the
+worker and every CLI command merge, parse, resolve and check overrides here.
+
+An override document maps a node id or a step key to field values, e.g.
+`{"blender_still": {"samples": 16}, "still_front": {"view": "fixed"}}`. Precedence, lowest
+first: a step's defaults <- the node's params <- overrides keyed by step <- overrides keyed by
+node id; among override sources (output type, order line, invocation) a later source wins.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import ValidationError
 
+from ..errors import HartomatError
 from .node_definition import NodeDefinition
 from .registry import NodeDefinitionRegistry
 from .trust import MISSING, PathRoots, confine_settings, lookup
 from .workflow import Workflow
 
+Overrides = dict[str, dict[str, Any]]
 
-def overrides_for(node_id: str, step: str, *sources: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Step-key overrides, then node-id overrides; for the same key a later source wins."""
+
+def merge_overrides(*sources: Overrides) -> Overrides:
+    """Sources merged key by key and field by field; a later source wins a field (output type <-
+    order line <- invocation). The result is what an order line freezes."""
+    merged: Overrides = {}
+    for source in sources:
+        for key, values in source.items():
+            merged[key] = {**merged.get(key, {}), **values}
+    return merged
+
+
+def overrides_for(node_id: str, step: str, *sources: Overrides) -> dict[str, Any]:
+    """What one node gets: step-key overrides, then node-id overrides; for the same key a later source wins."""
     merged: dict[str, Any] = {}
     for key in (step, node_id):
         for source in sources:
@@ -26,10 +45,39 @@ def overrides_for(node_id: str, step: str, *sources: dict[str, dict[str, Any]]) 
     return merged
 
 
+def parse_set(item: str) -> tuple[str, str, Any]:
+    """One `NODE.FIELD=VALUE` of a `--set` option: (node id or step key, field, value); the value
+    is read as JSON, else kept as text (so `still.view=fixed` needs no quotes)."""
+    target, eq, raw = item.partition("=")
+    node, dot, field = target.rpartition(".")
+    if not eq or not dot or not node or not field:
+        raise HartomatError(f"--set {item!r}: expected NODE.FIELD=VALUE, e.g. still.samples=16")
+    try:
+        value: Any = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return node, field, value
+
+
+def parse_sets(items: Iterable[str]) -> Overrides:
+    """Every `--set` of a command line as one override document; a later `--set` wins."""
+    overrides: Overrides = {}
+    for item in items:
+        node, field, value = parse_set(item)
+        overrides.setdefault(node, {})[field] = value
+    return overrides
+
+
 def _shown(value: Any, limit: int = 80) -> str:
     """A value as an error message quotes it: its repr, cut short (a 10,000-entry list need not echo)."""
     text = repr(value)
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def _refusals(exc: ValidationError, where: str) -> list[str]:
+    """One message per field a settings model refused, naming `where`, the field and the value."""
+    return [f"{where}: setting '{'.'.join(str(p) for p in err['loc'])}': {err['msg']} (got {_shown(err.get('input'))})"
+            for err in exc.errors()]
 
 
 def resolve_settings(definition: NodeDefinition, node_id: str, params: dict[str, Any],
@@ -40,25 +88,19 @@ def resolve_settings(definition: NodeDefinition, node_id: str, params: dict[str,
     try:
         model = definition.settings_model.model_validate(values)
     except ValidationError as exc:
-        problems = [
-            f"node '{node_id}' ({definition.key}): setting '{'.'.join(str(p) for p in err['loc'])}': "
-            f"{err['msg']} (got {_shown(err.get('input'))})"
-            for err in exc.errors()
-        ]
-        return {}, problems
+        return {}, _refusals(exc, f"node '{node_id}' ({definition.key})")
     return confine_settings(definition, node_id, model.model_dump(mode="json"), roots)
 
 
-def unknown_override_keys(workflow: Workflow, registry: NodeDefinitionRegistry,
-                          overrides: dict[str, dict[str, Any]]) -> list[str]:
+def unknown_override_keys(workflow: Workflow, registry: NodeDefinitionRegistry, overrides: Overrides) -> list[str]:
     known = {n.id for n in workflow.nodes} | set(registry.keys())
     return [f"override '{k}' names neither a node id of '{workflow.name}' nor a step key"
             for k in overrides if k not in known]
 
 
-def override_problems(workflow: Workflow, registry: NodeDefinitionRegistry,
-                      overrides: dict[str, dict[str, Any]]) -> list[str]:
-    """What the planner would refuse in `overrides` for this workflow, found before a job is queued."""
+def override_problems(workflow: Workflow, registry: NodeDefinitionRegistry, overrides: Overrides) -> list[str]:
+    """What the planner would refuse in `overrides` for this workflow, found before a job is
+    queued; the messages are the planner's own."""
     problems = unknown_override_keys(workflow, registry, overrides)
     for node in workflow.nodes:
         picked = overrides_for(node.id, node.step, overrides)
@@ -67,7 +109,22 @@ def override_problems(workflow: Workflow, registry: NodeDefinitionRegistry,
     return problems
 
 
-def order_override_problems(workflow: Any, registry: Any, overrides: dict[str, dict[str, Any]]) -> list[str]:
+def step_override_problems(registry: NodeDefinitionRegistry, overrides: Overrides) -> list[str]:
+    """Values that step-keyed overrides give which the step's settings refuse, whether or not a
+    graph has a node of that step (a command-line option is checked once, for every preset)."""
+    problems = []
+    for step, values in overrides.items():
+        if step not in registry:
+            problems.append(f"override '{step}' is not a step key")
+            continue
+        try:
+            registry.get(step).settings_model.model_validate(values)
+        except ValidationError as exc:
+            problems.extend(_refusals(exc, f"step '{step}'"))
+    return problems
+
+
+def order_override_problems(workflow: Workflow, registry: NodeDefinitionRegistry, overrides: Overrides) -> list[str]:
     """Operator-only settings that an order line's overrides try to set, one message each."""
     problems = []
     for node in workflow.nodes:

@@ -13,7 +13,7 @@ from ..errors import HartomatError
 from ..model.capabilities import detect_capabilities, inside_blender_executable, missing_capabilities
 from ..model.context import OrderLine
 from ..model.node_definition import NodeDefinition
-from ..model.overrides import overrides_for, resolve_settings, unknown_override_keys
+from ..model.overrides import merge_overrides, overrides_for, resolve_settings, unknown_override_keys
 from ..model.validation import validate_workflow
 from ..model.workflow import NodePolicy, Workflow, WorkflowEdge
 from .cache_keys import NEVER_CACHED, Fingerprints, node_key, order_line_fingerprint
@@ -166,7 +166,7 @@ def plan_workflow(workflow: Workflow, order_line: OrderLine, options: RunOptions
     report = validate_workflow(workflow, registry)
     if not report.ok:
         raise PlanError([f"{workflow.name}: {p.line()}" for p in report.errors])
-    problems = unknown_override_keys(workflow, registry, {**order_line.overrides, **options.overrides})
+    problems = unknown_override_keys(workflow, registry, merge_overrides(order_line.overrides, options.overrides))
     capabilities = options.capabilities if options.capabilities is not None else detect_capabilities()
     incoming: dict[str, list[WorkflowEdge]] = defaultdict(list)
     outgoing: dict[str, list[str]] = defaultdict(list)

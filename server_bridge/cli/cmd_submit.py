@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from engine.cli.cmd_run import parse_sets
+from engine.model.overrides import parse_sets
 
 from ._farm import add_connection, client
 

@@ -45,8 +45,8 @@ def start_worker(args: argparse.Namespace) -> int:
     import tempfile
     from pathlib import Path
 
-    from engine.cli.cmd_run import parse_sets
     from engine.model.capabilities import capability_report
+    from engine.model.overrides import parse_sets
     from server_bridge.client import FarmClient
     from server_bridge.worker import Worker, WorkerStop
 

@@ -17,8 +17,8 @@ from typing import Any
 class MeshParams:
     """Deflections in mm (or a fraction of each edge when relative) and radians."""
 
-    linear: float = 0.1
-    angular: float = 0.5
+    linear: float
+    angular: float
     relative: bool = False
     parallel: bool = True
 
@@ -26,6 +26,13 @@ class MeshParams:
     def from_settings(cls, settings: Any) -> MeshParams:
         return cls(float(settings.linear_deflection), float(settings.angular_deflection),
                    bool(settings.relative_deflection), bool(settings.parallel))
+
+    @classmethod
+    def defaults(cls) -> MeshParams:
+        """The GLB export node's default tessellation: its settings state the numbers, once."""
+        from ...model.registry import REGISTRY
+
+        return cls.from_settings(REGISTRY.get("occ_glb_export").settings_model())
 
 
 def mesh_shapes(shapes: Iterable[Any], params: MeshParams) -> int:
