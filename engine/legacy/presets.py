@@ -12,9 +12,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..model.node_settings import ImageFormat, MaterialRule, RenderEngine, ViewChoice
+from ..model.vocabulary import Preset
 from ..model.workflow import Workflow, WorkflowEdge, WorkflowNode
 
-PresetName = Literal["still", "turntable", "multi_angle", "still_with_exports"]
 ExportFormat = Literal["blend", "stl", "threejs", "glb"]
 
 
@@ -32,7 +32,7 @@ class LegacyPresetConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    preset: PresetName
+    preset: Preset
     engine: RenderEngine = "CYCLES"
     resolution_x: int = Field(1024, ge=16, le=16384)
     resolution_y: int = Field(1024, ge=16, le=16384)
@@ -171,7 +171,7 @@ def migrate_preset(config: LegacyPresetConfig) -> Workflow:
     g.link("material_rules", "material_map", "materials", "material_map")
 
     media: list[tuple[str, str]] = []
-    if config.preset == "turntable":
+    if config.preset == Preset.TURNTABLE:
         g.add("turntable", "blender_turntable", 5, **_render_params(config), frame_count=config.frame_count,
               fps=config.fps, elevation=config.turntable_elevation, view=config.turntable_view,
               video_format=config.video_format,
@@ -190,7 +190,7 @@ def migrate_preset(config: LegacyPresetConfig) -> Workflow:
 
     if config.thumbnail_sizes:
         # a turntable's thumbnails come from its frames, which it then has to keep
-        if config.preset == "turntable" and not config.keep_frames:
+        if config.preset == Preset.TURNTABLE and not config.keep_frames:
             g.nodes[-1].params["keep_frames"] = True
             media.append(("turntable", "frames"))
         g.add("thumbnails", "thumbnail_save", 6, 1, sizes=config.thumbnail_sizes)

@@ -11,8 +11,8 @@ from enum import StrEnum
 
 class Mode(StrEnum):
     """How an order line runs: the legacy pipeline, the graph, or both compared (shadow)."""
-    LEGACY = "legacy"
     GRAPH = "graph"
+    LEGACY = "legacy"
     SHADOW = "shadow"
 
 
