@@ -16,6 +16,9 @@ class Mode(StrEnum):
     SHADOW = "shadow"
 
 
+MODE_ROLLOUT = (Mode.LEGACY, Mode.SHADOW, Mode.GRAPH)  # the order an output type moves through
+
+
 class Capability(StrEnum):
     """What an interpreter can run: Blender (`bpy`), OpenCascade (`ocp`), a headless browser."""
     BPY = "bpy"
