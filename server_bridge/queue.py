@@ -128,7 +128,7 @@ def held_job(store: Store, worker_id: str, job_id: str) -> Any:
     job = store.one("SELECT * FROM jobs WHERE id = ?", job_id)
     if job is None:
         raise QueueError(f"job {job_id!r} does not exist", 404)
-    if job["status"] != "running" or job["worker_id"] != worker_id:
+    if job["status"] != JobStatus.RUNNING or job["worker_id"] != worker_id:
         raise QueueError(f"job {job_id!r} is not held by worker {worker_id!r} (status {job['status']})")
     return job
 
