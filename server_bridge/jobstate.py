@@ -81,23 +81,23 @@ def claim_next(conn: sqlite3.Connection, worker_id: str, caps: int, run_id: str,
     no other worker took the job for `retry_after_s` (so a farm of one still gets an answer)."""
     t = now()
     return conn.execute(
-        """UPDATE jobs SET status = :running, worker_id = :worker, run_id = :run, lease_expires = :lease,
+        """UPDATE jobs SET status = :to_status, worker_id = :worker_id, run_id = :run, lease_expires = :lease,
                attempts = attempts + 1, cancel_requested = 0, updated_at = :t
            WHERE seq = (
                SELECT seq FROM jobs
-               WHERE status = :queued AND (caps & :lacking) = 0
+               WHERE status = :from_status AND (caps & :lacking) = 0
                  AND (instr(failed_workers, :marker) = 0 OR updated_at < :retry_before)
                  AND output_type NOT IN (
-                     SELECT output_type FROM worker_streaks WHERE worker_id = :worker AND blocked = 1)
-                 AND (kind != :assemble OR NOT EXISTS (
-                     SELECT 1 FROM jobs p WHERE p.parent_id = jobs.id AND p.status != :succeeded))
+                     SELECT output_type FROM worker_streaks WHERE worker_id = :worker_id AND blocked = 1)
+                 AND (kind != :assemble_kind OR NOT EXISTS (
+                     SELECT 1 FROM jobs p WHERE p.parent_id = jobs.id AND p.status != :done))
                  AND (after_id IS NULL OR EXISTS (
-                     SELECT 1 FROM jobs d WHERE d.id = jobs.after_id AND d.status = :succeeded))
+                     SELECT 1 FROM jobs d WHERE d.id = jobs.after_id AND d.status = :done))
                ORDER BY seq LIMIT 1)
-             AND status = :queued
+             AND status = :from_status
            RETURNING *""",
-        {"running": JobStatus.RUNNING, "queued": JobStatus.QUEUED, "succeeded": JobStatus.SUCCEEDED,
-         "assemble": JobKind.ASSEMBLE, "worker": worker_id, "run": run_id, "lease": t + lease_s, "t": t,
+        {"to_status": JobStatus.RUNNING, "from_status": JobStatus.QUEUED, "done": JobStatus.SUCCEEDED,
+         "assemble_kind": JobKind.ASSEMBLE, "worker_id": worker_id, "run": run_id, "lease": t + lease_s, "t": t,
          "lacking": ~caps, "marker": f"|{worker_id}|", "retry_before": t - retry_after_s},
     ).fetchone()
 

@@ -70,13 +70,13 @@ DEFAULT_RULES = [
 ]
 
 PRESETS: dict[str, LegacyPresetConfig] = {
-    "still": LegacyPresetConfig(preset="still", material_rules=DEFAULT_RULES),
-    "turntable": LegacyPresetConfig(
-        preset="turntable", resolution_x=640, resolution_y=640, samples=32, material_rules=DEFAULT_RULES,
+    Preset.STILL: LegacyPresetConfig(preset=Preset.STILL, material_rules=DEFAULT_RULES),
+    Preset.TURNTABLE: LegacyPresetConfig(
+        preset=Preset.TURNTABLE, resolution_x=640, resolution_y=640, samples=32, material_rules=DEFAULT_RULES,
         thumbnail_sizes=[],
     ),
-    "multi_angle": LegacyPresetConfig(
-        preset="multi_angle",
+    Preset.MULTI_ANGLE: LegacyPresetConfig(
+        preset=Preset.MULTI_ANGLE,
         camera_angles=[
             CameraAngle(name="front", azimuth=0.0, elevation=10.0),
             CameraAngle(name="side", azimuth=90.0, elevation=10.0),
@@ -85,8 +85,8 @@ PRESETS: dict[str, LegacyPresetConfig] = {
         ],
         material_rules=DEFAULT_RULES,
     ),
-    "still_with_exports": LegacyPresetConfig(
-        preset="still_with_exports", export_formats=["blend", "stl", "threejs"],
+    Preset.STILL_WITH_EXPORTS: LegacyPresetConfig(
+        preset=Preset.STILL_WITH_EXPORTS, export_formats=["blend", "stl", "threejs"],
         thumbnail_sizes=[128, 512], material_rules=DEFAULT_RULES,
     ),
 }
