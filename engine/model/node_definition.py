@@ -14,7 +14,7 @@ from .artifacts import ArtifactKind
 from .vocabulary import Capability, Preset
 
 Execution = Literal["inline", "process", "main_thread"]
-WORKFLOW_FAMILIES: tuple[str, ...] = tuple(Preset)
+WORKFLOW_FAMILIES: tuple[str, ...] = tuple(p.value for p in Preset)
 
 
 class Port(BaseModel):
