@@ -36,5 +36,6 @@ validation = engine_module("model.validation")
 presets = engine_module("legacy.presets")
 context = engine_module("model.context")
 errors = engine_module("errors")
+vocabulary = engine_module("model.vocabulary")
 
 REGISTRY = registry.REGISTRY

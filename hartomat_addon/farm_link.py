@@ -11,7 +11,7 @@ import os
 import re
 from typing import Any
 
-from .engine_link import ENGINE_PACKAGE, REGISTRY
+from .engine_link import ENGINE_PACKAGE, REGISTRY, vocabulary
 
 
 def client_module() -> Any:
@@ -61,7 +61,7 @@ def dispatch(server: str, token: str, workflow: Any, tree_name: str, step_path: 
     saved = client.save_workflow(workflow.canonical())
     name = output_type_name(tree_name)
     client.put_output_type(name, {"family": workflow.family, "artifact_kind": render_kind(workflow),
-                                  "workflow_id": saved["id"], "mode": "graph"})
+                                  "workflow_id": saved["id"], "mode": vocabulary.Mode.GRAPH})
     order: dict[str, Any] = client.submit([step_path], name, overrides=overrides)
     return {"order": order, "workflow_id": saved["id"], "output_type": name}
 

@@ -8,15 +8,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .engine_link import vocabulary
 from .nodes import is_hartomat_node
 from .tree import json_prop
 
 ERROR_COLOUR = (0.65, 0.12, 0.12)
 WARNING_COLOUR = (0.60, 0.45, 0.10)
+NodeStatus = vocabulary.NodeStatus
 STATUS_COLOURS = {
-    "succeeded": (0.16, 0.45, 0.20), "cached": (0.20, 0.38, 0.45), "failed": ERROR_COLOUR,
-    "running": (0.55, 0.50, 0.15), "skipped": (0.30, 0.30, 0.30), "cancelled": (0.40, 0.30, 0.20),
-    "pending": (0.25, 0.25, 0.30),
+    NodeStatus.SUCCEEDED: (0.16, 0.45, 0.20), NodeStatus.CACHED: (0.20, 0.38, 0.45), NodeStatus.FAILED: ERROR_COLOUR,
+    NodeStatus.RUNNING: (0.55, 0.50, 0.15), NodeStatus.SKIPPED: (0.30, 0.30, 0.30),
+    NodeStatus.CANCELLED: (0.40, 0.30, 0.20), NodeStatus.PENDING: (0.25, 0.25, 0.30),
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-from .engine_link import engine_module
+from .engine_link import engine_module, vocabulary
 from .run_record import error_message
 from .tree import json_prop
 
@@ -47,7 +47,7 @@ def draw_node_body(node: Any, layout: Any) -> None:
         layout.label(text=run_summary(record), icon="TIME")
         if record.get("interpreter") and record["interpreter"] != host_interpreter():
             layout.label(text=f"ran in helper: {record['interpreter']}", icon="CONSOLE")
-        if record.get("status") == "failed" and error_message(record):
+        if record.get("status") == vocabulary.NodeStatus.FAILED and error_message(record):
             column = layout.column(align=True)
             column.alert = True
             wrapped(column, error_message(record), width, "ERROR")

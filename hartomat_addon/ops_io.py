@@ -9,7 +9,7 @@ import bpy
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
 from . import tree_json
-from .engine_link import node_definition, presets
+from .engine_link import presets, vocabulary
 from .tree import TREE_IDNAME
 
 
@@ -53,8 +53,8 @@ class TreeOperatorMixin:
         return tree
 
 
-FAMILY_ITEMS = [(f, f.replace("_", " ").title(), f"The {f.replace('_', ' ')} starter graph")
-                for f in node_definition.WORKFLOW_FAMILIES]
+FAMILY_ITEMS = [(f.value, f.replace("_", " ").title(), f"The {f.replace('_', ' ')} starter graph")
+                for f in vocabulary.Preset]
 
 
 class HARTOMAT_OT_load_starter(bpy.types.Operator):

@@ -16,11 +16,13 @@ from typing import Any
 import bpy
 
 from . import marks, run_record
-from .engine_link import engine_module
+from .engine_link import engine_module, vocabulary
 from .image_view import show_images
 from .node_draw import host_interpreter
 from .ops_io import TreeOperatorMixin
 from .ops_run import capabilities, checked_workflow, order_line_for, run_options, runtime
+
+NodeStatus, RunStatus = vocabulary.NodeStatus, vocabulary.RunStatus
 
 
 class RunProgress:
@@ -41,13 +43,14 @@ class RunProgress:
             marks.show_node_status(node, event.status)
         if event.status in FINISHED:
             self.finished.add(event.node_id)
-        running = float(event.fraction or 0.0) if event.status == "running" else 0.0
+        running = float(event.fraction or 0.0) if event.status == NodeStatus.RUNNING else 0.0
         tree.hm_progress = min(1.0, (len(self.finished) + running) / self.total)
         self.line = f"{event.node_id}: {event.status} {event.message}".strip()
         tree.hm_progress_message = self.line
 
 
-FINISHED = frozenset({"succeeded", "cached", "failed", "skipped", "cancelled"})
+FINISHED = frozenset({NodeStatus.SUCCEEDED, NodeStatus.CACHED, NodeStatus.FAILED, NodeStatus.SKIPPED,
+                      NodeStatus.CANCELLED})
 
 
 def helper_notes(record: dict[str, Any]) -> list[str]:
@@ -59,7 +62,7 @@ def helper_notes(record: dict[str, Any]) -> list[str]:
 def failed_nodes(record: dict[str, Any]) -> list[str]:
     """"node 'still' (blender_still) failed: <message>", one per failed node."""
     return [f"node '{node_id}' ({node.get('step')}) failed: {run_record.error_message(node)}"
-            for node_id, node in record.get("nodes", {}).items() if node.get("status") == "failed"]
+            for node_id, node in record.get("nodes", {}).items() if node.get("status") == NodeStatus.FAILED]
 
 
 def finish_run(tree: Any, result: Any) -> dict[str, Any]:
@@ -111,9 +114,9 @@ class HARTOMAT_OT_run_local(TreeOperatorMixin, bpy.types.Operator):
         """A missing STEP file: the error on the node that reads it; nothing is run or written."""
         message = f"STEP file '{tree.hm_step_path}' not found: choose one in the sidebar"
         for node in step_nodes(tree):
-            marks.show_node_status(node, "failed", {"status": "failed", "step": node.step_key,
+            marks.show_node_status(node, NodeStatus.FAILED, {"status": NodeStatus.FAILED, "step": node.step_key,
                                                     "error": {"type": "FileNotFoundError", "message": message}})
-        tree.hm_run_state, tree.hm_progress_message = "failed", message
+        tree.hm_run_state, tree.hm_progress_message = RunStatus.FAILED, message
         self.report({"ERROR"}, message)
 
     def execute(self, context: Any) -> set[str]:
@@ -122,7 +125,7 @@ class HARTOMAT_OT_run_local(TreeOperatorMixin, bpy.types.Operator):
         if prepared is None:
             return {"CANCELLED"}
         tree, wf, overrides = prepared
-        tree.hm_run_state = "running"
+        tree.hm_run_state = RunStatus.RUNNING
         options = run_options(tree, capabilities(), overrides=overrides,
                               progress=RunProgress(tree, len(wf.nodes)))
         result = runtime().run_workflow(wf, order_line_for(tree, tree.hm_step_path), options)
@@ -134,12 +137,12 @@ class HARTOMAT_OT_run_local(TreeOperatorMixin, bpy.types.Operator):
         failures = failed_nodes(record)
         if failures:  # the status bar shows the first report: the node and its error
             self.report({"ERROR"}, f"HartOMat: {failures[0]}")
-        level = {"succeeded": "INFO", "cancelled": "WARNING"}.get(result.status, "ERROR")
+        level = {RunStatus.SUCCEEDED: "INFO", RunStatus.CANCELLED: "WARNING"}.get(result.status, "ERROR")
         detail = f": {result.error}" if result.error and not failures else ""
         self.report({level}, f"run {result.run_id} {result.status}{detail} (outputs in {result.out_dir})")
         for note in helper_notes(record):
             self.report({"INFO"}, note)
-        return {"FINISHED"} if result.status == "succeeded" else {"CANCELLED"}
+        return {"FINISHED"} if result.status == RunStatus.SUCCEEDED else {"CANCELLED"}
 
     # -- the editor: a modal operator steps the run between UI events -----------------------------
     def invoke(self, context: Any, event: Any) -> set[str]:
@@ -163,12 +166,12 @@ class HARTOMAT_OT_run_local(TreeOperatorMixin, bpy.types.Operator):
         options = run_options(tree, capabilities(), ui_thread=True, overrides=overrides, progress=self._progress,
                               cancel=lambda: self._cancelled)
         marks.clear_run(tree)
-        tree.hm_run_state, tree.hm_progress, tree.hm_progress_message = "running", 0.0, "starting"
+        tree.hm_run_state, tree.hm_progress, tree.hm_progress_message = RunStatus.RUNNING, 0.0, "starting"
         self._steps = runtime().run_steps(wf, order_line_for(tree, tree.hm_step_path), options, wait=0.0)
         try:
             next(self._steps)  # plans and opens the run: a graph that cannot run fails here
         except engine_module("errors").HartomatError as exc:
-            tree.hm_run_state, tree.hm_progress_message = "failed", str(exc)
+            tree.hm_run_state, tree.hm_progress_message = RunStatus.FAILED, str(exc)
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
         RUNNING.add(tree.name)
@@ -204,7 +207,7 @@ class HARTOMAT_OT_run_local(TreeOperatorMixin, bpy.types.Operator):
         _redraw_node_editors(context)
         if error is not None or tree is None:
             if tree is not None:
-                tree.hm_run_state, tree.hm_progress_message = "failed", f"run failed: {error}"
+                tree.hm_run_state, tree.hm_progress_message = RunStatus.FAILED, f"run failed: {error}"
             self.report({"ERROR"}, f"HartOMat: run failed: {error or 'the workflow was deleted'}")
             return {"CANCELLED"}
         return self.report_result(context, tree, result)

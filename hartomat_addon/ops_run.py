@@ -13,7 +13,7 @@ import bpy
 
 from . import farm_link, marks, run_record, tree_json
 from .engine_link import context as engine_context
-from .engine_link import engine_module
+from .engine_link import engine_module, vocabulary
 from .ops_farm_runs import require_server
 from .ops_io import TreeOperatorMixin
 from .ops_validate import validate_tree
@@ -48,7 +48,7 @@ def helper_python(caps: frozenset[str], ui_thread: bool = False) -> str | None:
     without one they run on a worker thread of this Blender."""
     prefs = addon_prefs()
     helper = bpy.path.abspath(prefs.helper_python) if prefs is not None and prefs.helper_python else ""
-    if not helper or not {"ocp", "bpy"} <= caps:
+    if not helper or not {vocabulary.Capability.OCP, vocabulary.Capability.BPY} <= caps:
         return helper or None
     return helper if ui_thread and Path(helper).is_file() else None
 
@@ -57,7 +57,7 @@ def run_options(tree: Any, caps: frozenset[str], ui_thread: bool = False, **extr
     """The editor runs the graph itself (no silent legacy fallback: the TD wants to see what failed)
     and no process pool (spawned children of Blender cannot re-import it): nodes run here, or in
     the helper interpreter. With `ui_thread` the editor steps the run between UI events."""
-    return runtime().RunOptions(out_dir=out_dir_for(tree), capabilities=caps, mode="graph", fallback=False,
+    return runtime().RunOptions(out_dir=out_dir_for(tree), capabilities=caps, mode=vocabulary.Mode.GRAPH, fallback=False,
                                 max_workers=0, helper_python=helper_python(caps, ui_thread), ui_thread=ui_thread,
                                 **extra)
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import bpy
 
+from .engine_link import vocabulary
 from .node_draw import draw_settings, run_summary, wrap_width, wrapped
 from .nodes import is_hartomat_node
 from .ops_farm_runs import run_label
@@ -119,12 +120,12 @@ class HARTOMAT_PT_run(_Panel, bpy.types.Panel):
         row.operator("hartomat.run_local", icon="PLAY")
         row.operator("hartomat.dispatch", icon="URL")
         if tree.hm_run_state:
-            icon = "ERROR" if tree.hm_run_state == "failed" else "INFO"
+            icon = "ERROR" if tree.hm_run_state == vocabulary.RunStatus.FAILED else "INFO"
             _lines(context, layout, f"{tree.hm_run_state}: {tree.hm_progress_message}", icon)
-            if tree.hm_run_state == "running":
+            if tree.hm_run_state == vocabulary.RunStatus.RUNNING:
                 layout.prop(tree, "hm_progress", text="Progress", slider=True)
         for node_id, node in json_prop(tree, "hm_run", {}).get("nodes", {}).items():
-            if node.get("status") == "failed":
+            if node.get("status") == vocabulary.NodeStatus.FAILED:
                 box = layout.box()
                 box.alert = True
                 _lines(context, box, f"{node_id} ({node.get('step')}): {error_message(node)}", "ERROR")

@@ -11,7 +11,7 @@ from typing import Any
 
 import bpy
 
-from .engine_link import node_definition
+from .engine_link import node_definition, vocabulary
 
 TREE_IDNAME = "HartomatWorkflowTree"
 
@@ -42,7 +42,7 @@ class HartomatWorkflowTree(bpy.types.NodeTree):
 
     hm_name: bpy.props.StringProperty(name="Workflow Name", default="workflow",
                                       description="The workflow's name in its JSON")
-    hm_family: bpy.props.StringProperty(name="Family", default="still", search=_family_search,
+    hm_family: bpy.props.StringProperty(name="Family", default=vocabulary.Preset.STILL.value, search=_family_search,
                                         description="Workflow family: still, turntable, multi_angle, ...")
     hm_ui: bpy.props.StringProperty(name="UI Data", default="", description="The workflow's `ui` JSON")
     hm_dirty: bpy.props.BoolProperty(name="Changed", default=True,
@@ -51,7 +51,7 @@ class HartomatWorkflowTree(bpy.types.NodeTree):
     hm_validated: bpy.props.BoolProperty(default=False)
     hm_plan: bpy.props.StringProperty(default="", description="Last dry-run plan (JSON)")
     hm_run: bpy.props.StringProperty(default="", description="The run shown on the nodes (JSON)")
-    hm_run_state: bpy.props.StringProperty(default="", description="idle, running, succeeded, failed, ...")
+    hm_run_state: bpy.props.StringProperty(default="", description="the last run's RunStatus (empty: none yet)")
     hm_progress: bpy.props.FloatProperty(default=0.0, min=0.0, max=1.0, subtype="FACTOR")
     hm_progress_message: bpy.props.StringProperty(default="")
     hm_dispatch: bpy.props.StringProperty(default="", description="The last order sent to the farm (JSON)")

@@ -20,13 +20,16 @@ import ast
 import sys
 from collections import defaultdict
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
+
+from engine.model.vocabulary import Preset
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "docs" / "parity.md"
 TESTS = ROOT / "tests"
-PRESET_NAMES = ("still", "turntable", "multi_angle", "still_with_exports")
+PRESET_NAMES: tuple[str, ...] = tuple(Preset)  # the column order of the matrix
 
 
 class MarkerError(Exception):
@@ -187,7 +190,7 @@ def _cell(tests: list[str]) -> str:
 def _value(value: Any) -> str:
     if isinstance(value, list):
         return f"{len(value)} items" if value and not isinstance(value[0], int | float | str) else repr(value)
-    text = repr(value)
+    text = repr(value.value if isinstance(value, Enum) else value)  # a vocabulary member as its word
     return text if len(text) <= 24 else text[:21] + "..."
 
 

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.model.vocabulary import Mode
+
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN_DIR = ROOT / "tests" / "golden"
 MAX_EDGE = 64
@@ -76,7 +78,7 @@ class GoldenRunError(Exception):
     """The case did not run to the end; the message names the case, mode and node."""
 
 
-def run_case(case: GoldenCase, step: Path, out_dir: Path, mode: str = "legacy",
+def run_case(case: GoldenCase, step: Path, out_dir: Path, mode: str = Mode.LEGACY,
              extra: dict[str, Any] | None = None) -> list[Any]:
     """Runs the case in `mode` (graph without legacy fallback) and returns its published assets."""
     from engine.legacy.presets import migrate_preset
@@ -213,7 +215,7 @@ def compare_case(reference: dict[str, list[Path]], fresh: dict[str, list[Path]],
     return report
 
 
-def check_case(case: GoldenCase, step: Path, work_dir: Path, golden_dir: Path = GOLDEN_DIR, mode: str = "legacy",
+def check_case(case: GoldenCase, step: Path, work_dir: Path, golden_dir: Path = GOLDEN_DIR, mode: str = Mode.LEGACY,
                extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Runs the case fresh and compares it with its reference; returns the comparison report."""
     reference = load_reference(case, golden_dir)
@@ -225,7 +227,7 @@ def check_case(case: GoldenCase, step: Path, work_dir: Path, golden_dir: Path = 
 def update_case(case: GoldenCase, step: Path, work_dir: Path, golden_dir: Path = GOLDEN_DIR,
                 extra: dict[str, Any] | None = None) -> Path:
     """Runs the case (legacy, authoritative) and stores its reduced outputs as the reference."""
-    assets = run_case(case, step, work_dir / "run", "legacy", extra)
+    assets = run_case(case, step, work_dir / "run", Mode.LEGACY, extra)
     return store_reference(case, reduce_outputs(assets, work_dir / "reduced"), golden_dir)
 
 
@@ -233,7 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="refresh or check the golden cases in tests/golden/")
     parser.add_argument("cases", nargs="*", help=f"cases (default: all): {', '.join(CASES)}")
     parser.add_argument("--check", action="store_true", help="compare fresh runs instead of updating")
-    parser.add_argument("--mode", default="legacy", choices=("legacy", "graph"), help="mode of --check runs")
+    parser.add_argument("--mode", default=Mode.LEGACY, choices=[Mode.LEGACY.value, Mode.GRAPH.value],
+                        help="mode of --check runs")
     parser.add_argument("--golden-dir", type=Path, default=GOLDEN_DIR)
     args = parser.parse_args(argv)
     unknown = [c for c in args.cases if c not in CASES]

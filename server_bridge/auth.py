@@ -9,12 +9,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
+
+from engine.model.vocabulary import Role
 
 from .db import Store, new_id, now
-
-Role = Literal["submit", "worker", "admin"]
-ROLES: tuple[str, ...] = ("submit", "worker", "admin")
 
 
 @dataclass(frozen=True)
@@ -32,8 +31,8 @@ def token_hash(token: str) -> str:
 
 def create_token(store: Store, role: str, name: str = "") -> str:
     """Make a token, store its hash, and return the token (shown once)."""
-    if role not in ROLES:
-        raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    if role not in tuple(Role):
+        raise ValueError(f"role must be one of {', '.join(Role)}, got {role!r}")
     token_id = new_id("tok")
     token = f"hm_{role}_{secrets.token_urlsafe(24)}"
     with store.tx() as c:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from engine.model.vocabulary import Capability, Mode, Preset
+
 from .db import Store, loads, new_id, now
 
-MODES = ("legacy", "graph", "shadow")
-CAPABILITY_BITS = {"bpy": 1, "ocp": 2, "browser": 4}
-LEGACY_CAPABILITIES = ("bpy", "ocp")
+# a job's `caps` column: the capabilities it needs, one bit each (a worker claims a job whose bits it has)
+CAPABILITY_BITS: dict[str, int] = {Capability.BPY: 1, Capability.OCP: 2, Capability.BROWSER: 4}
+LEGACY_CAPABILITIES = (Capability.BPY, Capability.OCP)
 
 
 class CatalogError(ValueError):
@@ -54,9 +56,9 @@ def required_capabilities(workflow: Any, mode: str) -> list[str]:
     """What a worker needs to run this workflow in this mode (optional capabilities excluded)."""
 
     needed: set[str] = set()
-    if mode in ("legacy", "shadow"):
+    if mode in (Mode.LEGACY, Mode.SHADOW):
         needed.update(LEGACY_CAPABILITIES)
-    if mode in ("graph", "shadow"):
+    if mode in (Mode.GRAPH, Mode.SHADOW):
         needed.update(step_capabilities([node.step for node in workflow.nodes]))
     return sorted(needed)
 
@@ -125,9 +127,9 @@ def check_output_type(store: Store, spec: dict[str, Any]) -> Any:
                                     f"{spec['workflow_id']!r} (it renders {sorted(kinds) or 'nothing'})"})
     problems.extend({"code": "bad_override", "field": "overrides", "severity": "error", "message": message}
                     for message in override_problems(workflow, REGISTRY, spec.get("overrides") or {}))
-    if spec["mode"] not in MODES:
+    if spec["mode"] not in tuple(Mode):
         problems.append({"code": "bad_mode", "field": "mode", "severity": "error",
-                         "message": f"mode must be one of {', '.join(MODES)}"})
+                         "message": f"mode must be one of {', '.join(Mode)}"})
     if problems:
         raise CatalogError(f"output type {spec['name']!r} does not match its workflow", problems)
     return workflow
@@ -163,8 +165,8 @@ def _record_mode(c: Any, name: str, old: str | None, new: str, changed_by: str) 
 
 def set_mode(store: Store, name: str, mode: str, changed_by: str) -> dict[str, Any]:
     """Roll an output type forward or back (legacy -> shadow -> graph), recording who and when."""
-    if mode not in MODES:
-        raise CatalogError(f"mode must be one of {', '.join(MODES)}, got {mode!r}",
+    if mode not in tuple(Mode):
+        raise CatalogError(f"mode must be one of {', '.join(Mode)}, got {mode!r}",
                            [{"code": "bad_mode", "field": "mode", "message": f"unknown mode {mode!r}",
                              "severity": "error"}])
     with store.tx() as c:
@@ -199,7 +201,7 @@ def seed_presets(store: Store) -> None:
     for name in PRESETS:
         workflow = preset_workflow(name)
         saved = save_workflow(store, workflow.canonical(), workflow_id=f"wf-preset-{name}")
-        kind = "video" if name == "turntable" else "image"
+        kind = "video" if name == Preset.TURNTABLE else "image"
         save_output_type(store, {"name": name, "family": workflow.family, "artifact_kind": kind,
-                                 "workflow_id": saved["id"], "overrides": {}, "mode": "graph",
+                                 "workflow_id": saved["id"], "overrides": {}, "mode": Mode.GRAPH,
                                  "legacy_fallback": True}, changed_by="seed")

@@ -19,6 +19,8 @@ from typing import Any
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
+from engine.model.vocabulary import JobStatus, OrderStatus, Role
+
 from . import orders
 from .auth import Principal
 from .db import Store, loads
@@ -28,7 +30,6 @@ from .storage import FileStore
 STATIC = Path(__file__).parent / "dashboard"
 STATIC_FILES = {"app.js": "text/javascript", "app.css": "text/css", "glb.js": "text/javascript"}
 INLINE_THUMBNAIL_BYTES = 24 * 1024  # smaller thumbnails ride in the list answer: no request per row
-ORDER_STATUSES = ("queued", "running", "succeeded", "failed", "partial", "cancelled")
 NOT_BUILT = ("<!doctype html><title>HartOMat</title><p>The dashboard is not built: run "
              "<code>bash scripts/setup.sh</code> (it builds tools/dashboard into server_bridge/dashboard/).")
 
@@ -95,7 +96,8 @@ def order_list(store: Store, files: FileStore, who: Principal, status: str | Non
     """One page of the orders the caller may see, newest first, with progress and a thumbnail
     (inline when small), plus the total and per-status counts for the filters. Everything is
     counted in SQL."""
-    mine = (who.role == "admin", who.token_id)
+    mine = (who.role == Role.ADMIN, who.token_id)
+    done = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
     where = ("(? OR o.submitted_by = ?) AND (? IS NULL OR o.status = ?) AND (? IS NULL OR EXISTS "
              "(SELECT 1 FROM order_lines l WHERE l.order_id = o.id AND l.output_type = ?))")
     args = (*mine, status, status, output_type, output_type)
@@ -104,19 +106,18 @@ def order_list(store: Store, files: FileStore, who: Principal, status: str | Non
         "(SELECT count(*) FROM order_lines l WHERE l.order_id = o.id) AS lines, "
         "(SELECT group_concat(DISTINCT l.output_type) FROM order_lines l WHERE l.order_id = o.id) AS output_types, "
         "(SELECT count(*) FROM jobs j WHERE j.order_id = o.id) AS jobs, "
-        "(SELECT count(*) FROM jobs j WHERE j.order_id = o.id AND j.status IN "
-        " ('succeeded', 'failed', 'cancelled')) AS jobs_done, "
+        "(SELECT count(*) FROM jobs j WHERE j.order_id = o.id AND j.status IN (?, ?, ?)) AS jobs_done, "
         "(SELECT a.id || ' ' || a.sha256 || ' ' || a.size || ' ' || a.name FROM media_assets a "
         " WHERE a.order_id = o.id AND a.committed = 1 AND (a.kind = 'image' OR a.role = 'thumbnail') "
         " ORDER BY a.role = 'thumbnail' DESC, a.is_primary DESC, a.created_at LIMIT 1) AS thumbnail "
-        f"FROM orders o WHERE {where} ORDER BY o.created_at DESC, o.id LIMIT ? OFFSET ?", *args, limit, offset)
+        f"FROM orders o WHERE {where} ORDER BY o.created_at DESC, o.id LIMIT ? OFFSET ?", *done, *args, limit, offset)
     total = store.one(f"SELECT count(*) AS n FROM orders o WHERE {where}", *args)
     counts = {r["status"]: r["n"] for r in store.all(
         "SELECT status, count(*) AS n FROM orders o WHERE (? OR o.submitted_by = ?) GROUP BY status", *mine)}
     page = [{**dict(r), "output_types": sorted((r["output_types"] or "").split(",")) if r["output_types"] else [],
              **thumbnail(files, r["thumbnail"])} for r in rows]
     return {"orders": page, "total": total["n"] if total else 0, "limit": limit, "offset": offset,
-            "counts": {s: counts.get(s, 0) for s in ORDER_STATUSES}}
+            "counts": {s: counts.get(s, 0) for s in OrderStatus}}
 
 
 def thumbnail(files: FileStore, found: str | None) -> dict[str, Any]:

@@ -16,20 +16,21 @@ cannot both move a job: the loser's UPDATE matches no row.
 from __future__ import annotations
 
 import sqlite3
-from typing import Any, Literal
+from typing import Any
+
+from engine.model.vocabulary import TERMINAL_JOB_STATUSES, JobKind, JobStatus
 
 from .db import now
 
-JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
-TERMINAL: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
+TERMINAL: frozenset[JobStatus] = TERMINAL_JOB_STATUSES
 
 # target status -> statuses it may be entered from
-TRANSITIONS: dict[str, tuple[str, ...]] = {
-    "running": ("queued",),
-    "queued": ("running",),
-    "succeeded": ("running",),
-    "failed": ("running", "queued"),
-    "cancelled": ("queued", "running"),
+TRANSITIONS: dict[JobStatus, tuple[JobStatus, ...]] = {
+    JobStatus.RUNNING: (JobStatus.QUEUED,),
+    JobStatus.QUEUED: (JobStatus.RUNNING,),
+    JobStatus.SUCCEEDED: (JobStatus.RUNNING,),
+    JobStatus.FAILED: (JobStatus.RUNNING, JobStatus.QUEUED),
+    JobStatus.CANCELLED: (JobStatus.QUEUED, JobStatus.RUNNING),
 }
 
 _FIELDS = frozenset({"worker_id", "run_id", "lease_expires", "error", "failed_workers", "cancel_requested"})
@@ -47,7 +48,7 @@ def _assignments(fields: dict[str, Any]) -> tuple[str, list[Any]]:
     return sql, list(fields.values())
 
 
-def move(conn: sqlite3.Connection, job_id: str, to: str, *, held_by: str | None = None,
+def move(conn: sqlite3.Connection, job_id: str, to: JobStatus, *, held_by: str | None = None,
          **fields: Any) -> bool:
     """Move one job to `to` if its current status allows it (and, when given, worker `held_by`
     still holds it). Returns whether the job moved."""
@@ -67,9 +68,9 @@ def move(conn: sqlite3.Connection, job_id: str, to: str, *, held_by: str | None 
 def rerun(conn: sqlite3.Connection, job_id: str, reason: str) -> bool:
     """succeeded -> queued: the one way back from a final status, for a part job whose files
     went missing or corrupt before its assemble job read them."""
-    cursor = conn.execute("UPDATE jobs SET status = 'queued', updated_at = ?, worker_id = NULL, lease_expires = NULL, "
-                          "failed_workers = '', error = ? WHERE id = ? AND status = 'succeeded' AND kind = 'part'",
-                          (now(), reason, job_id))
+    cursor = conn.execute("UPDATE jobs SET status = ?, updated_at = ?, worker_id = NULL, lease_expires = NULL, "
+                          "failed_workers = '', error = ? WHERE id = ? AND status = ? AND kind = ?",
+                          (JobStatus.QUEUED, now(), reason, job_id, JobStatus.SUCCEEDED, JobKind.PART))
     return cursor.rowcount == 1
 
 
@@ -80,27 +81,29 @@ def claim_next(conn: sqlite3.Connection, worker_id: str, caps: int, run_id: str,
     no other worker took the job for `retry_after_s` (so a farm of one still gets an answer)."""
     t = now()
     return conn.execute(
-        """UPDATE jobs SET status = 'running', worker_id = ?, run_id = ?, lease_expires = ?,
-               attempts = attempts + 1, cancel_requested = 0, updated_at = ?
+        """UPDATE jobs SET status = :to_status, worker_id = :worker_id, run_id = :run, lease_expires = :lease,
+               attempts = attempts + 1, cancel_requested = 0, updated_at = :t
            WHERE seq = (
                SELECT seq FROM jobs
-               WHERE status = 'queued' AND (caps & ?) = 0
-                 AND (instr(failed_workers, ?) = 0 OR updated_at < ?)
+               WHERE status = :from_status AND (caps & :lacking) = 0
+                 AND (instr(failed_workers, :marker) = 0 OR updated_at < :retry_before)
                  AND output_type NOT IN (
-                     SELECT output_type FROM worker_streaks WHERE worker_id = ? AND blocked = 1)
-                 AND (kind != 'assemble' OR NOT EXISTS (
-                     SELECT 1 FROM jobs p WHERE p.parent_id = jobs.id AND p.status != 'succeeded'))
+                     SELECT output_type FROM worker_streaks WHERE worker_id = :worker_id AND blocked = 1)
+                 AND (kind != :assemble_kind OR NOT EXISTS (
+                     SELECT 1 FROM jobs p WHERE p.parent_id = jobs.id AND p.status != :done))
                  AND (after_id IS NULL OR EXISTS (
-                     SELECT 1 FROM jobs d WHERE d.id = jobs.after_id AND d.status = 'succeeded'))
+                     SELECT 1 FROM jobs d WHERE d.id = jobs.after_id AND d.status = :done))
                ORDER BY seq LIMIT 1)
-             AND status = 'queued'
+             AND status = :from_status
            RETURNING *""",
-        (worker_id, run_id, t + lease_s, t, ~caps, f"|{worker_id}|", t - retry_after_s, worker_id),
+        {"to_status": JobStatus.RUNNING, "from_status": JobStatus.QUEUED, "done": JobStatus.SUCCEEDED,
+         "assemble_kind": JobKind.ASSEMBLE, "worker_id": worker_id, "run": run_id, "lease": t + lease_s, "t": t,
+         "lacking": ~caps, "marker": f"|{worker_id}|", "retry_before": t - retry_after_s},
     ).fetchone()
 
 
 def expired(conn: sqlite3.Connection) -> list[sqlite3.Row]:
     """Running jobs whose lease ran out (worker killed, host lost)."""
     return list(conn.execute(
-        "SELECT id, worker_id, failed_workers FROM jobs WHERE status = 'running' AND lease_expires < ?",
-        (now(),)).fetchall())
+        "SELECT id, worker_id, failed_workers FROM jobs WHERE status = ? AND lease_expires < ?",
+        (JobStatus.RUNNING, now())).fetchall())

@@ -18,6 +18,7 @@ import threading
 import time
 
 from engine.egress import EgressPolicy
+from engine.model.vocabulary import WebhookStatus
 
 from .db import Store
 from .orders import order_status
@@ -43,7 +44,8 @@ class Notifier:
 
     def start(self) -> None:
         self._thread.start()
-        for row in self.store.all("SELECT id FROM orders WHERE webhook_status = 'pending' AND finished_at IS NOT NULL"):
+        for row in self.store.all("SELECT id FROM orders WHERE webhook_status = ? AND finished_at IS NOT NULL",
+                                  WebhookStatus.PENDING):
             self._queue.put(row["id"])
 
     def stop(self) -> None:
@@ -57,13 +59,13 @@ class Notifier:
             try:
                 self.deliver(order_id)
             except Exception as exc:  # never let one order stop the notifier
-                self._record(order_id, "failed", 0, f"notifier error: {exc}")
+                self._record(order_id, WebhookStatus.FAILED, 0, f"notifier error: {exc}")
 
     def deliver(self, order_id: str) -> str:
         from engine.egress import COULD_NOT_CONNECT, EgressRefused, delivery_failed, post
 
         row = self.store.one("SELECT webhook_url, webhook_status FROM orders WHERE id = ?", order_id)
-        if row is None or not row["webhook_url"] or row["webhook_status"] != "pending":
+        if row is None or not row["webhook_url"] or row["webhook_status"] != WebhookStatus.PENDING:
             return "skipped"
         body = json.dumps({"event": "order.finished", "order": order_status(self.store, order_id)},
                           sort_keys=True).encode("utf-8")
@@ -73,19 +75,19 @@ class Notifier:
             try:
                 status = post(self.egress, row["webhook_url"], body, headers, self.timeout_s)
             except EgressRefused as exc:  # DNS changed since submit: never retried
-                self._record(order_id, "failed", attempt, str(exc))
-                return "failed"
+                self._record(order_id, WebhookStatus.FAILED, attempt, str(exc))
+                return WebhookStatus.FAILED
             if isinstance(status, int) and status < 300:
-                self._record(order_id, "delivered", attempt, None)
-                return "delivered"
+                self._record(order_id, WebhookStatus.DELIVERED, attempt, None)
+                return WebhookStatus.DELIVERED
             error = delivery_failed(status) if isinstance(status, int) else COULD_NOT_CONNECT
-            self._record(order_id, "pending", attempt, error)
+            self._record(order_id, WebhookStatus.PENDING, attempt, error)
             if attempt < self.attempts:
                 time.sleep(self.backoff_s * 2 ** (attempt - 1))
-        self._record(order_id, "failed", self.attempts, error)
-        return "failed"
+        self._record(order_id, WebhookStatus.FAILED, self.attempts, error)
+        return WebhookStatus.FAILED
 
-    def _record(self, order_id: str, status: str, attempts: int, error: str | None) -> None:
+    def _record(self, order_id: str, status: WebhookStatus, attempts: int, error: str | None) -> None:
         with self.store.tx() as c:
             c.execute("UPDATE orders SET webhook_status = ?, webhook_attempts = ?, webhook_error = ? WHERE id = ?",
                       (status, attempts, error, order_id))

@@ -17,6 +17,16 @@ from engine.model.fanout import (
 )
 from engine.model.overrides import merge_overrides, order_override_problems, override_problems
 from engine.model.registry import REGISTRY
+from engine.model.vocabulary import (
+    FINISHED_ORDER_STATUSES,
+    JobKind,
+    JobStatus,
+    Mode,
+    OrderStatus,
+    Role,
+    RunStatus,
+    WebhookStatus,
+)
 
 from . import jobstate
 from .auth import Principal
@@ -83,8 +93,9 @@ def create_order(store: Store, principal: Principal, lines: list[dict[str, Any]]
     order_id, t = new_id("ord"), now()
     with store.tx() as c:
         c.execute("INSERT INTO orders (id, status, submitted_by, webhook_url, webhook_status, created_at) "
-                  "VALUES (?, 'queued', ?, ?, ?, ?)",
-                  (order_id, principal.token_id, webhook_url, "pending" if webhook_url else "none", t))
+                  "VALUES (?, ?, ?, ?, ?, ?)",
+                  (order_id, OrderStatus.QUEUED, principal.token_id, webhook_url,
+                   WebhookStatus.PENDING if webhook_url else WebhookStatus.NONE, t))
         for position, (line, sha, output_type, caps, document, family, overrides, workflow, fan) in enumerate(prepared):
             line_id = f"{order_id}-l{position + 1}"
             c.execute("INSERT INTO order_lines (id, order_id, position, product, step_sha256, output_type, "
@@ -105,7 +116,7 @@ def _fan_out(where: str, workflow: Any, overrides: dict[str, Any], mode: str) ->
         fan = plan_fan_out(workflow, overrides)
     except FanOutError as exc:
         raise OrderError(f"{where}.overrides.{exc}") from None
-    if fan is not None and mode != "graph":
+    if fan is not None and mode != Mode.GRAPH:
         raise OrderError(f"{where}.overrides.{fan.nodes[0]}: only graph-mode output types split over "
                          f"several jobs (this one runs in {mode} mode)")
     return fan
@@ -118,21 +129,23 @@ def _insert_jobs(c: Any, job_id: str, job: dict[str, Any], workflow: Any, fan: F
     own node's capabilities (a bpy-only worker renders chunks), and the assemble job."""
     columns = "id, order_id, order_line_id, output_type, mode, caps, status, created_at, updated_at, kind, " \
               "parent_id, part, after_id"
-    sql = f"INSERT INTO jobs ({columns}) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)"
+    sql = f"INSERT INTO jobs ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     base = (job["order_id"], job["order_line_id"], job["output_type"], job["mode"])
+    queued = JobStatus.QUEUED
     if fan is None:
-        c.execute(sql, (job_id, *base, job["caps"], t, t, "line", None, None, None))
+        c.execute(sql, (job_id, *base, job["caps"], queued, t, t, JobKind.LINE, None, None, None))
         return
     prep_id, feeding = f"{job_id}-p0", feeding_nodes(workflow, fan.nodes)
     caps = caps_mask(step_capabilities([s for n in feeding for s in upstream_steps(workflow, n)]))
     prep = {"label": "prep", "targets": feeding}
-    c.execute(sql, (prep_id, *base, caps, t, t, "prep", job_id, json.dumps(prep), None))
+    c.execute(sql, (prep_id, *base, caps, queued, t, t, JobKind.PREP, job_id, json.dumps(prep), None))
     for index, part in enumerate(fan.parts):
         caps = caps_mask(step_capabilities([workflow.node(part.node_id).step]))
         spec = {"label": part.label, "node_id": part.node_id, "targets": [part.node_id], "overrides": part.overrides}
-        c.execute(sql, (f"{job_id}-p{index + 1}", *base, caps, t, t, "part", job_id, json.dumps(spec), prep_id))
+        c.execute(sql, (f"{job_id}-p{index + 1}", *base, caps, queued, t, t, JobKind.PART, job_id, json.dumps(spec),
+                        prep_id))
     caps = caps_mask(step_capabilities(downstream_steps(workflow, fan.nodes)))
-    c.execute(sql, (job_id, *base, caps, t, t, "assemble", None, json.dumps(fan.describe()), None))
+    c.execute(sql, (job_id, *base, caps, queued, t, t, JobKind.ASSEMBLE, None, json.dumps(fan.describe()), None))
 
 
 def roll_up(conn: Any, order_id: str) -> bool:
@@ -140,18 +153,18 @@ def roll_up(conn: Any, order_id: str) -> bool:
     counts = dict(conn.execute("SELECT status, count(*) FROM jobs WHERE order_id = ? GROUP BY status",
                                (order_id,)).fetchall())
     total = sum(counts.values())
-    if not counts.get("queued") and not counts.get("running"):
+    if not counts.get(JobStatus.QUEUED) and not counts.get(JobStatus.RUNNING):
         # settled: the lines' outcomes decide (a split line's is its assemble job's, whatever its
         # prep and part jobs did before a cancel)
-        counts = dict(conn.execute("SELECT status, count(*) FROM jobs WHERE order_id = ? AND kind IN "
-                                   "('line', 'assemble') GROUP BY status", (order_id,)).fetchall())
+        counts = dict(conn.execute("SELECT status, count(*) FROM jobs WHERE order_id = ? AND kind IN (?, ?) "
+                                   "GROUP BY status", (order_id, JobKind.LINE, JobKind.ASSEMBLE)).fetchall())
         total = sum(counts.values())
-        status = ("failed" if counts.get("failed") else
-                  "cancelled" if counts.get("cancelled") == total else
-                  "succeeded" if counts.get("succeeded") == total else "partial")
+        status = (OrderStatus.FAILED if counts.get(JobStatus.FAILED) else
+                  OrderStatus.CANCELLED if counts.get(JobStatus.CANCELLED) == total else
+                  OrderStatus.SUCCEEDED if counts.get(JobStatus.SUCCEEDED) == total else OrderStatus.PARTIAL)
     else:
-        status = "queued" if counts.get("queued") == total else "running"
-    finished = status in ("failed", "cancelled", "succeeded", "partial")
+        status = OrderStatus.QUEUED if counts.get(JobStatus.QUEUED) == total else OrderStatus.RUNNING
+    finished = status in FINISHED_ORDER_STATUSES
     cursor = conn.execute("UPDATE orders SET status = ?, finished_at = CASE WHEN ? THEN ? END "
                           "WHERE id = ? AND status != ?", (status, finished, now(), order_id, status))
     return finished and cursor.rowcount == 1
@@ -159,7 +172,7 @@ def roll_up(conn: Any, order_id: str) -> bool:
 
 def visible(store: Store, principal: Principal, order_id: str) -> bool:
     row = store.one("SELECT submitted_by FROM orders WHERE id = ?", order_id)
-    return row is not None and (principal.role == "admin" or row["submitted_by"] == principal.token_id)
+    return row is not None and (principal.role == Role.ADMIN or row["submitted_by"] == principal.token_id)
 
 
 def order_status(store: Store, order_id: str) -> dict[str, Any]:
@@ -170,26 +183,26 @@ def order_status(store: Store, order_id: str) -> dict[str, Any]:
     workers: list[dict[str, Any]] | None = None  # read once, and only when a job waits
     for line in store.all("SELECT * FROM order_lines WHERE order_id = ? ORDER BY position", order_id):
         job = store.one("SELECT id, status, attempts, worker_id, run_id, error, mode, cancel_requested, caps, kind "
-                        "FROM jobs WHERE order_line_id = ? AND kind IN ('line', 'assemble')", line["id"])
+                        "FROM jobs WHERE order_line_id = ? AND kind IN (?, ?)", line["id"], JobKind.LINE, JobKind.ASSEMBLE)
         waiting = None
-        if job is not None and job["status"] == "queued" and job["kind"] == "line":
+        if job is not None and job["status"] == JobStatus.QUEUED and job["kind"] == JobKind.LINE:
             workers = live_workers(store) if workers is None else workers
             waiting = waiting_reason(job["caps"], line["output_type"], workers)
         parts = [dict(p) for p in store.all(
             "SELECT id, status, attempts, worker_id, error, part FROM jobs WHERE order_line_id = ? "
-            "AND kind = 'part' ORDER BY seq", line["id"])]
+            "AND kind = ? ORDER BY seq", line["id"], JobKind.PART)]
         prep = store.one("SELECT id, status, attempts, worker_id, error FROM jobs WHERE order_line_id = ? "
-                         "AND kind = 'prep'", line["id"])
+                         "AND kind = ?", line["id"], JobKind.PREP)
         for part in parts:
             part["label"] = loads(part.pop("part"), {}).get("label", "")
         run = store.one("SELECT fell_back, parity IS NOT NULL AS has_parity FROM runs WHERE job_id = ? "
-                        "AND status = 'succeeded' ORDER BY started_at DESC LIMIT 1", job["id"]) if job else None
+                        "AND status = ? ORDER BY started_at DESC LIMIT 1", job["id"], RunStatus.SUCCEEDED) if job else None
         assets = store.all("SELECT id, role, kind, name, sha256, size, is_primary FROM media_assets "
                            "WHERE order_line_id = ? AND committed = 1 ORDER BY created_at", line["id"])
         lines.append({"id": line["id"], "product": line["product"], "output_type": line["output_type"],
                       "step_sha256": line["step_sha256"], "overrides": loads(line["overrides"], {}),
                       "job": _job_record(job, waiting),
-                      "chunks": {"done": sum(p["status"] == "succeeded" for p in parts), "total": len(parts)},
+                      "chunks": {"done": sum(p["status"] == JobStatus.SUCCEEDED for p in parts), "total": len(parts)},
                       "parts": parts, "prep": dict(prep) if prep else None,
                       "fell_back": bool(run and run["fell_back"]),
                       "assets": [{**dict(a), "is_primary": bool(a["is_primary"])} for a in assets]})
@@ -209,7 +222,7 @@ def _job_record(job: Any, waiting: str | None) -> dict[str, Any] | None:
     return {**record, "needs": capability_names(job["caps"]), "waiting": waiting}
 
 
-def settle_assemble(c: Any, part: Any, status: str, error: str) -> None:
+def settle_assemble(c: Any, part: Any, status: JobStatus, error: str) -> None:
     """A prep or part job that ended for good without succeeding takes the jobs waiting on it
     along (its assemble job, the parts after it): they could never run."""
     if part["parent_id"]:
@@ -229,10 +242,10 @@ def cancel_jobs(store: Store, where: str, arg: str) -> tuple[int, list[str]]:
         rows = c.execute(f"SELECT id, order_id, status, parent_id FROM jobs WHERE {where} ORDER BY seq",
                          (arg,)).fetchall()
         for row in rows:
-            if row["status"] == "queued":
-                touched += jobstate.move(c, row["id"], "cancelled", error="cancelled before it ran")
-                settle_assemble(c, row, "cancelled", "cancelled before it ran")
-            elif row["status"] == "running":
+            if row["status"] == JobStatus.QUEUED:
+                touched += jobstate.move(c, row["id"], JobStatus.CANCELLED, error="cancelled before it ran")
+                settle_assemble(c, row, JobStatus.CANCELLED, "cancelled before it ran")
+            elif row["status"] == JobStatus.RUNNING:
                 c.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ?", (row["id"],))
                 touched += 1
         for order_id in {r["order_id"] for r in rows}:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.model.vocabulary import Mode
+
 from .db import Store, loads
 
 
@@ -20,8 +22,8 @@ def _matched(report: dict[str, Any]) -> bool:
 def parity_summary(store: Store, output_type: str, last: int) -> dict[str, Any]:
     rows = store.all(
         "SELECT r.id, r.job_id, r.parity, r.finished_at FROM runs r JOIN jobs j ON j.id = r.job_id "
-        "WHERE j.output_type = ? AND r.mode = 'shadow' AND r.parity IS NOT NULL "
-        "ORDER BY r.finished_at DESC LIMIT ?", output_type, last)
+        "WHERE j.output_type = ? AND r.mode = ? AND r.parity IS NOT NULL "
+        "ORDER BY r.finished_at DESC LIMIT ?", output_type, Mode.SHADOW, last)
     details: list[dict[str, Any]] = []
     worst: dict[str, Any] | None = None
     for row in rows:

@@ -11,6 +11,15 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from engine.model.vocabulary import (
+    TERMINAL_JOB_STATUSES,
+    JobKind,
+    JobStatus,
+    NodeStatus,
+    OrderStatus,
+    RunStatus,
+)
+
 from . import jobstate
 from .auth import Principal
 from .catalog import caps_mask
@@ -59,9 +68,9 @@ def claim(store: Store, worker: Any, lease_s: float) -> dict[str, Any] | None:
         job = jobstate.claim_next(c, worker["id"], worker["caps"], run_id, lease_s)
         if job is None:
             return None
-        c.execute("INSERT INTO runs (id, job_id, worker_id, status, mode, started_at) VALUES (?, ?, ?, 'running', ?, ?)",
-                  (run_id, job["id"], worker["id"], job["mode"], now()))
-        if c.execute("SELECT status FROM orders WHERE id = ?", (job["order_id"],)).fetchone()[0] == "queued":
+        c.execute("INSERT INTO runs (id, job_id, worker_id, status, mode, started_at) VALUES (?, ?, ?, ?, ?, ?)",
+                  (run_id, job["id"], worker["id"], RunStatus.RUNNING, job["mode"], now()))
+        if c.execute("SELECT status FROM orders WHERE id = ?", (job["order_id"],)).fetchone()[0] == OrderStatus.QUEUED:
             roll_up(c, job["order_id"])
         return job_payload(store, job, lease_s)
 
@@ -87,26 +96,26 @@ def fan_out_payload(store: Store, job: Any) -> dict[str, Any]:
     """What a part or assemble job adds to its line's payload: a part, the node it renders and
     the settings that make it a part; an assemble job, the split and every part's files."""
     kind = job["kind"]
-    if kind in ("part", "prep"):
+    if kind in (JobKind.PART, JobKind.PREP):
         return {"kind": kind, "part": loads(job["part"], {})}
-    if kind != "assemble":
-        return {"kind": "line"}
+    if kind != JobKind.ASSEMBLE:
+        return {"kind": JobKind.LINE}
     files = store.all("SELECT p.* FROM job_parts p JOIN jobs j ON j.id = p.job_id WHERE j.parent_id = ? "
                       "ORDER BY j.seq, p.node_id, p.port, p.member", job["id"])
     parts = [{**dict(f), "data": loads(f["data"], {})} for f in files]
-    expected = [r["id"] for r in store.all("SELECT id FROM jobs WHERE parent_id = ? AND kind = 'part' ORDER BY seq",
-                                           job["id"])]
+    expected = [r["id"] for r in store.all("SELECT id FROM jobs WHERE parent_id = ? AND kind = ? ORDER BY seq",
+                                           job["id"], JobKind.PART)]
     return {"kind": kind, "fan_out": loads(job["part"], {}), "part_jobs": expected, "parts": parts}
 
 
 def add_part(store: Store, worker_id: str, job_id: str, meta: dict[str, Any], sha256: str, size: int) -> dict[str, Any]:
     """Record one file a part job hands to its assemble job (replacing an earlier run's)."""
     with store.tx() as c:
-        job = c.execute("SELECT * FROM jobs WHERE id = ? AND status = 'running' AND worker_id = ?",
-                        (job_id, worker_id)).fetchone()
+        job = c.execute("SELECT * FROM jobs WHERE id = ? AND status = ? AND worker_id = ?",
+                        (job_id, JobStatus.RUNNING, worker_id)).fetchone()
         if job is None:
             raise QueueError(f"job {job_id!r} is not held by worker {worker_id!r}")
-        if job["kind"] != "part":
+        if job["kind"] != JobKind.PART:
             raise QueueError(f"job {job_id!r} is not a part job; it publishes assets, not parts", 422)
         c.execute("INSERT OR IGNORE INTO files VALUES (?, ?, ?, ?)", (sha256, size, meta["name"], now()))
         c.execute("INSERT OR REPLACE INTO job_parts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -119,7 +128,7 @@ def held_job(store: Store, worker_id: str, job_id: str) -> Any:
     job = store.one("SELECT * FROM jobs WHERE id = ?", job_id)
     if job is None:
         raise QueueError(f"job {job_id!r} does not exist", 404)
-    if job["status"] != "running" or job["worker_id"] != worker_id:
+    if job["status"] != JobStatus.RUNNING or job["worker_id"] != worker_id:
         raise QueueError(f"job {job_id!r} is not held by worker {worker_id!r} (status {job['status']})")
     return job
 
@@ -129,8 +138,8 @@ def heartbeat(store: Store, worker_id: str, job_id: str, lease_s: float, events:
     """Renew the lease, record per-node progress and log lines; the reply says whether to cancel."""
     t = now()
     with store.tx() as c:
-        job = c.execute("SELECT * FROM jobs WHERE id = ? AND status = 'running' AND worker_id = ?",
-                        (job_id, worker_id)).fetchone()
+        job = c.execute("SELECT * FROM jobs WHERE id = ? AND status = ? AND worker_id = ?",
+                        (job_id, JobStatus.RUNNING, worker_id)).fetchone()
         if job is None:
             raise QueueError(f"job {job_id!r} is no longer held by worker {worker_id!r}")
         c.execute("UPDATE jobs SET lease_expires = ? WHERE id = ?", (t + lease_s, job_id))
@@ -140,7 +149,7 @@ def heartbeat(store: Store, worker_id: str, job_id: str, lease_s: float, events:
                       "SET status = excluded.status, fraction = excluded.fraction, message = excluded.message, "
                       "step = coalesce(excluded.step, step), updated_at = excluded.updated_at",
                       (job["run_id"], str(event.get("node_id", "")), event.get("step"),
-                       str(event.get("status", "running")), event.get("fraction"),
+                       str(event.get("status", NodeStatus.RUNNING)), event.get("fraction"),
                        str(event.get("message") or "")[:2000], t))
         c.executemany("INSERT INTO job_logs (job_id, run_id, at, line) VALUES (?, ?, ?, ?)",
                       [(job_id, job["run_id"], t, str(line)[:4000]) for line in logs])
@@ -152,8 +161,8 @@ def add_asset(store: Store, worker_id: str, job_id: str, meta: dict[str, Any], s
     """Record an uploaded output; the same (order line, role, sha256) is one asset, however
     often a job is re-run. It becomes visible when its run completes."""
     with store.tx() as c:
-        job = c.execute("SELECT * FROM jobs WHERE id = ? AND status = 'running' AND worker_id = ?",
-                        (job_id, worker_id)).fetchone()
+        job = c.execute("SELECT * FROM jobs WHERE id = ? AND status = ? AND worker_id = ?",
+                        (job_id, JobStatus.RUNNING, worker_id)).fetchone()
         if job is None:
             raise QueueError(f"job {job_id!r} is not held by worker {worker_id!r}")
         c.execute("INSERT OR IGNORE INTO files VALUES (?, ?, ?, ?)", (sha256, size, meta["name"], now()))
@@ -186,45 +195,45 @@ def _fail_or_retry(c: Any, job: Any, worker_id: str, error: str) -> None:
     failed_workers = job["failed_workers"] + f"|{worker_id}|"
     failures = [w for w in failed_workers.split("|") if w]
     if job["cancel_requested"]:
-        jobstate.move(c, job["id"], "cancelled", error="cancelled")
+        jobstate.move(c, job["id"], JobStatus.CANCELLED, error="cancelled")
     elif len(failures) >= MAX_FAILURES:
-        jobstate.move(c, job["id"], "failed", failed_workers=failed_workers,
+        jobstate.move(c, job["id"], JobStatus.FAILED, failed_workers=failed_workers,
                       error=f"failed {len(failures)} times on {len(set(failures))} worker(s); last: {error}")
-        settle_assemble(c, job, "failed", error)
+        settle_assemble(c, job, JobStatus.FAILED, error)
     else:
-        jobstate.move(c, job["id"], "queued", failed_workers=failed_workers, worker_id=None,
+        jobstate.move(c, job["id"], JobStatus.QUEUED, failed_workers=failed_workers, worker_id=None,
                       lease_expires=None, error=error)
 
 
 def complete(store: Store, worker_id: str, job_id: str, report: dict[str, Any]) -> dict[str, Any]:
     """Apply a worker's final report. Returns {"job": status, "order_finished": order id or None}."""
     status = report.get("status")
-    if status not in ("succeeded", "failed", "cancelled"):
+    if not isinstance(status, str) or status not in TERMINAL_JOB_STATUSES:
         raise QueueError(f"'status' must be succeeded, failed or cancelled, got {status!r}", 422)
     error = str(report.get("error") or "")[:4000] or None
     with store.tx() as c:
-        job = c.execute("SELECT * FROM jobs WHERE id = ? AND status = 'running' AND worker_id = ?",
-                        (job_id, worker_id)).fetchone()
+        job = c.execute("SELECT * FROM jobs WHERE id = ? AND status = ? AND worker_id = ?",
+                        (job_id, JobStatus.RUNNING, worker_id)).fetchone()
         if job is None:
             raise QueueError(f"job {job_id!r} is not held by worker {worker_id!r}")
         if job["cancel_requested"]:  # the cancel was acknowledged to the order system: it wins
-            status = "cancelled"
+            status = JobStatus.CANCELLED
         c.execute("UPDATE runs SET status = ?, fell_back = ?, summary = ?, parity = ?, error = ?, finished_at = ? "
                   "WHERE id = ?", (status, int(bool(report.get("fell_back"))), json.dumps(report.get("summary")),
                                    json.dumps(report["parity"]) if report.get("parity") else None, error, now(),
                                    job["run_id"]))
-        if status == "succeeded":
-            jobstate.move(c, job_id, "succeeded", held_by=worker_id, error=None)
+        if status == JobStatus.SUCCEEDED:
+            jobstate.move(c, job_id, JobStatus.SUCCEEDED, held_by=worker_id, error=None)
             c.execute("UPDATE media_assets SET committed = 1 WHERE run_id = ?", (job["run_id"],))
-        elif status == "cancelled":
-            jobstate.move(c, job_id, "cancelled", held_by=worker_id, error=error or "cancelled")
-            settle_assemble(c, job, "cancelled", error or "cancelled")
+        elif status == JobStatus.CANCELLED:
+            jobstate.move(c, job_id, JobStatus.CANCELLED, held_by=worker_id, error=error or "cancelled")
+            settle_assemble(c, job, JobStatus.CANCELLED, error or "cancelled")
         elif report.get("rerun_parts"):
             _rerun_parts(c, job, worker_id, report["rerun_parts"], error or "parts unusable")
         else:
             _fail_or_retry(c, job, worker_id, error or "failed without a message")
-        if status != "cancelled" and not report.get("rerun_parts"):
-            _streak(c, worker_id, job["output_type"], status == "failed")
+        if status != JobStatus.CANCELLED and not report.get("rerun_parts"):
+            _streak(c, worker_id, job["output_type"], status == JobStatus.FAILED)
         finished = roll_up(c, job["order_id"])
         final = c.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()["status"]
     return {"job": final, "order_finished": job["order_id"] if finished else None}
@@ -233,7 +242,8 @@ def complete(store: Store, worker_id: str, job_id: str, report: dict[str, Any]) 
 def _rerun_parts(c: Any, job: Any, worker_id: str, part_ids: list[str], error: str) -> None:
     """An assemble job found some parts' files missing or corrupt: those parts run again (their
     files dropped) and the assemble job waits for them, without counting as a failure."""
-    parts = {r["id"] for r in c.execute("SELECT id FROM jobs WHERE parent_id = ? AND kind = 'part'", (job["id"],))}
+    parts = {r["id"] for r in c.execute("SELECT id FROM jobs WHERE parent_id = ? AND kind = ?",
+                                          (job["id"], JobKind.PART))}
     unknown = [p for p in part_ids if p not in parts]
     if unknown or job["attempts"] > MAX_FAILURES * (len(parts) + 1):  # no endless reruns
         why = f"rerun_parts names job(s) {unknown} that are not its parts" if unknown else "too many reruns"
@@ -242,7 +252,7 @@ def _rerun_parts(c: Any, job: Any, worker_id: str, part_ids: list[str], error: s
     for part_id in part_ids:
         c.execute("DELETE FROM job_parts WHERE job_id = ?", (part_id,))
         jobstate.rerun(c, part_id, f"rerun: {error}"[:4000])
-    jobstate.move(c, job["id"], "queued", held_by=worker_id, worker_id=None, lease_expires=None, error=error)
+    jobstate.move(c, job["id"], JobStatus.QUEUED, held_by=worker_id, worker_id=None, lease_expires=None, error=error)
 
 
 def hand_back(store: Store, worker_id: str, job_id: str) -> dict[str, Any]:
@@ -250,7 +260,7 @@ def hand_back(store: Store, worker_id: str, job_id: str) -> dict[str, Any]:
     with store.tx() as c:
         if not _hand_back(c, worker_id, job_id):
             raise QueueError(f"job {job_id!r} is not held by worker {worker_id!r}")
-    return {"job": "queued"}
+    return {"job": JobStatus.QUEUED}
 
 
 def sign_off(store: Store, worker_id: str) -> list[str]:
@@ -259,7 +269,7 @@ def sign_off(store: Store, worker_id: str) -> list[str]:
     would otherwise wait out its lease."""
     with store.tx() as c:
         held = [row["id"] for row in c.execute(
-            "SELECT id FROM jobs WHERE worker_id = ? AND status = 'running' ORDER BY id", (worker_id,))]
+            "SELECT id FROM jobs WHERE worker_id = ? AND status = ? ORDER BY id", (worker_id, JobStatus.RUNNING))]
         return [job_id for job_id in held if _hand_back(c, worker_id, job_id)]
 
 
@@ -272,10 +282,10 @@ def release_token(store: Store, token_id: str) -> list[str]:
 
 def _hand_back(c: sqlite3.Connection, worker_id: str, job_id: str) -> bool:
     job = c.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-    if job is None or not jobstate.move(c, job_id, "queued", held_by=worker_id, worker_id=None,
+    if job is None or not jobstate.move(c, job_id, JobStatus.QUEUED, held_by=worker_id, worker_id=None,
                                         lease_expires=None):
         return False
-    c.execute("UPDATE runs SET status = 'handed_back', finished_at = ? WHERE id = ?", (now(), job["run_id"]))
+    c.execute("UPDATE runs SET status = ?, finished_at = ? WHERE id = ?", (RunStatus.HANDED_BACK, now(), job["run_id"]))
     roll_up(c, job["order_id"])
     return True
 
@@ -287,7 +297,7 @@ def reap_expired(store: Store) -> tuple[int, list[str]]:
     with store.tx() as c:
         for job in jobstate.expired(c):
             full = c.execute("SELECT * FROM jobs WHERE id = ?", (job["id"],)).fetchone()
-            c.execute("UPDATE runs SET status = 'lost', finished_at = ? WHERE id = ?", (now(), full["run_id"]))
+            c.execute("UPDATE runs SET status = ?, finished_at = ? WHERE id = ?", (RunStatus.LOST, now(), full["run_id"]))
             _fail_or_retry(c, full, full["worker_id"], f"lease expired on worker {full['worker_id']}")
             count += 1
             if roll_up(c, full["order_id"]):
@@ -299,8 +309,8 @@ def grant_grace(store: Store, lease_s: float) -> int:
     """At server start: give running jobs a full lease, so workers that kept working while the
     server was down can reconnect and report instead of losing their job."""
     with store.tx() as c:
-        cursor = c.execute("UPDATE jobs SET lease_expires = max(lease_expires, ?) WHERE status = 'running'",
-                           (now() + lease_s,))
+        cursor = c.execute("UPDATE jobs SET lease_expires = max(lease_expires, ?) WHERE status = ?",
+                           (now() + lease_s, JobStatus.RUNNING))
     return cursor.rowcount
 
 
@@ -320,10 +330,10 @@ def list_workers(store: Store) -> list[dict[str, Any]]:
     out = []
     for row in store.all("SELECT * FROM workers ORDER BY registered_at"):
         streaks = store.all("SELECT output_type, failures, blocked FROM worker_streaks WHERE worker_id = ?", row["id"])
-        job = store.one("SELECT id, order_id, output_type, run_id FROM jobs WHERE worker_id = ? AND status = 'running' "
-                        "ORDER BY updated_at DESC LIMIT 1", row["id"])
-        node = job and store.one("SELECT node_id, fraction FROM node_results WHERE run_id = ? AND status = 'running' "
-                                 "ORDER BY updated_at DESC LIMIT 1", job["run_id"])
+        job = store.one("SELECT id, order_id, output_type, run_id FROM jobs WHERE worker_id = ? AND status = ? "
+                        "ORDER BY updated_at DESC LIMIT 1", row["id"], JobStatus.RUNNING)
+        node = job and store.one("SELECT node_id, fraction FROM node_results WHERE run_id = ? AND status = ? "
+                                 "ORDER BY updated_at DESC LIMIT 1", job["run_id"], NodeStatus.RUNNING)
         out.append({"id": row["id"], "name": row["name"], "capabilities": loads(row["capabilities"], []),
                     "last_seen": row["last_seen"], "blocked_output_types": [r["output_type"] for r in streaks if r["blocked"]],
                     "failures": {r["output_type"]: r["failures"] for r in streaks if r["failures"]},

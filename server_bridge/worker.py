@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.model.vocabulary import TERMINAL_JOB_STATUSES, Capability, JobKind, JobStatus, Mode, NodeStatus
+
 from .client import FarmClient, FarmError
 from .publisher import RemotePublisher
 
@@ -102,35 +104,35 @@ def run_with_runtime(ctx: JobContext) -> dict[str, Any]:
     from .remote_cache import RemoteCache
 
     job = ctx.job
-    kind = job.get("kind", "line")
+    kind = job.get("kind", JobKind.LINE)
     workflow = parse_workflow_document(job["workflow"], f"job {job['job_id']} workflow")
     overrides = job["overrides"]
     targets, given = None, {}
-    if kind in ("part", "prep"):
+    if kind in (JobKind.PART, JobKind.PREP):
         overrides = merge_overrides(overrides, job["part"].get("overrides") or {})
         targets = frozenset(job["part"]["targets"])
-    elif kind == "assemble":
+    elif kind == JobKind.ASSEMBLE:
         try:
             files = fetch_parts(ctx.publisher.client, job, ctx.publisher.worker_id, ctx.workdir / "parts")
         except PartsUnusable as exc:
             ctx.log(f"parts to run again: {', '.join(exc.jobs)} ({exc})")
-            return {"status": "failed", "error": f"parts unusable: {exc}", "rerun_parts": exc.jobs}
+            return {"status": JobStatus.FAILED, "error": f"parts unusable: {exc}", "rerun_parts": exc.jobs}
         given = given_outputs(job, workflow, files, ctx.workdir / "assemble", ctx.log,
                               merge_overrides(overrides, ctx.overrides))
     order_line = OrderLine(id=job["order_line_id"], order_id=job["order_id"], product=job["product"],
                            step_path=str(ctx.step_path), output_type=job["output_type"], overrides=overrides)
-    options = RunOptions(out_dir=ctx.workdir / "run", mode=job["mode"], cache_dir=ctx.cache_dir,
+    options = RunOptions(out_dir=ctx.workdir / "run", mode=Mode(job["mode"]), cache_dir=ctx.cache_dir,
                          overrides=ctx.overrides,
                          store_path=ctx.store_path, progress=ctx.progress, cancel=ctx.cancel,
                          publisher=ctx.publisher, legacy_config=PRESETS.get(job["family"]),
-                         fallback=bool(job.get("legacy_fallback", True)) and kind == "line",
+                         fallback=bool(job.get("legacy_fallback", True)) and kind == JobKind.LINE,
                          path_roots=ctx.path_roots, egress=EgressPolicy.from_env(), targets=targets, given=given,
                          remote_cache=RemoteCache(ctx.publisher.client, ctx.workdir / "farm-cache", ctx.log)
                          if ctx.farm_cache else None)
     result = run_workflow(workflow, order_line, options)
-    status = result.status if result.status in ("succeeded", "failed", "cancelled") else "failed"
+    status = result.status if result.status in TERMINAL_JOB_STATUSES else JobStatus.FAILED
     summary = _json_safe(result.summary())
-    if kind == "part" and status == "succeeded":
+    if kind == JobKind.PART and status == JobStatus.SUCCEEDED:
         outputs = summary["nodes"][job["part"]["node_id"]]["outputs"]
         count = upload_parts(ctx.publisher.client, job, ctx.publisher.worker_id, outputs)
         ctx.log(f"handed {count} file(s) of {job['part']['label']} to the assemble job")
@@ -193,7 +195,7 @@ class Worker:
 
     def warm_up(self) -> None:
         """Pay the expensive imports once, so every job after the first starts warm."""
-        if "bpy" in self.capabilities:
+        if Capability.BPY in self.capabilities:
             import bpy
 
             from engine.render.blender.scene import forbid_scripts
@@ -286,7 +288,7 @@ class Worker:
                       "fraction": event.fraction, "message": event.message}
             with beat.lock:
                 beat.events[event.node_id] = record
-                if event.status != "running" or event.message:
+                if event.status != NodeStatus.RUNNING or event.message:
                     beat.logs.append(f"[{event.node_id}] {event.status} {event.message}".rstrip())
 
         stop = threading.Event()
@@ -322,7 +324,7 @@ class Worker:
             return self.runner(ctx)
         except Exception as exc:  # the job fails; the worker lives on for the next one
             log(traceback.format_exc(limit=8))
-            return {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
+            return {"status": JobStatus.FAILED, "error": f"{type(exc).__name__}: {exc}"}
 
     def _heartbeats(self, job_id: str, beat: _Beat, stop: threading.Event) -> None:
         interval = max(0.2, min(1.0, self.lease_s / 3))

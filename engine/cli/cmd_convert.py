@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import HartomatError
+from ..model.vocabulary import NodeStatus
 
 GRAPH = Path(__file__).resolve().parent.parent / "graphs" / "cad_convert.json"
 
@@ -92,7 +93,7 @@ def convert(step: Path, output: Path, work_dir: Path | None, overrides: dict[str
         _output(result, "bbox", "bbox")
     output.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(glb.path, output)
-    cached = sorted(n.node_id for n in result.node_results.values() if n.status == "cached")
+    cached = sorted(n.node_id for n in result.node_results.values() if n.status == NodeStatus.CACHED)
     return {"step": str(step), "glb": str(output), "run_id": result.run_id, "cached_nodes": cached,
             "length_unit": parts.data["length_unit"], "instance_total": parts.data["instance_total"],
             **{k: parts.data.get(k) for k in ("codepage", "warnings", "content", "annotations", "name_fallbacks")},

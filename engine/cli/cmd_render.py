@@ -22,16 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import HartomatError
-
-PRESET_NAMES = ("still", "turntable", "multi_angle", "still_with_exports")
+from ..model.vocabulary import Mode, NodeStatus, Preset
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("render", help="render a STEP file with a preset (no server needed)")
     parser.add_argument("step", help="the product's STEP file")
-    parser.add_argument("--preset", choices=PRESET_NAMES, default="still", help="output type (default: still)")
+    parser.add_argument("--preset", choices=[p.value for p in Preset], default=Preset.STILL, help="output type (default: still)")
     parser.add_argument("-o", "--out", default="", help="output folder (default: ./hartomat-out/<part>-<preset>)")
-    parser.add_argument("--mode", choices=("graph", "legacy", "shadow"), default="graph")
+    parser.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.GRAPH)
     parser.add_argument("--resolution", type=int, help="image width and height in pixels")
     parser.add_argument("--samples", type=int, help="Cycles samples per pixel")
     parser.add_argument("--engine", choices=("CYCLES", "WORKBENCH"), help="render engine")
@@ -106,7 +105,7 @@ class ProgressPrinter:
 
     def __call__(self, event: Any) -> None:
         now = time.monotonic()
-        if event.status == "running":
+        if event.status == NodeStatus.RUNNING:
             if not event.message or now - self.last_message.get(event.node_id, 0.0) < 1.0:
                 return
             self.last_message[event.node_id] = now
@@ -146,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
     if not step.is_file():
         raise HartomatError(f"{args.step}: no such STEP file")
     overrides = render_overrides(args)
-    config = preset_config(args) if args.mode in ("legacy", "shadow") else None
+    config = preset_config(args) if args.mode in (Mode.LEGACY, Mode.SHADOW) else None
     out_dir = Path(args.out or Path("hartomat-out") / f"{step.stem}-{args.preset}").resolve()
     line = OrderLine(product=step.stem, step_path=str(step), output_type=args.preset, category=args.category)
     options = RunOptions(out_dir=out_dir, mode=args.mode, use_cache=not args.no_cache, legacy_config=config,

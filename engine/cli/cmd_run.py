@@ -11,6 +11,7 @@ from typing import Any
 from ..errors import HartomatError
 from ..model.context import OrderLine
 from ..model.overrides import parse_sets
+from ..model.vocabulary import Mode, NodeStatus
 from ..model.workflow import load_workflow
 from ..runtime import ProgressEvent, RunOptions, plan_workflow, run_workflow
 
@@ -22,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="NODE.FIELD=VALUE",
                         help="override a setting (node id or step key; VALUE is JSON or text); repeatable")
     parser.add_argument("-o", "--out", default="hartomat-out", help="output folder (default: hartomat-out)")
-    parser.add_argument("--mode", choices=("graph", "legacy", "shadow"), default="graph")
+    parser.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.GRAPH)
     parser.add_argument("--output-type", help="order line output type (default: the graph's family)")
     parser.add_argument("--product", default="", help="product name or number of the order line")
     parser.add_argument("--no-cache", action="store_true", help="neither use nor fill the node cache")
@@ -38,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _print_progress(event: ProgressEvent) -> None:
     detail = f" {event.message}" if event.message else ""
-    fraction = f" {event.fraction:.0%}" if event.status == "running" and event.fraction else ""
+    fraction = f" {event.fraction:.0%}" if event.status == NodeStatus.RUNNING and event.fraction else ""
     print(f"[{event.status:>9}] {event.node_id} ({event.step}){fraction}{detail}", file=sys.stderr)
 
 
@@ -65,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
                            step_path=str(step.resolve()) if step else None,
                            output_type=args.output_type or workflow.family)
     options = RunOptions(
-        out_dir=Path(args.out), mode=args.mode, use_cache=not args.no_cache,
+        out_dir=Path(args.out), mode=Mode(args.mode), use_cache=not args.no_cache,
         cache_dir=Path(args.cache_dir) if args.cache_dir else None,
         store_path=Path(args.store) if args.store else None, overrides=parse_sets(args.sets),
         helper_python=args.helper_python, fallback=args.fallback,

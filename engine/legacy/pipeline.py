@@ -13,6 +13,7 @@ from typing import Any
 
 from ..model.artifacts import Artifact, ArtifactKind
 from ..model.publishing import MediaAsset, primary_index, role_of
+from ..model.vocabulary import Preset
 from .presets import RENDER_KEYS, LegacyPresetConfig
 
 Outputs = dict[str, list[Artifact]]
@@ -46,7 +47,7 @@ def run_legacy_pipeline(config: LegacyPresetConfig, run_step: StepRunner, publis
     scene = {"glb": glb, "bbox": bbox, "material_map": materials, "template": template}
 
     media: list[tuple[str, Artifact]] = []
-    if config.preset == "turntable":
+    if config.preset == Preset.TURNTABLE:
         out = run_step("turntable", "blender_turntable", {
             **_render_settings(config), "frame_count": config.frame_count, "fps": config.fps,
             "elevation": config.turntable_elevation, "view": config.turntable_view, "video_format": config.video_format,
@@ -60,7 +61,7 @@ def run_legacy_pipeline(config: LegacyPresetConfig, run_step: StepRunner, publis
                                                       "view": angle.view}, scene)
             media += [(node_id, a) for a in _one(out, "image")]
     images = [a for _, a in media if a.kind in (ArtifactKind.IMAGE, ArtifactKind.IMAGE_SET)]
-    if config.thumbnail_sizes and config.preset != "turntable" and images:
+    if config.thumbnail_sizes and config.preset != Preset.TURNTABLE and images:
         out = run_step("thumbnails", "thumbnail_save", {"sizes": config.thumbnail_sizes}, {"image": images})
         media += [("thumbnails", a) for a in _one(out, "thumbnails")]
     media += _exports(config, run_step, scene, step_file, tess, glb)

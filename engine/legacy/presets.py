@@ -13,9 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..model.node_settings import ImageFormat, MaterialRule, RenderEngine, ViewChoice
 from ..model.registry import REGISTRY
+from ..model.vocabulary import Preset
 from ..model.workflow import Workflow, WorkflowEdge, WorkflowNode
 
-PresetName = Literal["still", "turntable", "multi_angle", "still_with_exports"]
 ExportFormat = Literal["blend", "stl", "threejs", "glb"]
 
 
@@ -43,7 +43,7 @@ class LegacyPresetConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    preset: PresetName
+    preset: Preset
     engine: RenderEngine = owned("blender_still", "engine")
     resolution_x: int = owned("blender_still", "resolution_x")
     resolution_y: int = owned("blender_still", "resolution_y")
@@ -81,13 +81,13 @@ DEFAULT_RULES = [
 ]
 
 PRESETS: dict[str, LegacyPresetConfig] = {
-    "still": LegacyPresetConfig(preset="still", material_rules=DEFAULT_RULES),
-    "turntable": LegacyPresetConfig(
-        preset="turntable", resolution_x=640, resolution_y=640, samples=32, material_rules=DEFAULT_RULES,
+    Preset.STILL: LegacyPresetConfig(preset=Preset.STILL, material_rules=DEFAULT_RULES),
+    Preset.TURNTABLE: LegacyPresetConfig(
+        preset=Preset.TURNTABLE, resolution_x=640, resolution_y=640, samples=32, material_rules=DEFAULT_RULES,
         thumbnail_sizes=[],
     ),
-    "multi_angle": LegacyPresetConfig(
-        preset="multi_angle",
+    Preset.MULTI_ANGLE: LegacyPresetConfig(
+        preset=Preset.MULTI_ANGLE,
         camera_angles=[
             CameraAngle(name="front", azimuth=0.0, elevation=10.0),
             CameraAngle(name="side", azimuth=90.0, elevation=10.0),
@@ -96,8 +96,8 @@ PRESETS: dict[str, LegacyPresetConfig] = {
         ],
         material_rules=DEFAULT_RULES,
     ),
-    "still_with_exports": LegacyPresetConfig(
-        preset="still_with_exports", export_formats=["blend", "stl", "threejs"],
+    Preset.STILL_WITH_EXPORTS: LegacyPresetConfig(
+        preset=Preset.STILL_WITH_EXPORTS, export_formats=["blend", "stl", "threejs"],
         thumbnail_sizes=[128, 512], material_rules=DEFAULT_RULES,
     ),
 }
@@ -198,7 +198,7 @@ def migrate_preset(config: LegacyPresetConfig) -> Workflow:
     g.link("material_rules", "material_map", "materials", "material_map")
 
     media: list[tuple[str, str]] = []
-    if config.preset == "turntable":
+    if config.preset == Preset.TURNTABLE:
         g.add("turntable", "blender_turntable", 5, **_render_params(config), frame_count=config.frame_count,
               fps=config.fps, elevation=config.turntable_elevation, view=config.turntable_view,
               video_format=config.video_format,
@@ -217,7 +217,7 @@ def migrate_preset(config: LegacyPresetConfig) -> Workflow:
 
     if config.thumbnail_sizes:
         # a turntable's thumbnails come from its frames, which it then has to keep
-        if config.preset == "turntable" and not config.keep_frames:
+        if config.preset == Preset.TURNTABLE and not config.keep_frames:
             g.nodes[-1].params["keep_frames"] = True
             media.append(("turntable", "frames"))
         g.add("thumbnails", "thumbnail_save", 6, 1, sizes=config.thumbnail_sizes)

@@ -10,6 +10,8 @@ import importlib.util
 import shutil
 import sys
 
+from .vocabulary import Capability
+
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
@@ -35,14 +37,14 @@ def _ocp_problem(verify: bool) -> str | None:
     return None
 
 
-def capability_report(verify: bool = False) -> dict[str, str | None]:
+def capability_report(verify: bool = False) -> dict[Capability, str | None]:
     """Each capability: None when this interpreter has it, else why not and what to do. With
     `verify`, OCP is imported (about a second: a worker pays it once, at start)."""
     return {
-        "bpy": None if _importable("bpy") else "no module named bpy; run the worker inside Blender "
+        Capability.BPY: None if _importable("bpy") else "no module named bpy; run the worker inside Blender "
                                                "(blender -b -P scripts/farm_worker.py) or pip install bpy",
-        "ocp": _ocp_problem(verify),
-        "browser": None if any(shutil.which(name) for name in BROWSERS)
+        Capability.OCP: _ocp_problem(verify),
+        Capability.BROWSER: None if any(shutil.which(name) for name in BROWSERS)
         else f"no headless browser on PATH (looked for {', '.join(BROWSERS)})",
     }
 

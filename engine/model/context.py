@@ -15,14 +15,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from ..errors import CancelledError
 from .artifacts import Artifact
-
-ExecutionMode = Literal["legacy", "graph", "shadow"]
+from .vocabulary import Mode, Preset
 
 
 class OrderLine(BaseModel):
@@ -32,7 +31,7 @@ class OrderLine(BaseModel):
     order_id: str = "local"
     product: str = ""
     step_path: str | None = None
-    output_type: str = "still"
+    output_type: str = Preset.STILL
     category: str = ""
     overrides: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="node id or step key -> setting -> value"
@@ -45,7 +44,7 @@ class WorkflowContext:
 
     order_line: OrderLine
     run_dir: Path
-    mode: ExecutionMode = "graph"
+    mode: Mode = Mode.GRAPH
     authoritative: bool = True
     cache_dir: Path | None = None
     capabilities: frozenset[str] = frozenset()

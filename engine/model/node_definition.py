@@ -11,10 +11,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from .artifacts import ArtifactKind
+from .vocabulary import Capability, Preset
 
-Capability = Literal["bpy", "ocp", "browser"]
 Execution = Literal["inline", "process", "main_thread"]
-WORKFLOW_FAMILIES = ("still", "turntable", "multi_angle", "still_with_exports")
+WORKFLOW_FAMILIES: tuple[str, ...] = tuple(p.value for p in Preset)
 
 
 class Port(BaseModel):

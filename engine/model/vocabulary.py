@@ -11,9 +11,12 @@ from enum import StrEnum
 
 class Mode(StrEnum):
     """How an order line runs: the legacy pipeline, the graph, or both compared (shadow)."""
-    LEGACY = "legacy"
     GRAPH = "graph"
+    LEGACY = "legacy"
     SHADOW = "shadow"
+
+
+MODE_ROLLOUT = (Mode.LEGACY, Mode.SHADOW, Mode.GRAPH)  # the order an output type moves through
 
 
 class Capability(StrEnum):
@@ -57,13 +60,20 @@ class OrderStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+FINISHED_ORDER_STATUSES = frozenset({OrderStatus.SUCCEEDED, OrderStatus.FAILED, OrderStatus.PARTIAL,
+                                     OrderStatus.CANCELLED})
+
+
 class RunStatus(StrEnum):
-    """A run's state in the run store."""
+    """A run's state: in the engine's run store, and in the farm's runs table (which adds lost
+    and handed_back)."""
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
     INTERRUPTED = "interrupted"
+    LOST = "lost"  # farm only: the worker's lease ran out before it reported
+    HANDED_BACK = "handed_back"  # farm only: the worker returned the job unfinished (shutting down)
 
 
 TERMINAL_JOB_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
@@ -79,3 +89,20 @@ class NodeStatus(StrEnum):
     CACHED = "cached"
     CANCELLED = "cancelled"
     INTERRUPTED = "interrupted"
+
+
+class JobKind(StrEnum):
+    """What a farm job runs: a whole order line, or one piece of a line split over several jobs
+    (the prep job feeding the split node, one part job per chunk, the assemble job)."""
+    LINE = "line"
+    PREP = "prep"
+    PART = "part"
+    ASSEMBLE = "assemble"
+
+
+class WebhookStatus(StrEnum):
+    """Where an order's webhook delivery stands (none: the order has no webhook)."""
+    NONE = "none"
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"

@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .vocabulary import Preset
+
 CURRENT_VERSION = 1
 MAX_WORKFLOW_BYTES = 20 * 1024 * 1024
 
@@ -133,7 +135,7 @@ def _v0_to_v1(doc: dict[str, Any]) -> dict[str, Any]:
     out.update(version=1,
                nodes=[_v0_node(n) for n in nodes] if isinstance(nodes, list) else nodes,
                edges=[_v0_edge(e) for e in edges] if isinstance(edges, list) else edges)
-    out.setdefault("family", "still")
+    out.setdefault("family", Preset.STILL.value)
     out.setdefault("name", "migrated workflow")
     return out
 

@@ -16,6 +16,7 @@ from ..model.context import NodeCall
 from ..model.node_definition import NodeDefinition, inp, out
 from ..model.node_settings import composite_settings
 from ..model.registry import REGISTRY, node
+from ..model.vocabulary import Capability
 from . import cad, pure, render  # noqa: F401 - the wrapped steps register first
 
 CAD_CHAIN = ("resolve_step_path", "occ_object_extract", "occ_glb_export", "glb_bbox")
@@ -34,7 +35,7 @@ def _registry(call: NodeCall) -> Any:
     inputs=(inp("order_line", K.ORDER_LINE), inp("cad_parts", K.CAD_PARTS),
             inp("glb", K.GLB), inp("bbox", K.BBOX)),
     outputs=(out("image", K.IMAGE, role="primary_render"),),
-    capabilities=("bpy",), execution="main_thread", self_publishes=True, is_render=True,
+    capabilities=(Capability.BPY,), execution="main_thread", self_publishes=True, is_render=True,
     composite_of=STILL_CHAIN,
 ))
 @node(NodeDefinition(
@@ -44,7 +45,7 @@ def _registry(call: NodeCall) -> Any:
     inputs=(inp("order_line", K.ORDER_LINE),),
     outputs=(out("step_file", K.STEP_FILE), out("cad_parts", K.CAD_PARTS),
              out("glb", K.GLB, role="glb_model"), out("bbox", K.BBOX)),
-    capabilities=("ocp",), composite_of=CAD_CHAIN,
+    capabilities=(Capability.OCP,), composite_of=CAD_CHAIN,
 ))
 def run_chain(call: NodeCall) -> dict[str, list[Artifact]]:
     """The bridge node's steps in order (decorators apply bottom up: the CAD chain registers first)."""

@@ -18,6 +18,7 @@ from ..model.context import NodeCall
 from ..model.node_definition import NodeDefinition, NodeSettings, inp, out
 from ..model.node_settings import CodepageSetting, TessellationSettings, path_setting, setting
 from ..model.registry import node
+from ..model.vocabulary import Capability
 
 STEP_SUFFIXES = (".step", ".stp")
 
@@ -130,7 +131,7 @@ class OccObjectExtractSettings(CodepageSetting):
     settings_model=OccObjectExtractSettings,
     inputs=(inp("step_file", K.STEP_FILE),),
     outputs=(out("cad_parts", K.CAD_PARTS),),
-    capabilities=("ocp",), execution="process",
+    capabilities=(Capability.OCP,), execution="process",
 ))
 def occ_object_extract(call: NodeCall) -> dict[str, Artifact]:
     from ..cad.occ.assembly import walk_document
@@ -179,7 +180,7 @@ class OccGlbExportSettings(TessellationSettings):
     settings_model=OccGlbExportSettings,
     inputs=(inp("step_file", K.STEP_FILE),),
     outputs=(out("glb", K.GLB, role="glb_model"),),
-    capabilities=("ocp",), execution="process",
+    capabilities=(Capability.OCP,), execution="process",
 ))
 def occ_glb_export(call: NodeCall) -> dict[str, Artifact]:
     from ..cad.occ.step_to_glb import step_to_glb
@@ -319,7 +320,7 @@ def _write_stls(call: NodeCall, path: Path, sha: str, folder: Path) -> tuple[lis
     settings_model=StlCacheGenerateSettings,
     inputs=(inp("step_file", K.STEP_FILE),),
     outputs=(out("stl_set", K.STL_SET, role="stl_parts"),),
-    capabilities=("ocp",), execution="process",
+    capabilities=(Capability.OCP,), execution="process",
 ))
 def stl_cache_generate(call: NodeCall) -> dict[str, Artifact]:
     path, sha = step_source(call)

@@ -14,6 +14,7 @@ from ..model.node_definition import NodeDefinition, NodeSettings, inp, out
 from ..model.node_settings import MaterialRule, path_setting, setting
 from ..model.registry import node
 from ..model.trust import confine
+from ..model.vocabulary import Preset
 from ..render.material_rules import PartFacts, assembly_size, describe, load_rules, rule_matches
 from ..render.materials import LIBRARY
 
@@ -22,7 +23,7 @@ MAX_RULES = 500
 
 # -- order_line_setup ------------------------------------------------------------------------------
 class OrderLineSetupSettings(NodeSettings):
-    output_type: str = setting("still", "Order", "Output type this run produces, unless the order line says")
+    output_type: str = setting(Preset.STILL, "Order", "Output type this run produces, unless the order line says")
     product_category: str = setting("", "Order", "Product category used to pick a template; empty = any")
     work_subdir: str = setting("", "Order", "Sub-folder of the run folder for this line's files; empty = line id",
                                operator="path")

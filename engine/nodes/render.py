@@ -20,6 +20,7 @@ from ..model.context import NodeCall
 from ..model.node_definition import FanOut, NodeDefinition, NodeSettings, inp, out
 from ..model.node_settings import RenderSettings, ViewChoice, path_setting, setting
 from ..model.registry import node
+from ..model.vocabulary import Capability, Preset
 from ..render.framing import (
     Box,
     Lens,
@@ -223,7 +224,7 @@ def _auto_view(call: NodeCall, stage: Stage, settings: RenderSettings,
     description="General Blender render of the prepared scene through the template's camera.",
     settings_model=BlenderRenderSettings,
     inputs=RENDER_INPUTS, outputs=(out("image", K.IMAGE, role="primary_render"),),
-    capabilities=("bpy",), execution="main_thread", self_publishes=True, is_render=True,
+    capabilities=(Capability.BPY,), execution="main_thread", self_publishes=True, is_render=True,
 ))
 def blender_render(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
     """A render through the template's camera: its viewing angle and lens, framed on the product."""
@@ -248,7 +249,7 @@ def blender_render(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
     description="A still image with the camera framed on the bounding box from a chosen angle.",
     settings_model=BlenderStillSettings,
     inputs=RENDER_INPUTS, outputs=(out("image", K.IMAGE, role="primary_render"),),
-    capabilities=("bpy",), execution="main_thread", self_publishes=True, is_render=True,
+    capabilities=(Capability.BPY,), execution="main_thread", self_publishes=True, is_render=True,
     fan_out=FanOut(kind="views", switch="split_job", parts=("image",)),
 ))
 def blender_still(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
@@ -300,8 +301,8 @@ def _render_frames(call: NodeCall, settings: BlenderTurntableSettings, stage: St
     inputs=RENDER_INPUTS,
     outputs=(out("video", K.VIDEO, role="turntable_video"),
              out("frames", K.IMAGE_SET, role="turntable_frames")),
-    capabilities=("bpy",), execution="main_thread", self_publishes=True, is_render=True,
-    workflow_families=("turntable",),
+    capabilities=(Capability.BPY,), execution="main_thread", self_publishes=True, is_render=True,
+    workflow_families=(Preset.TURNTABLE,),
     fan_out=FanOut(kind="frames", count="frame_count", start="chunk_start", end="chunk_end",
                    size="chunk_size", parts=("frames",), assembler=f"{__name__}:assemble_turntable"),
 ))
@@ -375,7 +376,7 @@ def _blend_name(call: NodeCall, settings: ExportBlendSettings) -> str:
     description="Saves the production scene as a .blend asset, without touching the primary output.",
     settings_model=ExportBlendSettings,
     inputs=RENDER_INPUTS, outputs=(out("blend", K.BLEND_FILE, role="blend_production"),),
-    capabilities=("bpy",), execution="main_thread",
+    capabilities=(Capability.BPY,), execution="main_thread",
 ))
 def export_blend(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
     """The production scene (studio, product, materials, framed camera) as a self-contained .blend."""

@@ -14,6 +14,7 @@ from ..model.context import NodeCall
 from ..model.node_definition import NodeDefinition, NodeSettings, inp, out
 from ..model.node_settings import setting
 from ..model.registry import node
+from ..model.vocabulary import Capability
 from ..render.imaging import foreground_share
 
 GLB_MAGIC = b"glTF"
@@ -80,7 +81,7 @@ def _take_snapshot(call: NodeCall, browser: str, page: Path, glb_path: Path) -> 
     inputs=(inp("glb", K.GLB),),
     outputs=(out("viewer", K.HTML_VIEWER, role="web_viewer"),
              out("snapshot", K.IMAGE, role="web_snapshot")),
-    optional_capabilities=("browser",),
+    optional_capabilities=(Capability.BROWSER,),
     execution="main_thread",  # its snapshot check uses Blender's image API where Pillow is absent
 ))
 def threejs_render(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:

@@ -18,6 +18,7 @@ from typing import Any
 from ..errors import HartomatError, NodeInputError
 from ..model.artifacts import Artifact
 from ..model.context import NodeCall, OrderLine, WorkflowContext
+from ..model.vocabulary import Mode
 from .capture import ROUTER, NodeLog
 
 Outputs = dict[str, list[Artifact]]
@@ -58,7 +59,7 @@ def build_context(snapshot: dict[str, Any], cancel: Callable[[], bool]) -> Workf
     return WorkflowContext(
         order_line=OrderLine.model_validate(snapshot["order_line"]),
         run_dir=Path(snapshot["run_dir"]),
-        mode=snapshot.get("mode", "graph"),
+        mode=Mode(snapshot.get("mode", Mode.GRAPH)),
         authoritative=snapshot.get("authoritative", True),
         cache_dir=Path(snapshot["cache_dir"]) if snapshot.get("cache_dir") else None,
         capabilities=frozenset(snapshot.get("capabilities", ())),

@@ -21,6 +21,7 @@ from ..model.context import OrderLine
 from ..model.node_definition import NodeDefinition
 from ..model.overrides import resolve_settings
 from ..model.publishing import DryRunPublisher, LocalPublisher, MediaAsset, role_of
+from ..model.vocabulary import Mode, NodeStatus, RunStatus
 from ..model.workflow import NodePolicy, Workflow, load_workflow
 from .cache import NodeCache
 from .capture import ROUTER
@@ -72,20 +73,20 @@ def run_steps(workflow: Workflow | str | Path, order_line: OrderLine, options: R
     turn. Closed early, the run is recorded as cancelled."""
     options = options or RunOptions()
     wf = workflow if isinstance(workflow, Workflow) else load_workflow(workflow)
-    graph_plan = None if options.mode == "legacy" else plan_workflow(wf, order_line, options)
+    graph_plan = None if options.mode == Mode.LEGACY else plan_workflow(wf, order_line, options)
     out_dir = options.out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     store = RunStore(options.store_path or default_store_path(out_dir))
     run_id = uuid.uuid4().hex
     store.create_run(run_id, order_line.model_dump(mode="json"), wf.name, options.mode, out_dir)
     session = RunSession(options=options, store=store, run_id=run_id, cache=_cache(options))
-    result = RunResult(run_id=run_id, status="running", mode=options.mode, out_dir=out_dir,
+    result = RunResult(run_id=run_id, status=RunStatus.RUNNING, mode=options.mode, out_dir=out_dir,
                        published=session.published, store_path=store.path)
     try:
         yield
         yield from _run_mode(session, wf, graph_plan, order_line, result, wait)
     except BaseException as exc:
-        result.status = "cancelled" if isinstance(exc, (KeyboardInterrupt, GeneratorExit)) else "failed"
+        result.status = RunStatus.CANCELLED if isinstance(exc, (KeyboardInterrupt, GeneratorExit)) else RunStatus.FAILED
         result.error = "run abandoned before its end" if isinstance(exc, GeneratorExit) else \
             f"{type(exc).__name__}: {exc}"
         raise
@@ -113,21 +114,21 @@ def _run_mode(session: RunSession, wf: Workflow, graph_plan: Plan | None, order_
     if graph_plan is None:
         _run_legacy(session, order_line, result)
         return
-    if session.options.mode == "shadow":
+    if session.options.mode == Mode.SHADOW:
         _run_legacy(session, order_line, result)
         if session.cancelled():
             return
         shadow = DryRunPublisher(order_line.id)
-        ctx = session.context(out_dir / "shadow", "shadow", False, order_line, shadow)
-        outcome = run_plan(graph_plan, session, ctx, "shadow", out_dir / "shadow" / "nodes")
+        ctx = session.context(out_dir / "shadow", Mode.SHADOW, False, order_line, shadow)
+        outcome = run_plan(graph_plan, session, ctx, Mode.SHADOW, out_dir / "shadow" / "nodes")
         result.node_results = outcome.results
         result.parity = _parity(result, outcome, shadow)
         return
-    ctx = session.context(out_dir, "graph", True, order_line, _publisher(session, order_line))
-    outcome = yield from plan_steps(graph_plan, session, ctx, "graph", out_dir / "nodes", wait)
+    ctx = session.context(out_dir, Mode.GRAPH, True, order_line, _publisher(session, order_line))
+    outcome = yield from plan_steps(graph_plan, session, ctx, Mode.GRAPH, out_dir / "nodes", wait)
     result.node_results = outcome.results
-    result.status, result.error = outcome.status, outcome.error  # type: ignore[assignment]
-    if outcome.status == "failed" and (outcome.fallback_requested or session.options.fallback):
+    result.status, result.error = outcome.status, outcome.error
+    if outcome.status == RunStatus.FAILED and (outcome.fallback_requested or session.options.fallback):
         result.fell_back = True
         graph_error = outcome.error
         _run_legacy(session, order_line, result)
@@ -141,15 +142,15 @@ def _run_legacy(session: RunSession, order_line: OrderLine, result: RunResult) -
 
     config = session.options.legacy_config or PRESETS.get(order_line.output_type)
     if config is None:
-        result.status = "failed"
+        result.status = RunStatus.FAILED
         result.error = (f"order line '{order_line.id}': no legacy preset for output type "
                         f"'{order_line.output_type}'; known: {', '.join(PRESETS)}")
         return
     out_dir = session.options.out_dir
     publisher = _publisher(session, order_line)
-    ctx = session.context(out_dir, "legacy", True, order_line, publisher)
+    ctx = session.context(out_dir, Mode.LEGACY, True, order_line, publisher)
     capabilities = ctx.capabilities
-    runner = NodeRunner(session, ctx, "legacy", out_dir / "legacy")
+    runner = NodeRunner(session, ctx, Mode.LEGACY, out_dir / "legacy")
 
     def run_step(node_id: str, step: str, params: dict[str, Any], inputs: dict[str, list[Artifact]]) -> dict[
             str, list[Artifact]]:
@@ -166,7 +167,7 @@ def _run_legacy(session: RunSession, order_line: OrderLine, result: RunResult) -
                         where=where, missing=missing)
         node_result, outputs = runner.run(spec, inputs)
         result.legacy_results[node_id] = node_result
-        if node_result.status != "succeeded":
+        if node_result.status != NodeStatus.SUCCEEDED:
             raise LegacyStepFailed(f"legacy step '{node_id}' ({step}): "
                                    f"{(node_result.error or {}).get('message', node_result.status)}")
         return outputs
@@ -178,10 +179,10 @@ def _run_legacy(session: RunSession, order_line: OrderLine, result: RunResult) -
         with ROUTER.installed():
             run_legacy_pipeline(config, run_step, publish)
     except LegacyStepFailed as exc:
-        result.status = "cancelled" if session.cancelled() else "failed"
+        result.status = RunStatus.CANCELLED if session.cancelled() else RunStatus.FAILED
         result.error = str(exc)
         return
-    result.status, result.error = "succeeded", None
+    result.status, result.error = RunStatus.SUCCEEDED, None
 
 
 def _outputs_by_role(artifacts: list[tuple[str, Artifact | MediaAsset]]) -> dict[str, Any]:

@@ -9,14 +9,10 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from ..model.registry import REGISTRY, NodeDefinitionRegistry
-
-RunMode = Literal["graph", "legacy", "shadow"]
-RunStatus = Literal["running", "succeeded", "failed", "cancelled", "interrupted"]
-NodeStatus = Literal["pending", "running", "succeeded", "failed", "skipped", "cached", "cancelled",
-                     "interrupted"]
+from ..model.vocabulary import Mode, NodeStatus, RunStatus
 
 
 @dataclass(frozen=True)
@@ -25,7 +21,7 @@ class ProgressEvent:
 
     node_id: str
     step: str
-    status: str
+    status: NodeStatus
     fraction: float = 0.0
     message: str = ""
 
@@ -35,7 +31,7 @@ class RunOptions:
     """How to run one workflow for one order line; every field has a safe default."""
 
     out_dir: Path = field(default_factory=lambda: Path("hartomat-out"))
-    mode: RunMode = "graph"
+    mode: Mode = Mode.GRAPH
     use_cache: bool = True
     cache_dir: Path | None = None
     store_path: Path | None = None
@@ -95,7 +91,7 @@ class NodeResult:
 
     node_id: str
     step: str
-    status: NodeStatus = "pending"
+    status: NodeStatus = NodeStatus.PENDING
     attempt: int = 0
     started: float | None = None
     ended: float | None = None
@@ -106,7 +102,7 @@ class NodeResult:
     interpreter: str | None = None
     pid: int | None = None  # the process that ran it: a hosting Blender's own, a helper's, a pool worker's
     cache_key: str | None = None
-    phase: str = "graph"
+    phase: Mode = Mode.GRAPH  # which pipeline ran it: graph, legacy, or the graph beside legacy (shadow)
 
     def to_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)
@@ -120,7 +116,7 @@ class RunResult:
 
     run_id: str
     status: RunStatus
-    mode: RunMode
+    mode: Mode
     out_dir: Path
     fell_back: bool = False
     node_results: dict[str, NodeResult] = field(default_factory=dict)
@@ -132,7 +128,7 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
-        return self.status == "succeeded"
+        return self.status == RunStatus.SUCCEEDED
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready record of the run; written as out_dir/run.json."""

@@ -16,6 +16,7 @@ from ..errors import CancelledError, NodeTimeoutError
 from ..model.artifacts import Artifact, ArtifactKind
 from ..model.capabilities import host_interpreter
 from ..model.context import NodeCall, WorkflowContext
+from ..model.vocabulary import NodeStatus
 from .calls import error_record, invoke, normalise_outputs
 from .capture import NodeLog
 from .session import RunSession
@@ -51,7 +52,7 @@ def run_inline(session: RunSession, ctx: WorkflowContext, spec: Any, inputs: dic
                     self_publish=spec.self_publish, deadline=deadline)
 
     def progress(fraction: float, message: str = "") -> None:
-        session.emit(ProgressEvent(spec.node_id, spec.step, "running", float(fraction), message))
+        session.emit(ProgressEvent(spec.node_id, spec.step, NodeStatus.RUNNING, float(fraction), message))
         call.check_cancelled()
 
     call.progress = progress

@@ -16,6 +16,7 @@ from typing import Any
 from ..model.artifacts import Artifact
 from ..model.context import WorkflowContext
 from ..model.node_definition import NodeDefinition
+from ..model.vocabulary import Mode, NodeStatus
 from ..model.workflow import NodePolicy
 from .cache_keys import content_key, run_key
 from .calls import context_snapshot, error_record, module_dir, normalise_outputs, ref_of
@@ -50,19 +51,19 @@ def output_refs(outputs: Outputs) -> list[OutputRef]:
 
 
 class NodeRunner:
-    def __init__(self, session: RunSession, ctx: WorkflowContext, phase: str, work_root: Path) -> None:
+    def __init__(self, session: RunSession, ctx: WorkflowContext, phase: Mode, work_root: Path) -> None:
         self.session, self.ctx, self.phase, self.work_root = session, ctx, phase, work_root
 
     # -- recording ------------------------------------------------------------------------------
     def _record(self, result: NodeResult) -> None:
         self.session.store.record_attempt(self.session.run_id, self.phase, result.to_dict())
-        message = (result.error or {}).get("message", "") or (result.logs[0] if result.status == "cached" else "")
+        message = (result.error or {}).get("message", "") or (result.logs[0] if result.status == NodeStatus.CACHED else "")
         self.session.emit(ProgressEvent(result.node_id, result.step, result.status,
-                                        1.0 if result.status in ("succeeded", "cached") else 0.0, message))
+                                        1.0 if result.status in (NodeStatus.SUCCEEDED, NodeStatus.CACHED) else 0.0, message))
 
-    def mark(self, node_id: str, step: str, status: str, message: str) -> NodeResult:
+    def mark(self, node_id: str, step: str, status: NodeStatus, message: str) -> NodeResult:
         """Record a node that did not run (skipped or cancelled) with the reason."""
-        result = NodeResult(node_id=node_id, step=step, status=status, phase=self.phase,  # type: ignore[arg-type]
+        result = NodeResult(node_id=node_id, step=step, status=status, phase=self.phase,
                             error={"type": status.capitalize(), "message": message, "traceback": "",
                                    "expected": True})
         self._record(result)
@@ -86,15 +87,15 @@ class NodeRunner:
         outputs: Outputs = {}
         for attempt in range(1, spec.policy.max_attempts + 1):
             if self.session.cancelled():
-                return self.mark(spec.node_id, spec.step, "cancelled", "run cancelled before this node"), {}
+                return self.mark(spec.node_id, spec.step, NodeStatus.CANCELLED, "run cancelled before this node"), {}
             result, outputs = self._attempt(spec, inputs, attempt)
-            if result.status in ("succeeded", "cancelled"):
+            if result.status in (NodeStatus.SUCCEEDED, NodeStatus.CANCELLED):
                 break
             if attempt < spec.policy.max_attempts and not self._backoff(spec.policy.backoff_s * 2 ** (attempt - 1)):
                 break
-        if result.status == "succeeded" and spec.cacheable and self.session.cache is not None:
+        if result.status == NodeStatus.SUCCEEDED and spec.cacheable and self.session.cache is not None:
             self._store_in_cache(spec, result, outputs)
-        if result.status == "succeeded" and farm_key is not None:
+        if result.status == NodeStatus.SUCCEEDED and farm_key is not None:
             self._farm_offer(spec, farm_key, result, outputs)
         return result, outputs
 
@@ -109,7 +110,7 @@ class NodeRunner:
             fetched: Outputs | None = self.session.options.remote_cache.fetch(key)
             return fetched
         except Exception as exc:  # noqa: BLE001 - a farm cache that fails is a miss
-            self.session.emit(ProgressEvent(spec.node_id, spec.step, "running", 0.0,
+            self.session.emit(ProgressEvent(spec.node_id, spec.step, NodeStatus.RUNNING, 0.0,
                                             f"farm cache miss ({type(exc).__name__}: {exc})"))
             return None
 
@@ -141,7 +142,7 @@ class NodeRunner:
     def _attempt(self, spec: NodeSpec, inputs: Outputs, attempt: int) -> tuple[NodeResult, Outputs]:
         started = time.time()
         self.session.store.start_attempt(self.session.run_id, self.phase, spec.node_id, spec.step, attempt, started)
-        self.session.emit(ProgressEvent(spec.node_id, spec.step, "running", 0.0, f"attempt {attempt}"))
+        self.session.emit(ProgressEvent(spec.node_id, spec.step, NodeStatus.RUNNING, 0.0, f"attempt {attempt}"))
         workdir = self.work_root / spec.node_id
         raw = self._dispatch(spec, inputs, workdir)
         outputs: Outputs = {}
@@ -152,8 +153,9 @@ class NodeRunner:
             except Exception as exc:  # noqa: BLE001 - a malformed result is this node's failure
                 error = error_record(exc)
         ended = time.time()
-        status = "succeeded" if error is None else ("cancelled" if error["type"] == "CancelledError" else "failed")
-        result = NodeResult(node_id=spec.node_id, step=spec.step, status=status, attempt=attempt,  # type: ignore[arg-type]
+        status = NodeStatus.SUCCEEDED if error is None else (
+            NodeStatus.CANCELLED if error["type"] == "CancelledError" else NodeStatus.FAILED)
+        result = NodeResult(node_id=spec.node_id, step=spec.step, status=status, attempt=attempt,
                             started=started, ended=ended, duration=ended - started, logs=raw.get("logs", []),
                             outputs=output_refs(outputs), error=error, interpreter=raw.get("interpreter"),
                             pid=raw.get("pid"), cache_key=spec.cache_key or None, phase=self.phase)
@@ -185,7 +187,7 @@ class NodeRunner:
 
     def _cached(self, spec: NodeSpec, outputs: Outputs, how: str = "") -> NodeResult:
         now = time.time()
-        result = NodeResult(node_id=spec.node_id, step=spec.step, status="cached", attempt=1, started=now,
+        result = NodeResult(node_id=spec.node_id, step=spec.step, status=NodeStatus.CACHED, attempt=1, started=now,
                             ended=now, duration=0.0, logs=[how or f"cache hit {spec.cache_key[:16]}"],
                             outputs=output_refs(outputs), cache_key=spec.cache_key, phase=self.phase)
         self._record(result)
@@ -195,7 +197,7 @@ class NodeRunner:
         """A node whose outputs another farm job made (chunks, views): recorded, not run."""
         now = time.time()
         files = sum(len(a.files) or 1 for items in outputs.values() for a in items)
-        result = NodeResult(node_id=spec.node_id, step=spec.step, status="cached", attempt=1, started=now,
+        result = NodeResult(node_id=spec.node_id, step=spec.step, status=NodeStatus.CACHED, attempt=1, started=now,
                             ended=now, duration=0.0, logs=[f"given: {files} file(s) from the farm's part jobs"],
                             outputs=output_refs(outputs), phase=self.phase)
         self._record(result)
@@ -207,7 +209,7 @@ class NodeRunner:
                    f"({sys.executable}) lacks; set a helper interpreter (RunOptions.helper_python, "
                    f"--helper-python) or run it on a worker that has it")
         now = time.time()
-        result = NodeResult(node_id=spec.node_id, step=spec.step, status="failed", attempt=1, started=now,
+        result = NodeResult(node_id=spec.node_id, step=spec.step, status=NodeStatus.FAILED, attempt=1, started=now,
                             ended=now, duration=0.0, phase=self.phase,
                             error={"type": "MissingCapability", "message": message, "traceback": "",
                                    "expected": True})

@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from ..model.artifacts import Artifact
 from ..model.context import WorkflowContext
+from ..model.vocabulary import Mode, NodeStatus, RunStatus
 from .capture import ROUTER
 from .options import NodeResult
 from .planning import Plan, PlannedNode
@@ -33,7 +34,7 @@ T = TypeVar("T")
 
 @dataclass
 class GraphOutcome:
-    status: str  # succeeded | failed | cancelled
+    status: RunStatus  # succeeded | failed | cancelled
     results: dict[str, NodeResult]
     outputs: dict[str, Outputs]
     fallback_requested: bool = False
@@ -55,7 +56,7 @@ def spec_of(node: PlannedNode) -> NodeSpec:
 class GraphScheduler:
     """Decides which ready node runs next and where; a node's own work is its executor's."""
 
-    def __init__(self, plan: Plan, session: RunSession, ctx: WorkflowContext, phase: str, work_root: Path) -> None:
+    def __init__(self, plan: Plan, session: RunSession, ctx: WorkflowContext, phase: Mode, work_root: Path) -> None:
         self.plan, self.session, self.ctx = plan, session, ctx
         self.nodes = plan.by_id()
         self.runner = NodeRunner(session, ctx, phase, work_root)
@@ -70,7 +71,7 @@ class GraphScheduler:
         for node in plan.nodes:
             if node.node_id not in self.needed and node.node_id not in self.given:
                 why = "not needed by this part job" if options.targets else "its outputs came from other jobs"
-                self.results[node.node_id] = self.runner.mark(node.node_id, node.step, "skipped", why)
+                self.results[node.node_id] = self.runner.mark(node.node_id, node.step, NodeStatus.SKIPPED, why)
             elif self.waiting[node.node_id] == 0 and node.node_id not in self.given:
                 self._make_ready(node)
         self.done: queue.SimpleQueue[tuple[str, NodeResult, Outputs]] = queue.SimpleQueue()
@@ -122,8 +123,8 @@ class GraphScheduler:
     def outcome(self) -> GraphOutcome:
         """The run's outcome once `step` returned False; nodes never reached are marked."""
         self._mark_unrun()
-        status = "cancelled" if self.session.cancelled() and not self.failed else (
-            "failed" if self.failed else "succeeded")
+        status = RunStatus.CANCELLED if self.session.cancelled() and not self.failed else (
+            RunStatus.FAILED if self.failed else RunStatus.SUCCEEDED)
         return GraphOutcome(status=status, results=self.results, outputs=self.outputs,
                             fallback_requested=self.fallback, failed_nodes=self.failed)
 
@@ -138,7 +139,7 @@ class GraphScheduler:
         try:
             result, outputs = self.runner.run(spec_of(node), self._inputs(node))
         except BaseException as exc:  # noqa: BLE001 - must reach the main loop or it waits forever
-            result = self.runner.mark(node.node_id, node.step, "failed", f"runtime error: {exc}")
+            result = self.runner.mark(node.node_id, node.step, NodeStatus.FAILED, f"runtime error: {exc}")
             outputs = {}
         self.done.put((node.node_id, result, outputs))
 
@@ -159,17 +160,17 @@ class GraphScheduler:
 
     def _finish(self, node: PlannedNode, result: NodeResult, outputs: Outputs) -> None:
         self.results[node.node_id] = result
-        if result.status in ("succeeded", "cached"):
+        if result.status in (NodeStatus.SUCCEEDED, NodeStatus.CACHED):
             self.outputs[node.node_id] = outputs
             if node.self_publish and self.ctx.authoritative and self.session.options.targets is None:
                 publish_render_outputs(self.ctx, node, outputs)
             for dependant in node.dependants:
                 self.waiting[dependant] -= 1
-                if (self.waiting[dependant] == 0 and self.results[dependant].status == "pending"
+                if (self.waiting[dependant] == 0 and self.results[dependant].status == NodeStatus.PENDING
                         and dependant not in self.given):
                     self._make_ready(self.nodes[dependant])
             return
-        if result.status == "cancelled":
+        if result.status == NodeStatus.CANCELLED:
             self.stop_reason = self.stop_reason or "run cancelled"
             return
         self.failed.append(node.node_id)
@@ -184,21 +185,21 @@ class GraphScheduler:
         stack = list(node.dependants)
         while stack:
             current = self.nodes[stack.pop()]
-            if self.results[current.node_id].status != "pending":
+            if self.results[current.node_id].status != NodeStatus.PENDING:
                 continue
             self.results[current.node_id] = self.runner.mark(
-                current.node_id, current.step, "skipped", f"upstream node '{node.node_id}' failed")
+                current.node_id, current.step, NodeStatus.SKIPPED, f"upstream node '{node.node_id}' failed")
             stack.extend(current.dependants)
 
     def _mark_unrun(self) -> None:
         reason = self.stop_reason or "not reached"
-        status = "cancelled" if reason == "run cancelled" else "skipped"
+        status = NodeStatus.CANCELLED if reason == "run cancelled" else NodeStatus.SKIPPED
         for node in self.plan.nodes:
-            if self.results[node.node_id].status == "pending":
+            if self.results[node.node_id].status == NodeStatus.PENDING:
                 self.results[node.node_id] = self.runner.mark(node.node_id, node.step, status, reason)
 
 
-def plan_steps(plan: Plan, session: RunSession, ctx: WorkflowContext, phase: str, work_root: Path,
+def plan_steps(plan: Plan, session: RunSession, ctx: WorkflowContext, phase: Mode, work_root: Path,
                wait: float | None) -> Generator[None, None, GraphOutcome]:
     """Run `plan` one turn per iteration (see GraphScheduler.step); returns the outcome. Node
     output stays routed to node logs between turns; closing the generator early waits for the
@@ -239,5 +240,5 @@ def drive(steps: Generator[None, None, T]) -> T:
             return done.value  # type: ignore[no-any-return]
 
 
-def run_plan(plan: Plan, session: RunSession, ctx: WorkflowContext, phase: str, work_root: Path) -> GraphOutcome:
+def run_plan(plan: Plan, session: RunSession, ctx: WorkflowContext, phase: Mode, work_root: Path) -> GraphOutcome:
     return drive(plan_steps(plan, session, ctx, phase, work_root, wait=None))

@@ -14,6 +14,7 @@ from typing import Any
 from ..model.artifacts import Artifact
 from ..model.context import WorkflowContext
 from ..model.publishing import MediaAsset
+from ..model.vocabulary import Mode
 from .cache import NodeCache
 from .capture import ROUTER
 from .options import ProgressEvent, RunOptions
@@ -106,13 +107,13 @@ class RunSession:
             self.cache.close()
         self.flush_events()
 
-    def context(self, run_dir: Path, mode: str, authoritative: bool, order_line: Any,
+    def context(self, run_dir: Path, mode: Mode, authoritative: bool, order_line: Any,
                 publisher: Any) -> WorkflowContext:
         from ..model.capabilities import detect_capabilities
 
         caps = self.options.capabilities if self.options.capabilities is not None else detect_capabilities()
         return WorkflowContext(
-            order_line=order_line, run_dir=run_dir, mode=mode,  # type: ignore[arg-type]
+            order_line=order_line, run_dir=run_dir, mode=mode,
             authoritative=authoritative, cache_dir=self.cache.root if self.cache else None,
             capabilities=caps, run_id=self.run_id, publisher=publisher, store=self.store,
             cancel_requested=self.cancelled,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import HartomatError
+from ..model.vocabulary import NodeStatus, RunStatus
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -138,15 +139,16 @@ class RunStore:
     def recover_interrupted(self) -> list[str]:
         """Runs left 'running' by a dead process on this host become 'interrupted'."""
         host = socket.gethostname()
-        rows = self.conn.execute("SELECT id, pid, host FROM runs WHERE status = 'running'").fetchall()
+        rows = self.conn.execute("SELECT id, pid, host FROM runs WHERE status = ?", (RunStatus.RUNNING,)).fetchall()
         dead = [r["id"] for r in rows if r["host"] == host and not _pid_alive(r["pid"])]
         now = time.time()
         with self._tx():
             for run_id in dead:
-                self.conn.execute("UPDATE runs SET status='interrupted', ended=?, error=? WHERE id=?",
-                                  (now, "the process running it ended before the run finished", run_id))
-                self.conn.execute("UPDATE node_attempts SET status='interrupted', ended=? "
-                                  "WHERE run_id=? AND status IN ('running', 'pending')", (now, run_id))
+                self.conn.execute("UPDATE runs SET status=?, ended=?, error=? WHERE id=?",
+                                  (RunStatus.INTERRUPTED, now, "the process running it ended before the run finished",
+                                   run_id))
+                self.conn.execute("UPDATE node_attempts SET status=?, ended=? WHERE run_id=? AND status IN (?, ?)",
+                                  (NodeStatus.INTERRUPTED, now, run_id, NodeStatus.RUNNING, NodeStatus.PENDING))
         return dead
 
     # -- runs -----------------------------------------------------------------------------------
@@ -155,9 +157,9 @@ class RunStore:
         with self._tx():
             self.conn.execute(
                 "INSERT INTO runs (id, order_line_id, order_line, workflow, mode, status, started, pid, host, "
-                "out_dir) VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)",
-                (run_id, order_line.get("id", ""), _dumps(order_line), workflow, mode, time.time(), os.getpid(),
-                 socket.gethostname(), str(out_dir)))
+                "out_dir) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, order_line.get("id", ""), _dumps(order_line), workflow, mode, RunStatus.RUNNING, time.time(),
+                 os.getpid(), socket.gethostname(), str(out_dir)))
 
     def finish_run(self, run_id: str, status: str, fell_back: bool, error: str | None,
                    parity: dict[str, Any] | None, summary: dict[str, Any]) -> None:
@@ -166,8 +168,8 @@ class RunStore:
                 "UPDATE runs SET status=?, fell_back=?, ended=?, error=?, parity=?, summary=? WHERE id=?",
                 (status, int(fell_back), time.time(), error, _dumps(parity) if parity is not None else None,
                  _dumps(summary), run_id))
-            self.conn.execute("UPDATE node_attempts SET status='cancelled' WHERE run_id=? AND "
-                              "status IN ('running', 'pending')", (run_id,))
+            self.conn.execute("UPDATE node_attempts SET status=? WHERE run_id=? AND status IN (?, ?)",
+                              (NodeStatus.CANCELLED, run_id, NodeStatus.RUNNING, NodeStatus.PENDING))
 
     # -- node attempts --------------------------------------------------------------------------
     def start_attempt(self, run_id: str, phase: str, node_id: str, step: str, attempt: int,
@@ -176,7 +178,8 @@ class RunStore:
             self._seq += 1
             self.conn.execute(
                 "INSERT OR REPLACE INTO node_attempts (run_id, phase, node_id, attempt, step, status, started, seq) "
-                "VALUES (?, ?, ?, ?, ?, 'running', ?, ?)", (run_id, phase, node_id, attempt, step, started, self._seq))
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, phase, node_id, attempt, step, NodeStatus.RUNNING, started, self._seq))
 
     def record_attempt(self, run_id: str, phase: str, result: dict[str, Any]) -> None:
         """Write an attempt's final state: update its 'running' row, or insert one (cached, skipped)."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from engine.model.vocabulary import MODE_ROLLOUT, Mode
+
 from ._farm import add_connection, client
 
 
@@ -24,14 +26,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     show.set_defaults(func=run_show)
     mode = actions.add_parser("set-mode", help="switch an output type to legacy, shadow or graph")
     mode.add_argument("name")
-    mode.add_argument("mode", choices=("legacy", "shadow", "graph"))
+    mode.add_argument("mode", choices=[m.value for m in MODE_ROLLOUT])
     add_connection(mode)
     mode.set_defaults(func=run_set_mode)
 
 
 def run_list(args: argparse.Namespace) -> int:
     for item in client(args).output_types():
-        fallback = " (legacy fallback)" if item["mode"] == "graph" and item["legacy_fallback"] else ""
+        fallback = " (legacy fallback)" if item["mode"] == Mode.GRAPH and item["legacy_fallback"] else ""
         print(f"{item['name']}: {item['mode']}{fallback}, family {item['family']}, {item['artifact_kind']}, "
               f"workflow {item['workflow_id']}")
     return 0

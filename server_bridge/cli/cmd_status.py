@@ -6,6 +6,8 @@ import argparse
 import json
 from typing import Any
 
+from engine.model.vocabulary import FINISHED_ORDER_STATUSES, OrderStatus
+
 from ._farm import add_connection, client
 
 
@@ -42,6 +44,6 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(order, indent=2))
     else:
         print("\n".join(describe(order)))
-    if order["status"] in ("failed", "cancelled", "partial"):
+    if order["status"] in FINISHED_ORDER_STATUSES - {OrderStatus.SUCCEEDED}:
         return 1
     return 0

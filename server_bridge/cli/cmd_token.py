@@ -14,12 +14,14 @@ import sys
 import time
 from typing import Any
 
+from engine.model.vocabulary import Role
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("token", help="manage farm API tokens")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = actions.add_parser("create", help="create a token and print it (only its hash is stored)")
-    create.add_argument("--role", required=True, choices=("submit", "worker", "admin"))
+    create.add_argument("--role", required=True, choices=[r.value for r in Role])
     create.add_argument("--name", default="", help="a name to recognise the token by (shown in records)")
     create.set_defaults(func=run_create)
     listing = actions.add_parser("list", help="list tokens: id, name, role, created, revoked (never the token)")
