@@ -7,6 +7,11 @@ an idle long-polling worker), and the per-job cost of a warm worker process agai
 Python+bpy process per job, on the probe workflow (pure nodes).
 
 Usage: .venv/bin/python bench/farm_queue.py [--write]   (--write replaces `## Queue` in docs/performance.md)
+
+`--baseline REV` instead compares this tree with git revision REV in one run: each side's server runs
+from its own tree (REV checked out as a temporary git worktree, this .venv, PYTHONPATH at that tree),
+and the two are measured alternately round by round (claim throughput at 32 workers, pickup latency),
+printing before, after and after/before.
 """
 
 from __future__ import annotations
@@ -44,6 +49,12 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cli(tree: Path) -> list[str]:
+    """`hartomat` run from the checkout `tree`: PYTHONPATH first and `-P` (no current directory
+    on sys.path), so neither the bench's cwd nor the editable install shadows that tree."""
+    return ["env", f"PYTHONPATH={tree}", sys.executable, "-P", "-m", "engine"]
 
 
 def submit_jobs(client: FarmClient, count: int, output_type: str = "still") -> None:
@@ -145,7 +156,7 @@ def measure_pickup(server: FarmServer, tokens: dict[str, str], repeats: int) -> 
         submit_jobs(submitter, 1)
         poller.join()
         latencies.append(claimed["at"] - submitted)
-    return {"p50": percentile(latencies, 0.5), "p99": percentile(latencies, 0.99), "n": repeats}
+    return {"p50": percentile(latencies, 0.5), "p99": percentile(latencies, 0.99), "n": repeats, "all": latencies}
 
 
 def measure_warm_vs_cold(server: FarmServer, tokens: dict[str, str], jobs: int, work: Path) -> dict[str, float]:
@@ -228,6 +239,51 @@ def verdicts(rows: list[dict[str, Any]], pickup: dict[str, float], warm: dict[st
     ]
 
 
+def compare(baseline: str, jobs: int, rounds: int, pickups: int) -> str:
+    """Before (REV) and after (this tree) in one run, alternating: best claim throughput at 32
+    workers (with report) over `rounds`, and pickup p50/p99 over `pickups` orders per side."""
+    base = Path(tempfile.mkdtemp(prefix="hartomat-bench-base-")) / "tree"
+    rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", baseline], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(base), rev], check=True,
+                   capture_output=True)
+    sides: dict[str, tuple[FarmServer, dict[str, str]]] = {}
+    try:
+        for label, tree in (("before", base), ("after", ROOT)):
+            work = Path(tempfile.mkdtemp(prefix=f"hartomat-bench-queue-{label}-"))
+            cli = tree_cli(tree)
+            tokens = {role: token(work, role, cli=cli) for role in ("submit", "worker")}
+            sides[label] = (FarmServer(work, cli=cli, cwd=tree).start(), tokens)
+        claims: dict[str, list[dict[str, Any]]] = {label: [] for label in sides}
+        picks: dict[str, list[float]] = {label: [] for label in sides}
+        for _ in range(rounds):
+            for label, (server, tokens) in sides.items():
+                claims[label].append(measure_claims(server, tokens, 32, jobs, True))
+                picks[label] += measure_pickup(server, tokens, max(1, pickups // rounds))["all"]
+                print(label, claims[label][-1], flush=True)
+    finally:
+        for server, _ in sides.values():
+            server.stop()
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)], capture_output=True)
+    best = {label: max(rows, key=lambda r: r["rate"]) for label, rows in claims.items()}
+    pick = {label: (percentile(values, 0.5), percentile(values, 0.99)) for label, values in picks.items()}
+    row = {label: (best[label]["rate"], best[label]["p50"], best[label]["p99"], *pick[label]) for label in sides}
+    lines = [f"Before: `{baseline}` = {rev[:12]}; after: this tree. {rounds} alternating rounds per side: "
+             f"{jobs} claim+complete cycles by 32 workers (claim with report; best round), "
+             f"{len(picks['after'])} pickups (order submitted -> claimed by an idle long-polling worker).", "",
+             "| | claim+complete cycles/s | claim p50 | claim p99 | pickup p50 | pickup p99 |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for label in sides:
+        rate, c50, c99, p50, p99 = row[label]
+        lines.append(f"| {label} | {rate:.0f} | {c50 * 1000:.1f} ms | {c99 * 1000:.1f} ms | "
+                     f"{p50 * 1000:.1f} ms | {p99 * 1000:.1f} ms |")
+    ratios = [a / b if b else float("nan") for a, b in zip(row["after"], row["before"], strict=True)]
+    lines.append("| after/before | " + " | ".join(f"{r:.2f}" for r in ratios) + " |")
+    doubles = sum(r["double"] for rows in claims.values() for r in rows)
+    lines += ["", f"Double claims over all rounds: {doubles}. Throughput: higher is better; latencies: lower."]
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2000, help="jobs per concurrency level")
@@ -235,7 +291,11 @@ def main() -> int:
     parser.add_argument("--pickups", type=int, default=30)
     parser.add_argument("--cold-jobs", type=int, default=5)
     parser.add_argument("--write", action="store_true", help="replace the ## Queue section of docs/performance.md")
+    parser.add_argument("--baseline", metavar="REV", help="compare with this git revision in one run (before/after)")
     args = parser.parse_args()
+    if args.baseline:
+        print(compare(args.baseline, args.jobs, args.rounds, args.pickups))
+        return 0
     work = Path(tempfile.mkdtemp(prefix="hartomat-bench-queue-"))
     tokens = {role: token(work, role) for role in ("submit", "worker", "admin")}
     server = FarmServer(work).start()
