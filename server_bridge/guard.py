@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -48,7 +49,7 @@ class RequestGuard:
         if fault is not None:
             await fault(scope, receive, send)
             return
-        refusal, principal = self._authenticate(scope)
+        refusal, principal = await run_in_threadpool(self._authenticate, scope)  # SQLite: off the loop
         if refusal is None and not self.streamed(scope):
             refusal, receive = await self._capped_body(scope, receive)
         if refusal is not None:
