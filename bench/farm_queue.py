@@ -65,7 +65,7 @@ def submit_jobs(client: FarmClient, count: int, output_type: str = "still") -> N
     while count > 0:
         batch = min(count, 1000)
         lines = [{"output_type": output_type, "step_sha256": sha, "product": f"p{i}"} for i in range(batch)]
-        client._send("POST", "/api/orders", json={"lines": lines})
+        client.submit_lines(lines)
         count -= batch
 
 

@@ -203,10 +203,27 @@ class CancelledJob(Reply):
 
 class JobDetail(Reply):
     """A job's row, its runs (with node results) and its last 500 log lines."""
+    seq: int
     id: str
     order_id: str
-    status: JobStatus
+    order_line_id: str
+    output_type: str
     mode: Mode
+    caps: int = Field(description="the capabilities it needs, as a bit mask")
+    status: JobStatus
+    worker_id: str | None
+    run_id: str | None
+    lease_expires: float | None
+    attempts: int
+    failed_workers: str
+    cancel_requested: int
+    error: str | None
+    created_at: float
+    updated_at: float
+    kind: str = Field(description="line, prep, part or assemble")
+    parent_id: str | None
+    part: str | None
+    after_id: str | None
     runs: list[dict[str, Any]]
     logs: list[str]
 

@@ -1,0 +1,89 @@
+"""The farm API's shape: every operation documents its 2xx answer in /openapi.json, async routes
+are only those that keep the store off the event loop, the Waker takes wakes from threads, and
+no module outside the client calls its private methods."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import inspect
+import threading
+from pathlib import Path
+
+import pytest
+from fastapi.routing import APIRoute
+
+from server_bridge.app import create_app
+from server_bridge.client import FarmClient
+from server_bridge.settings import ServerSettings
+from server_bridge.waker import Waker
+
+ROOT = Path(__file__).resolve().parents[1]
+# Async routes, each with a reason it may be async: it touches no store, or it hands its store
+# calls to the threadpool itself (streamed uploads, the long-poll claim, complete with `next`).
+ASYNC_ROUTES = {"health", "me", "index", "static", "set_fault", "get_fault", "upload_file", "cache_upload",
+                "claim", "complete", "upload_asset", "upload_part"}
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory):
+    return create_app(ServerSettings.from_env(tmp_path_factory.mktemp("farm-routes"), test_mode=True))
+
+
+def test_every_operation_documents_its_2xx_answer(app):
+    missing = []
+    for path, operations in app.openapi()["paths"].items():
+        for method, operation in operations.items():
+            ok = {code: answer for code, answer in operation["responses"].items() if code.startswith("2")}
+            content = [media for answer in ok.values() for media in answer.get("content", {}).items()]
+            documented = any(media == "application/json" and spec.get("schema") for media, spec in content) or \
+                any(media == "application/octet-stream" for media, _ in content)  # a file download
+            if not documented:
+                missing.append(f"{method.upper()} {path}")
+    assert not missing, f"operations whose 2xx answer has no schema: {missing}"
+
+
+def test_reply_models_use_the_shared_vocabulary(app):
+    schemas = app.openapi()["components"]["schemas"]
+    assert set(schemas["Mode"]["enum"]) == {"legacy", "graph", "shadow"}
+    assert schemas["OutputType"]["properties"]["mode"]["$ref"].endswith("/Mode")
+    assert {"JobStatus", "OrderStatus", "Role", "Capability"} <= set(schemas)
+
+
+def test_only_routes_that_keep_the_store_off_the_loop_are_async(app):
+    async_routes = {route.endpoint.__name__ for route in app.routes
+                    if isinstance(route, APIRoute) and inspect.iscoroutinefunction(route.endpoint)}
+    assert async_routes <= ASYNC_ROUTES, f"async routes that may block the loop: {async_routes - ASYNC_ROUTES}"
+
+
+def test_a_wake_from_another_thread_reaches_the_waiter_on_the_loop():
+    async def scenario() -> bool:
+        waker = Waker()
+        waker.bind(asyncio.get_running_loop())
+        event = waker.current()
+        threading.Timer(0.05, waker.wake).start()
+        return await waker.wait(event, 5.0)
+
+    assert asyncio.run(scenario())
+
+
+def _private_client_calls(tree: ast.AST) -> list[int]:
+    private = {name for name, _ in inspect.getmembers(FarmClient, inspect.isfunction)
+               if name.startswith("_") and not name.startswith("__")}
+    return [node.lineno for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in private
+            and not (isinstance(node.func.value, ast.Name) and node.func.value.id in ("self", "cls"))]
+
+
+def test_no_module_outside_the_client_calls_its_private_methods():
+    offenders = []
+    for folder in ("engine", "server_bridge", "hartomat_addon", "bench", "scripts", "tests", "tools"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            if path == ROOT / "server_bridge" / "client.py" or "node_modules" in path.parts:
+                continue
+            offenders += [f"{path.relative_to(ROOT)}:{line}" for line in _private_client_calls(ast.parse(path.read_text()))]
+    assert not offenders, f"private FarmClient calls (add a public method to server_bridge/client.py): {offenders}"
+
+
+def test_the_private_call_check_sees_a_private_call():
+    assert _private_client_calls(ast.parse("client._json('GET', '/api/x')\nself._json('GET', '/')")) == [1]
