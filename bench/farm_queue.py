@@ -267,15 +267,16 @@ def compare(baseline: str, jobs: int, rounds: int, pickups: int) -> str:
         subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)], capture_output=True)
     best = {label: max(rows, key=lambda r: r["rate"]) for label, rows in claims.items()}
     pick = {label: (percentile(values, 0.5), percentile(values, 0.99)) for label, values in picks.items()}
-    row = {label: (best[label]["rate"], best[label]["p50"], best[label]["p99"], *pick[label]) for label in sides}
+    row = {label: (best[label]["rate"], best[label]["server_cpu_ms"], best[label]["p50"], best[label]["p99"],
+                   *pick[label]) for label in sides}
     lines = [f"Before: `{baseline}` = {rev[:12]}; after: this tree. {rounds} alternating rounds per side: "
              f"{jobs} claim+complete cycles by 32 workers (claim with report; best round), "
              f"{len(picks['after'])} pickups (order submitted -> claimed by an idle long-polling worker).", "",
-             "| | claim+complete cycles/s | claim p50 | claim p99 | pickup p50 | pickup p99 |",
-             "|---|---:|---:|---:|---:|---:|"]
+             "| | claim+complete cycles/s | server CPU per cycle | claim p50 | claim p99 | pickup p50 | pickup p99 |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
     for label in sides:
-        rate, c50, c99, p50, p99 = row[label]
-        lines.append(f"| {label} | {rate:.0f} | {c50 * 1000:.1f} ms | {c99 * 1000:.1f} ms | "
+        rate, cpu, c50, c99, p50, p99 = row[label]
+        lines.append(f"| {label} | {rate:.0f} | {cpu:.2f} ms | {c50 * 1000:.1f} ms | {c99 * 1000:.1f} ms | "
                      f"{p50 * 1000:.1f} ms | {p99 * 1000:.1f} ms |")
     ratios = [a / b if b else float("nan") for a, b in zip(row["after"], row["before"], strict=True)]
     lines.append("| after/before | " + " | ".join(f"{r:.2f}" for r in ratios) + " |")

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .auth import Principal
+from .db import off_loop
 from .errors import error_response, storage_failure
 from .faults import FaultSwitch
 
@@ -49,7 +49,7 @@ class RequestGuard:
         if fault is not None:
             await fault(scope, receive, send)
             return
-        refusal, principal = await run_in_threadpool(self._authenticate, scope)  # SQLite: off the loop
+        refusal, principal = await off_loop(self._authenticate, scope)  # a SQLite read: off the loop
         if refusal is None and not self.streamed(scope):
             refusal, receive = await self._capped_body(scope, receive)
         if refusal is not None:

@@ -4,17 +4,16 @@ route class and the OpenAPI pieces (errors, streamed bodies, file downloads).
 Routes get the farm through `Depends(farm)` (set on `app.state.farm` by create_app), never
 through a closure, so each router module stands alone. Routes that touch the store are plain
 `def`: FastAPI runs them in its threadpool, so SQLite never blocks the event loop. The few
-`async` routes (streamed uploads, the long-poll claim) hand their store calls to `in_thread`.
+`async` routes (streamed uploads, the long-poll claim) hand their store calls to `db.off_loop`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from fastapi import APIRouter, Request, Security
-from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPBearer
 
 from engine.egress import EgressPolicy
@@ -28,9 +27,6 @@ from ..notify import Notifier
 from ..settings import ServerSettings
 from ..storage import FileStore
 from ..waker import Waker
-
-P = ParamSpec("P")
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -48,11 +44,6 @@ async def farm(request: Request) -> Farm:
     """The dependency giving a route its app's Farm (async: no threadpool hop for it)."""
     state: Farm = request.app.state.farm
     return state
-
-
-async def in_thread(call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """Run a blocking call (the store, the disk) in the threadpool from an async route."""
-    return await run_in_threadpool(call, *args, **kwargs)
 
 
 class ApiError(Exception):

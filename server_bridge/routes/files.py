@@ -15,7 +15,7 @@ from .. import farm_cache, orders
 from ..api_models import SHA256, CacheEntryRequest
 from ..api_replies import CacheManifest, CachePut, CacheStats, Cleared, StoredFile
 from ..auth import Principal
-from ..db import Store, now
+from ..db import Store, now, off_loop
 from ..storage import FileStore, UploadError, safe_name
 from .common import (
     FILE_RESPONSE,
@@ -28,7 +28,6 @@ from .common import (
     anyone,
     errs,
     farm,
-    in_thread,
     stored_file,
     submitter,
     worker_role,
@@ -112,7 +111,7 @@ async def receive(request: Request, files: FileStore, declared: str) -> tuple[st
 async def store_upload(f: Farm, request: Request, sha256: str, name: str) -> dict[str, Any]:
     """A content-addressed upload (a STEP file, a cache entry's file), sha256-checked."""
     sha, size = await receive(request, f.files, sha256)
-    await in_thread(record_file, f.store, sha, size, name)
+    await off_loop(record_file, f.store, sha, size, name)
     return {"sha256": sha, "size": size}
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import Depends, Header, Query, Request
@@ -27,8 +28,9 @@ from ..api_replies import (
     UploadedPart,
 )
 from ..auth import Principal
+from ..db import off_loop
 from ..storage import safe_name
-from .common import SHA256_HEADER, STREAMED_BODY, ApiError, Farm, Router, errs, farm, in_thread, worker_role
+from .common import SHA256_HEADER, STREAMED_BODY, ApiError, Farm, Router, errs, farm, worker_role
 from .files import receive
 
 router = Router()
@@ -44,20 +46,24 @@ def register(req: RegisterRequest, who: Principal = Depends(worker_role), f: Far
                         204: {"description": "no job arrived within wait_s"}, **errs(404, 409, 410, writes=True)})
 async def claim(worker_id: str, req: ClaimRequest, request: Request, who: Principal = Depends(worker_role),
                 f: Farm = Depends(farm)) -> Response:
-    worker = await in_thread(queue.own_worker, f.store, who, worker_id)
-    job = await next_job(f, worker, req.wait_s, request)
+    def attempt() -> dict[str, Any] | None:
+        return queue.claim(f.store, queue.own_worker(f.store, who, worker_id), f.settings.lease_s)
+
+    job = await next_job(f, request, req.wait_s, attempt)
     return JSONResponse(job) if job is not None else Response(status_code=204)
 
 
-async def next_job(f: Farm, worker: Any, wait_s: float, request: Request) -> dict[str, Any] | None:
-    """Claim a job for `worker`, long-polling up to `wait_s` (bounded) for one to arrive."""
+async def next_job(f: Farm, request: Request, wait_s: float,
+                   attempt: Callable[[], dict[str, Any] | None]) -> dict[str, Any] | None:
+    """Claim a job with `attempt` (in a store thread), long-polling up to `wait_s` (bounded)
+    for one to arrive; each attempt is one hop off the loop, the waiting stays on it."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + min(wait_s, f.settings.max_wait_s)
     while True:
-        event = f.waker.current()
+        event = f.waker.current()  # before the attempt: a wake in between is never missed
         if await request.is_disconnected():  # a worker killed while waiting must not take a job
             return None
-        job = await in_thread(queue.claim, f.store, worker, f.settings.lease_s)
+        job = await off_loop(attempt)
         remaining = deadline - loop.time()
         if job is not None or remaining <= 0:
             return job
@@ -87,11 +93,11 @@ async def upload_asset(job_id: str, request: Request, worker_id: str, role: str 
                        name: str = "output", kind: str = "", primary: bool = False, node_id: str = "",
                        x_sha256: str = Header(..., pattern=SHA256_HEADER), who: Principal = Depends(worker_role),
                        f: Farm = Depends(farm)) -> dict[str, Any]:
-    await in_thread(_holds, f, who, worker_id, job_id)
+    await off_loop(_holds, f, who, worker_id, job_id)
     sha, size = await receive(request, f.files, x_sha256)
     meta = {"role": role[:200], "name": safe_name(name), "kind": kind[:64], "primary": primary,
             "node_id": node_id[:128]}
-    return await in_thread(_keep_upload, f, queue.add_asset, worker_id, job_id, meta, sha, size)
+    return await off_loop(_keep_upload, f, queue.add_asset, worker_id, job_id, meta, sha, size)
 
 
 @router.post("/api/jobs/{job_id}/parts", status_code=201, responses=errs(404, 409, writes=True),
@@ -102,7 +108,7 @@ async def upload_part(job_id: str, request: Request, worker_id: str, node_id: st
                       x_sha256: str = Header(..., pattern=SHA256_HEADER), who: Principal = Depends(worker_role),
                       f: Farm = Depends(farm)) -> dict[str, Any]:
     """A part job hands one output file to its assemble job (not published)."""
-    await in_thread(_holds, f, who, worker_id, job_id)
+    await off_loop(_holds, f, who, worker_id, job_id)
     try:
         part_data = json.loads(data)
     except ValueError:
@@ -112,7 +118,7 @@ async def upload_part(job_id: str, request: Request, worker_id: str, node_id: st
     sha, size = await receive(request, f.files, x_sha256)
     meta = {"node_id": node_id[:128], "port": port[:64], "member": member, "name": safe_name(name),
             "kind": kind[:64], "role": role[:200] or None, "data": part_data}
-    return await in_thread(_keep_upload, f, queue.add_part, worker_id, job_id, meta, sha, size)
+    return await off_loop(_keep_upload, f, queue.add_part, worker_id, job_id, meta, sha, size)
 
 
 def _holds(f: Farm, who: Principal, worker_id: str, job_id: str) -> None:
@@ -137,20 +143,26 @@ def _keep_upload(f: Farm, add: Any, worker_id: str, job_id: str, meta: dict[str,
                         **errs(404, 409, writes=True)})
 async def complete(job_id: str, req: CompleteRequest, request: Request, who: Principal = Depends(worker_role),
                    f: Farm = Depends(farm)) -> JSONResponse:
-    worker, result = await in_thread(_complete, f, who, job_id, req)
+    """The report, and with `next` the next job: the report and a first claim share one hop off
+    the loop (the busy worker's path); only when no job is there yet does it long-poll."""
+    wants_next = req.next is not None and not await request.is_disconnected()
+    worker, result, job = await off_loop(_complete, f, who, job_id, req, wants_next)
     if req.next is not None:
-        result["next_job"] = await next_job(f, worker, req.next.wait_s, request)
+        if job is None and wants_next and req.next.wait_s > 0:
+            job = await next_job(f, request, req.next.wait_s, lambda: queue.claim(f.store, worker, f.settings.lease_s))
+        result["next_job"] = job
     return JSONResponse(result)
 
 
-def _complete(f: Farm, who: Principal, job_id: str, req: CompleteRequest) -> tuple[Any, dict[str, Any]]:
+def _complete(f: Farm, who: Principal, job_id: str, req: CompleteRequest,
+              claim_next: bool) -> tuple[Any, dict[str, Any], dict[str, Any] | None]:
     worker = queue.own_worker(f.store, who, req.worker_id)
     result = queue.complete(f.store, req.worker_id, job_id, req.model_dump(exclude={"next"}))
     if result["order_finished"]:
         f.notifier.order_finished(result["order_finished"])
     if result["job"] == "queued":
         f.waker.wake()
-    return worker, result
+    return worker, result, queue.claim(f.store, worker, f.settings.lease_s) if claim_next else None
 
 
 @router.post("/api/jobs/{job_id}/hand-back", responses=errs(404, 409, writes=True), response_model=HandedBack)
