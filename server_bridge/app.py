@@ -80,10 +80,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
     dashboard.mount(app, store, file_store, submitter, anyone, lambda message: ApiError(404, message))
     if fault_switch is not None:
         faults.mount(app, fault_switch, admin)
-    for route in app.routes:  # the spec groups operations by the roles that may call them
-        if isinstance(route, APIRoute):
-            route.tags = [*route.tags, *_roles(route)]
-    streamed = [r for r in app.routes if isinstance(r, APIRoute) and r.endpoint in STREAMED]
+    for route in api_routes(app):  # the spec groups operations by the roles that may call them
+        route.tags = [*route.tags, *(r for r in _roles(route) if r not in route.tags)]  # routers are shared by apps
+    streamed = [r for r in api_routes(app) if r.endpoint in STREAMED]
 
     def is_streamed(scope: Scope) -> bool:
         return any(route.matches(scope)[0] is Match.FULL for route in streamed)
@@ -131,9 +130,16 @@ def _error_handlers(app: FastAPI) -> None:
         return error_response(500, f"internal server error ({type(exc).__name__}); the server log has the details")
 
 
+def api_routes(app: FastAPI) -> list[APIRoute]:
+    """Every API route of the app: its own and its routers' (FastAPI keeps an included router as
+    one entry in `app.routes`). No two of them share a path template across the groups."""
+    own = [r for r in app.routes if isinstance(r, APIRoute)]
+    return [*own, *(r for router in ROUTERS for r in router.routes if isinstance(r, APIRoute))]
+
+
 def _allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
     """The methods of the path template the request matched first (as the spec lists them)."""
-    routes = [r for r in app.routes if isinstance(r, APIRoute)]
+    routes = api_routes(app)
     first = next((r for r in routes if r.matches(scope)[0] is not Match.NONE), None)
     methods = {m for r in routes if first is not None and r.path == first.path for m in r.methods or ()}
     return sorted(methods | ({"HEAD"} if "GET" in methods else set()))

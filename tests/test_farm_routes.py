@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from fastapi.routing import APIRoute
 
-from server_bridge.app import create_app
+from server_bridge.app import STREAMED, api_routes, create_app
 from server_bridge.client import FarmClient
 from server_bridge.settings import ServerSettings
 from server_bridge.waker import Waker
@@ -41,6 +41,19 @@ def test_every_operation_documents_its_2xx_answer(app):
             if not documented:
                 missing.append(f"{method.upper()} {path}")
     assert not missing, f"operations whose 2xx answer has no schema: {missing}"
+
+
+def test_every_api_operation_is_tagged_with_the_roles_that_may_call_it(app):
+    untagged = [f"{method.upper()} {path}" for path, operations in app.openapi()["paths"].items()
+                if path.startswith("/api/") for method, operation in operations.items()
+                if not {"admin", "submit", "worker"} & set(operation.get("tags", []))]
+    assert not untagged, untagged
+
+
+def test_the_guard_streams_the_upload_routes_of_the_routers(app):
+    streamed = {(route.path, *route.methods) for route in api_routes(app) if route.endpoint in STREAMED}
+    assert streamed == {("/api/files", "POST"), ("/api/cache/files", "POST"), ("/api/jobs/{job_id}/assets", "POST"),
+                        ("/api/jobs/{job_id}/parts", "POST")}
 
 
 def test_reply_models_use_the_shared_vocabulary(app):
