@@ -6,7 +6,8 @@ workers (checking that no job is claimed twice), pickup latency (order submitted
 an idle long-polling worker), and the per-job cost of a warm worker process against a fresh
 Python+bpy process per job, on the probe workflow (pure nodes).
 
-Usage: .venv/bin/python bench/farm_queue.py [--write]   (--write replaces `## Queue` in docs/performance.md)
+Usage: .venv/bin/python bench/farm_queue.py [--baseline REV] [--write]   (--write replaces `## Queue`, or with
+--baseline the before/after section, in docs/performance.md)
 
 `--baseline REV` instead compares this tree with git revision REV in one run: each side's server runs
 from its own tree (REV checked out as a temporary git worktree, this .venv, PYTHONPATH at that tree),
@@ -49,6 +50,9 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+BEFORE_AFTER = "Queue before/after (issue 16: routers, reply models, SQLite off the event loop)"
 
 
 def tree_cli(tree: Path) -> list[str]:
@@ -291,11 +295,22 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="rounds per concurrency level; the best is kept")
     parser.add_argument("--pickups", type=int, default=30)
     parser.add_argument("--cold-jobs", type=int, default=5)
-    parser.add_argument("--write", action="store_true", help="replace the ## Queue section of docs/performance.md")
+    parser.add_argument("--write", action="store_true", help="replace the ## Queue section of docs/performance.md "
+                        "(with --baseline: the before/after section)")
     parser.add_argument("--baseline", metavar="REV", help="compare with this git revision in one run (before/after)")
     args = parser.parse_args()
     if args.baseline:
-        print(compare(args.baseline, args.jobs, args.rounds, args.pickups))
+        text = "\n".join([
+            f"## {BEFORE_AFTER}", "",
+            f"Command: `.venv/bin/python bench/farm_queue.py --baseline {args.baseline} --jobs {args.jobs} "
+            f"--rounds {args.rounds} --pickups {args.pickups}{' --write' if args.write else ''}` (a real `hartomat serve` "
+            "per side on 127.0.0.1, each from its own tree; the same clients; no rendering).", "",
+            f"Machine: {machine()}; shared with other jobs (helpers and the lead on the same 2 cores), so "
+            "rates move by tens of percent between rounds; server CPU per cycle is the steadier figure.", "",
+            compare(args.baseline, args.jobs, args.rounds, args.pickups)])
+        print(text)
+        if args.write:
+            write_section(BEFORE_AFTER, text)
         return 0
     work = Path(tempfile.mkdtemp(prefix="hartomat-bench-queue-"))
     tokens = {role: token(work, role) for role in ("submit", "worker", "admin")}

@@ -67,7 +67,6 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app = FastAPI(title="HartOMat farm", version="1", lifespan=lifespan)
     app.router.route_class = StrictJSONRoute
     app.state.farm = farm
-    app.state.store, app.state.files, app.state.settings = store, file_store, settings
     fault_switch = faults.FaultSwitch() if settings.test_mode else None
     _error_handlers(app)
 
