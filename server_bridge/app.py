@@ -26,7 +26,7 @@ from engine.egress import EgressPolicy
 
 from . import catalog, dashboard, farm_cache, faults, housekeeping, orders, queue
 from .api_replies import Health
-from .auth import TokenError, resolve_token
+from .auth import TokenCache, TokenError
 from .db import Store
 from .errors import error_response, storage_failure, summarise, validation_problems
 from .guard import RequestGuard
@@ -86,7 +86,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     def is_streamed(scope: Scope) -> bool:
         return any(route.matches(scope)[0] is Match.FULL for route in streamed)
 
-    app.add_middleware(RequestGuard, resolve=lambda token: resolve_token(store, token),
+    app.add_middleware(RequestGuard, tokens=TokenCache(store),
                        max_json_bytes=settings.max_json_bytes, streamed=is_streamed, faults=fault_switch)
     return app
 

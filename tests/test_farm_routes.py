@@ -100,3 +100,36 @@ def test_no_module_outside_the_client_calls_its_private_methods():
 
 def test_the_private_call_check_sees_a_private_call():
     assert _private_client_calls(ast.parse("client._json('GET', '/api/x')\nself._json('GET', '/')")) == [1]
+
+
+def test_the_token_cache_forgets_every_token_when_any_token_is_revoked(tmp_path: Path):
+    from server_bridge.auth import TokenCache, create_token, revoke_token
+    from server_bridge.db import Store
+
+    store = Store(tmp_path / "farm.sqlite")
+    cache = TokenCache(store)
+    worker, admin = create_token(store, "worker", "w"), create_token(store, "admin", "a")
+    for token in (worker, admin):
+        assert cache.cached(token) is None
+        principal, stamp = cache.resolve(token)
+        cache.keep(token, principal, stamp)  # type: ignore[arg-type]
+    assert cache.cached(worker).role == "worker"  # type: ignore[union-attr]
+
+    other_process = Store(tmp_path / "farm.sqlite")  # `hartomat token revoke` has its own connection
+    revoke_token(other_process, "a")
+    assert cache.cached(admin) is None and cache.cached(worker) is None
+    assert cache.resolve(admin)[0] is None
+
+
+def test_the_token_cache_keeps_nothing_read_before_a_revocation(tmp_path: Path):
+    from server_bridge.auth import TokenCache, create_token, revoke_token
+    from server_bridge.db import Store
+
+    store = Store(tmp_path / "farm.sqlite")
+    cache = TokenCache(store)
+    token = create_token(store, "submit", "s")
+    cache.cached(token)
+    principal, stamp = cache.resolve(token)  # read while live ...
+    revoke_token(store, "s")  # ... revoked before the guard keeps it
+    cache.keep(token, principal, stamp)  # type: ignore[arg-type]
+    assert cache.cached(token) is None
