@@ -198,9 +198,9 @@ T = TypeVar("T")
 
 class _StoreThread:
     """One thread that runs the store work of async code (the long-poll claim, uploads, the
-    request guard), in order. Cheaper per call than an executor (a queue put, and one
-    call_soon_threadsafe back), and under load the thread drains its queue while the loop goes
-    on: the claim path pays about 5 µs of CPU per hop instead of 30-170 µs."""
+    request guard), in order: a queue put, and one call_soon_threadsafe back. Cheaper per call
+    than an executor or Starlette's threadpool (about 10 against 40-170 µs of CPU in isolation),
+    but each hop still costs the server a few context switches (docs/performance.md)."""
 
     def __init__(self) -> None:
         self._calls: queue.SimpleQueue[tuple[asyncio.AbstractEventLoop, asyncio.Future[Any], Callable[[], Any]]]
