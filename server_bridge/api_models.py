@@ -1,4 +1,5 @@
-"""Request bodies of the farm API: strict, so a misspelt field is a 422 naming it."""
+"""Request bodies of the farm API: strict, so a misspelt field is a 422 naming it. Roles, modes and
+capabilities are the shared vocabulary's enums (engine/model/vocabulary.py); api_replies.py has the answers."""
 
 from __future__ import annotations
 
@@ -6,13 +7,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from engine.model.vocabulary import Capability, JobStatus, Mode, Role
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class TokenRequest(Strict):
-    role: Literal["submit", "worker", "admin"]
+    role: Role
     name: str = Field("", max_length=128)
 
 
@@ -21,12 +24,12 @@ class OutputTypeRequest(Strict):
     artifact_kind: str = Field(min_length=1, max_length=64)
     workflow_id: str = Field(min_length=1, max_length=128)
     overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    mode: Literal["legacy", "graph", "shadow"] = "graph"
+    mode: Mode = Mode.GRAPH
     legacy_fallback: bool = True
 
 
 class ModeRequest(Strict):
-    mode: Literal["legacy", "graph", "shadow"]
+    mode: Mode
 
 
 class OrderLineRequest(Strict):
@@ -43,7 +46,7 @@ class OrderRequest(Strict):
 
 class RegisterRequest(Strict):
     name: str = Field("", max_length=128)
-    capabilities: list[Literal["bpy", "ocp", "browser"]] = Field(default_factory=list)
+    capabilities: list[Capability] = Field(default_factory=list)
 
 
 class ClaimRequest(Strict):
@@ -68,7 +71,7 @@ class HeartbeatRequest(WorkerRef):
 
 
 class CompleteRequest(WorkerRef):
-    status: Literal["succeeded", "failed", "cancelled"]
+    status: Literal[JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED]  # the terminal statuses a report may give
     error: str | None = Field(None, max_length=20000)
     fell_back: bool = False
     summary: dict[str, Any] | None = None

@@ -7,8 +7,11 @@ tokens, and everything a submitter may do).
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from engine.model.vocabulary import Role
@@ -71,4 +74,60 @@ def revoke_token(store: Store, id_or_name: str) -> dict[str, Any]:
             raise TokenError(f"{len(rows)} live tokens are named {id_or_name[:128]!r}; revoke one by id", 409)
         c.execute("UPDATE tokens SET revoked = 1, revoked_at = coalesce(revoked_at, ?) WHERE id = ?",
                   (now(), rows[0]["id"]))
+    _renew_marker(revocation_marker(store.path))
     return next(t for t in list_tokens(store) if t["id"] == rows[0]["id"])
+
+
+Stamp = tuple[int, int, int] | None
+
+
+def revocation_marker(db_path: Path) -> Path:
+    """The file beside the database that every revocation renews (TokenCache watches it)."""
+    return db_path.with_name(db_path.name + ".revocations")
+
+
+def _renew_marker(marker: Path) -> None:
+    """Replace the marker by a new file (a new inode, so even two renewals within one mtime tick differ)."""
+    fd, tmp = tempfile.mkstemp(dir=marker.parent, prefix=".revocations-")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(f"{now()}\n")
+    os.replace(tmp, marker)
+
+
+def _stamp(marker: Path) -> Stamp:
+    try:
+        st = os.stat(marker)
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+class TokenCache:
+    """The principals of live tokens the server has seen, so the request guard admits a known
+    token with one stat() instead of a store call. Every revocation (the API's, or `hartomat
+    token revoke` in another process) renews the revocation marker after its commit; a changed
+    marker empties the cache before the next request, so a revocation still holds at once.
+    Used from the event loop only; `resolve` (the store read) runs in the store thread."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.marker = revocation_marker(store.path)
+        self._known: dict[str, Principal] = {}
+        self._stamp: Stamp = _stamp(self.marker)
+
+    def cached(self, token: str) -> Principal | None:
+        stamp = _stamp(self.marker)
+        if stamp != self._stamp:
+            self._known.clear()
+            self._stamp = stamp
+        return self._known.get(token_hash(token))
+
+    def resolve(self, token: str) -> tuple[Principal | None, Stamp]:
+        """The token's principal from the store, and the marker as it was before the read."""
+        stamp = _stamp(self.marker)
+        return resolve_token(self.store, token), stamp
+
+    def keep(self, token: str, principal: Principal, stamp: Stamp) -> None:
+        """Remember a principal read when the marker was `stamp`, unless a revocation came since."""
+        if stamp == self._stamp == _stamp(self.marker):
+            self._known[token_hash(token)] = principal

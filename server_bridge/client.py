@@ -169,6 +169,10 @@ class FarmClient:
                           "step_sha256": self.upload_file(step), "overrides": overrides or {}})
         for product in products or []:
             lines.append({"output_type": output_type, "product": product, "overrides": overrides or {}})
+        return self.submit_lines(lines, webhook_url)
+
+    def submit_lines(self, lines: list[dict[str, Any]], webhook_url: str | None = None) -> dict[str, Any]:
+        """An order of prepared lines (output_type, product, step_sha256 of an uploaded file, overrides)."""
         body: dict[str, Any] = {"lines": lines}
         if webhook_url:
             body["webhook_url"] = webhook_url

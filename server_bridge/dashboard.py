@@ -4,6 +4,7 @@ API did not have (who am I, a server-side paginated order list, one line's graph
 The app is built from tools/dashboard by the set-up (esbuild) into `server_bridge/dashboard/`,
 which ships as package data, so `pip install ".[server]"` serves it with no Node at run time.
 View answers carry an ETag; the app polls them and a 304 costs no JSON and no re-render.
+The views that read the store are plain `def` routes: FastAPI runs them in its threadpool.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from engine.model.vocabulary import JobStatus, OrderStatus, Role
 
 from . import orders
+from .api_replies import DashboardOrder, DashboardOrders, Me
 from .auth import Principal
 from .db import Store, loads
 from .errors import openapi_responses
@@ -55,20 +57,23 @@ def mount(app: FastAPI, store: Store, files: FileStore, submitter: Dependency, a
         return FileResponse(STATIC / name, media_type=STATIC_FILES[name],
                             headers={"Cache-Control": "no-cache"})  # revalidated by ETag, cheap on loopback
 
-    @app.get("/api/me", responses=ERRORS)
+    @app.get("/api/me", responses=ERRORS, response_model=Me)
     async def me(who: Principal = Depends(anyone)) -> dict[str, str]:
         """The calling token's role and name: what the dashboard shows and offers."""
         return {"role": who.role, "name": who.name}
 
-    @app.get("/api/dashboard/orders", responses=ERRORS)
-    async def order_page(request: Request, status: str | None = Query(None, max_length=32),
+    @app.get("/api/dashboard/orders", responses={200: {"model": DashboardOrders, "description": "one page of orders"},
+                                                 **ERRORS})
+    def order_page(request: Request, status: str | None = Query(None, max_length=32),
                          output_type: str | None = Query(None, max_length=128),
                          limit: int = Query(25, ge=1, le=200), offset: int = Query(0, ge=0, le=10_000_000),
                          who: Principal = Depends(submitter)) -> Response:
         return etagged(request, order_list(store, files, who, status or None, output_type or None, limit, offset))
 
-    @app.get("/api/dashboard/orders/{order_id}", responses={**ERRORS, **openapi_responses((404,))})
-    async def order_view(order_id: str, request: Request, who: Principal = Depends(submitter)) -> Response:
+    @app.get("/api/dashboard/orders/{order_id}", responses={
+        200: {"model": DashboardOrder, "description": "the order with each line's graph and runs"},
+        **ERRORS, **openapi_responses((404,))})
+    def order_view(order_id: str, request: Request, who: Principal = Depends(submitter)) -> Response:
         if not orders.visible(store, who, order_id):
             raise not_found(f"order {order_id!r} does not exist")
         return etagged(request, order_detail(store, order_id))

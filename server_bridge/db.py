@@ -1,13 +1,20 @@
 """The farm's SQLite store: one WAL file, its schema, and forward-only migrations.
 
 One connection guarded by a lock serves the whole server process: every statement is short,
-so serialising them is cheaper than contending for SQLite's file lock across connections.
+so serialising them is cheaper than contending for SQLite's file lock across connections. The
+connection is shared across threads (check_same_thread=False); the lock makes that safe. Async
+code never calls the store itself: routes are plain `def` (FastAPI's threadpool) or hand their
+store calls to `off_loop`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
 import hashlib
 import json
+import queue
 import sqlite3
 import threading
 import time
@@ -15,7 +22,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 SCHEMA_V1 = """
 CREATE TABLE tokens (
@@ -183,6 +190,60 @@ def apply_migration(conn: sqlite3.Connection, migration: Migration) -> None:
     for statement in migration.split(";"):
         if statement.strip():
             conn.execute(statement)
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class _StoreThread:
+    """One thread that runs the store work of async code (the long-poll claim, uploads, the
+    request guard), in order: a queue put, and one call_soon_threadsafe back. Cheaper per call
+    than an executor or Starlette's threadpool (about 10 against 40-170 µs of CPU in isolation),
+    but each hop still costs the server a few context switches (docs/performance.md)."""
+
+    def __init__(self) -> None:
+        self._calls: queue.SimpleQueue[tuple[asyncio.AbstractEventLoop, asyncio.Future[Any], Callable[[], Any]]]
+        self._calls = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    async def run(self, call: Callable[[], T]) -> T:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._serve, name="hartomat-store", daemon=True)
+                self._thread.start()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._calls.put((loop, future, call))
+        return await future
+
+    def _serve(self) -> None:
+        while True:
+            loop, future, call = self._calls.get()
+            try:
+                result, error = call(), None
+            except BaseException as exc:  # handed to the awaiting route, which answers it
+                result, error = None, exc
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits for this
+                loop.call_soon_threadsafe(_settle, future, result, error)
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.cancelled():  # the client went away
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+_STORE_THREAD = _StoreThread()
+
+
+async def off_loop(call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run blocking store (or disk) work in the store thread, so it never blocks the event loop."""
+    return await _STORE_THREAD.run(functools.partial(call, *args, **kwargs))
 
 
 class Store:

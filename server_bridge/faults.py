@@ -19,6 +19,7 @@ from fastapi import Depends, FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
+from .api_replies import FaultState
 from .errors import error_response
 
 FAULT_PATH = "/api/test/fault"
@@ -61,10 +62,10 @@ class FaultSwitch:
 def mount(app: FastAPI, switch: FaultSwitch, admin: Callable[..., Awaitable[Any]]) -> None:
     """Add the switch's routes (call only in test mode)."""
 
-    @app.post(FAULT_PATH, tags=["test mode"])
+    @app.post(FAULT_PATH, tags=["test mode"], response_model=FaultState)
     async def set_fault(req: FaultRequest, who: Any = Depends(admin)) -> dict[str, Any]:
         return switch.set(req)
 
-    @app.get(FAULT_PATH, tags=["test mode"])
+    @app.get(FAULT_PATH, tags=["test mode"], response_model=FaultState)
     async def get_fault(who: Any = Depends(admin)) -> dict[str, Any]:
         return switch.state()

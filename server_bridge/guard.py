@@ -5,6 +5,8 @@ caller without a valid token is answered 401 before one byte of its body is read
 cap: JSON bodies are read here up to `max_json_bytes` (413 beyond, at once when Content-Length
 says so) and handed on, so no route parses an unbounded body. Upload routes stream their bodies
 themselves under their own limit. The resolved principal goes to the routes in `scope["state"]`.
+A token seen before is admitted from auth.TokenCache (no store call; revocations empty it);
+others are read from the store in the store thread, never on the event loop.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from collections.abc import Callable
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .auth import Principal
+from .auth import Principal, Stamp, TokenCache
+from .db import off_loop
 from .errors import error_response, storage_failure
 from .faults import FaultSwitch
 
@@ -35,9 +38,9 @@ def content_length(scope: Scope) -> int | None:
 
 
 class RequestGuard:
-    def __init__(self, app: ASGIApp, *, resolve: Callable[[str], Principal | None], max_json_bytes: int,
+    def __init__(self, app: ASGIApp, *, tokens: TokenCache, max_json_bytes: int,
                  streamed: Callable[[Scope], bool], faults: FaultSwitch | None = None) -> None:
-        self.app, self.resolve, self.max_json_bytes = app, resolve, max_json_bytes
+        self.app, self.tokens, self.max_json_bytes = app, tokens, max_json_bytes
         self.streamed, self.faults = streamed, faults
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -48,7 +51,13 @@ class RequestGuard:
         if fault is not None:
             await fault(scope, receive, send)
             return
-        refusal, principal = self._authenticate(scope)
+        token = bearer(scope)
+        principal = self.tokens.cached(token) if token else None
+        refusal = None
+        if principal is None:
+            refusal, principal, stamp = await off_loop(self._authenticate, token)  # a SQLite read: off the loop
+            if principal is not None and token:
+                self.tokens.keep(token, principal, stamp)
         if refusal is None and not self.streamed(scope):
             refusal, receive = await self._capped_body(scope, receive)
         if refusal is not None:
@@ -57,20 +66,19 @@ class RequestGuard:
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
 
-    def _authenticate(self, scope: Scope) -> tuple[Response | None, Principal | None]:
-        token = bearer(scope)
+    def _authenticate(self, token: str | None) -> tuple[Response | None, Principal | None, Stamp]:
         if not token:
-            return error_response(401, "missing bearer token (Authorization: Bearer <token>)"), None
+            return error_response(401, "missing bearer token (Authorization: Bearer <token>)"), None, None
         try:
-            principal = self.resolve(token)
+            principal, stamp = self.tokens.resolve(token)
         except Exception as exc:  # the token table unreadable: say so as the routes would
             failure = storage_failure(exc)
             if failure is None:
                 raise
-            return error_response(failure[0], failure[1], headers=failure[2]), None
+            return error_response(failure[0], failure[1], headers=failure[2]), None, None
         if principal is None:
-            return error_response(401, "unknown or revoked token"), None
-        return None, principal
+            return error_response(401, "unknown or revoked token"), None, None
+        return None, principal, stamp
 
     async def _capped_body(self, scope: Scope, receive: Receive) -> tuple[Response | None, Receive]:
         """Read the whole body (at most the cap) and return a `receive` that replays it."""

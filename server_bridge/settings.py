@@ -33,6 +33,7 @@ class ServerSettings:
         library = env.get("HARTOMAT_LIBRARY")
         values: dict[str, object] = {
             "lease_s": float(env.get("HARTOMAT_LEASE_S", 30)),
+            "max_wait_s": float(env.get("HARTOMAT_MAX_WAIT_S", 20)),
             "max_upload_bytes": int(env.get("HARTOMAT_MAX_UPLOAD", DEFAULT_MAX_UPLOAD)),
             "library_dir": Path(library) if library else data / "products",
             "webhook_backoff_s": float(env.get("HARTOMAT_WEBHOOK_BACKOFF_S", 0.5)),

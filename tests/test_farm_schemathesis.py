@@ -30,7 +30,9 @@ PASSES = [("admin", ["--include-tag", "admin", "--exclude-name", REVOKE]),
 def farm(tmp_path_factory: pytest.TempPathFactory):
     data = tmp_path_factory.mktemp("farm-schemathesis")
     tokens = {role: token(data, role) for role in ("admin", "submit", "worker")}
-    server = FarmServer(data, max_upload=256 * 1024).start()
+    # The reply schemas let schemathesis link register -> claim, so it long-polls with real worker
+    # ids: a short cap on the wait keeps each poll inside its response-time check (10 s).
+    server = FarmServer(data, max_upload=256 * 1024, env={"HARTOMAT_MAX_WAIT_S": "2"}).start()
     yield server, tokens
     server.stop()
 

@@ -1,0 +1,16 @@
+"""The farm API's routes, one router per area; server_bridge.app wires them into the app.
+
+- admin: API tokens, output types (mode, parity), the worker list and blocks
+- workflows: stored workflows and the node definitions
+- orders: orders, and reading or cancelling one job
+- workers: what a worker does with a job: register, claim, heartbeat, uploads, complete, hand back, sign off
+- files: STEP files, published assets, the farm-wide artifact cache
+"""
+
+from __future__ import annotations
+
+from . import admin, files, orders, workers, workflows
+
+ROUTERS = (admin.router, workflows.router, orders.router, workers.router, files.router)
+
+__all__ = ["ROUTERS"]

@@ -1,0 +1,100 @@
+"""Order routes: submit, list, status and cancel orders; read and cancel one job."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Depends, Query
+
+from engine.model.vocabulary import Role
+
+from .. import orders
+from ..api_models import OrderRequest
+from ..api_replies import CancelledJob, CancelledOrder, JobDetail, Order, OrderListEntry
+from ..auth import Principal
+from ..db import Store, loads
+from ..storage import ingest_copy, library_path
+from .common import ApiError, Farm, Router, errs, farm, submitter
+from .files import record_file
+
+router = Router()
+
+
+@router.post("/api/orders", status_code=201, responses=errs(404, writes=True), response_model=Order)
+def create_order(req: OrderRequest, who: Principal = Depends(submitter), f: Farm = Depends(farm)) -> dict[str, Any]:
+    def from_library(product: str) -> str | None:
+        path = library_path(f.settings.library_dir, product)
+        if path is None:
+            return None
+        sha, size = ingest_copy(f.files, path)
+        record_file(f.store, sha, size, path.name)
+        return sha
+
+    if req.webhook_url:  # resolving the host may take a while (this runs in the threadpool)
+        orders.check_webhook(f.egress, req.webhook_url)
+    order = orders.create_order(f.store, who, [line.model_dump() for line in req.lines], req.webhook_url,
+                                from_library)
+    f.waker.wake()
+    return order
+
+
+@router.get("/api/orders", responses=errs(), response_model=list[OrderListEntry])
+def list_orders(limit: int = Query(50, ge=1, le=1000), who: Principal = Depends(submitter),
+                f: Farm = Depends(farm)) -> list[dict[str, Any]]:
+    rows = f.store.all("SELECT id, status, created_at, finished_at FROM orders WHERE ? OR submitted_by = ? "
+                       "ORDER BY created_at DESC LIMIT ?", who.role == Role.ADMIN, who.token_id, limit)
+    return [dict(r) for r in rows]
+
+
+@router.get("/api/orders/{order_id}", responses=errs(404), response_model=Order)
+def get_order(order_id: str, who: Principal = Depends(submitter), f: Farm = Depends(farm)) -> dict[str, Any]:
+    _own_order(f.store, order_id, who)
+    return orders.order_status(f.store, order_id)
+
+
+@router.post("/api/orders/{order_id}/cancel", responses=errs(404, writes=True), response_model=CancelledOrder)
+def cancel_order(order_id: str, who: Principal = Depends(submitter), f: Farm = Depends(farm)) -> dict[str, Any]:
+    _own_order(f.store, order_id, who)
+    touched, finished = orders.cancel_jobs(f.store, "order_id = ?", order_id)
+    for done in finished:
+        f.notifier.order_finished(done)
+    return {"cancelled": touched, "order": orders.order_status(f.store, order_id)}
+
+
+@router.get("/api/jobs/{job_id}", responses=errs(404), response_model=JobDetail)
+def get_job(job_id: str, who: Principal = Depends(submitter), f: Farm = Depends(farm)) -> dict[str, Any]:
+    _own_job(f.store, job_id, who)
+    return _job_detail(f.store, job_id)
+
+
+@router.post("/api/jobs/{job_id}/cancel", responses=errs(404, writes=True), response_model=CancelledJob)
+def cancel_job(job_id: str, who: Principal = Depends(submitter), f: Farm = Depends(farm)) -> dict[str, Any]:
+    job = _own_job(f.store, job_id, who)
+    touched, finished = orders.cancel_jobs(f.store, "id = ?1 OR parent_id = ?1", job_id)
+    for done in finished:
+        f.notifier.order_finished(done)
+    return {"cancelled": touched, "order_status": orders.order_status(f.store, job["order_id"])["status"]}
+
+
+def _own_order(store: Store, order_id: str, who: Principal) -> None:
+    if not orders.visible(store, who, order_id):
+        raise ApiError(404, f"order {order_id!r} does not exist")
+
+
+def _own_job(store: Store, job_id: str, who: Principal) -> Any:
+    job = store.one("SELECT order_id FROM jobs WHERE id = ?", job_id)
+    if job is None or not orders.visible(store, who, job["order_id"]):
+        raise ApiError(404, f"job {job_id!r} does not exist")
+    return job
+
+
+def _job_detail(store: Store, job_id: str) -> dict[str, Any]:
+    job = dict(store.one("SELECT * FROM jobs WHERE id = ?", job_id))  # type: ignore[arg-type]
+    runs = []
+    for run in store.all("SELECT * FROM runs WHERE job_id = ? ORDER BY started_at", job_id):
+        nodes = store.all("SELECT node_id, step, status, fraction, message FROM node_results WHERE run_id = ?",
+                          run["id"])
+        runs.append({**dict(run), "summary": loads(run["summary"]), "parity": loads(run["parity"]),
+                     "nodes": [dict(n) for n in nodes]})
+    logs = [r["line"] for r in store.all("SELECT line FROM job_logs WHERE job_id = ? ORDER BY id", job_id)]
+    return {**job, "runs": runs, "logs": logs[-500:]}
