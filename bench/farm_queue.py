@@ -311,8 +311,8 @@ def main() -> int:
             f"Command: `.venv/bin/python bench/farm_queue.py --baseline {args.baseline} --jobs {args.jobs} "
             f"--rounds {args.rounds} --pickups {args.pickups}{' --write' if args.write else ''}` (a real `hartomat serve` "
             "per side on 127.0.0.1, each from its own tree; the same clients; no rendering).", "",
-            f"Machine: {machine()}; shared with other jobs (helpers and the lead on the same 2 cores), so "
-            "rates move by tens of percent between rounds; server CPU per cycle is the steadier figure.", "",
+            f"Machine: {machine()}; the clients share its cores with the server, so rates move by "
+            "tens of percent between runs; server CPU per cycle is the steadier figure.", "",
             compare(args.baseline, args.jobs, args.rounds, args.pickups)])
         print(text)
         if args.write:
