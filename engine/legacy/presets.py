@@ -28,9 +28,40 @@ class CameraAngle(BaseModel):
     view: ViewChoice = "fixed"
 
 
-def owned(step: str, field: str) -> Any:
-    """A legacy field that is one node setting: the default, bounds and description of `field`
-    in `step`'s settings model, so the legacy config never states them a second time."""
+RENDER_KEYS = ("engine", "resolution_x", "resolution_y", "samples", "adaptive_threshold", "denoise",
+               "transparent", "file_format", "margin", "focal_length")
+
+# legacy setting -> (step that owns it now, field in that step's settings)
+LEGACY_SETTING_MAP: dict[str, list[tuple[str, str]]] = {
+    "preset": [("order_line_setup", "output_type")],
+    **{key: [("blender_still", key), ("blender_turntable", key)] for key in RENDER_KEYS},
+    "camera_angles": [("blender_still", "azimuth"), ("blender_still", "elevation"), ("blender_still", "view_name"),
+                      ("blender_still", "view")],
+    "frame_count": [("blender_turntable", "frame_count")],
+    "fps": [("blender_turntable", "fps")],
+    "turntable_elevation": [("blender_turntable", "elevation")],
+    "turntable_view": [("blender_turntable", "view")],
+    "video_format": [("blender_turntable", "video_format")],
+    "keep_frames": [("blender_turntable", "keep_frames")],
+    "export_formats": [("export_blend", "*"), ("stl_cache_generate", "*"), ("threejs_render", "*")],
+    "thumbnail_sizes": [("thumbnail_save", "sizes")],
+    "linear_deflection": [("occ_glb_export", "linear_deflection"), ("stl_cache_generate", "linear_deflection")],
+    "angular_deflection": [("occ_glb_export", "angular_deflection"), ("stl_cache_generate", "angular_deflection")],
+    "material_rules": [("material_map_resolve", "rules")],
+    "default_material": [("auto_populate_materials", "default_material")],
+    "template": [("resolve_template", "template")],
+    "webhook_url": [("notify", "webhook_url")],
+}
+# legacy settings that are not one node setting copied as is: the node's value is built from
+# them (the preset's name, camera angles, which export nodes exist, whether a thumbnail node exists)
+RESHAPED_KEYS = frozenset({"preset", "camera_angles", "export_formats", "thumbnail_sizes"})
+
+
+def owned(key: str) -> Any:
+    """A legacy field that is one node setting: the default, bounds and description of the
+    setting LEGACY_SETTING_MAP names first for `key`, so the legacy config never states them
+    (or which node owns them) a second time."""
+    step, field = LEGACY_SETTING_MAP[key][0]
     info = REGISTRY.get(step).settings_model.model_fields[field]
     copied = Field(info.default, description=info.description)
     copied.metadata.extend(info.metadata)  # ge/gt/le/lt, lengths, patterns
@@ -39,38 +70,39 @@ def owned(step: str, field: str) -> Any:
 
 class LegacyPresetConfig(BaseModel):
     """The flat settings the legacy render pipeline reads for one output type; a field that is
-    one node setting takes its default and bounds from that node (`owned`)."""
+    one node setting takes its default and bounds from that node (`owned`, through
+    LEGACY_SETTING_MAP)."""
 
     model_config = ConfigDict(extra="forbid")
 
     preset: Preset
-    engine: RenderEngine = owned("blender_still", "engine")
-    resolution_x: int = owned("blender_still", "resolution_x")
-    resolution_y: int = owned("blender_still", "resolution_y")
-    samples: int = owned("blender_still", "samples")
-    adaptive_threshold: float = owned("blender_still", "adaptive_threshold")
-    denoise: bool = owned("blender_still", "denoise")
-    transparent: bool = owned("blender_still", "transparent")
-    file_format: ImageFormat = owned("blender_still", "file_format")
-    margin: float = owned("blender_still", "margin")
-    focal_length: float = owned("blender_still", "focal_length")
+    engine: RenderEngine = owned("engine")
+    resolution_x: int = owned("resolution_x")
+    resolution_y: int = owned("resolution_y")
+    samples: int = owned("samples")
+    adaptive_threshold: float = owned("adaptive_threshold")
+    denoise: bool = owned("denoise")
+    transparent: bool = owned("transparent")
+    file_format: ImageFormat = owned("file_format")
+    margin: float = owned("margin")
+    focal_length: float = owned("focal_length")
     camera_angles: list[CameraAngle] = Field(
         default_factory=lambda: [CameraAngle(name="still", azimuth=35.0, elevation=25.0, view="auto")], min_length=1
     )
-    frame_count: int = owned("blender_turntable", "frame_count")
-    fps: int = owned("blender_turntable", "fps")
-    turntable_elevation: float = owned("blender_turntable", "elevation")
-    turntable_view: ViewChoice = owned("blender_turntable", "view")
-    video_format: Literal["MP4", "MKV"] = owned("blender_turntable", "video_format")
-    keep_frames: bool = owned("blender_turntable", "keep_frames")
+    frame_count: int = owned("frame_count")
+    fps: int = owned("fps")
+    turntable_elevation: float = owned("turntable_elevation")
+    turntable_view: ViewChoice = owned("turntable_view")
+    video_format: Literal["MP4", "MKV"] = owned("video_format")
+    keep_frames: bool = owned("keep_frames")
     export_formats: list[ExportFormat] = Field(default_factory=list)
     thumbnail_sizes: list[int] = Field(default_factory=lambda: [256])  # [] = no thumbnail node
-    linear_deflection: float = owned("occ_glb_export", "linear_deflection")
-    angular_deflection: float = owned("occ_glb_export", "angular_deflection")
-    material_rules: list[MaterialRule] = owned("material_map_resolve", "rules")
-    default_material: str = owned("auto_populate_materials", "default_material")
-    template: str = owned("resolve_template", "template")
-    webhook_url: str = owned("notify", "webhook_url")
+    linear_deflection: float = owned("linear_deflection")
+    angular_deflection: float = owned("angular_deflection")
+    material_rules: list[MaterialRule] = owned("material_rules")
+    default_material: str = owned("default_material")
+    template: str = owned("template")
+    webhook_url: str = owned("webhook_url")
 
 
 DEFAULT_RULES = [
@@ -102,33 +134,6 @@ PRESETS: dict[str, LegacyPresetConfig] = {
     ),
 }
 
-RENDER_KEYS = ("engine", "resolution_x", "resolution_y", "samples", "adaptive_threshold", "denoise",
-               "transparent", "file_format", "margin", "focal_length")
-
-# legacy setting -> (step that owns it now, field in that step's settings)
-LEGACY_SETTING_MAP: dict[str, list[tuple[str, str]]] = {
-    "preset": [("order_line_setup", "output_type")],
-    **{key: [("blender_still", key), ("blender_turntable", key)] for key in RENDER_KEYS},
-    "camera_angles": [("blender_still", "azimuth"), ("blender_still", "elevation"), ("blender_still", "view_name"),
-                      ("blender_still", "view")],
-    "frame_count": [("blender_turntable", "frame_count")],
-    "fps": [("blender_turntable", "fps")],
-    "turntable_elevation": [("blender_turntable", "elevation")],
-    "turntable_view": [("blender_turntable", "view")],
-    "video_format": [("blender_turntable", "video_format")],
-    "keep_frames": [("blender_turntable", "keep_frames")],
-    "export_formats": [("export_blend", "*"), ("stl_cache_generate", "*"), ("threejs_render", "*")],
-    "thumbnail_sizes": [("thumbnail_save", "sizes")],
-    "linear_deflection": [("occ_glb_export", "linear_deflection"), ("stl_cache_generate", "linear_deflection")],
-    "angular_deflection": [("occ_glb_export", "angular_deflection"), ("stl_cache_generate", "angular_deflection")],
-    "material_rules": [("material_map_resolve", "rules")],
-    "default_material": [("auto_populate_materials", "default_material")],
-    "template": [("resolve_template", "template")],
-    "webhook_url": [("notify", "webhook_url")],
-}
-# legacy settings that are not one node setting copied as is: the node's value is built from
-# them (the preset's name, camera angles, which export nodes exist, whether a thumbnail node exists)
-RESHAPED_KEYS = frozenset({"preset", "camera_angles", "export_formats", "thumbnail_sizes"})
 
 
 def legacy_overrides(changes: dict[str, Any]) -> dict[str, dict[str, Any]]:
