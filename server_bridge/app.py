@@ -83,8 +83,11 @@ def create_app(settings: ServerSettings) -> FastAPI:
         route.tags = [*route.tags, *(r for r in _roles(route) if r not in route.tags)]  # routers are shared by apps
     streamed = [r for r in api_routes(app) if r.endpoint in STREAMED]
 
-    def is_streamed(scope: Scope) -> bool:
-        return any(route.matches(scope)[0] is Match.FULL for route in streamed)
+    patterns = [(route.path_regex, route.methods or set()) for route in streamed]
+
+    def is_streamed(scope: Scope) -> bool:  # per request: a regex each, not a full route match
+        path, method = scope["path"], scope.get("method")
+        return any(method in methods and regex.match(path) for regex, methods in patterns)
 
     app.add_middleware(RequestGuard, tokens=TokenCache(store),
                        max_json_bytes=settings.max_json_bytes, streamed=is_streamed, faults=fault_switch)

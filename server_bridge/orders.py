@@ -19,6 +19,7 @@ from engine.model.overrides import merge_overrides, order_override_problems, ove
 from engine.model.registry import REGISTRY
 from engine.model.vocabulary import (
     FINISHED_ORDER_STATUSES,
+    TERMINAL_JOB_STATUSES,
     JobKind,
     JobStatus,
     Mode,
@@ -150,24 +151,37 @@ def _insert_jobs(c: Any, job_id: str, job: dict[str, Any], workflow: Any, fan: F
 
 def roll_up(conn: Any, order_id: str) -> bool:
     """Recompute an order's status from its jobs; True when this call finished the order."""
-    counts = dict(conn.execute("SELECT status, count(*) FROM jobs WHERE order_id = ? GROUP BY status",
-                               (order_id,)).fetchall())
-    total = sum(counts.values())
-    if not counts.get(JobStatus.QUEUED) and not counts.get(JobStatus.RUNNING):
-        # settled: the lines' outcomes decide (a split line's is its assemble job's, whatever its
-        # prep and part jobs did before a cancel)
-        counts = dict(conn.execute("SELECT status, count(*) FROM jobs WHERE order_id = ? AND kind IN (?, ?) "
-                                   "GROUP BY status", (order_id, JobKind.LINE, JobKind.ASSEMBLE)).fetchall())
-        total = sum(counts.values())
-        status = (OrderStatus.FAILED if counts.get(JobStatus.FAILED) else
-                  OrderStatus.CANCELLED if counts.get(JobStatus.CANCELLED) == total else
-                  OrderStatus.SUCCEEDED if counts.get(JobStatus.SUCCEEDED) == total else OrderStatus.PARTIAL)
-    else:
-        status = OrderStatus.QUEUED if counts.get(JobStatus.QUEUED) == total else OrderStatus.RUNNING
+    status = _unsettled_status(conn, order_id) or _settled_status(conn, order_id)
     finished = status in FINISHED_ORDER_STATUSES
     cursor = conn.execute("UPDATE orders SET status = ?, finished_at = CASE WHEN ? THEN ? END "
                           "WHERE id = ? AND status != ?", (status, finished, now(), order_id, status))
     return finished and cursor.rowcount == 1
+
+
+def _unsettled_status(conn: Any, order_id: str) -> OrderStatus | None:
+    """Running while a job runs, or while some wait and some are done; queued while all wait;
+    None once none waits or runs. Index lookups (jobs_order), never a count of a big order's jobs."""
+    def has(*statuses: JobStatus) -> bool:
+        marks = ",".join("?" * len(statuses))
+        return conn.execute(f"SELECT 1 FROM jobs WHERE order_id = ? AND status IN ({marks}) LIMIT 1",
+                            (order_id, *statuses)).fetchone() is not None
+
+    if has(JobStatus.RUNNING):
+        return OrderStatus.RUNNING
+    if not has(JobStatus.QUEUED):
+        return None
+    return OrderStatus.RUNNING if has(*sorted(TERMINAL_JOB_STATUSES)) else OrderStatus.QUEUED
+
+
+def _settled_status(conn: Any, order_id: str) -> OrderStatus:
+    """A settled order's outcome comes from its lines (a split line's is its assemble job's,
+    whatever its prep and part jobs did before a cancel)."""
+    counts = dict(conn.execute("SELECT status, count(*) FROM jobs WHERE order_id = ? AND kind IN (?, ?) "
+                               "GROUP BY status", (order_id, JobKind.LINE, JobKind.ASSEMBLE)).fetchall())
+    total = sum(counts.values())
+    return (OrderStatus.FAILED if counts.get(JobStatus.FAILED) else
+            OrderStatus.CANCELLED if counts.get(JobStatus.CANCELLED) == total else
+            OrderStatus.SUCCEEDED if counts.get(JobStatus.SUCCEEDED) == total else OrderStatus.PARTIAL)
 
 
 def visible(store: Store, principal: Principal, order_id: str) -> bool:

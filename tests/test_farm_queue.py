@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import sqlite3
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -359,6 +360,33 @@ def test_a_report_can_take_the_next_job_in_the_same_request(apis):
     last = complete(apis["worker"], wid, reply["next_job"]["job_id"], next={"wait_s": 0}).json()
     assert last["next_job"] is None
     assert apis["submit"]("GET", f"/api/orders/{order['id']}").json()["status"] == "succeeded"
+
+
+def test_a_report_stands_when_the_next_job_it_would_take_cannot_be_handed_out(farm, apis):
+    """The report and the next claim share one transaction; a next job whose frozen line is
+    unreadable rolls back only the claim: the report is kept, no job comes with it, and the
+    worker's own claim then names the fault."""
+    server, _ = farm
+    order = submit(apis["submit"], 2)
+    wid = register(apis["worker"])
+    first = claim(apis["worker"], wid)
+    other = next(line for line in apis["submit"]("GET", f"/api/orders/{order['id']}").json()["lines"]
+                 if line["job"]["id"] != first["job_id"])
+    db = sqlite3.connect(server.data / "farm.sqlite", isolation_level=None)
+    try:
+        db.execute("PRAGMA foreign_keys=OFF")
+        db.execute("UPDATE order_lines SET workflow_sha256 = 'gone' WHERE id = ?", (other["id"],))
+        reply = complete(apis["worker"], wid, first["job_id"], next={"wait_s": 0})
+        assert reply.status_code == 200 and reply.json()["job"] == "succeeded"
+        assert reply.json()["next_job"] is None
+        lines = apis["submit"]("GET", f"/api/orders/{order['id']}").json()["lines"]
+        assert sorted(line["job"]["status"] for line in lines) == ["queued", "succeeded"]
+        refused = apis["worker"]("POST", f"/api/workers/{wid}/claim", json={"wait_s": 0})
+        assert refused.status_code == 410 and other["job"]["id"] in refused.json()["detail"]
+        assert apis["submit"]("GET", f"/api/jobs/{other['job']['id']}").json()["status"] == "queued"
+    finally:
+        apis["submit"]("POST", f"/api/orders/{order['id']}/cancel")
+        db.close()
 
 
 def test_sign_off_hands_back_only_the_jobs_the_worker_still_holds(apis):

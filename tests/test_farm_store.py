@@ -1,14 +1,19 @@
-"""The farm store and job state machine without a server: schema migrations, WAL, and the
-guarded transitions (an illegal or raced status change matches no row)."""
+"""The farm store and job state machine without a server: schema migrations, WAL, the
+guarded transitions (an illegal or raced status change matches no row) and the order roll-up."""
 
 from __future__ import annotations
 
+from collections import Counter
+from itertools import combinations_with_replacement
 from pathlib import Path
 
 import pytest
 
-from server_bridge import jobstate
+from engine.model.vocabulary import FINISHED_ORDER_STATUSES
+from server_bridge import jobstate, queue
+from server_bridge.auth import Principal
 from server_bridge.db import MIGRATIONS, SCHEMA_V1, Store, apply_migration, loads, now
+from server_bridge.orders import roll_up
 
 
 def test_a_new_store_is_migrated_to_the_latest_version_in_wal_mode(tmp_path: Path):
@@ -115,3 +120,62 @@ def test_a_lone_worker_may_retry_a_job_it_failed_once_no_one_else_took_it(tmp_pa
         c.execute("UPDATE jobs SET failed_workers = '|w1|', updated_at = ? WHERE id = 'j'", (now() - 120,))
         assert jobstate.claim_next(c, "w1", 3, "r", 30, retry_after_s=600) is None
         assert jobstate.claim_next(c, "w1", 3, "r", 30, retry_after_s=60)["id"] == "j"
+
+
+KINDS_AND_STATUSES = [(status, kind) for status in ("queued", "running", "succeeded", "failed", "cancelled")
+                      for kind in ("line", "part", "assemble")]
+
+
+def counted_order_status(jobs: tuple[tuple[str, str], ...]) -> str:
+    """The order status by counting every job, as the roll-up once did (the reference)."""
+    statuses = Counter(status for status, _ in jobs)
+    if statuses["queued"] or statuses["running"]:
+        return "queued" if statuses["queued"] == len(jobs) else "running"
+    lines = Counter(status for status, kind in jobs if kind in ("line", "assemble"))
+    total = sum(lines.values())
+    return ("failed" if lines["failed"] else "cancelled" if lines.get("cancelled") == total else
+            "succeeded" if lines.get("succeeded") == total else "partial")
+
+
+def test_the_order_roll_up_by_lookups_agrees_with_counting_every_job(tmp_path: Path):
+    """roll_up decides an unsettled order from a few index lookups; for every mix of up to three
+    jobs (status and kind) it must say what counting them all says, and finish the order once."""
+    store = Store(tmp_path / "farm.sqlite")
+    mixes = [mix for size in (1, 2, 3) for mix in combinations_with_replacement(KINDS_AND_STATUSES, size)]
+    for index, mix in enumerate(mixes):
+        order_id, t = f"o{index}", now()
+        with store.tx() as c:
+            c.execute("INSERT INTO orders (id, status, submitted_by, created_at) VALUES (?, 'unset', 't', ?)",
+                      (order_id, t))
+            c.execute("INSERT INTO order_lines (id, order_id, position, product, output_type) "
+                      "VALUES (?, ?, 0, 'p', 'still')", (f"l{index}", order_id))
+            c.executemany("INSERT INTO jobs (id, order_id, order_line_id, output_type, mode, status, kind, "
+                          "created_at, updated_at) VALUES (?, ?, ?, 'still', 'graph', ?, ?, ?, ?)",
+                          [(f"j{index}-{n}", order_id, f"l{index}", status, kind, t, t)
+                           for n, (status, kind) in enumerate(mix)])
+            finished = roll_up(c, order_id)
+            again = roll_up(c, order_id)
+        row = store.one("SELECT status, finished_at FROM orders WHERE id = ?", order_id)
+        expected = counted_order_status(mix)
+        assert row["status"] == expected, mix
+        assert finished is (expected in FINISHED_ORDER_STATUSES) and again is False, mix
+        assert (row["finished_at"] is not None) is finished, mix
+
+
+def test_a_busy_worker_writes_last_seen_at_most_every_few_seconds(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch):
+    store = Store(tmp_path / "farm.sqlite")
+    principal = Principal("tok", "w", "worker")
+    worker = queue.own_worker(store, principal, queue.register_worker(store, principal, "w", [])["worker_id"])
+
+    def seen_after_claim() -> float:
+        with store.tx() as c:
+            c.execute("UPDATE workers SET last_seen = 0 WHERE id = ?", (worker["id"],))
+        assert queue.claim(store, worker, 30) is None  # nothing queued: the poll still counts
+        return float(store.one("SELECT last_seen FROM workers WHERE id = ?", worker["id"])["last_seen"])
+
+    assert seen_after_claim() > 0
+    assert seen_after_claim() == 0  # polled again at once: not written again
+    later = now() + queue.SEEN_EVERY_S + 1
+    monkeypatch.setattr(queue, "now", lambda: later)
+    assert seen_after_claim() == later

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from . import admin, files, orders, workers, workflows
 
-ROUTERS = (admin.router, workflows.router, orders.router, workers.router, files.router)
+# Starlette tries routes in order: the busy workers' routes (claim, complete, heartbeat) first.
+ROUTERS = (workers.router, orders.router, files.router, workflows.router, admin.router)
 
 __all__ = ["ROUTERS"]

@@ -1,8 +1,9 @@
-"""Worker routes: register, claim (long poll), heartbeat, upload assets and parts, complete,
-hand back, sign off.
+"""Worker routes: register, claim (long poll), complete (with the next claim), heartbeat,
+upload assets and parts, hand back, sign off.
 
-The claim waits on the event loop (the Waker) while each claim attempt runs in the threadpool,
-so a waiting worker costs no thread and the store never blocks the loop.
+The claim waits on the event loop (the Waker) while each claim attempt runs in the store thread
+(db.off_loop), so a waiting worker costs no thread and the store never blocks the loop. The
+busy path (claim, complete) comes first: Starlette tries routes in order.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import Depends, Header, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from engine.model.vocabulary import JobStatus
 
@@ -32,7 +33,17 @@ from ..api_replies import (
 from ..auth import Principal
 from ..db import off_loop
 from ..storage import safe_name
-from .common import SHA256_HEADER, STREAMED_BODY, ApiError, Farm, Router, errs, farm, worker_role
+from .common import (
+    SHA256_HEADER,
+    STREAMED_BODY,
+    ApiError,
+    Farm,
+    PayloadResponse,
+    Router,
+    errs,
+    farm,
+    worker_role,
+)
 from .files import receive
 
 router = Router()
@@ -43,7 +54,7 @@ def register(req: RegisterRequest, who: Principal = Depends(worker_role), f: Far
     return {**queue.register_worker(f.store, who, req.name, req.capabilities), "lease_s": f.settings.lease_s}
 
 
-@router.post("/api/workers/{worker_id}/claim", response_class=JSONResponse,
+@router.post("/api/workers/{worker_id}/claim", response_class=PayloadResponse,
              responses={200: {"model": ClaimedJob, "description": "the claimed job"},
                         204: {"description": "no job arrived within wait_s"}, **errs(404, 409, 410, writes=True)})
 async def claim(worker_id: str, req: ClaimRequest, request: Request, who: Principal = Depends(worker_role),
@@ -52,7 +63,7 @@ async def claim(worker_id: str, req: ClaimRequest, request: Request, who: Princi
         return queue.claim(f.store, queue.own_worker(f.store, who, worker_id), f.settings.lease_s)
 
     job = await next_job(f, request, req.wait_s, attempt)
-    return JSONResponse(job) if job is not None else Response(status_code=204)
+    return PayloadResponse(job) if job is not None else Response(status_code=204)
 
 
 async def next_job(f: Farm, request: Request, wait_s: float,
@@ -70,6 +81,37 @@ async def next_job(f: Farm, request: Request, wait_s: float,
         if job is not None or remaining <= 0:
             return job
         await f.waker.wait(event, remaining)
+
+
+@router.post("/api/jobs/{job_id}/complete", response_class=PayloadResponse,
+             responses={200: {"model": Completed, "description": "the job's state after the report"},
+                        **errs(404, 409, writes=True)})
+async def complete(job_id: str, req: CompleteRequest, request: Request, who: Principal = Depends(worker_role),
+                   f: Farm = Depends(farm)) -> PayloadResponse:
+    """The report, and with `next` the next job: the report and a first claim share one hop off
+    the loop (the busy worker's path); only when no job is there yet does it long-poll."""
+    wants_next = req.next is not None and not await request.is_disconnected()
+    worker, result, job = await off_loop(_complete, f, who, job_id, req, wants_next)
+    if req.next is not None:
+        if job is None and wants_next and req.next.wait_s > 0:
+            job = await next_job(f, request, req.next.wait_s, lambda: queue.claim(f.store, worker, f.settings.lease_s))
+        result["next_job"] = job
+    return PayloadResponse(result)
+
+
+def _complete(f: Farm, who: Principal, job_id: str, req: CompleteRequest,
+              claim_next: bool) -> tuple[Any, dict[str, Any], dict[str, Any] | None]:
+    worker = queue.own_worker(f.store, who, req.worker_id)
+    report = req.model_dump(exclude={"next"})
+    if claim_next:
+        result, job = queue.complete_and_claim(f.store, worker, job_id, report, f.settings.lease_s)
+    else:
+        result, job = queue.complete(f.store, req.worker_id, job_id, report), None
+    if result["order_finished"]:
+        f.notifier.order_finished(result["order_finished"])
+    if result["job"] == JobStatus.QUEUED:
+        f.waker.wake()
+    return worker, result, job
 
 
 @router.post("/api/workers/{worker_id}/sign-off", responses=errs(404, 409, writes=True), response_model=SignedOff)
@@ -138,33 +180,6 @@ def _keep_upload(f: Farm, add: Any, worker_id: str, job_id: str, meta: dict[str,
     except queue.QueueError:
         housekeeping.drop_if_unused(f.store, f.files, sha)
         raise
-
-
-@router.post("/api/jobs/{job_id}/complete", response_class=JSONResponse,
-             responses={200: {"model": Completed, "description": "the job's state after the report"},
-                        **errs(404, 409, writes=True)})
-async def complete(job_id: str, req: CompleteRequest, request: Request, who: Principal = Depends(worker_role),
-                   f: Farm = Depends(farm)) -> JSONResponse:
-    """The report, and with `next` the next job: the report and a first claim share one hop off
-    the loop (the busy worker's path); only when no job is there yet does it long-poll."""
-    wants_next = req.next is not None and not await request.is_disconnected()
-    worker, result, job = await off_loop(_complete, f, who, job_id, req, wants_next)
-    if req.next is not None:
-        if job is None and wants_next and req.next.wait_s > 0:
-            job = await next_job(f, request, req.next.wait_s, lambda: queue.claim(f.store, worker, f.settings.lease_s))
-        result["next_job"] = job
-    return JSONResponse(result)
-
-
-def _complete(f: Farm, who: Principal, job_id: str, req: CompleteRequest,
-              claim_next: bool) -> tuple[Any, dict[str, Any], dict[str, Any] | None]:
-    worker = queue.own_worker(f.store, who, req.worker_id)
-    result = queue.complete(f.store, req.worker_id, job_id, req.model_dump(exclude={"next"}))
-    if result["order_finished"]:
-        f.notifier.order_finished(result["order_finished"])
-    if result["job"] == JobStatus.QUEUED:
-        f.waker.wake()
-    return worker, result, queue.claim(f.store, worker, f.settings.lease_s) if claim_next else None
 
 
 @router.post("/api/jobs/{job_id}/hand-back", responses=errs(404, 409, writes=True), response_model=HandedBack)
