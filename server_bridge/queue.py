@@ -18,7 +18,6 @@ from engine.model.vocabulary import (
     JobKind,
     JobStatus,
     NodeStatus,
-    OrderStatus,
     RunStatus,
 )
 
@@ -76,9 +75,7 @@ def _claim(c: sqlite3.Connection, store: Store, worker: Any, lease_s: float) -> 
         return None
     c.execute("INSERT INTO runs (id, job_id, worker_id, status, mode, started_at) VALUES (?, ?, ?, ?, ?, ?)",
               (run_id, job["id"], worker["id"], RunStatus.RUNNING, job["mode"], now()))
-    # the order's first claim makes it running (what roll_up would say, in one lookup)
-    c.execute("UPDATE orders SET status = ? WHERE id = ? AND status = ?",
-              (OrderStatus.RUNNING, job["order_id"], OrderStatus.QUEUED))
+    roll_up(c, job["order_id"])  # the order's first claim makes it running (one lookup: a job runs)
     return job_payload(store, job, lease_s)
 
 
