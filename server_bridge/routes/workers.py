@@ -109,8 +109,8 @@ def _complete(f: Farm, who: Principal, job_id: str, req: CompleteRequest,
         result, job = queue.complete(f.store, req.worker_id, job_id, report), None
     if result["order_finished"]:
         f.notifier.order_finished(result["order_finished"])
-    if result["job"] == JobStatus.QUEUED:
-        f.waker.wake()
+    if result["job"] in (JobStatus.QUEUED, JobStatus.SUCCEEDED):  # a success may free a prep job's
+        f.waker.wake()  # parts or the parts' assemble job for the workers waiting in a long poll
     return worker, result, job
 
 
