@@ -12,6 +12,7 @@ from typing import Any
 import bpy
 
 from . import run_record
+from .layout import graph_share
 
 
 def _split_off_image_editor(window: Any, area: Any) -> Any:
@@ -19,7 +20,7 @@ def _split_off_image_editor(window: Any, area: Any) -> Any:
     before = set(window.screen.areas[:])
     region = next((r for r in area.regions if r.type == "WINDOW"), None)
     with bpy.context.temp_override(window=window, screen=window.screen, area=area, region=region):
-        bpy.ops.screen.area_split(direction="VERTICAL", factor=0.55)
+        bpy.ops.screen.area_split(direction="VERTICAL", factor=graph_share(area.width, area.height))
     (new,) = [a for a in window.screen.areas if a not in before]
     new.ui_type = "IMAGE_EDITOR"
     return new
@@ -58,3 +59,17 @@ def show_images(context: Any, record: dict[str, Any], area: Any | None = None) -
         except (RuntimeError, AttributeError, ValueError, StopIteration) as exc:  # the image is loaded either way
             print(f"HartOMat: could not open an Image Editor for {loaded[0].filepath}: {exc}")
     return loaded
+
+
+def forget_images(record: dict[str, Any]) -> None:
+    """A new run starts: the last run's images leave the Image Editors and the file."""
+    paths = {bpy.path.abspath(p) for p in run_record.images(record)}
+    stale = [image for image in bpy.data.images if image.filepath and bpy.path.abspath(image.filepath) in paths]
+    if not stale:
+        return
+    for window in bpy.context.window_manager.windows if bpy.context.window_manager else ():
+        for area in window.screen.areas:
+            for space in area.spaces:
+                if space.type == "IMAGE_EDITOR" and space.image in stale:
+                    space.image = None
+    bpy.data.batch_remove(stale)

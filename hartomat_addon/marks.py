@@ -51,7 +51,9 @@ def show_problems(tree: Any, problems: list[dict[str, Any]], edges: list[dict[st
         mine = grouped.get(node_id, [])
         node.hm_problems = json.dumps(mine) if mine else ""
         severities = {p.get("severity", "error") for p in mine}
-        _paint(node, ERROR_COLOUR if "error" in severities else WARNING_COLOUR if mine else None)
+        # a node with no problem keeps its run colour: its text still says how the run went
+        _paint(node, ERROR_COLOUR if "error" in severities else WARNING_COLOUR if mine
+               else STATUS_COLOURS.get(node.hm_status))
     tree.hm_report = json.dumps(problems)
     tree.hm_validated = True
 
@@ -61,7 +63,7 @@ def clear_marks(tree: Any) -> None:
         node.hm_problems = node.hm_status = node.hm_run = ""
         _paint(node, None)
     tree.hm_report = tree.hm_run = ""
-    tree.hm_validated = False
+    tree.hm_validated = tree.hm_run_stale = False
 
 
 def clear_run(tree: Any) -> None:
@@ -70,6 +72,7 @@ def clear_run(tree: Any) -> None:
         node.hm_status = node.hm_run = ""
         _paint(node, ERROR_COLOUR if node.hm_problems else None)
     tree.hm_run = ""
+    tree.hm_run_stale = False
 
 
 def show_node_status(node: Any, status: str, record: dict[str, Any] | None = None) -> None:
@@ -91,6 +94,7 @@ def show_run(tree: Any, run: dict[str, Any]) -> None:
             show_node_status(node, str(record.get("status", "")), record)
     tree.hm_run = json.dumps(run, default=str)
     tree.hm_run_state = str(run.get("status", ""))
+    tree.hm_run_stale = False
 
 
 def tree_problems(tree: Any) -> list[dict[str, Any]]:

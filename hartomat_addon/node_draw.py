@@ -22,12 +22,18 @@ def wrapped(layout: Any, text: str, width: int, icon: str = "NONE") -> None:
         layout.label(text=line, icon=icon if index == 0 or icon == "NONE" else "BLANK1")
 
 
+def problem_text(problem: dict[str, Any], with_node: bool = False) -> str:
+    """'field: message', the field or port left out where the message names it already."""
+    message = str(problem.get("message", ""))
+    keys = ("node_id", "port", "field") if with_node else ("port", "field")
+    where = [str(problem[k]) for k in keys if problem.get(k) and f"'{problem[k]}'" not in message]
+    return f"{', '.join(where)}: {message}" if where else message
+
+
 def draw_problems(node: Any, layout: Any, width: int) -> None:
     for problem in json_prop(node, "hm_problems", []):
-        where = problem.get("field") or problem.get("port")
-        prefix = f"{where}: " if where else ""
         icon = "ERROR" if problem.get("severity") == "error" else "INFO"
-        wrapped(layout.column(align=True), prefix + problem.get("message", ""), width, icon)
+        wrapped(layout.column(align=True), problem_text(problem), width, icon)
 
 
 def run_summary(record: dict[str, Any]) -> str:
@@ -44,7 +50,8 @@ def draw_node_body(node: Any, layout: Any) -> None:
     record = json_prop(node, "hm_run", {})
     width = wrap_width(node.width - 30)
     if record:
-        layout.label(text=run_summary(record), icon="TIME")
+        stale = " (before the last edit)" if getattr(node.id_data, "hm_run_stale", False) else ""
+        layout.label(text=run_summary(record) + stale, icon="TIME")
         if record.get("interpreter") and record["interpreter"] != host_interpreter():
             layout.label(text=f"ran in helper: {record['interpreter']}", icon="CONSOLE")
         if record.get("status") == vocabulary.NodeStatus.FAILED and error_message(record):

@@ -8,7 +8,7 @@ from typing import Any
 import bpy
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
-from . import tree_json
+from . import layout, tree_json
 from .engine_link import presets, vocabulary
 from .tree import TREE_IDNAME
 
@@ -25,6 +25,38 @@ def show_tree(context: Any, tree: Any) -> None:
     if space is not None and getattr(space, "type", "") == "NODE_EDITOR":
         space.tree_type = TREE_IDNAME
         space.node_tree = tree
+
+
+def node_editor_area(context: Any) -> Any:
+    area = getattr(context, "area", None)
+    return area if getattr(area, "type", "") == "NODE_EDITOR" else None
+
+
+def empty_editor_tree(context: Any) -> Any:
+    """The editor's HartOMat tree when it has no nodes (the header's New made it): a starter or
+    an import fills it rather than leaving it behind empty."""
+    tree = active_tree(context)
+    if tree is None or tree.nodes:
+        return None
+    tree.use_fake_user = True  # kept on save like the trees the add-on makes
+    return tree
+
+
+def place_and_frame(context: Any, tree: Any, rearrange: bool) -> None:
+    """Show `tree` in the editor, laid out to read in it (when `rearrange`) and framed."""
+    area = node_editor_area(context)
+    if rearrange:  # for the editor as a run leaves it: an Image Editor beside the graph
+        window = getattr(context, "window", None)
+        screen_areas = window.screen.areas if window is not None else ()
+        layout.arrange(tree, area, image_editor_to_come=not any(a.type == "IMAGE_EDITOR" for a in screen_areas))
+    show_tree(context, tree)
+    layout.frame_soon(getattr(context, "window", None), area)
+
+
+def overlapping(tree: Any) -> bool:
+    """Two nodes at one spot: a document without positions (or with clashing ones)."""
+    spots = [tuple(round(v) for v in n.location) for n in tree.nodes]
+    return len(set(spots)) < len(spots)
 
 
 def tree_from_context(context: Any, name: str = "") -> Any:
@@ -70,9 +102,11 @@ class HARTOMAT_OT_load_starter(bpy.types.Operator):
 
     def execute(self, context: Any) -> set[str]:
         wf = presets.preset_workflow(self.family)
-        tree = bpy.data.node_groups.get(self.tree_name) if self.tree_name else None
+        tree = bpy.data.node_groups.get(self.tree_name) if self.tree_name else empty_editor_tree(context)
+        if tree is not None and not tree.nodes:
+            tree.name = wf.name
         tree = tree_json.workflow_to_tree(wf, tree)
-        show_tree(context, tree)
+        place_and_frame(context, tree, rearrange=True)
         self.report({"INFO"}, f"loaded the {self.family} starter graph into '{tree.name}'")
         return {"FINISHED"}
 
@@ -106,14 +140,20 @@ class HARTOMAT_OT_import_json(bpy.types.Operator, ImportHelper):
         except OSError as exc:
             self.report({"ERROR"}, f"{path}: cannot read: {exc.strerror}")
             return {"CANCELLED"}
-        tree = tree_json.new_tree(path.stem)
+        reused = empty_editor_tree(context)
+        tree = reused or tree_json.new_tree(path.stem)
         try:
             tree_json.load_document_into_tree(text.decode("utf-8", "replace"), str(path), tree)
         except tree_json.ConversionError as exc:
-            bpy.data.node_groups.remove(tree)
+            if reused is None:
+                bpy.data.node_groups.remove(tree)
+            else:  # back to empty, as it was
+                tree.nodes.clear()
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        show_tree(context, tree)
+        if reused is not None:
+            tree.name = path.stem
+        place_and_frame(context, tree, rearrange=overlapping(tree))
         self.report({"INFO"}, f"imported {path} as '{tree.name}'")
         return {"FINISHED"}
 

@@ -10,6 +10,7 @@ when called from scripts and tests) the same operator runs synchronously in this
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,12 @@ import bpy
 
 from . import marks, run_record
 from .engine_link import engine_module, vocabulary
-from .image_view import show_images
+from .image_view import forget_images, show_images
+from .layout import frame_soon
 from .node_draw import host_interpreter
 from .ops_io import TreeOperatorMixin
 from .ops_run import capabilities, checked_workflow, order_line_for, run_options, runtime
+from .tree import json_prop
 
 NodeStatus, RunStatus = vocabulary.NodeStatus, vocabulary.RunStatus
 
@@ -65,13 +68,48 @@ def failed_nodes(record: dict[str, Any]) -> list[str]:
             for node_id, node in record.get("nodes", {}).items() if node.get("status") == NodeStatus.FAILED]
 
 
-def finish_run(tree: Any, result: Any) -> dict[str, Any]:
+def outcome(result: Any, record: dict[str, Any], seconds: float) -> tuple[str, str]:
+    """The run's last word for the status bar: (report level, text) naming the failing node and
+    its error, or how long a successful run took."""
+    failures = failed_nodes(record)
+    head = f"run {result.run_id} {result.status}"
+    if result.status == RunStatus.SUCCEEDED:
+        return "INFO", f"{head} in {seconds:.1f} s (outputs in {result.out_dir})"
+    if failures:
+        more = f" (and {len(failures) - 1} more failed node(s))" if len(failures) > 1 else ""
+        return "ERROR", f"{head}: {failures[0]}{more}"
+    if result.status == RunStatus.CANCELLED:
+        return "WARNING", head
+    return "ERROR", f"{head}: {result.error}" if result.error else head
+
+
+def remove_render_scene() -> None:
+    """The scene a render node built (template, product, materials, world) leaves the user's file."""
+    if "bpy" in capabilities():
+        engine_module("render.blender.scene").reset()
+
+
+def finish_run(tree: Any, result: Any, seconds: float) -> tuple[str, str]:
+    """The run onto the nodes and the sidebar, its summary written, its scene removed; returns
+    the outcome to report. Notes (where nodes ran) go to the sidebar and the console only."""
+    remove_render_scene()
     record = run_record.from_result(result)
     marks.show_run(tree, record)
     result.write_summary()
+    level, text = outcome(result, record, seconds)
+    notes = helper_notes(record)
+    for note in notes:
+        print(f"HartOMat: {note}")
     tree.hm_progress = 1.0
-    tree.hm_progress_message = "; ".join([f"run {result.status}", *failed_nodes(record), *helper_notes(record)])
-    return record
+    tree.hm_progress_message = "; ".join([text, *notes])
+    return level, text
+
+
+def start_fresh(tree: Any) -> None:
+    """A run starts (or is refused): the previous run's marks, inspection and images go."""
+    forget_images(json_prop(tree, "hm_run", {}))
+    marks.clear_run(tree)
+    tree.hm_run_state, tree.hm_progress, tree.hm_progress_message = "", 0.0, ""
 
 
 def step_nodes(tree: Any) -> list[Any]:
@@ -96,6 +134,8 @@ class HARTOMAT_OT_run_local(TreeOperatorMixin, bpy.types.Operator):
         tree = self.target_tree(context)
         if tree is None:
             return None
+        start_fresh(tree)
+        self._started = time.monotonic()
         if self.step_path:
             tree.hm_step_path = self.step_path
         try:
@@ -132,16 +172,10 @@ class HARTOMAT_OT_run_local(TreeOperatorMixin, bpy.types.Operator):
         return self.report_result(context, tree, result)
 
     def report_result(self, context: Any, tree: Any, result: Any) -> set[str]:
-        record = finish_run(tree, result)
-        show_images(context, record, getattr(self, "_area", None))
-        failures = failed_nodes(record)
-        if failures:  # the status bar shows the first report: the node and its error
-            self.report({"ERROR"}, f"HartOMat: {failures[0]}")
-        level = {RunStatus.SUCCEEDED: "INFO", RunStatus.CANCELLED: "WARNING"}.get(result.status, "ERROR")
-        detail = f": {result.error}" if result.error and not failures else ""
-        self.report({level}, f"run {result.run_id} {result.status}{detail} (outputs in {result.out_dir})")
-        for note in helper_notes(record):
-            self.report({"INFO"}, note)
+        level, text = finish_run(tree, result, time.monotonic() - self._started)
+        show_images(context, json_prop(tree, "hm_run", {}), getattr(self, "_area", None))
+        frame_soon(getattr(self, "_window", None), getattr(self, "_area", None))
+        self.report({level}, f"HartOMat: {text}")  # the one report: the status bar shows the run's outcome
         return {"FINISHED"} if result.status == RunStatus.SUCCEEDED else {"CANCELLED"}
 
     # -- the editor: a modal operator steps the run between UI events -----------------------------
@@ -165,7 +199,6 @@ class HARTOMAT_OT_run_local(TreeOperatorMixin, bpy.types.Operator):
         self._progress = RunProgress(tree, len(wf.nodes))
         options = run_options(tree, capabilities(), ui_thread=True, overrides=overrides, progress=self._progress,
                               cancel=lambda: self._cancelled)
-        marks.clear_run(tree)
         tree.hm_run_state, tree.hm_progress, tree.hm_progress_message = RunStatus.RUNNING, 0.0, "starting"
         self._steps = runtime().run_steps(wf, order_line_for(tree, tree.hm_step_path), options, wait=0.0)
         try:
@@ -206,6 +239,7 @@ class HARTOMAT_OT_run_local(TreeOperatorMixin, bpy.types.Operator):
         tree = bpy.data.node_groups.get(self._tree_name)
         _redraw_node_editors(context)
         if error is not None or tree is None:
+            remove_render_scene()
             if tree is not None:
                 tree.hm_run_state, tree.hm_progress_message = RunStatus.FAILED, f"run failed: {error}"
             self.report({"ERROR"}, f"HartOMat: run failed: {error or 'the workflow was deleted'}")

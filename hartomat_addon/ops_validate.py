@@ -54,12 +54,13 @@ class HARTOMAT_OT_validate(TreeOperatorMixin, bpy.types.Operator):
 
 
 def auto_validate() -> float | None:
-    """Timer (GUI only): validates trees marked dirty by edits, a moment after the edit."""
+    """Timer (GUI only): validates trees marked dirty by edits, a moment after the edit, through
+    the operator, so its verdict is the status bar's latest report (never a stale "valid")."""
     prefs = addon_prefs()
     if prefs is not None and prefs.auto_validate:
         for tree in bpy.data.node_groups:
             if getattr(tree, "bl_idname", "") == tree_json.TREE_IDNAME and tree.hm_dirty and tree.nodes:
-                validate_tree(tree)
+                bpy.ops.hartomat.validate(tree_name=tree.name)
     return 0.5
 
 

@@ -7,12 +7,12 @@ from typing import Any
 import bpy
 
 from .engine_link import vocabulary
-from .node_draw import draw_settings, run_summary, wrap_width, wrapped
+from .node_draw import draw_settings, problem_text, run_summary, wrap_width, wrapped
 from .nodes import is_hartomat_node
 from .ops_farm_runs import run_label
 from .ops_io import active_tree
 from .run_record import error_message
-from .tree import json_prop
+from .tree import TREE_IDNAME, json_prop
 
 
 class _Panel:
@@ -34,6 +34,31 @@ def panel_width(context: Any) -> int:
 
 def _lines(context: Any, layout: Any, text: str, icon: str = "NONE") -> None:
     wrapped(layout, text, panel_width(context), icon)
+
+
+class HARTOMAT_PT_start(bpy.types.Panel):
+    """First use: a HartOMat editor with no workflow (or an empty one) offers to make one."""
+
+    bl_space_type, bl_region_type, bl_category = "NODE_EDITOR", "UI", "HartOMat"
+    bl_label = "Start"
+
+    @classmethod
+    def poll(cls, context: Any) -> bool:
+        space = getattr(context, "space_data", None)
+        if getattr(space, "tree_type", "") != TREE_IDNAME:
+            return False
+        tree = active_tree(context)
+        return tree is None or not tree.nodes
+
+    def draw(self, context: Any) -> None:
+        layout = self.layout
+        _lines(context, layout, "No workflow yet: start from a family's starter graph, import a JSON "
+                                "file, or begin with an empty workflow.", "INFO")
+        layout.operator_menu_enum("hartomat.load_starter", "family", text="Load Starter Graph", icon="PRESET")
+        row = layout.row(align=True)
+        row.operator("hartomat.import_json", icon="IMPORT", text="Import")
+        if active_tree(context) is None:
+            row.operator("hartomat.new_tree", icon="ADD", text="New")
 
 
 class HARTOMAT_PT_workflow(_Panel, bpy.types.Panel):
@@ -83,9 +108,8 @@ class HARTOMAT_PT_validation(_Panel, bpy.types.Panel):
         if not problems:
             layout.label(text="valid: no problems", icon="CHECKMARK")
         for problem in problems:
-            where = ", ".join(str(problem[k]) for k in ("node_id", "port", "field") if problem.get(k))
             icon = "ERROR" if problem.get("severity") == "error" else "INFO"
-            _lines(context, layout.box().column(align=True), f"{where}: {problem.get('message', '')}", icon)
+            _lines(context, layout.box().column(align=True), problem_text(problem, with_node=True), icon)
 
 
 class HARTOMAT_PT_plan(_Panel, bpy.types.Panel):
@@ -119,16 +143,19 @@ class HARTOMAT_PT_run(_Panel, bpy.types.Panel):
         row = layout.row(align=True)
         row.operator("hartomat.run_local", icon="PLAY")
         row.operator("hartomat.dispatch", icon="URL")
+        if tree.hm_run_stale:
+            layout.label(text="the graph changed since the run shown", icon="ERROR")
         if tree.hm_run_state:
             icon = "ERROR" if tree.hm_run_state == vocabulary.RunStatus.FAILED else "INFO"
-            _lines(context, layout, f"{tree.hm_run_state}: {tree.hm_progress_message}", icon)
+            _lines(context, layout, tree.hm_progress_message or tree.hm_run_state, icon)
             if tree.hm_run_state == vocabulary.RunStatus.RUNNING:
                 layout.prop(tree, "hm_progress", text="Progress", slider=True)
-        for node_id, node in json_prop(tree, "hm_run", {}).get("nodes", {}).items():
-            if node.get("status") == vocabulary.NodeStatus.FAILED:
-                box = layout.box()
-                box.alert = True
-                _lines(context, box, f"{node_id} ({node.get('step')}): {error_message(node)}", "ERROR")
+        failed = [(node_id, node) for node_id, node in json_prop(tree, "hm_run", {}).get("nodes", {}).items()
+                  if node.get("status") == vocabulary.NodeStatus.FAILED]
+        for node_id, node in failed[1:]:  # the first is in the run's message above
+            box = layout.box()
+            box.alert = True
+            _lines(context, box, f"{node_id} ({node.get('step')}): {error_message(node)}", "ERROR")
         row = layout.row(align=True)
         row.operator("hartomat.inspect_run", icon="FILE_FOLDER")
         row.operator("hartomat.clear_marks", icon="X")
@@ -138,6 +165,7 @@ class HARTOMAT_PT_farm_runs(_Panel, bpy.types.Panel):
     """Recent runs on the queue server; clicking one shows it on the nodes."""
 
     bl_label = "Farm Runs"
+    bl_options = {"DEFAULT_CLOSED"}
 
     def draw(self, context: Any) -> None:
         tree = active_tree(context)
@@ -164,7 +192,8 @@ class HARTOMAT_PT_inspect(_Panel, bpy.types.Panel):
         run = json_prop(tree, "hm_run", {})
         layout = self.layout
         layout.label(text=f"run {run.get('run_id', '')}: {run.get('status', '')}")
-        if run.get("error"):
+        nodes_failed = any(n.get("status") == vocabulary.NodeStatus.FAILED for n in run.get("nodes", {}).values())
+        if run.get("error") and not nodes_failed:  # a node's error is on the node and in the Run panel
             _lines(context, layout, str(run["error"]), "ERROR")
         node = getattr(context, "active_node", None)
         record = json_prop(node, "hm_run", {}) if node is not None and is_hartomat_node(node) else {}
@@ -186,5 +215,6 @@ class HARTOMAT_PT_inspect(_Panel, bpy.types.Panel):
                 _lines(context, box, f"  {row}")
 
 
-CLASSES = (HARTOMAT_PT_workflow, HARTOMAT_PT_node, HARTOMAT_PT_validation, HARTOMAT_PT_plan, HARTOMAT_PT_run,
-           HARTOMAT_PT_farm_runs, HARTOMAT_PT_inspect)
+# registration order is the sidebar's order: the run and the selected node's record of it near the top
+CLASSES = (HARTOMAT_PT_start, HARTOMAT_PT_workflow, HARTOMAT_PT_run, HARTOMAT_PT_inspect, HARTOMAT_PT_validation,
+           HARTOMAT_PT_node, HARTOMAT_PT_plan, HARTOMAT_PT_farm_runs)

@@ -27,6 +27,12 @@ def part_rows(data: dict[str, Any]) -> list[str]:
     return rows[:PART_ROWS] + ([f"... {len(rows) - PART_ROWS} more"] if len(rows) > PART_ROWS else [])
 
 
+def log_tail(lines: list[str]) -> list[str]:
+    """The last LOG_TAIL distinct lines: an importer that prints each line twice (Blender's glTF
+    importer to both its log and stdout) shows each once."""
+    return list(dict.fromkeys(str(line) for line in lines))[-LOG_TAIL:]
+
+
 def _node_record(node: dict[str, Any], logs: list[str] | None = None) -> dict[str, Any]:
     return {
         "step": node.get("step"),
@@ -36,7 +42,7 @@ def _node_record(node: dict[str, Any], logs: list[str] | None = None) -> dict[st
         "interpreter": node.get("interpreter"),
         "pid": node.get("pid"),
         "error": node.get("error"),
-        "log_tail": list(logs if logs is not None else node.get("log_tail", node.get("logs", [])))[-LOG_TAIL:],
+        "log_tail": log_tail(logs if logs is not None else node.get("log_tail", node.get("logs", []))),
         "outputs": [
             {**{k: o.get(k) for k in ("port", "kind", "role", "path", "files") if o.get(k) not in (None, [])},
              **({"parts": rows} if (rows := part_rows(o.get("data") or {})) else {})}

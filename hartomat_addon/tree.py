@@ -23,10 +23,13 @@ class _Registration:
 
 
 def mark_dirty(tree: Any) -> None:
-    if _Registration.active:
+    """An edit: the tree needs validating again, and the run shown no longer is this graph's."""
+    if _Registration.active or getattr(tree, "bl_idname", "") != TREE_IDNAME:
         return
-    if getattr(tree, "bl_idname", "") == TREE_IDNAME and not tree.hm_dirty:
+    if not tree.hm_dirty:
         tree.hm_dirty = True
+    if tree.hm_run and not tree.hm_run_stale and tree.hm_run_state != vocabulary.RunStatus.RUNNING:
+        tree.hm_run_stale = True
 
 
 def _family_search(_self: Any, _context: Any, _text: str) -> list[str]:
@@ -52,6 +55,7 @@ class HartomatWorkflowTree(bpy.types.NodeTree):
     hm_plan: bpy.props.StringProperty(default="", description="Last dry-run plan (JSON)")
     hm_run: bpy.props.StringProperty(default="", description="The run shown on the nodes (JSON)")
     hm_run_state: bpy.props.StringProperty(default="", description="the last run's RunStatus (empty: none yet)")
+    hm_run_stale: bpy.props.BoolProperty(default=False, description="Edited since the run shown")
     hm_progress: bpy.props.FloatProperty(default=0.0, min=0.0, max=1.0, subtype="FACTOR")
     hm_progress_message: bpy.props.StringProperty(default="")
     hm_dispatch: bpy.props.StringProperty(default="", description="The last order sent to the farm (JSON)")

@@ -4,6 +4,7 @@ module, on the bearing fixture with tiny render settings."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -80,7 +81,7 @@ def test_a_failed_node_carries_its_error_and_the_report_names_it(addon, tmp_path
     broken.write_text("ISO-10303-21;\nthis is not a STEP body\n")
     tree = starter_tree("still")
     tree.hm_out_dir = str(tmp_path / "out")
-    with pytest.raises(RuntimeError, match=r"HartOMat: node 'extract' \(occ_object_extract\) failed: "):
+    with pytest.raises(RuntimeError, match=r"HartOMat: run \w+ failed: node 'extract' \(occ_object_extract\) failed: "):
         bpy.ops.hartomat.run_local(tree_name=tree.name, step_path=str(broken))
     extract = node(tree, "extract")
     record = json.loads(extract.hm_run)
@@ -89,6 +90,55 @@ def test_a_failed_node_carries_its_error_and_the_report_names_it(addon, tmp_path
     assert node(tree, "still").hm_status == "skipped"
     run = json.loads((tmp_path / "out" / "run.json").read_text())
     assert run["status"] == "failed" and run["nodes"]["extract"]["status"] == "failed"
+
+
+def saved_datablocks(path: Path) -> dict[str, list[str]]:
+    """Every datablock name a saved .blend holds, by kind, read back from the file."""
+    with bpy.data.libraries.load(str(path)) as (saved, _):
+        return {kind: sorted(getattr(saved, kind)) for kind in dir(saved) if getattr(saved, kind)}
+
+
+def reports(output: str) -> list[str]:
+    """The operator reports Blender printed (background mode prints each as 'Info: ...')."""
+    return [line for line in output.splitlines() if line.startswith(("Info: ", "Warning: ", "Error: "))]
+
+
+@pytest.mark.slow
+def test_a_run_leaves_the_users_file_as_it_was_and_reports_its_outcome_last(addon, tmp_path, bearing_step, capfd):
+    tree = starter_tree("still")
+    tree.hm_out_dir = str(tmp_path / "out")
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "before.blend"), copy=True)
+    capfd.readouterr()
+    assert bpy.ops.hartomat.run_local(tree_name=tree.name, step_path=str(bearing_step),
+                                      overrides=json.dumps(TINY)) == {"FINISHED"}
+    said = reports(capfd.readouterr().out)
+    assert re.fullmatch(r"Info: HartOMat: run \w+ succeeded in [\d.]+ s \(outputs in .*\)", said[-1]), said
+    assert not any("helper interpreter" in line for line in said)  # notes are no reports
+    assert "HartOMat_Render" not in bpy.data.scenes
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "after.blend"), copy=True)
+    assert saved_datablocks(tmp_path / "after.blend") == saved_datablocks(tmp_path / "before.blend")
+
+
+def test_a_refused_run_clears_the_last_runs_marks_and_an_edit_makes_a_run_stale(addon, tmp_path):
+    from hartomat_addon import marks
+
+    tree = starter_tree("still")
+    summary = {"run_id": "r1", "status": "succeeded",
+               "nodes": {n.hm_id: {"step": n.step_key, "status": "succeeded"} for n in tree.nodes}}
+    marks.show_run(tree, summary)
+    assert not tree.hm_run_stale
+    node(tree, "still").hm_s_samples = 8  # a user edit after the run
+    assert tree.hm_run_stale and node(tree, "still").hm_status == "succeeded"
+    from hartomat_addon.ops_validate import validate_tree
+
+    validate_tree(tree)  # (auto-)validation keeps the run's colours on nodes without problems
+    assert node(tree, "setup").use_custom_color and tuple(node(tree, "setup").color) == \
+        pytest.approx(marks.STATUS_COLOURS["succeeded"])
+    with pytest.raises(RuntimeError, match="not found"):
+        bpy.ops.hartomat.run_local(tree_name=tree.name, step_path=str(tmp_path / "missing.step"))
+    assert not tree.hm_run and not tree.hm_run_stale
+    assert {n.hm_status for n in tree.nodes if n.hm_id != "step"} == {""}  # only the refusal's mark
+    assert node(tree, "step").hm_status == "failed"
 
 
 def test_the_add_on_refuses_a_blender_older_than_4_2_naming_its_version(addon, monkeypatch):

@@ -78,6 +78,24 @@ def _short(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+PATTERN_WORDS = {  # the settings' string patterns, as a person would say them
+    r"^(https?://.+)?$": "an http:// or https:// URL, or empty",
+    r"^[A-Za-z_][A-Za-z0-9_]{0,127}$": "a variable name: letters, digits and _, not starting with a digit",
+    r"^#[0-9a-fA-F]{6}$": "a colour written #rrggbb",
+    r"^(#[0-9a-fA-F]{6})?$": "a colour written #rrggbb, or empty",
+}
+
+
+def _not_allowed(err: Any, definition: NodeDefinition, field: str) -> str:
+    """Why a value is refused, in words (a pattern is named by what it means, not as a regex)."""
+    if err["type"] == "string_pattern_mismatch":
+        pattern = str((err.get("ctx") or {}).get("pattern", ""))
+        info = definition.settings_model.model_fields.get(field)
+        expected = PATTERN_WORDS.get(pattern) or (info.description if info is not None else None) or "another form"
+        return f"value {_short(err.get('input'))} is not allowed: expected {expected}"
+    return f"value {_short(err.get('input'))} is not allowed: {err['msg']}"
+
+
 def settings_problems(node: WorkflowNode, definition: NodeDefinition) -> list[Problem]:
     """Each invalid setting, with the field, the value given and what is allowed."""
     try:
@@ -92,7 +110,7 @@ def settings_problems(node: WorkflowNode, definition: NodeDefinition) -> list[Pr
             elif err["type"] == "missing":
                 message = f"setting '{field}' is required but missing"
             else:
-                message = f"value {_short(err.get('input'))} is not allowed: {err['msg']}"
+                message = _not_allowed(err, definition, field)
             problems.append(Problem(code="invalid_setting", node_id=node.id, field=field,
                                     value=None if err["type"] == "missing" else err.get("input"),
                                     message=message))
@@ -231,9 +249,10 @@ class _EdgeCheck:
             for port in definition.inputs if definition else ():
                 if port.required and (node.id, port.name) not in self.fan_in:
                     kinds = " or ".join(str(k) for k in port.kinds)
+                    takes = "" if kinds == port.name else f" (takes {kinds})"  # never "'bbox' (bbox)"
                     self.problems.append(Problem(
                         code="required_input_unconnected", node_id=node.id, port=port.name,
-                        message=f"required input '{port.name}' ({kinds}) is not connected"))
+                        message=f"required input '{port.name}'{takes} is not connected"))
 
 
 def find_cycle_nodes(node_ids: list[str], links: list[tuple[str, str]]) -> list[list[str]]:
