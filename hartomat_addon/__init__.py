@@ -15,13 +15,13 @@ _TIMERS: list[Any] = []
 
 
 def _classes() -> list[type]:
-    from . import ops_farm_runs, ops_io, ops_local_run, ops_run, ops_validate, panels, prefs
+    from . import ops_farm_runs, ops_io, ops_local_run, ops_run, ops_validate, panels, prefs, status_report
     from .nodes import node_classes
     from .sockets import socket_classes
     from .tree import HartomatWorkflowTree
 
     return [*prefs.CLASSES, *socket_classes(), HartomatWorkflowTree, *node_classes(), *ops_io.CLASSES,
-            *ops_validate.CLASSES, *ops_run.CLASSES, *ops_local_run.CLASSES, *ops_farm_runs.CLASSES,
+            *ops_validate.CLASSES, *status_report.CLASSES, *ops_run.CLASSES, *ops_local_run.CLASSES, *ops_farm_runs.CLASSES,
             *panels.CLASSES]
 
 

@@ -91,8 +91,8 @@ def estimated_height(node: Any) -> float:
 
 def graph_share(width: float, height: float) -> float:
     """The node editor's share of an area split for a run's still: the Image Editor gets a
-    square-ish strip (at most 42% of the width), the graph the rest."""
-    return max(0.5, 1.0 - min(0.75 * height, 0.42 * width) / max(width, 1.0))
+    strip 0.6 times the area's height (at most 36% of its width), the graph the rest."""
+    return max(0.5, 1.0 - min(0.6 * height, 0.36 * width) / max(width, 1.0))
 
 
 def area_aspect(area: Any, image_editor_to_come: bool = False) -> float:
@@ -121,23 +121,62 @@ def arrange(tree: Any, area: Any = None, image_editor_to_come: bool = False) -> 
 
 
 def frame_soon(window: Any, area: Any) -> None:
-    """Fit the node editor `area` to its nodes once Blender has drawn them (their size is known
-    only then); nothing in background mode."""
+    """Fit the node editor `area` to its nodes once Blender has drawn them (a node's size is
+    known only then: a timer waits for the draw); nothing in background mode."""
     import bpy
 
     if bpy.app.background or window is None or area is None or area.type != "NODE_EDITOR":
         return
     area.tag_redraw()
-    pointer = area.as_pointer()
+    pointer, tries = area.as_pointer(), [FRAME_TRIES]
 
-    def frame() -> None:
+    def frame() -> float | None:
         try:
             found = next((a for a in window.screen.areas if a.as_pointer() == pointer), None)
-            region = next((r for r in found.regions if r.type == "WINDOW"), None) if found else None
-            if region is not None:
-                with bpy.context.temp_override(window=window, area=found, region=region):
-                    bpy.ops.node.view_all()
+            tree = getattr(found.spaces.active, "edit_tree", None) if found is not None else None
+            region = next((r for r in found.regions if r.type == "WINDOW"), None) if found is not None else None
         except ReferenceError:  # the window closed meanwhile
-            pass
+            return None
+        if region is None or tree is None:
+            return None
+        tries[0] -= 1
+        if any(n.dimensions.x <= 0 for n in tree.nodes) and tries[0] > 0:
+            found.tag_redraw()
+            return FRAME_WAIT_S  # not drawn yet
+        with bpy.context.temp_override(window=window, area=found, region=region):
+            fit_view(region, list(tree.nodes))
+        return None
 
-    bpy.app.timers.register(frame, first_interval=0.05)
+    bpy.app.timers.register(frame, first_interval=FRAME_WAIT_S)
+
+
+FRAME_WAIT_S, FRAME_TRIES = 0.05, 40
+MARGIN = 1.06  # the framed nodes fill 94% of the editor's width or height
+
+
+def nodes_box(nodes: list[Any], scale: float) -> tuple[float, float, float, float]:
+    """xmin, ymin, xmax, ymax of the drawn nodes in view units (locations times the UI scale)."""
+    boxes = [(n.location.x * scale, n.location.y * scale, n.dimensions.x, n.dimensions.y) for n in nodes]
+    return (min(x for x, _, _, _ in boxes), min(y - h for _, y, _, h in boxes),
+            max(x + w for x, _, w, _ in boxes), max(y for _, y, _, _ in boxes))
+
+
+def fit_view(region: Any, nodes: list[Any]) -> None:
+    """Zoom and pan so the nodes fill the region. Not Home (node.view_all): it widens the view by
+    the region's whole aspect on top of the nodes' extent, leaving a tall graph at about half the
+    zoom that fits. Runs inside a context override of the editor."""
+    import bpy
+
+    if not nodes:
+        return
+    xmin, ymin, xmax, ymax = nodes_box(nodes, bpy.context.preferences.system.ui_scale)
+    view = region.view2d
+    (left, bottom), (right, top) = view.region_to_view(0, 0), view.region_to_view(region.width, region.height)
+    aspect = region.width / region.height
+    width = max((xmax - xmin) * MARGIN, (ymax - ymin) * MARGIN * aspect)
+    dx, dy = ((right - left) - width) / 2, ((top - bottom) - width / aspect) / 2
+    bpy.ops.view2d.zoom(deltax=dx, deltay=dy)
+    (left, bottom), (right, top) = view.region_to_view(0, 0), view.region_to_view(region.width, region.height)
+    per_px = (right - left) / region.width
+    bpy.ops.view2d.pan(deltax=round(((xmin + xmax) - (left + right)) / 2 / per_px),
+                       deltay=round(((ymin + ymax) - (bottom + top)) / 2 / per_px))

@@ -6,7 +6,7 @@ from typing import Any
 
 import bpy
 
-from . import marks, tree_json
+from . import marks, status_report, tree_json
 from .engine_link import validation
 from .ops_io import TreeOperatorMixin
 from .prefs import addon_prefs
@@ -44,23 +44,26 @@ class HARTOMAT_OT_validate(TreeOperatorMixin, bpy.types.Operator):
         tree = self.target_tree(context)
         if tree is None:
             return {"CANCELLED"}
-        problems = validate_tree(tree)
-        errors = [p for p in problems if p.get("severity") == "error"]
-        if errors:
-            self.report({"WARNING"}, f"'{tree.name}': {len(errors)} error(s); see the nodes and the sidebar")
-        else:
-            self.report({"INFO"}, f"'{tree.name}': valid ({len(problems)} warning(s))")
+        self.report(*verdict(tree, validate_tree(tree)))
         return {"FINISHED"}
 
 
+def verdict(tree: Any, problems: list[dict[str, Any]]) -> tuple[set[str], str]:
+    errors = [p for p in problems if p.get("severity") == "error"]
+    if errors:
+        return {"WARNING"}, f"'{tree.name}': {len(errors)} error(s); see the nodes and the sidebar"
+    return {"INFO"}, f"'{tree.name}': valid ({len(problems)} warning(s))"
+
+
 def auto_validate() -> float | None:
-    """Timer (GUI only): validates trees marked dirty by edits, a moment after the edit, through
-    the operator, so its verdict is the status bar's latest report (never a stale "valid")."""
+    """Timer (GUI only): validates trees marked dirty by edits, a moment after the edit; the
+    verdict becomes the status bar's latest report (never a stale "valid")."""
     prefs = addon_prefs()
     if prefs is not None and prefs.auto_validate:
         for tree in bpy.data.node_groups:
             if getattr(tree, "bl_idname", "") == tree_json.TREE_IDNAME and tree.hm_dirty and tree.nodes:
-                bpy.ops.hartomat.validate(tree_name=tree.name)
+                (level,), message = verdict(tree, validate_tree(tree))
+                status_report.show(message, level)
     return 0.5
 
 

@@ -121,7 +121,7 @@ def build_extension(out_dir: Path) -> Path:
 
 
 GUI_SCRIPT = """
-Xvfb :$1 -screen 0 1600x1000x24 -nolisten tcp >/dev/null 2>&1 &
+Xvfb :$1 -screen 0 1920x1080x24 -nolisten tcp >/dev/null 2>&1 &
 XPID=$!
 sleep 1.5
 D=$1; DRIVER=$2; shift 2

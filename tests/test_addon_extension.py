@@ -91,8 +91,9 @@ def test_real_blender_installs_the_zip_builds_starters_and_runs_cad_nodes_in_the
     assert real_blender.TRACEBACK not in output
     helper = str(REPO / ".venv" / "bin" / "python")  # the README set-up's interpreter, recorded by the build
     assert f"cad nodes ran in the helper: {helper}" in done.stdout, output[-4000:]
-    # the operator's report tells the user (Blender prints reports of background runs)
-    assert f"Info: extract, glb_export ran in the helper interpreter {helper}" in done.stdout, output[-4000:]
+    # the note goes to the console (and the sidebar); the operator's one report is the run's outcome
+    assert f"HartOMat: extract, glb_export ran in the helper interpreter {helper}" in done.stdout, output[-4000:]
+    assert "Info: HartOMat: run " in done.stdout and "Info: extract, glb_export" not in done.stdout
 
 
 @pytest.mark.real_blender
@@ -111,6 +112,8 @@ def test_real_blender_gui_runs_the_still_preset_in_its_own_process_and_shows_it(
     assert "HARTOMAT_GUI_OK" in done.stdout, output[-4000:]
     assert "modal cancel: cancelled" in done.stdout, output[-4000:]  # Esc stopped the slow run
     assert "failed run: node 'extract' failed:" in done.stdout, output[-4000:]  # red, with its error
+    for seen in FIGURES[4:]:  # first use, framing, status bar, the file, stale marks (asserted in the driver)
+        assert seen in done.stdout, (seen, output[-4000:])
     assert real_blender.TRACEBACK not in output, output[-4000:]
     print(*[x for x in done.stdout.splitlines() if x.startswith(FIGURES)], sep="\n")  # shown with -s
     # the run record: render nodes in Blender's own process, CAD nodes in the helper
@@ -136,7 +139,8 @@ def test_real_blender_gui_runs_the_still_preset_in_its_own_process_and_shows_it(
     assert len(np.unique(editor.reshape(-1, 3), axis=0)) > 200  # the rendered bearing, not an empty editor
 
 
-FIGURES = ("still run:", "longest UI stall", "modal cancel:", "failed run:")
+FIGURES = ("still run:", "longest UI stall", "modal cancel:", "failed run:", "first use:", "after Load Starter Graph:",
+           "after the still run:", "status bar", "file after the run:", "auto-validation", "refused run")
 
 
 def screenshot_pixels(path: Path) -> np.ndarray:

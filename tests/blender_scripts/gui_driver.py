@@ -19,6 +19,7 @@ Usage: DISPLAY=:N blender --python gui_driver.py -- SCREENSHOT.png STEP_FILE [RU
 Prints HARTOMAT_GUI_OK when done; Python errors inside Blender show up as tracebacks in its output.
 """
 
+import re
 import subprocess
 import sys
 import time
@@ -69,8 +70,15 @@ def override():
     return bpy.context.temp_override(window=window, area=area, region=region)
 
 
-def setup():
+def hartomat_trees():
+    return [t for t in bpy.data.node_groups if t.bl_idname == "HartomatWorkflowTree"]
+
+
+def first_use():
+    """An empty HartOMat editor: the sidebar's HartOMat tab offers Load Starter Graph (the Start
+    panel); the header's New makes an empty tree, and Load Starter Graph fills that one."""
     import addon_utils
+    from bl_ext.user_default.hartomat import panels
 
     assert addon_utils.check(MODULE)[1], "the HartOMat extension is not enabled"
     window, area = editor_area()
@@ -79,11 +87,69 @@ def setup():
         bpy.ops.screen.screen_full_area()
     window, area = editor_area()
     space = area.spaces.active
+    space.show_region_ui = True
+    assert space.node_tree is None and not hartomat_trees()
+    sidebar = next(r for r in area.regions if r.type == "UI")
+    with bpy.context.temp_override(window=window, area=area, region=sidebar):
+        assert panels.HARTOMAT_PT_start.poll(bpy.context), "no Start panel in an empty HartOMat editor"
+        assert not panels.HARTOMAT_PT_workflow.poll(bpy.context)
+    with override():
+        bpy.ops.node.new_node_tree(type="HartomatWorkflowTree")  # the header's New
+    (empty,) = hartomat_trees()
+    assert space.node_tree == empty and not empty.nodes
+    with bpy.context.temp_override(window=window, area=area, region=sidebar):
+        assert panels.HARTOMAT_PT_start.poll(bpy.context)  # still offered for the empty tree
     with override():
         bpy.ops.hartomat.load_starter(family="still")
+    (tree,) = hartomat_trees()  # the empty tree was filled: none is left behind
+    assert tree == empty and len(tree.nodes) == 12 and tree.name == "still (migrated)", tree.name
+    print("first use: New then Load Starter Graph filled the one tree", tree.name, flush=True)
+
+
+def framed(area, tree, what, ticks=6):
+    """nodes_in_view once the add-on's framing (a timer after the first draw) has happened: on a
+    loaded machine the draw can take more than one tick; after `ticks` the check must pass."""
+    try:
+        return nodes_in_view(area, tree, what)
+    except AssertionError:
+        state[what] = state.get(what, 0) + 1
+        if state[what] >= ticks:
+            raise
+        return None
+
+
+def nodes_in_view(area, tree, what):
+    """Every node's box inside the editor's main region, and the zoom (region pixels per view unit
+    at UI scale 1) the framing left them at."""
+    region = next(r for r in area.regions if r.type == "WINDOW")
+    scale = bpy.context.preferences.system.ui_scale
+    view = region.view2d
+    (x0, _), (x1, _) = view.view_to_region(0, 0, clip=False), view.view_to_region(1000, 0, clip=False)
+    zoom = (x1 - x0) / 1000 / scale
+    outside = []
+    for node in tree.nodes:
+        left, top = node.location.x * scale, node.location.y * scale
+        right, bottom = left + node.dimensions.x, top - node.dimensions.y
+        corners = [view.view_to_region(x, y, clip=False) for x, y in ((left, top), (right, bottom))]
+        if not all(0 <= cx <= region.width and 0 <= cy <= region.height for cx, cy in corners):
+            outside.append((node.hm_id, corners))
+    assert node.dimensions.x > 0, "the nodes were not drawn yet"
+    assert not outside, f"{what}: nodes outside the {region.width}x{region.height} editor: {outside}"
+    print(f"{what}: all {len(tree.nodes)} nodes inside the {region.width}x{region.height} editor at zoom "
+          f"{zoom:.2f}", flush=True)
+    return zoom
+
+
+READABLE_ZOOM = 0.8  # node text at 80% of its size at zoom 1 (about 9 px): readable
+
+
+def setup():
+    _window, area = editor_area()
     tree = bpy.data.node_groups["still (migrated)"]
-    space.node_tree = tree
-    space.show_region_ui = True
+    zoom = framed(area, tree, "after Load Starter Graph")
+    if zoom is None:
+        return False
+    assert zoom >= READABLE_ZOOM, f"framed at zoom {zoom:.2f}: too small to read"
     still = next(n for n in tree.nodes if n.hm_id == "still")
     tree.links.remove(next(link for link in tree.links if link.to_node == still
                            and link.to_socket.identifier == "bbox"))
@@ -92,8 +158,7 @@ def setup():
     tree.nodes.active = still
     with override():
         bpy.ops.hartomat.validate(tree_name=tree.name)
-    with override():
-        bpy.ops.node.view_all()
+    return True
 
 
 TAB_OFFSET = 234  # the HartOMat tab's centre below the sidebar's top (Group, Node, Tool, View, HartOMat)
@@ -107,6 +172,29 @@ def show_hartomat_tab():
     simulate("MOUSEMOVE", "NOTHING", x, y)
     simulate("LEFTMOUSE", "PRESS", x, y)
     simulate("LEFTMOUSE", "RELEASE", x, y)
+
+
+def reports():
+    """The window manager's reports, oldest first, as the Info editor lists them (the status bar
+    shows the last): read through a moment's Info editor in the node editor's area."""
+    window = bpy.context.window_manager.windows[0]
+    area = next(a for a in window.screen.areas if a.ui_type == "HartomatWorkflowTree")
+    kind = area.ui_type
+    area.ui_type = "INFO"
+    try:
+        region = next(r for r in area.regions if r.type == "WINDOW")
+        with bpy.context.temp_override(window=window, area=area, region=region):
+            bpy.ops.info.select_all(action="SELECT")
+            bpy.ops.info.report_copy()
+            bpy.ops.info.select_all(action="DESELECT")
+    finally:
+        area.ui_type = kind
+    return [line for line in bpy.context.window_manager.clipboard.splitlines() if line.strip()]
+
+
+def last_report():
+    said = reports()
+    return said[-1] if said else ""
 
 
 def park_pointer():
@@ -135,6 +223,7 @@ def start_still_run():
     tree = next(t for t in bpy.data.node_groups if t.name.startswith("still (migrated)")
                 and t.name != "still (migrated)")
     tree.name = STILL_TREE
+    bpy.ops.wm.save_as_mainfile(filepath=screenshot + ".before.blend", copy=True)
     samples = 4 if resolution <= 128 else 48
     overrides = {"still": {"resolution_x": resolution, "resolution_y": resolution, "samples": samples,
                            "denoise": False},
@@ -212,7 +301,71 @@ def still_run_finished():
           f"{TICK_S} s tick", flush=True)
     print("image editor at", image_area.x, image_area.y, image_area.width, image_area.height, "window height",
           windows[0].height, flush=True)
+    said = last_report()
+    assert re.search(r"HartOMat: run \w+ succeeded in [\d.]+ s", said), said  # the status bar: the outcome
+    print("status bar after the still run:", said, flush=True)
+    file_unchanged_but_the_still(image.filepath)
     return True
+
+
+def saved_datablocks(path):
+    with bpy.data.libraries.load(path) as (saved, _):
+        return {kind: sorted(getattr(saved, kind)) for kind in dir(saved) if getattr(saved, kind)}
+
+
+def file_unchanged_but_the_still(still):
+    """The file saved after the run holds the datablocks it held before, plus the still the Image
+    Editor shows (an image datablock naming the file on disk, not packed)."""
+    bpy.ops.wm.save_as_mainfile(filepath=screenshot + ".after.blend", copy=True)
+    before, after = saved_datablocks(screenshot + ".before.blend"), saved_datablocks(screenshot + ".after.blend")
+    added = {kind: sorted(set(after.get(kind, [])) - set(before.get(kind, []))) for kind in after}
+    removed = {kind: sorted(set(before.get(kind, [])) - set(after.get(kind, []))) for kind in before}
+    added, removed = {k: v for k, v in added.items() if v}, {k: v for k, v in removed.items() if v}
+    assert added == {"images": [Path(still).name]} and not removed, (added, removed)
+    packed = [i.name for i in bpy.data.images if i.packed_file is not None]
+    assert not packed, packed
+    print("file after the run: the same datablocks, plus the image", Path(still).name, flush=True)
+
+
+def edit_after_the_run():
+    """An edit after the run: the run shown is stale (the nodes keep its colours and say so), and
+    cutting a link is an error auto-validation puts on the node and in the status bar."""
+    tree = bpy.data.node_groups[STILL_TREE]
+    still = next(n for n in tree.nodes if n.hm_id == "still")
+    still.hm_s_samples = still.hm_s_samples + 1
+    assert tree.hm_run_stale and still.hm_status == "succeeded", (tree.hm_run_stale, still.hm_status)
+    link = next(link for link in tree.links if link.to_node == still and link.to_socket.identifier == "bbox")
+    state["cut"] = (link.from_node.name, link.from_socket.identifier)
+    tree.links.remove(link)
+
+
+def auto_validated(word):
+    """Auto-validation ran (a timer, a moment after the edit) and the status bar says `word`."""
+    tree = bpy.data.node_groups[STILL_TREE]
+    if tree.hm_dirty:
+        return False
+    said = last_report()
+    if f"'{STILL_TREE}': " not in said:  # the report follows the validation by one event
+        state["report waits"] = state.get("report waits", 0) + 1
+        assert state["report waits"] < 5, f"auto-validation never reached the status bar: {said}"
+        return False
+    state["report waits"] = 0
+    assert word in said, said
+    still = next(n for n in tree.nodes if n.hm_id == "still")
+    green = [n.hm_id for n in tree.nodes if n.hm_id != "still" and n.use_custom_color
+             and n.color[1] > n.color[0] + 0.1]
+    assert len(green) == len(tree.nodes) - 1, green  # the other nodes keep the run's colour
+    assert (still.color[0] > 0.5) == (word == "error"), tuple(still.color)  # red while cut
+    print(f"auto-validation in the status bar: {said}", flush=True)
+    return True
+
+
+def relink():
+    tree = bpy.data.node_groups[STILL_TREE]
+    still = next(n for n in tree.nodes if n.hm_id == "still")
+    source, port = state["cut"]
+    tree.links.new(next(s for s in tree.nodes[source].outputs if s.identifier == port),
+                   next(s for s in still.inputs if s.identifier == "bbox"))
 
 
 def start_slow_run():
@@ -273,12 +426,19 @@ def advance():
     phase = state["phase"]
     if phase == "still" and still_run_finished():
         state["phase"] = "frame"
-    elif phase == "frame":  # the editor has its final size now that the Image Editor is beside it
-        with area_override(node_editor()):
-            bpy.ops.node.view_all()
-        state["phase"] = "shoot"
+    elif phase == "frame":  # the run framed the graph beside the Image Editor
+        zoom = framed(node_editor(), bpy.data.node_groups[STILL_TREE], "after the still run")
+        if zoom is not None:
+            assert zoom >= READABLE_ZOOM, f"framed at zoom {zoom:.2f}: too small to read"
+            state["phase"] = "shoot"
     elif phase == "shoot":  # a tick later: the graph and the still have drawn
         shoot(run_screenshot)
+        edit_after_the_run()
+        state["phase"] = "stale"
+    elif phase == "stale" and auto_validated("error"):
+        relink()
+        state["phase"] = "relinked"
+    elif phase == "relinked" and auto_validated("valid"):
         start_slow_run()
         state["phase"] = "slow"
     elif phase == "slow" and while_running():
@@ -295,12 +455,27 @@ def advance():
 
 
 def start_failing_run():
-    """The still graph on a file that is no STEP: the extract node fails in the helper."""
+    """First a run refused for a missing STEP file: it clears the last run's marks, inspection and
+    still. Then the still graph on a file that is no STEP: the extract node fails in the helper."""
+    tree = bpy.data.node_groups[STILL_TREE]
+    node_editor().spaces.active.node_tree = tree
+    tree.hm_step_path = screenshot + ".missing.step"
+    try:
+        with area_override(node_editor()):
+            bpy.ops.hartomat.run_local("INVOKE_DEFAULT", tree_name=tree.name)
+        raise AssertionError("a run without its STEP file started")
+    except RuntimeError as exc:
+        assert "missing.step' not found" in str(exc), exc
+    marked = {n.hm_id: n.hm_status for n in tree.nodes if n.hm_status}
+    assert marked == {"step": "failed"} and not tree.hm_run, (marked, tree.hm_run)  # the old run is gone
+    images = [a.spaces.active.image for a in bpy.context.window_manager.windows[0].screen.areas
+              if a.type == "IMAGE_EDITOR"]
+    assert images == [None], images  # the last run's still left the Image Editor
+    assert not [i for i in bpy.data.images if i.filepath.endswith("still.png")]
+    print("refused run cleared the last run's marks, record and still", flush=True)
     broken = Path(screenshot + ".broken.step")
     broken.write_text("ISO-10303-21;\nthis is not a STEP body\n")
-    tree = bpy.data.node_groups[STILL_TREE]
     tree.hm_step_path, tree.hm_out_dir = str(broken), screenshot + ".failed-runs"
-    node_editor().spaces.active.node_tree = tree
     with area_override(node_editor()):
         result = bpy.ops.hartomat.run_local("INVOKE_DEFAULT", tree_name=tree.name)
     assert result == {"RUNNING_MODAL"}, result
@@ -319,7 +494,10 @@ def failing_run_failed():
     assert extract.hm_status == "failed" and extract.use_custom_color and message, extract.hm_run
     assert f"node 'extract' (occ_object_extract) failed: {message}" in tree.hm_progress_message, \
         tree.hm_progress_message
+    said = last_report()
+    assert f"failed: node 'extract' (occ_object_extract) failed: {message}" in said, said
     print("failed run: node 'extract' failed:", message, flush=True)
+    print("status bar after the failed run:", said, flush=True)
     return True
 
 
@@ -332,16 +510,14 @@ def tick():
     state["last"] = now
     try:
         if step == 1:
-            setup()
+            first_use()
         elif step == 2:
-            show_hartomat_tab()
+            if not setup():
+                state["tick"] -= 1  # step 2 again next tick: the framing has not happened yet
         elif step == 3:
-            park_pointer()
+            show_hartomat_tab()
         elif step == 4:
-            with override():
-                bpy.ops.node.view_all()
-                for _ in range(3):
-                    bpy.ops.view2d.zoom_in()
+            park_pointer()
         elif step == 5:
             shoot()
         elif step == 6:
