@@ -54,6 +54,8 @@ def draw_node_body(node: Any, layout: Any) -> None:
         layout.label(text=run_summary(record) + stale, icon="TIME")
         if record.get("interpreter") and record["interpreter"] != host_interpreter():
             layout.label(text=f"ran in helper: {record['interpreter']}", icon="CONSOLE")
+        for warning in record.get("warnings", []):
+            wrapped(layout.column(align=True), warning, width, "ERROR")
         if record.get("status") == vocabulary.NodeStatus.FAILED and error_message(record):
             column = layout.column(align=True)
             column.alert = True

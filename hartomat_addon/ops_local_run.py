@@ -85,7 +85,7 @@ def outcome(result: Any, record: dict[str, Any], seconds: float) -> tuple[str, s
 
 def remove_render_scene() -> None:
     """The scene a render node built (template, product, materials, world) leaves the user's file."""
-    if "bpy" in capabilities():
+    if vocabulary.Capability.BPY in capabilities():
         engine_module("render.blender.scene").reset()
 
 
@@ -148,7 +148,23 @@ class HARTOMAT_OT_run_local(TreeOperatorMixin, bpy.types.Operator):
             return None
         if not tree.hm_step_path or not Path(bpy.path.abspath(tree.hm_step_path)).is_file():
             return self.refuse_step(tree)
+        self.warn_undenoised(tree, wf, overrides)
         return tree, wf, overrides
+
+    def warn_undenoised(self, tree: Any, wf: Any, overrides: dict[str, Any]) -> None:
+        """Before rendering: render nodes asking for a denoiser this Blender lacks (the planner's
+        warning), in the status bar while the run goes and in the console."""
+        try:
+            plan = runtime().plan_workflow(wf, order_line_for(tree, tree.hm_step_path),
+                                           run_options(tree, capabilities(), overrides=overrides))
+        except engine_module("errors").HartomatError:
+            return  # the run itself reports what is wrong
+        warnings = [w for w in plan.warnings if "denois" in w]
+        for warning in warnings:
+            print(f"HartOMat: warning: {warning}")
+        if warnings:
+            more = f" (and {len(warnings) - 1} more render node(s))" if len(warnings) > 1 else ""
+            self.report({"WARNING"}, f"HartOMat: {warnings[0]}{more}")
 
     def refuse_step(self, tree: Any) -> None:
         """A missing STEP file: the error on the node that reads it; nothing is run or written."""

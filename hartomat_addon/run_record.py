@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 LOG_TAIL = 12
+WARNING_PREFIXES = ("denoise:", "warning:")  # log lines the node itself shows, not only its log tail
 PART_ROWS = 40
 
 
@@ -42,6 +43,8 @@ def _node_record(node: dict[str, Any], logs: list[str] | None = None) -> dict[st
         "interpreter": node.get("interpreter"),
         "pid": node.get("pid"),
         "error": node.get("error"),
+        "warnings": [line for line in dict.fromkeys(map(str, logs if logs is not None else node.get("log_tail", [])))
+                     if line.startswith(WARNING_PREFIXES)],
         "log_tail": log_tail(logs if logs is not None else node.get("log_tail", node.get("logs", []))),
         "outputs": [
             {**{k: o.get(k) for k in ("port", "kind", "role", "path", "files") if o.get(k) not in (None, [])},

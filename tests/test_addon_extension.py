@@ -140,7 +140,7 @@ def test_real_blender_gui_runs_the_still_preset_in_its_own_process_and_shows_it(
 
 
 FIGURES = ("still run:", "longest UI stall", "modal cancel:", "failed run:", "first use:", "after Load Starter Graph:",
-           "after the still run:", "status bar", "file after the run:", "auto-validation", "refused run")
+           "after the still run:", "status bar", "file after the run:", "auto-validation", "refused run", "denoise warning")
 
 
 def screenshot_pixels(path: Path) -> np.ndarray:

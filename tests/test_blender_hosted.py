@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from PIL import Image
 from real_blender import REPO
 
 from engine.render.blend_header import blend_version
+from engine.render.blender.render_setup import UNDENOISED_FACTOR
 from engine.render.template_library import BUNDLED_DIR
 
 pytestmark = [pytest.mark.slow, pytest.mark.real_blender, pytest.mark.timeout(900)]
@@ -45,6 +47,15 @@ def test_still_preset_renders_in_blender_43_with_its_own_template_and_thumbnails
     assert result["exit"] == 0, done.stdout[-3000:]
     run = json.loads((out / "run.json").read_text())
     assert run["status"] == "succeeded"
+    # no OpenImageDenoise in this Blender: a fact of the capabilities, the plan and the run record
+    assert "built without OpenImageDenoise" in result["denoise"] and "denoise" not in result["capabilities"]
+    assert any("node 'still' (blender_still) asks for denoising" in w for w in result["plan_warnings"]), result
+    (image,) = [o for o in run["nodes"]["still"]["outputs"] if o["kind"] == "image"]
+    assert image["data"]["denoised"] is False and image["data"]["samples"] == 2 * UNDENOISED_FACTOR, image
+    with sqlite3.connect(tmp_path / "runs.sqlite") as db:  # the node's log says so too
+        (logs,) = db.execute("SELECT logs FROM node_attempts WHERE run_id = ? AND node_id = 'still'",
+                             (run["run_id"],)).fetchone()
+    assert any(line.startswith("denoise: this Blender's Cycles has no OpenImageDenoise") for line in json.loads(logs))
     assert {node["status"] for node in run["nodes"].values()} == {"succeeded"}, run["nodes"]
     assert len({node["interpreter"] for node in run["nodes"].values()}) == 1  # CAD and render: one process
     # the template: built by Blender 4.3 from code, in the cache folder of its version

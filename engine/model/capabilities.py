@@ -1,6 +1,8 @@
-"""What this interpreter can run: `bpy`, `ocp` (OpenCascade) and a headless `browser`.
+"""What this interpreter can run: `bpy`, `ocp` (OpenCascade), a headless `browser`, and whether
+its Blender can `denoise`.
 
-Detection looks for the modules without importing them (importing bpy or OCP costs seconds).
+Detection looks for the modules without importing them (importing bpy or OCP costs seconds);
+`denoise` is known only once bpy is loaded (inside Blender, or a worker's verified report).
 """
 
 from __future__ import annotations
@@ -37,6 +39,28 @@ def _ocp_problem(verify: bool) -> str | None:
     return None
 
 
+DENOISE_UNKNOWN = "not known until bpy is loaded"
+
+
+def denoiser_problem(verify: bool = False) -> str | None:
+    """None when this Blender's Cycles has OpenImageDenoise; else why not. Without `verify` a
+    process that has not loaded bpy yet is not asked (that would load Blender)."""
+    if not _importable("bpy"):
+        return "no module named bpy"
+    if sys.modules.get("bpy") is None and not verify:
+        return DENOISE_UNKNOWN
+    import bpy  # noqa: F401 - loads Cycles' _cycles module
+
+    try:
+        import _cycles  # type: ignore[import-not-found]
+    except ImportError:
+        return "this Blender has no Cycles"
+    if not getattr(_cycles, "with_openimagedenoise", False):
+        return ("this Blender's Cycles was built without OpenImageDenoise (Debian's 4.3): stills render "
+                "without a denoiser, at more samples")
+    return None
+
+
 def capability_report(verify: bool = False) -> dict[Capability, str | None]:
     """Each capability: None when this interpreter has it, else why not and what to do. With
     `verify`, OCP is imported (about a second: a worker pays it once, at start)."""
@@ -46,6 +70,7 @@ def capability_report(verify: bool = False) -> dict[Capability, str | None]:
         Capability.OCP: _ocp_problem(verify),
         Capability.BROWSER: None if any(shutil.which(name) for name in BROWSERS)
         else f"no headless browser on PATH (looked for {', '.join(BROWSERS)})",
+        Capability.DENOISE: denoiser_problem(verify),
     }
 
 

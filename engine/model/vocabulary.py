@@ -20,10 +20,12 @@ MODE_ROLLOUT = (Mode.LEGACY, Mode.SHADOW, Mode.GRAPH)  # the order an output typ
 
 
 class Capability(StrEnum):
-    """What an interpreter can run: Blender (`bpy`), OpenCascade (`ocp`), a headless browser."""
+    """What an interpreter can run: Blender (`bpy`), OpenCascade (`ocp`), a headless browser;
+    `denoise`: its Blender's Cycles has a denoiser (OpenImageDenoise; Debian's 4.3 has none)."""
     BPY = "bpy"
     OCP = "ocp"
     BROWSER = "browser"
+    DENOISE = "denoise"
 
 
 class Preset(StrEnum):

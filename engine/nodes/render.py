@@ -132,6 +132,8 @@ class Stage:
     box: Box
     camera: Any
     meshes: list[Any]
+    denoised: bool = False
+    samples: int = 0
 
 
 def _input_file(call: NodeCall, port: str, required: bool = True) -> Path | None:
@@ -174,9 +176,12 @@ def _stage(call: NodeCall, settings: RenderSettings) -> Stage:
         except (KeyError, ValueError) as exc:
             raise _fail(call, "input 'material_map'", str(exc).strip("\"'")) from None
         call.log(f"materials: {count} of {len(product.meshes)} meshes from the material map")
-    render_setup.configure(render_scene, settings)
+    denoising = render_setup.configure(render_scene, settings)
+    if denoising.note:
+        call.log(denoising.note)
     studio.set_transparent(render_scene, settings.transparent)
-    return Stage(scene=render_scene, box=box, camera=camera.scene_camera(render_scene), meshes=product.meshes)
+    return Stage(scene=render_scene, box=box, camera=camera.scene_camera(render_scene), meshes=product.meshes,
+                 denoised=denoising.denoiser, samples=denoising.samples)
 
 
 def _lens(settings: RenderSettings, focal_mm: float | None = None) -> Lens:
@@ -198,7 +203,8 @@ def _image(call: NodeCall, settings: RenderSettings, stage: Stage, view: str) ->
     call.progress(0.1, f"rendering {settings.resolution_x}x{settings.resolution_y} {settings.engine.lower()}")
     output.render_still(stage.scene, path)
     artifact = Artifact.from_file(ArtifactKind.IMAGE, path, role="primary_render",
-                                  data={"width": settings.resolution_x, "height": settings.resolution_y, "view": view})
+                                  data={"width": settings.resolution_x, "height": settings.resolution_y, "view": view,
+                                        "denoised": stage.denoised, "samples": stage.samples})
     call.progress(1.0, f"wrote {path.name}")
     return artifact
 

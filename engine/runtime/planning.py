@@ -10,11 +10,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import HartomatError
-from ..model.capabilities import detect_capabilities, inside_blender_executable, missing_capabilities
+from ..model.capabilities import (
+    DENOISE_UNKNOWN,
+    denoiser_problem,
+    detect_capabilities,
+    inside_blender_executable,
+    missing_capabilities,
+)
 from ..model.context import OrderLine
 from ..model.node_definition import NodeDefinition
 from ..model.overrides import merge_overrides, overrides_for, resolve_settings, unknown_override_keys
 from ..model.validation import validate_workflow
+from ..model.vocabulary import Capability
 from ..model.workflow import NodePolicy, Workflow, WorkflowEdge
 from .cache_keys import NEVER_CACHED, Fingerprints, node_key, order_line_fingerprint
 from .options import RunOptions
@@ -205,4 +212,17 @@ def plan_workflow(workflow: Workflow, order_line: OrderLine, options: RunOptions
         for item in planned:
             item.cache_hit = item.cacheable and cache.contains(item.cache_key, alias=True)
     return Plan(workflow=workflow, order_line=order_line, nodes=planned, capabilities=capabilities,
-                warnings=[f"{workflow.name}: {p.line()}" for p in report.problems if p.severity == "warning"])
+                warnings=[f"{workflow.name}: {p.line()}" for p in report.problems if p.severity == "warning"]
+                + undenoised_warnings(planned, capabilities))
+
+
+def undenoised_warnings(planned: list[PlannedNode], capabilities: frozenset[str]) -> list[str]:
+    """Render nodes here asking for denoising in a Blender whose Cycles has no denoiser (known
+    only once bpy is loaded): said before the run, not found in a grainy still after it."""
+    if Capability.BPY not in capabilities or Capability.DENOISE in capabilities:
+        return []
+    why = denoiser_problem()
+    if why is None or why == DENOISE_UNKNOWN:
+        return []
+    return [f"node '{n.node_id}' ({n.step}) asks for denoising, but {why}" for n in planned
+            if n.definition.is_render and n.settings.get("denoise") and n.where in ("inline", "thread", "process")]

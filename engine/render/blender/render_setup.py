@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "OPEN_EXR": "exr"}
@@ -16,16 +17,43 @@ def has_denoiser() -> bool:
     return bool(getattr(_cycles, "with_openimagedenoise", False))
 
 
-def _cycles(scene: Any, settings: Any) -> None:
+# Without a denoiser a still asking for one renders this many times the samples (at most
+# UNDENOISED_MAX): measured against the bpy module's denoised still in docs/rendering.md.
+UNDENOISED_FACTOR, UNDENOISED_MAX = 8, 1024
+
+
+@dataclass(frozen=True)
+class Denoising:
+    """How a Cycles render is denoised: by OIDN, or not, at `samples`; `note` says why for the log."""
+
+    denoiser: bool
+    samples: int
+    note: str = ""
+
+
+def denoising(samples: int, wanted: bool, available: bool) -> Denoising:
+    """OIDN where asked and built in; asked but missing: more samples instead, said in `note`."""
+    if not wanted:
+        return Denoising(False, samples)
+    if available:
+        return Denoising(True, samples)
+    raised = max(samples, min(samples * UNDENOISED_FACTOR, UNDENOISED_MAX))
+    return Denoising(False, raised, f"denoise: this Blender's Cycles has no OpenImageDenoise; rendered without "
+                                    f"a denoiser at {raised} samples instead of {samples}")
+
+
+def _cycles(scene: Any, settings: Any) -> Denoising:
     cycles = scene.cycles
     cycles.device = "CPU"
-    cycles.samples = settings.samples
+    plan = denoising(settings.samples, settings.denoise, has_denoiser())
+    cycles.samples = plan.samples
     cycles.use_adaptive_sampling = settings.adaptive_threshold > 0
     if settings.adaptive_threshold > 0:
         cycles.adaptive_threshold = settings.adaptive_threshold
-    cycles.use_denoising = bool(settings.denoise and has_denoiser())
+    cycles.use_denoising = plan.denoiser
     if cycles.use_denoising:
         cycles.denoiser = "OPENIMAGEDENOISE"
+    return plan
 
 
 def _workbench(scene: Any) -> None:
@@ -64,8 +92,9 @@ def _threads(render: Any) -> None:
         render.threads = int(wanted)
 
 
-def configure(scene: Any, settings: Any) -> None:
-    """Engine, resolution, sampling, denoising, background and file format of one render."""
+def configure(scene: Any, settings: Any) -> Denoising:
+    """Engine, resolution, sampling, denoising, background and file format of one render; returns
+    how it is denoised (Workbench: not at all, nothing to say)."""
     render = scene.render
     render.engine = "BLENDER_WORKBENCH" if settings.engine == "WORKBENCH" else "CYCLES"
     render.resolution_x = settings.resolution_x
@@ -75,8 +104,10 @@ def configure(scene: Any, settings: Any) -> None:
     render.film_transparent = settings.transparent
     render.use_file_extension = False
     _threads(render)
+    plan = Denoising(False, settings.samples)
     if render.engine == "CYCLES":
-        _cycles(scene, settings)
+        plan = _cycles(scene, settings)
     else:
         _workbench(scene)
     _image_format(scene, settings.file_format, settings.transparent)
+    return plan
