@@ -6,6 +6,7 @@ the inspection panel has one shape to draw.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 LOG_TAIL = 12
@@ -28,10 +29,22 @@ def part_rows(data: dict[str, Any]) -> list[str]:
     return rows[:PART_ROWS] + ([f"... {len(rows) - PART_ROWS} more"] if len(rows) > PART_ROWS else [])
 
 
+TIMESTAMP = re.compile(r"^\d\d:\d\d:\d\d ")  # node logs stamp each line 'HH:MM:SS '
+
+
 def log_tail(lines: list[str]) -> list[str]:
     """The last LOG_TAIL distinct lines: an importer that prints each line twice (Blender's glTF
-    importer to both its log and stdout) shows each once."""
-    return list(dict.fromkeys(str(line) for line in lines))[-LOG_TAIL:]
+    importer to both its log and stdout) shows each once, whatever their time stamps."""
+    distinct: dict[str, str] = {}
+    for line in map(str, lines):
+        distinct.setdefault(TIMESTAMP.sub("", line), line)
+    return list(distinct.values())[-LOG_TAIL:]
+
+
+def log_warnings(lines: list[str]) -> list[str]:
+    """Log lines the node itself shows (a still rendered without its denoiser, a warning)."""
+    texts = dict.fromkeys(TIMESTAMP.sub("", str(line)) for line in lines)
+    return [text for text in texts if text.startswith(WARNING_PREFIXES)]
 
 
 def _node_record(node: dict[str, Any], logs: list[str] | None = None) -> dict[str, Any]:
@@ -43,8 +56,7 @@ def _node_record(node: dict[str, Any], logs: list[str] | None = None) -> dict[st
         "interpreter": node.get("interpreter"),
         "pid": node.get("pid"),
         "error": node.get("error"),
-        "warnings": [line for line in dict.fromkeys(map(str, logs if logs is not None else node.get("log_tail", [])))
-                     if line.startswith(WARNING_PREFIXES)],
+        "warnings": log_warnings(logs if logs is not None else node.get("log_tail", [])),
         "log_tail": log_tail(logs if logs is not None else node.get("log_tail", node.get("logs", []))),
         "outputs": [
             {**{k: o.get(k) for k in ("port", "kind", "role", "path", "files") if o.get(k) not in (None, [])},

@@ -15,7 +15,7 @@ from engine.model.vocabulary import Capability, Mode, Preset
 from .db import Store, loads, new_id, now
 
 # a job's `caps` column: the capabilities it needs, one bit each (a worker claims a job whose bits it has)
-CAPABILITY_BITS: dict[str, int] = {Capability.BPY: 1, Capability.OCP: 2, Capability.BROWSER: 4}
+CAPABILITY_BITS: dict[str, int] = {Capability.BPY: 1, Capability.OCP: 2, Capability.BROWSER: 4, Capability.DENOISE: 8}
 LEGACY_CAPABILITIES = (Capability.BPY, Capability.OCP)
 
 

@@ -303,3 +303,12 @@ def test_settings_panel_groups_match_the_schema(addon):
     groups = [g["name"] for g in definition.field_groups()]
     assert groups == ["Render", "Output", "Camera", "Farm"]
     assert Path(addon.__file__).parent.joinpath("node_draw.py").read_text().count("field_groups()") == 1
+
+
+def test_a_run_records_log_tail_shows_each_line_once_and_its_warnings_apart():
+    from hartomat_addon import run_record
+
+    lines = ["10:00:01 imported a", "10:00:01 imported a", "10:00:02 imported a",
+             "10:00:03 denoise: this Blender's Cycles has no OpenImageDenoise", "10:00:04 wrote still.png"]
+    assert run_record.log_tail(lines) == [lines[0], lines[3], lines[4]]
+    assert run_record.log_warnings(lines) == ["denoise: this Blender's Cycles has no OpenImageDenoise"]
