@@ -16,7 +16,7 @@ from typing import Any
 
 import bpy
 
-from . import marks, run_record
+from . import marks, run_record, status_report
 from .engine_link import engine_module, vocabulary
 from .image_view import forget_images, show_images
 from .layout import frame_soon
@@ -162,9 +162,9 @@ class HARTOMAT_OT_run_local(TreeOperatorMixin, bpy.types.Operator):
         warnings = [w for w in plan.warnings if "denois" in w]
         for warning in warnings:
             print(f"HartOMat: warning: {warning}")
-        if warnings:
+        if warnings:  # a report of its own: an invoke's reports never reach the status bar from scripts
             more = f" (and {len(warnings) - 1} more render node(s))" if len(warnings) > 1 else ""
-            self.report({"WARNING"}, f"HartOMat: {warnings[0]}{more}")
+            status_report.show(f"HartOMat: {warnings[0]}{more}", "WARNING")
 
     def refuse_step(self, tree: Any) -> None:
         """A missing STEP file: the error on the node that reads it; nothing is run or written."""
