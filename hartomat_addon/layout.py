@@ -81,7 +81,7 @@ def positions(node_ids: list[str], edges: list[tuple[str, str]], heights: dict[s
 
 # -- in Blender: place a tree's nodes, frame the editor on them --------------------------------------
 HEADER, SOCKET, BODY_LINE = 36.0, 22.0, 22.0
-BODY_LINES = 3  # 'id: …', the run line, one line of error or helper note
+BODY_LINES = 5  # 'id: …', the run line, the helper note, two lines of error (node_draw.NODE_TEXT_LINES)
 
 
 def estimated_height(node: Any) -> float:

@@ -16,10 +16,17 @@ def wrap_width(pixels: float) -> int:
     return max(16, int(pixels / CHAR_PX) - 4)
 
 
-def wrapped(layout: Any, text: str, width: int, icon: str = "NONE") -> None:
-    """Labels cannot wrap: split the text into lines that fit, the icon on the first."""
-    for index, line in enumerate(textwrap.wrap(text, width) or [""]):
+def wrapped(layout: Any, text: str, width: int, icon: str = "NONE", max_lines: int = 0) -> None:
+    """Labels cannot wrap: split the text into lines that fit, the icon on the first; with
+    `max_lines`, the rest is cut with '…' (the whole text is in the sidebar)."""
+    lines = textwrap.wrap(text, width) or [""]
+    if max_lines and len(lines) > max_lines:
+        lines = [*lines[:max_lines - 1], lines[max_lines - 1][:max(1, width - 1)] + "…"]
+    for index, line in enumerate(lines):
         layout.label(text=line, icon=icon if index == 0 or icon == "NONE" else "BLANK1")
+
+
+NODE_TEXT_LINES = 2  # an error or warning drawn on a node: more would run into the node below
 
 
 def problem_text(problem: dict[str, Any], with_node: bool = False) -> str:
@@ -55,11 +62,11 @@ def draw_node_body(node: Any, layout: Any) -> None:
         if record.get("interpreter") and record["interpreter"] != host_interpreter():
             layout.label(text=f"ran in helper: {record['interpreter']}", icon="CONSOLE")
         for warning in record.get("warnings", []):
-            wrapped(layout.column(align=True), warning, width, "ERROR")
+            wrapped(layout.column(align=True), warning, width, "ERROR", NODE_TEXT_LINES)
         if record.get("status") == vocabulary.NodeStatus.FAILED and error_message(record):
             column = layout.column(align=True)
             column.alert = True
-            wrapped(column, error_message(record), width, "ERROR")
+            wrapped(column, error_message(record), width, "ERROR", NODE_TEXT_LINES)
     draw_problems(node, layout, width)
 
 
