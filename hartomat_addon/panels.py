@@ -67,7 +67,7 @@ class HARTOMAT_PT_workflow(_Panel, bpy.types.Panel):
     def draw(self, context: Any) -> None:
         tree = active_tree(context)
         layout = self.layout
-        layout.prop(tree, "hm_name")
+        layout.prop(tree, "hm_name", text="Name")  # short labels: the sidebar cuts long ones ('Workflo…')
         layout.prop(tree, "hm_family")
         row = layout.row(align=True)
         row.operator("hartomat.import_json", icon="IMPORT", text="Import")
@@ -138,8 +138,8 @@ class HARTOMAT_PT_run(_Panel, bpy.types.Panel):
     def draw(self, context: Any) -> None:
         tree = active_tree(context)
         layout = self.layout
-        layout.prop(tree, "hm_step_path")
-        layout.prop(tree, "hm_out_dir")
+        layout.prop(tree, "hm_step_path", text="STEP")
+        layout.prop(tree, "hm_out_dir", text="Output")
         row = layout.row(align=True)
         row.operator("hartomat.run_local", icon="PLAY")
         row.operator("hartomat.dispatch", icon="URL")

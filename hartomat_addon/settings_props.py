@@ -14,6 +14,8 @@ from typing import Any
 
 import bpy
 
+from .engine_link import node_definition
+
 PREFIX = "hm_s_"
 FLOAT_DIGITS = 7  # FloatProperty is single precision: values go back to JSON at 7 digits
 
@@ -87,7 +89,7 @@ def make_property(field: str, schema: dict[str, Any], root: dict[str, Any],
         prop = bpy.props.FloatProperty(default=float(default or 0.0), **_bounds(schema, float),
                                        precision=3, **common)
     elif kind == "enum":
-        items = [(str(v), str(v).replace("_", " ").title(), "") for v in schema["enum"]]
+        items = [(str(v), node_definition.words(str(v)) or "(any)", "") for v in schema["enum"]]
         prop = bpy.props.EnumProperty(items=items, default=str(default if default is not None else schema["enum"][0]),
                                       **common)
     elif kind == "str":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bpy
 
-from .engine_link import artifacts
+from .engine_link import artifacts, node_definition
 
 KIND_COLOURS: dict[str, tuple[float, float, float, float]] = {
     "order_line": (0.85, 0.85, 0.85, 1.0),
@@ -45,7 +45,7 @@ def _make_socket_class(kind: str) -> type:
         (bpy.types.NodeSocket,),
         {
             "bl_idname": socket_idname(kind),
-            "bl_label": kind.replace("_", " ").title(),
+            "bl_label": node_definition.words(kind),
             "__doc__": description,
             "kind": kind,
             "draw": draw,

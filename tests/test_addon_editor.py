@@ -41,7 +41,7 @@ def test_every_step_has_a_generated_node_with_typed_sockets(addon):
 def test_socket_colours_differ_by_kind(addon):
     tree = bpy.data.node_groups.new("colours", "HartomatWorkflowTree")
     still = tree.nodes.new("HartomatNode_blender_still")
-    glb, image = still.inputs["Glb"], still.outputs["Image"]
+    glb, image = still.inputs["GLB"], still.outputs["Image"]
     assert glb.draw_color(bpy.context, still) != image.draw_color(bpy.context, still)
     assert (glb.bl_idname, image.bl_idname) == ("HartomatSocket_glb", "HartomatSocket_image")
 
@@ -209,7 +209,7 @@ def test_validation_errors_land_on_the_right_nodes(addon):
     assert tuple(node(tree, "still").color) == pytest.approx((0.65, 0.12, 0.12))
     assert "bbox" in node(tree, "still").hm_problems
     assert node(tree, "glb_export").hm_problems == ""
-    tree.links.new(node(tree, "bbox").outputs["Bbox"], node(tree, "still").inputs["Bbox"])
+    tree.links.new(node(tree, "bbox").outputs["BBox"], node(tree, "still").inputs["BBox"])
     node(tree, "material_rules").hm_s_rules = "[]"
     bpy.ops.hartomat.validate(tree_name=tree.name)
     assert json.loads(tree.hm_report) == [] and not any(n.use_custom_color for n in tree.nodes)

@@ -35,15 +35,23 @@ class Port(BaseModel):
         return self.kinds[0]
 
 
+SPELLED = {"cad": "CAD", "glb": "GLB", "stl": "STL", "step": "STEP", "png": "PNG", "jpeg": "JPEG", "mp4": "MP4",
+           "mkv": "MKV", "webp": "WEBP", "html": "HTML", "bbox": "BBox", "exr": "EXR", "open": "Open"}
+
+
+def words(name: str) -> str:
+    """A key as a label: 'cad_parts' -> 'CAD Parts', 'OPEN_EXR' -> 'Open EXR' (never 'Cad', 'Png')."""
+    return " ".join(SPELLED.get(part.lower(), part.capitalize()) for part in name.split("_") if part)
+
+
 def inp(name: str, *kinds: ArtifactKind, required: bool = True, multiple: bool = False,
         description: str = "") -> Port:
     return Port(name=name, kinds=kinds, required=required, multiple=multiple,
-                label=name.replace("_", " ").title(), description=description)
+                label=words(name), description=description)
 
 
 def out(name: str, kind: ArtifactKind, role: str | None = None, description: str = "") -> Port:
-    return Port(name=name, kinds=(kind,), role=role, label=name.replace("_", " ").title(),
-                description=description)
+    return Port(name=name, kinds=(kind,), role=role, label=words(name), description=description)
 
 
 class NodeSettings(BaseModel):
