@@ -282,6 +282,7 @@ def still_run_finished():
     assert tree.hm_run_state == "succeeded", (tree.hm_run_state, tree.hm_progress_message, tree.hm_run)
     statuses = {n.hm_id: n.hm_status for n in tree.nodes}
     assert set(statuses.values()) == {"succeeded"}, statuses
+    assert not tree.hm_run_stale and not tree.hm_dirty  # the run itself is no edit
     nodes = json.loads(tree.hm_run)["nodes"]
     for node_id in RENDER_NODES:
         assert (nodes[node_id]["interpreter"], nodes[node_id]["pid"]) == (bpy.app.binary_path, os.getpid()), \
