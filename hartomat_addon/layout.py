@@ -81,7 +81,7 @@ def positions(node_ids: list[str], edges: list[tuple[str, str]], heights: dict[s
 
 # -- in Blender: place a tree's nodes, frame the editor on them --------------------------------------
 HEADER, SOCKET, BODY_LINE = 36.0, 22.0, 22.0
-BODY_LINES = 5  # 'id: …', the run line, the helper note, two lines of error (node_draw.NODE_TEXT_LINES)
+BODY_LINES = 4  # 'id: …', the run line, the helper note, an error's first line; GAP_Y takes its second
 
 
 def estimated_height(node: Any) -> float:
@@ -140,9 +140,10 @@ def frame_soon(window: Any, area: Any) -> None:
         if region is None or tree is None:
             return None
         tries[0] -= 1
-        if any(n.dimensions.x <= 0 for n in tree.nodes) and tries[0] > 0:
+        drawn = tries[0] < FRAME_TRIES - 1 and all(n.dimensions.x > 0 for n in tree.nodes)
+        if not drawn and tries[0] > 0:  # sizes change as a run's texts land: one draw after the change first
             found.tag_redraw()
-            return FRAME_WAIT_S  # not drawn yet
+            return FRAME_WAIT_S
         with bpy.context.temp_override(window=window, area=found, region=region):
             fit_view(region, list(tree.nodes))
         return None
