@@ -229,3 +229,20 @@ def test_the_model_loads_the_nodes_only_on_first_read():
               "assert 'blender_still' in REGISTRY and 'engine.nodes.render' in sys.modules\n"
               "assert 'bpy' not in sys.modules and 'OCP' not in sys.modules\n")
     subprocess.run([sys.executable, "-c", script], check=True)
+
+
+def test_validation_messages_are_in_words_and_never_repeat_the_port():
+    from engine.legacy.presets import preset_workflow
+    from engine.model.node_definition import words
+    from engine.model.validation import validate_workflow
+    from engine.model.workflow import parse_workflow_document
+
+    doc = json.loads(preset_workflow("still").to_json())
+    doc["edges"] = [e for e in doc["edges"] if (e["target"], e["target_input"]) != ("still", "bbox")]
+    next(n for n in doc["nodes"] if n["id"] == "notify")["params"]["webhook_url"] = "ftp://example.com/hook"
+    problems = {p.code: p.message for p in validate_workflow(parse_workflow_document(doc, source="t")).problems}
+    assert problems["required_input_unconnected"] == "required input 'bbox' is not connected"
+    assert problems["invalid_setting"] == \
+        'value "ftp://example.com/hook" is not allowed: expected an http:// or https:// URL, or empty'
+    assert [words(k) for k in ("cad_parts", "glb", "OPEN_EXR", "PNG", "step_file")] == \
+        ["CAD Parts", "GLB", "Open EXR", "PNG", "STEP File"]

@@ -1,6 +1,15 @@
-"""Runs inside a Blender GUI (Xvfb): shows the HartOMat editor with the still starter graph, a
-validation error on one node and the sidebar, lets everything draw, screenshots the X display,
-opens the Add menu (menu drawing), then quits.
+"""Runs inside a Blender GUI (Xvfb, 1920x1080): first use (an empty HartOMat editor offers the
+Start panel; the header's New then Load Starter Graph fill one tree, none left empty), every node
+of the starter inside the editor at a readable zoom; then the HartOMat editor with a validation
+error on one node and the sidebar, lets everything draw, screenshots the X display, opens the Add
+menu (menu drawing).
+
+After the still run below: the status bar's last report is the outcome, the file saved after the
+run holds the same datablocks as before it plus the still's image, the graph is framed readably
+beside the Image Editor; an edit marks the run stale and auto-validation's verdict reaches the
+status bar; a refused run (missing STEP) clears the last run's marks, record and still; the
+failing run's report names the node and error, after Run Locally warned that this Blender has no
+OpenImageDenoise.
 
 Then runs the still preset on STEP_FILE with the Run Locally operator as a click starts it (the
 modal path: the run stepped from a timer on Blender's main thread), checks every node turned
