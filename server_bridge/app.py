@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import Scope
 
-from engine.egress import EgressPolicy
+from engine.egress import EgressPolicy, RetryPolicy
 
 from . import catalog, dashboard, farm_cache, faults, housekeeping, orders, queue
 from .api_replies import Health
@@ -51,8 +51,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
     housekeeping.clear_incoming(file_store)
     housekeeping.sweep(store, file_store)
     egress = EgressPolicy.parse(settings.webhook_allow)
-    notifier = Notifier(store, attempts=settings.webhook_attempts, backoff_s=settings.webhook_backoff_s,
-                        egress=egress)
+    retry = RetryPolicy(settings.webhook_attempts, settings.webhook_backoff_s, settings.webhook_deadline_s)
+    notifier = Notifier(store, retry, egress, settings.webhook_parallel)
     farm = Farm(store, file_store, settings, Waker(), notifier, egress)
 
     @contextlib.asynccontextmanager

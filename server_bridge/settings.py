@@ -20,6 +20,8 @@ class ServerSettings:
     library_dir: Path | None = None
     webhook_attempts: int = 5
     webhook_backoff_s: float = 0.5
+    webhook_deadline_s: float = 10.0  # one attempt, connect to reply head (engine.egress.RetryPolicy)
+    webhook_parallel: int = 8  # deliveries at once, so a slow receiver never holds back another's
     webhook_allow: str | None = None  # egress policy (engine.egress); None = $HARTOMAT_WEBHOOK_ALLOW or public
     max_json_bytes: int = DEFAULT_MAX_JSON
     db_busy_s: float = 10.0  # how long a write waits for another process' lock before answering 503
@@ -36,7 +38,10 @@ class ServerSettings:
             "max_wait_s": float(env.get("HARTOMAT_MAX_WAIT_S", 20)),
             "max_upload_bytes": int(env.get("HARTOMAT_MAX_UPLOAD", DEFAULT_MAX_UPLOAD)),
             "library_dir": Path(library) if library else data / "products",
+            "webhook_attempts": int(env.get("HARTOMAT_WEBHOOK_ATTEMPTS", 5)),
             "webhook_backoff_s": float(env.get("HARTOMAT_WEBHOOK_BACKOFF_S", 0.5)),
+            "webhook_deadline_s": float(env.get("HARTOMAT_WEBHOOK_DEADLINE_S", 10)),
+            "webhook_parallel": int(env.get("HARTOMAT_WEBHOOK_PARALLEL", 8)),
             "webhook_allow": env.get("HARTOMAT_WEBHOOK_ALLOW"),
             "max_json_bytes": int(env.get("HARTOMAT_MAX_JSON", DEFAULT_MAX_JSON)),
             "db_busy_s": float(env.get("HARTOMAT_DB_BUSY_S", 10)),
