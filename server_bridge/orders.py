@@ -29,7 +29,7 @@ from engine.model.vocabulary import (
     WebhookStatus,
 )
 
-from . import jobstate
+from . import jobstate, uploads
 from .auth import Principal
 from .catalog import (
     CatalogError,
@@ -78,8 +78,8 @@ def create_order(store: Store, principal: Principal, lines: list[dict[str, Any]]
         if not sha:
             raise OrderError(f"{where}: no step_sha256 given and product {line.get('product')!r} "
                              "is not in the product library")
-        if store.one("SELECT 1 FROM files WHERE sha256 = ?", sha) is None:
-            raise OrderError(f"{where}.step_sha256: no uploaded file has sha256 {sha}")
+        if not uploads.may_order(store, principal, sha):  # the same answer for another tenant's file
+            raise OrderError(f"{where}.step_sha256: you have no upload with sha256 {sha}")
         document, workflow = stored_workflow(store, output_type["workflow_id"])
         refused = order_override_problems(workflow, REGISTRY, line.get("overrides") or {})
         if refused:

@@ -8,14 +8,13 @@ from fastapi import Depends, Query
 
 from engine.model.vocabulary import Role
 
-from .. import orders
+from .. import orders, uploads
 from ..api_models import OrderRequest
 from ..api_replies import CancelledJob, CancelledOrder, JobDetail, Order, OrderListEntry
 from ..auth import Principal
 from ..db import Store, loads
 from ..storage import ingest_copy, library_path
 from .common import ApiError, Farm, Router, errs, farm, submitter
-from .files import record_file
 
 router = Router()
 
@@ -27,7 +26,7 @@ def create_order(req: OrderRequest, who: Principal = Depends(submitter), f: Farm
         if path is None:
             return None
         sha, size = ingest_copy(f.files, path)
-        record_file(f.store, sha, size, path.name)
+        uploads.record(f.store, f.files, sha, size, path.name, uploads.LIBRARY)
         return sha
 
     if req.webhook_url:  # resolving the host may take a while (this runs in the threadpool)
