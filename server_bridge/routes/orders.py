@@ -13,6 +13,7 @@ from ..api_models import OrderRequest
 from ..api_replies import CancelledJob, CancelledOrder, JobDetail, Order, OrderListEntry
 from ..auth import Principal
 from ..db import Store, loads
+from ..redact import for_submitters
 from ..storage import ingest_copy, library_path
 from .common import ApiError, Farm, Router, errs, farm, submitter
 
@@ -63,7 +64,8 @@ def cancel_order(order_id: str, who: Principal = Depends(submitter), f: Farm = D
 @router.get("/api/jobs/{job_id}", responses=errs(404), response_model=JobDetail)
 def get_job(job_id: str, who: Principal = Depends(submitter), f: Farm = Depends(farm)) -> dict[str, Any]:
     _own_job(f.store, job_id, who)
-    return _job_detail(f.store, job_id)
+    detail = _job_detail(f.store, job_id)
+    return detail if who.role == Role.ADMIN else for_submitters(detail)  # type: ignore[no-any-return]
 
 
 @router.post("/api/jobs/{job_id}/cancel", responses=errs(404, writes=True), response_model=CancelledJob)
