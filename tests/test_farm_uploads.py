@@ -134,8 +134,8 @@ def test_a_utf8_file_name_is_kept(farm, how):
 
 def test_the_farm_client_sends_utf8_names(farm, tmp_path: Path):
     server, tokens = farm
-    step = tmp_path / "Lager-Ø20.step"
+    step = tmp_path / "Lager-Ø20-螺丝.step"
     step.write_bytes(b"ISO-10303-21; client")
     sha = FarmClient(server.url, tokens["a"]).upload_file(step)
     reply = server.call("GET", f"/api/files/{sha}", tokens["admin"])
-    assert unquote(reply.headers["content-disposition"].split("filename*=utf-8''")[1]) == "Lager-Ø20.step"
+    assert unquote(reply.headers["content-disposition"].split("filename*=utf-8''")[1]) == "Lager-Ø20-螺丝.step"

@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from netns_support import loopback_only
 from runtime_helpers import edge, graph, node, order_line, runtime_registry
 
 from engine.runtime import RunOptions, run_workflow
@@ -46,6 +47,12 @@ class Receiver:
 
 @pytest.fixture
 def receiver_factory():
+    """Receivers, and the run that posts to them, in a loopback-only network namespace."""
+    with loopback_only():
+        yield from _receivers()
+
+
+def _receivers():
     made: list[Receiver] = []
 
     def make(codes: list[int]) -> Receiver:
