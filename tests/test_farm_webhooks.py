@@ -198,7 +198,8 @@ def test_malformed_webhook_urls_get_422_naming_the_field(public_farm, url):
 
 
 def test_a_closed_port_and_an_answering_receiver_read_the_same_to_the_submitter(netns, tmp_path_factory):
-    server, tokens = _farm(tmp_path_factory, "webhooks-ports", "127.0.0.1", HARTOMAT_WEBHOOK_ATTEMPTS="2")
+    server, tokens = _farm(tmp_path_factory, "webhooks-ports", "127.0.0.1", HARTOMAT_WEBHOOK_ATTEMPTS="2",
+                           HARTOMAT_WEBHOOK_SECRET="")
     unauthorised = Receiver(code=401)
     try:
         answered = _settled(server, tokens, _finish(server, tokens, f"{unauthorised.url}/hook"))
@@ -207,6 +208,7 @@ def test_a_closed_port_and_an_answering_receiver_read_the_same_to_the_submitter(
         unauthorised.close()
         server.stop()
     assert len(unauthorised.requests) == 2  # a 4xx is retried like anything else
+    assert all("X-Hartomat-Signature" not in headers for headers, _, _ in unauthorised.requests)  # no secret
     assert {k: v for k, v in answered.items() if k != "url"} == {k: v for k, v in closed.items() if k != "url"} \
         == {"status": "failed", "attempts": 2, "error": NOT_DELIVERED}
 
