@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 # An absolute POSIX path (not inside a URL or after a word character), or a Windows drive path.
-_POSIX = re.compile(r"(?<![\w.:/~%-])(?:/[^\s/'\"`<>|,;()\[\]{}]+)+/?")
+_POSIX = re.compile(r"(?<![\w.:/~%\]-])(?:/[^\s/'\"`<>|,;()\[\]{}]+)+/?")
 _WINDOWS = re.compile(r"(?i)(?<![\w])[a-z]:[\\/](?:[^\s\\/'\"`<>|,;()\[\]{}]+[\\/])*[^\s\\/'\"`<>|,;()\[\]{}]*")
 
 

@@ -56,6 +56,7 @@ def test_a_failed_jobs_paths_read_as_relative_names_to_the_submitter(farm):
 @pytest.mark.parametrize(("text", "shown"), [
     ("webhook http://127.0.0.1:9/hook: not delivered", "webhook http://127.0.0.1:9/hook: not delivered"),
     ("frames 1/24 on 2026/12/07", "frames 1/24 on 2026/12/07"),
+    ("hook http://[2606:4700::1]/a/b sent", "hook http://[2606:4700::1]/a/b sent"),
     ("see cad/part.glb (relative)", "see cad/part.glb (relative)"),
     ("open '/home/op/.config/x.toml' failed.", "open 'x.toml' failed."),
     ("in (/tmp/a/b.png)", "in (b.png)"),
