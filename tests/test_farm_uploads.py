@@ -139,3 +139,31 @@ def test_the_farm_client_sends_utf8_names(farm, tmp_path: Path):
     sha = FarmClient(server.url, tokens["a"]).upload_file(step)
     reply = server.call("GET", f"/api/files/{sha}", tokens["admin"])
     assert unquote(reply.headers["content-disposition"].split("filename*=utf-8''")[1]) == "Lager-Ø20-螺丝.step"
+
+
+def test_files_stored_before_uploads_had_tenants_go_to_their_orders_submitters(tmp_path: Path):
+    """A farm file at v7: a file an order uses becomes that order's submitter's upload; a file nothing
+    uses becomes nobody's (retention removes it); a cache file stays out of the uploads."""
+    import sqlite3
+
+    from server_bridge.db import MIGRATIONS, Store, apply_migration, now
+
+    path = tmp_path / "farm.sqlite"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    for migration in MIGRATIONS[:7]:
+        apply_migration(conn, migration)
+    t = now()
+    for sha in ("a" * 64, "b" * 64, "c" * 64):
+        conn.execute("INSERT INTO files VALUES (?, 10, 'f.step', ?)", (sha, t))
+    conn.execute("INSERT INTO orders (id, status, submitted_by, created_at) VALUES ('o', 'queued', 'tok-1', ?)", (t,))
+    conn.execute("INSERT INTO order_lines (id, order_id, position, product, step_sha256, output_type) "
+                 "VALUES ('l', 'o', 0, 'p', ?, 'still')", ("a" * 64,))
+    conn.execute("INSERT INTO cache_entries VALUES ('k', 'occ_glb_export', '{}', 10, ?, ?, 0)", (t, t))
+    conn.execute("INSERT INTO cache_files VALUES ('k', ?)", ("c" * 64,))
+    conn.execute("PRAGMA user_version = 7")
+    conn.close()
+    store = Store(path)
+    owners = {(r["sha256"][0], r["owner"]) for r in store.all("SELECT sha256, owner FROM file_owners")}
+    store.close()
+    assert owners == {("a", "tok-1"), ("b", "")}
