@@ -114,6 +114,12 @@ class StoredFile(Reply):
     size: int
 
 
+class DeletedFile(Reply):
+    sha256: str
+    deleted: bool
+    record_kept: bool = Field(description="a finished order's line still names it: the record stays, the bytes are gone")
+
+
 class OrderListEntry(Reply):
     id: str
     status: OrderStatus

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Request
@@ -22,9 +23,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import Scope
 
-from engine.egress import EgressPolicy
+from engine.egress import EgressPolicy, RetryPolicy
 
-from . import catalog, dashboard, farm_cache, faults, housekeeping, orders, queue
+from . import catalog, dashboard, farm_cache, faults, housekeeping, orders, queue, uploads
 from .api_replies import Health
 from .auth import TokenCache, TokenError
 from .db import Store
@@ -39,7 +40,7 @@ from .storage import FileStore, UploadError
 from .waker import Waker
 
 DOMAIN_ERRORS = (catalog.CatalogError, orders.OrderError, queue.QueueError, UploadError, TokenError,
-                 farm_cache.CacheError)
+                 farm_cache.CacheError, uploads.UploadConflict)
 STREAMED = (files.upload_file, files.cache_upload, workers.upload_asset, workers.upload_part)
 
 
@@ -51,8 +52,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
     housekeeping.clear_incoming(file_store)
     housekeeping.sweep(store, file_store)
     egress = EgressPolicy.parse(settings.webhook_allow)
-    notifier = Notifier(store, attempts=settings.webhook_attempts, backoff_s=settings.webhook_backoff_s,
-                        egress=egress)
+    retry = RetryPolicy(settings.webhook_attempts, settings.webhook_backoff_s, settings.webhook_deadline_s)
+    notifier = Notifier(store, retry, egress, settings.webhook_parallel)
     farm = Farm(store, file_store, settings, Waker(), notifier, egress)
 
     @contextlib.asynccontextmanager
@@ -155,10 +156,14 @@ async def _reap_loop(farm: Farm) -> None:
     """Every fraction of a lease: put expired jobs back, wake the claimers, and sweep the
     unpublished assets of settled jobs (in a thread: the store never blocks the loop)."""
     interval = max(0.2, min(2.0, farm.settings.lease_s / 4))
+    retention_every, next_retention = max(interval, min(60.0, farm.settings.upload_retention_s / 2)), 0.0
     while True:
         await asyncio.sleep(interval)
         try:
             await asyncio.to_thread(_reap_once, farm)
+            if time.monotonic() >= next_retention:  # unused uploads past their age, now and then
+                next_retention = time.monotonic() + retention_every
+                await asyncio.to_thread(uploads.expire, farm.store, farm.files, farm.settings.upload_retention_s)
         except Exception as exc:  # keep reaping whatever one pass hit
             print(f"hartomat serve: lease reaper: {exc}", flush=True)
 

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import requests
 
@@ -157,7 +158,7 @@ class FarmClient:
         sha = sha256_file(file_path)
         with open(file_path, "rb") as handle:
             self._send("POST", "/api/files", data=handle,
-                       headers={"X-Sha256": sha, "X-Filename": file_path.name})
+                       headers={"X-Sha256": sha, "X-Filename": quote(file_path.name)})
         return sha
 
     def submit(self, steps: list[str | Path], output_type: str, webhook_url: str | None = None,

@@ -27,6 +27,7 @@ from .api_replies import DashboardOrder, DashboardOrders, Me
 from .auth import Principal
 from .db import Store, loads
 from .errors import openapi_responses
+from .redact import for_submitters
 from .storage import FileStore
 
 STATIC = Path(__file__).parent / "dashboard"
@@ -76,7 +77,8 @@ def mount(app: FastAPI, store: Store, files: FileStore, submitter: Dependency, a
     def order_view(order_id: str, request: Request, who: Principal = Depends(submitter)) -> Response:
         if not orders.visible(store, who, order_id):
             raise not_found(f"order {order_id!r} does not exist")
-        return etagged(request, order_detail(store, order_id))
+        detail = order_detail(store, order_id)
+        return etagged(request, detail if who.role == Role.ADMIN else for_submitters(detail))
 
 
 _SECURITY_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",

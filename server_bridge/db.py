@@ -164,11 +164,29 @@ CREATE INDEX order_lines_order ON order_lines(order_id, output_type);
 CREATE INDEX media_assets_order ON media_assets(order_id);
 """
 
+# v8: uploads per tenant (server_bridge/uploads.py): who uploaded which stored file, for scoping,
+# quotas and retention. Files of earlier orders go to those orders' submitters; files nothing
+# refers to go to '' (nobody's: only an admin may order them, and retention removes them).
+FILE_OWNERS_V8 = """
+CREATE TABLE file_owners (
+    sha256 TEXT NOT NULL REFERENCES files(sha256), owner TEXT NOT NULL, size INTEGER NOT NULL,
+    created_at REAL NOT NULL, PRIMARY KEY (sha256, owner));
+CREATE INDEX file_owners_owner ON file_owners(owner);
+CREATE INDEX file_owners_created ON file_owners(created_at);
+INSERT OR IGNORE INTO file_owners SELECT DISTINCT f.sha256, o.submitted_by, f.size, f.created_at
+    FROM files f JOIN order_lines l ON l.step_sha256 = f.sha256 JOIN orders o ON o.id = l.order_id;
+INSERT OR IGNORE INTO file_owners SELECT f.sha256, '', f.size, f.created_at FROM files f
+    WHERE NOT EXISTS (SELECT 1 FROM file_owners x WHERE x.sha256 = f.sha256)
+    AND NOT EXISTS (SELECT 1 FROM media_assets a WHERE a.sha256 = f.sha256)
+    AND NOT EXISTS (SELECT 1 FROM job_parts p WHERE p.sha256 = f.sha256)
+    AND NOT EXISTS (SELECT 1 FROM cache_files c WHERE c.sha256 = f.sha256)
+"""
+
 
 Migration = str | Callable[[sqlite3.Connection], None]
 # index = schema version reached after applying it; append, never edit.
 MIGRATIONS: list[Migration] = [SCHEMA_V1, SCHEMA_V2, FROZEN_LINES_V3, freeze_lines_of_older_orders, FAN_OUT_V5,
-                               CACHE_V6, DASHBOARD_INDEXES_V7]
+                               CACHE_V6, DASHBOARD_INDEXES_V7, FILE_OWNERS_V8]
 
 
 def new_id(prefix: str) -> str:

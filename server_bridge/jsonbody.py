@@ -1,4 +1,5 @@
-"""Strict JSON request bodies: NaN, Infinity and numbers too large for a float are refused.
+"""Strict JSON request bodies: NaN, Infinity, numbers too large for a float and integers longer
+than 4,300 digits are refused (422).
 
 Bodies that are not UTF-8 or nest too deeply are a 422 like any other malformed JSON (FastAPI
 would answer them with a bare 400).
@@ -19,28 +20,37 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 
+MAX_INT_DIGITS = 4300  # Python's own limit on converting decimal text to int
+
 
 class _NotFinite(ValueError):
-    pass
+    """A number JSON allows but the farm does not: NaN, Infinity, overflowing or overlong."""
 
 
 def _constant(name: str) -> Any:
-    raise _NotFinite(f"{name} is not valid JSON")
+    raise _NotFinite(f"{name} is not valid JSON (only finite numbers are accepted)")
 
 
 def _finite(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
-        raise _NotFinite(f"number {text[:40]} is too large for a 64-bit float")
+        raise _NotFinite(f"number {text[:40]} is too large for a 64-bit float (only finite numbers are accepted)")
     return value
 
 
+def _integer(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise _NotFinite(f"an integer of {len(text.lstrip('-'))} digits is too long (at most {MAX_INT_DIGITS})")
+    return int(text)
+
+
 def loads_strict(text: str | bytes) -> Any:
-    """`json.loads` that raises JSONDecodeError on NaN, Infinity and overflowing numbers."""
+    """`json.loads` that raises JSONDecodeError on NaN, Infinity, overflowing numbers and integers
+    longer than Python converts (a ValueError FastAPI would answer with a bare 400)."""
     try:
-        return json.loads(text, parse_constant=_constant, parse_float=_finite)
+        return json.loads(text, parse_constant=_constant, parse_float=_finite, parse_int=_integer)
     except _NotFinite as exc:
-        raise json.JSONDecodeError(f"{exc} (only finite numbers are accepted)", _doc(text), 0) from None
+        raise json.JSONDecodeError(str(exc), _doc(text), 0) from None
     except UnicodeDecodeError as exc:
         raise json.JSONDecodeError(f"not UTF-8 text ({exc.reason})", _doc(text), exc.start) from None
     except RecursionError:

@@ -29,7 +29,7 @@ from engine.model.vocabulary import (
     WebhookStatus,
 )
 
-from . import jobstate
+from . import jobstate, uploads
 from .auth import Principal
 from .catalog import (
     CatalogError,
@@ -40,6 +40,7 @@ from .catalog import (
     stored_workflow,
 )
 from .db import Store, keep_document, loads, new_id, now
+from .redact import for_submitters
 from .waiting import capability_names, live_workers, waiting_reason
 
 
@@ -78,8 +79,8 @@ def create_order(store: Store, principal: Principal, lines: list[dict[str, Any]]
         if not sha:
             raise OrderError(f"{where}: no step_sha256 given and product {line.get('product')!r} "
                              "is not in the product library")
-        if store.one("SELECT 1 FROM files WHERE sha256 = ?", sha) is None:
-            raise OrderError(f"{where}.step_sha256: no uploaded file has sha256 {sha}")
+        if not uploads.may_order(store, principal, sha):  # the same answer for another tenant's file
+            raise OrderError(f"{where}.step_sha256: you have no upload with sha256 {sha}")
         document, workflow = stored_workflow(store, output_type["workflow_id"])
         refused = order_override_problems(workflow, REGISTRY, line.get("overrides") or {})
         if refused:
@@ -222,10 +223,12 @@ def order_status(store: Store, order_id: str) -> dict[str, Any]:
                       "assets": [{**dict(a), "is_primary": bool(a["is_primary"])} for a in assets]})
     webhook = {"url": order["webhook_url"], "status": order["webhook_status"],
                "attempts": order["webhook_attempts"], "error": order["webhook_error"]}
-    return {"id": order["id"], "status": order["status"], "created_at": order["created_at"],
-            "finished_at": order["finished_at"], "fell_back": any(ln["fell_back"] for ln in lines),
-            "chunks": {key: sum(ln["chunks"][key] for ln in lines) for key in ("done", "total")},
-            "webhook": webhook, "lines": lines}
+    status = {"id": order["id"], "status": order["status"], "created_at": order["created_at"],
+              "finished_at": order["finished_at"], "fell_back": any(ln["fell_back"] for ln in lines),
+              "chunks": {key: sum(ln["chunks"][key] for ln in lines) for key in ("done", "total")},
+              "webhook": webhook, "lines": lines}
+    result: dict[str, Any] = for_submitters(status)  # its errors name no worker's folders (webhook bodies too)
+    return result
 
 
 def _job_record(job: Any, waiting: str | None) -> dict[str, Any] | None:

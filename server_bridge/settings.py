@@ -20,10 +20,14 @@ class ServerSettings:
     library_dir: Path | None = None
     webhook_attempts: int = 5
     webhook_backoff_s: float = 0.5
+    webhook_deadline_s: float = 10.0  # one attempt, connect to reply head (engine.egress.RetryPolicy)
+    webhook_parallel: int = 8  # deliveries at once, so a slow receiver never holds back another's
     webhook_allow: str | None = None  # egress policy (engine.egress); None = $HARTOMAT_WEBHOOK_ALLOW or public
     max_json_bytes: int = DEFAULT_MAX_JSON
     db_busy_s: float = 10.0  # how long a write waits for another process' lock before answering 503
     cache_max_bytes: int = 20 * 1024**3  # the farm-wide artifact cache's bound (LRU eviction past it)
+    upload_quota_bytes: int = 10 * 1024**3  # per submit token (tenant); 0 = no quota
+    upload_retention_s: float = 7 * 24 * 3600.0  # uploads no order uses are removed after this age
     test_mode: bool = False  # mounts the fault switch (server_bridge/faults.py); never in production
 
     @classmethod
@@ -36,11 +40,16 @@ class ServerSettings:
             "max_wait_s": float(env.get("HARTOMAT_MAX_WAIT_S", 20)),
             "max_upload_bytes": int(env.get("HARTOMAT_MAX_UPLOAD", DEFAULT_MAX_UPLOAD)),
             "library_dir": Path(library) if library else data / "products",
+            "webhook_attempts": int(env.get("HARTOMAT_WEBHOOK_ATTEMPTS", 5)),
             "webhook_backoff_s": float(env.get("HARTOMAT_WEBHOOK_BACKOFF_S", 0.5)),
+            "webhook_deadline_s": float(env.get("HARTOMAT_WEBHOOK_DEADLINE_S", 10)),
+            "webhook_parallel": int(env.get("HARTOMAT_WEBHOOK_PARALLEL", 8)),
             "webhook_allow": env.get("HARTOMAT_WEBHOOK_ALLOW"),
             "max_json_bytes": int(env.get("HARTOMAT_MAX_JSON", DEFAULT_MAX_JSON)),
             "db_busy_s": float(env.get("HARTOMAT_DB_BUSY_S", 10)),
             "cache_max_bytes": int(float(env.get("HARTOMAT_CACHE_MAX_GB", 20)) * 1024**3),
+            "upload_quota_bytes": int(float(env.get("HARTOMAT_UPLOAD_QUOTA_GB", 10)) * 1024**3),
+            "upload_retention_s": float(env.get("HARTOMAT_UPLOAD_RETENTION_H", 168)) * 3600,
             "test_mode": env.get("HARTOMAT_TEST_MODE", "") not in ("", "0"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -26,6 +26,18 @@ class UploadError(ValueError):
         self.status = status
 
 
+def header_name(value: str) -> str:
+    """A file name from an X-Filename header: percent-encoded UTF-8 (what the client sends) or raw
+    UTF-8 bytes, which HTTP servers hand over decoded as Latin-1."""
+    from urllib.parse import unquote
+
+    try:
+        value = value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        pass  # not raw UTF-8: keep what arrived
+    return unquote(value, errors="replace")
+
+
 def safe_name(name: str) -> str:
     """A display name without folders or control characters (the stored path never uses it)."""
     base = re.split(r"[\\/]", name or "")[-1]

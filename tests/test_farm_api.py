@@ -35,6 +35,7 @@ EXPECTED_ROLES: dict[tuple[str, str], set[str]] = {
     ("delete", "/api/workers/{worker_id}/blocks"): {"admin"},
     ("post", "/api/files"): SUBMIT,
     ("get", "/api/files/{sha256}"): ALL,
+    ("delete", "/api/files/{sha256}"): {"admin"},
     ("post", "/api/orders"): SUBMIT,
     ("get", "/api/orders"): SUBMIT,
     ("get", "/api/orders/{order_id}"): SUBMIT,

@@ -137,6 +137,15 @@ def test_nan_and_infinity_are_refused_with_422_naming_them(farm, role, path, bod
     assert "JSON" in reply.json()["detail"]
 
 
+def test_an_integer_too_long_to_convert_gets_422_naming_it(farm):
+    server, tokens = farm
+    body = b'{"lines": [{"output_type": "still", "overrides": {"still": {"samples": ' + b"9" * 5000 + b"}}}]}"
+    reply = server.call("POST", "/api/orders", tokens["submit"], data=body, headers={"Content-Type": "application/json"})
+    assert reply.status_code == 422, reply.text
+    problem = reply.json()["problems"][0]
+    assert problem["code"] == "json_invalid" and "integer of 5000 digits is too long" in problem["message"]
+
+
 @pytest.mark.parametrize("body", [{}, {"version": 1, "name": "empty", "family": "still", "nodes": [], "edges": []}])
 def test_an_empty_workflow_is_refused(farm, body):
     server, tokens = farm

@@ -6,6 +6,7 @@ One pass per role (operations are tagged with the roles that may call them); the
 leaves token revocation to a last pass of its own, since the stateful phase would otherwise revoke
 the tokens the other passes use. tests/schemathesis.toml lists the operations whose 422 for a
 schema-valid request is deliberate (unknown names, refused workflows, sha256 mismatches).
+All of it runs in a network namespace with only loopback (tests/netns_support.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from farm_support import FarmServer, token
+from netns_support import loopback_only
 
 ST = Path(sys.executable).with_name("st")
 CONFIG = Path(__file__).with_name("schemathesis.toml")
@@ -28,6 +30,13 @@ PASSES = [("admin", ["--include-tag", "admin", "--exclude-name", REVOKE]),
 
 @pytest.fixture(scope="module")
 def farm(tmp_path_factory: pytest.TempPathFactory):
+    """The server and schemathesis in a loopback-only network namespace: a generated order's
+    webhook (a cancelled order finishes) can reach nothing outside."""
+    with loopback_only():
+        yield from _farm(tmp_path_factory)
+
+
+def _farm(tmp_path_factory: pytest.TempPathFactory):
     data = tmp_path_factory.mktemp("farm-schemathesis")
     tokens = {role: token(data, role) for role in ("admin", "submit", "worker")}
     # The reply schemas let schemathesis link register -> claim, so it long-polls with real worker

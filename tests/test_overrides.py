@@ -189,6 +189,7 @@ def test_the_order_check_and_the_planner_refuse_a_bad_override_in_the_same_words
     sha = "0" * 64
     with store.tx() as c:
         c.execute("INSERT INTO files VALUES (?, ?, ?, ?)", (sha, 1, "part.step", now()))
+        c.execute("INSERT INTO file_owners VALUES (?, ?, ?, ?)", (sha, "tok", 1, now()))  # tok's upload
     with pytest.raises(OrderError) as ordered:
         create_order(store, Principal("tok", "test", "submit"),
                      [{"output_type": "still", "step_sha256": sha, "overrides": BAD}], None)

@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from netns_support import loopback_only
 from runtime_helpers import edge, graph, node, order_line, runtime_registry
 
 from engine.runtime import RunOptions, run_workflow
@@ -46,6 +47,12 @@ class Receiver:
 
 @pytest.fixture
 def receiver_factory():
+    """Receivers, and the run that posts to them, in a loopback-only network namespace."""
+    with loopback_only():
+        yield from _receivers()
+
+
+def _receivers():
     made: list[Receiver] = []
 
     def make(codes: list[int]) -> Receiver:
@@ -74,12 +81,24 @@ def test_notify_signs_and_retries_after_server_errors(tmp_path, receiver_factory
     assert len(receiver.requests) == 3
     headers, body = receiver.requests[-1]
     expected = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
-    assert headers["X-HartOMat-Signature"] == expected
+    assert headers["X-Hartomat-Signature"] == expected
     payload = json.loads(body)
     assert payload["order_line_id"] == "line-1" and payload["run_id"] == result.run_id
+    ids = {h["X-Hartomat-Delivery"] for h, _ in receiver.requests}  # one id over the retries, also in the body
+    assert ids == {payload["delivery_id"]} and payload["delivery_id"].startswith("whd-")
     data = result.node_results["notify"].outputs[0].data
-    assert data["status_code"] == 200 and data["attempts"] == 3
-    assert sum("failed: delivery failed (HTTP 5" in line for line in result.node_results["notify"].logs) == 2
+    assert data["attempts"] == 3 and data["delivery_id"] == payload["delivery_id"]
+    assert sum("not delivered" in line for line in result.node_results["notify"].logs) == 2
+
+
+def test_notify_without_a_secret_sends_no_signature(tmp_path, receiver_factory, monkeypatch):
+    """Never an HMAC under an empty key (which anyone could compute)."""
+    monkeypatch.delenv("HARTOMAT_WEBHOOK_SECRET", raising=False)
+    receiver = receiver_factory([200])
+    result = run(tmp_path, notify_graph(receiver.url))
+    assert result.status == "succeeded"
+    headers, _ = receiver.requests[0]
+    assert "X-Hartomat-Signature" not in headers and headers["X-Hartomat-Delivery"].startswith("whd-")
 
 
 def test_notify_gives_up_after_max_attempts_naming_the_url(tmp_path, receiver_factory):
@@ -89,11 +108,18 @@ def test_notify_gives_up_after_max_attempts_naming_the_url(tmp_path, receiver_fa
     assert receiver.url in result.node_results["notify"].error["message"]
 
 
-def test_notify_does_not_retry_a_client_error(tmp_path, receiver_factory):
-    receiver = receiver_factory([404, 200])
-    result = run(tmp_path, notify_graph(receiver.url))
-    assert result.status == "failed" and len(receiver.requests) == 1
-    assert "HTTP 404" in result.node_results["notify"].error["message"]
+def test_notify_retries_every_reply_but_2xx_and_never_says_which(tmp_path, receiver_factory):
+    """One retry policy for every failure; the log and error read the same for a 404 as for a closed port."""
+    receiver = receiver_factory([404, 401, 404])
+    answered = run(tmp_path / "a", notify_graph(receiver.url, max_attempts=3))
+    closed = run(tmp_path / "c", notify_graph("http://127.0.0.1:9/hook", max_attempts=3))
+    assert answered.status == closed.status == "failed" and len(receiver.requests) == 3
+    errors = [r.node_results["notify"].error["message"].replace(receiver.url, "URL").replace(
+        "http://127.0.0.1:9/hook", "URL") for r in (answered, closed)]
+    assert errors[0] == errors[1] and "404" not in errors[0]
+    logs = [[line.split(": ", 1)[1] for line in r.node_results["notify"].logs if "webhook" in line]
+            for r in (answered, closed)]
+    assert logs[0] == logs[1]
 
 
 def test_notify_without_webhook_logs_a_line(tmp_path):

@@ -3,13 +3,23 @@ and telling the order system (notify, a signed webhook). Pure Python."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
 import time
 from typing import Any
 
+from pydantic import field_validator
+
+from ..egress import (
+    NOT_DELIVERED,
+    Attempt,
+    EgressRefused,
+    RetryPolicy,
+    deliver,
+    delivery_id,
+    parse_url,
+    webhook_headers,
+)
 from ..errors import HartomatError, NodeInputError
 from ..model.artifacts import Artifact, ArtifactKind
 from ..model.artifacts import ArtifactKind as K
@@ -19,7 +29,7 @@ from ..model.node_settings import setting
 from ..model.publishing import primary_index, role_of
 from ..model.registry import node
 
-SIGNATURE_HEADER = "X-HartOMat-Signature"
+LINE_EVENT = "order_line.completed"
 PUBLISHABLE = (K.IMAGE, K.IMAGE_SET, K.VIDEO, K.BLEND_FILE, K.HTML_VIEWER, K.STL_SET, K.GLB)
 
 
@@ -65,27 +75,31 @@ def output_save(call: NodeCall) -> dict[str, Artifact]:
 class NotifySettings(NodeSettings):
     webhook_url: str = setting("", "Webhook", "Order system webhook; empty = log a line only", operator="url",
                                pattern=r"^(https?://.+)?$", max_length=2000)
-    max_attempts: int = setting(4, "Webhook", "Delivery attempts", ge=1, le=20)
+    max_attempts: int = setting(4, "Webhook", "Delivery attempts (every reply but a 2xx is retried)", ge=1, le=20)
     backoff_s: float = setting(0.5, "Webhook", "First retry delay, doubled per attempt", ge=0, le=600)
-    timeout_s: float = setting(10.0, "Webhook", "Per-request timeout", gt=0, le=300)
+    timeout_s: float = setting(10.0, "Webhook", "Deadline of one attempt: connect, send and reply", gt=0, le=300)
     secret_env: str = setting("HARTOMAT_WEBHOOK_SECRET", "Signing", "Environment variable with the signing secret",
                               operator="env", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
-
-def sign(body: bytes, secret: str) -> str:
-    """The X-HartOMat-Signature header value: 'sha256=' + HMAC-SHA256 of the body, hex."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    @field_validator("webhook_url")
+    @classmethod
+    def _one_url_rule(cls, url: str) -> str:
+        """Malformed or ambiguous URLs are refused where the setting is made, not at delivery."""
+        if url:
+            parse_url(url)
+        return url
 
 
 def _notification(call: NodeCall, **data: Any) -> dict[str, Artifact]:
     return {"notification": Artifact(kind=ArtifactKind.NOTIFICATION, data=data)}
 
 
-def _body(call: NodeCall) -> bytes:
+def _body(call: NodeCall, delivery: str) -> bytes:
     line = call.context.order_line
     assets = [a for item in call.inputs.get("assets", []) for a in item.data.get("assets", [])]
-    payload = {"event": "order_line.completed", "run_id": call.context.run_id, "order_id": line.order_id,
-               "order_line_id": line.id, "product": line.product, "output_type": line.output_type,
+    payload = {"event": LINE_EVENT, "delivery_id": delivery, "run_id": call.context.run_id,
+               "order_id": line.order_id, "order_line_id": line.id, "product": line.product,
+               "output_type": line.output_type,
                "assets": [{k: a.get(k) for k in ("role", "path", "sha256", "size", "kind", "primary")} for a in assets]}
     return json.dumps(payload, sort_keys=True).encode()
 
@@ -98,8 +112,9 @@ def _body(call: NodeCall) -> bytes:
     outputs=(out("notification", K.NOTIFICATION),),
 ))
 def notify(call: NodeCall) -> dict[str, Artifact]:
-    """POST a signed JSON body to the webhook, retrying connection errors, 5xx and 429 with
-    exponential backoff; a log line only when no webhook is set or the run is a shadow."""
+    """POST the line's result to the webhook (engine.egress.deliver: the farm server's delivery,
+    at least once, one delivery id per order line); a log line only when no webhook is set or the
+    run is a shadow."""
     settings = call.settings
     if not settings.webhook_url:
         call.log("no webhook set: order line done, nobody notified")
@@ -107,41 +122,34 @@ def notify(call: NodeCall) -> dict[str, Artifact]:
     if not call.context.authoritative:
         call.log(f"shadow run: webhook {settings.webhook_url} not called")
         return _notification(call, sent=False, reason="shadow run", url=settings.webhook_url)
-    body = _body(call)
-    headers = {"Content-Type": "application/json", "User-Agent": "HartOMat"}
+    delivery = delivery_id(LINE_EVENT, call.context.order_line.id)
+    body = _body(call, delivery)
     secret = os.environ.get(settings.secret_env, "")
-    if secret:
-        headers[SIGNATURE_HEADER] = sign(body, secret)
-    else:
+    if not secret:
         call.log(f"warning: ${settings.secret_env} is not set: webhook sent unsigned")
-    status, attempts = _deliver(call, body, headers)
-    return _notification(call, sent=True, url=settings.webhook_url, status_code=status, attempts=attempts)
+    attempts = _deliver(call, body, webhook_headers(body, secret, delivery))
+    return _notification(call, sent=True, url=settings.webhook_url, delivery_id=delivery, attempts=attempts)
 
 
-def _deliver(call: NodeCall, body: bytes, headers: dict[str, str]) -> tuple[int, int]:
-    """POST under the run's egress policy; failures read only "delivery failed (HTTP n)" or
-    "could not connect", never the transport's own words."""
-    from ..egress import COULD_NOT_CONNECT, EgressRefused, delivery_failed, post
-
+def _deliver(call: NodeCall, body: bytes, headers: dict[str, str]) -> int:
+    """Deliver under the run's egress policy; the log and error say only delivered or NOT_DELIVERED,
+    never the transport's words (a submitter reads them)."""
     settings = call.settings
-    last = ""
-    for attempt in range(1, settings.max_attempts + 1):
-        call.check_cancelled()
-        try:
-            status = post(call.context.extras.get("egress"), settings.webhook_url, body, headers, settings.timeout_s)
-        except EgressRefused as exc:
-            raise NodeInputError(f"node '{call.node_id}': {exc}") from None
-        if isinstance(status, int) and status < 300:
-            call.log(f"webhook {settings.webhook_url}: {status} (attempt {attempt})")
-            return status, attempt
-        last = delivery_failed(status) if isinstance(status, int) else COULD_NOT_CONNECT
-        if isinstance(status, int) and status < 500 and status != 429:
-            raise NodeInputError(f"node '{call.node_id}': webhook {settings.webhook_url}: {last}")
-        call.log(f"webhook attempt {attempt} failed: {last}")
-        if attempt < settings.max_attempts:
-            _sleep(call, settings.backoff_s * 2 ** (attempt - 1))
-    raise HartomatError(f"node '{call.node_id}': webhook {settings.webhook_url}: {last} after "
-                        f"{settings.max_attempts} attempts")
+    retry = RetryPolicy(settings.max_attempts, settings.backoff_s, settings.timeout_s)
+
+    def logged(attempt: int, result: Attempt) -> None:
+        call.log(f"webhook {settings.webhook_url}: attempt {attempt}: "
+                 + ("delivered" if result.delivered else NOT_DELIVERED))
+
+    try:
+        delivered, attempts = deliver(call.context.extras.get("egress"), settings.webhook_url, body, headers, retry,
+                                      wait=lambda seconds: _sleep(call, seconds), on_attempt=logged)
+    except EgressRefused as exc:
+        raise NodeInputError(f"node '{call.node_id}': {exc}") from None
+    if not delivered:
+        raise HartomatError(f"node '{call.node_id}': webhook {settings.webhook_url}: {NOT_DELIVERED} after "
+                            f"{attempts} attempts")
+    return attempts
 
 
 def _sleep(call: NodeCall, seconds: float) -> None:

@@ -21,6 +21,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--cache-max-gb", type=float, default=None,
                         help="size bound of the farm-wide artifact cache in GB, least recently used evicted "
                              "first (default 20; $HARTOMAT_CACHE_MAX_GB)")
+    parser.add_argument("--upload-quota-gb", type=float, default=None,
+                        help="bytes of uploads each submit token may keep, in GB (default 10; 0 = none; "
+                             "$HARTOMAT_UPLOAD_QUOTA_GB)")
+    parser.add_argument("--upload-retention-h", type=float, default=None,
+                        help="hours after which uploads no order uses are removed (default 168; "
+                             "$HARTOMAT_UPLOAD_RETENTION_H)")
     parser.add_argument("--test-mode", action="store_true", default=None,
                         help="tests only: mount the fault switch POST /api/test/fault (also HARTOMAT_TEST_MODE=1)")
     parser.set_defaults(func=run)
@@ -37,6 +43,10 @@ def run(args: argparse.Namespace) -> int:
                                        library_dir=Path(args.library) if args.library else None,
                                        webhook_allow=args.webhook_allow,
                                        cache_max_bytes=None if args.cache_max_gb is None
-                                       else int(args.cache_max_gb * 1024**3))
+                                       else int(args.cache_max_gb * 1024**3),
+                                       upload_quota_bytes=None if args.upload_quota_gb is None
+                                       else int(args.upload_quota_gb * 1024**3),
+                                       upload_retention_s=None if args.upload_retention_h is None
+                                       else args.upload_retention_h * 3600)
     serve(settings, args.host, args.port)
     return 0

@@ -13,12 +13,12 @@ from fastapi.responses import FileResponse
 
 from engine.model.vocabulary import JobStatus, Role
 
-from .. import farm_cache, orders
+from .. import farm_cache, orders, uploads
 from ..api_models import SHA256, CacheEntryRequest
-from ..api_replies import CacheManifest, CachePut, CacheStats, Cleared, StoredFile
+from ..api_replies import CacheManifest, CachePut, CacheStats, Cleared, DeletedFile, StoredFile
 from ..auth import Principal
-from ..db import Store, now, off_loop
-from ..storage import FileStore, UploadError, safe_name
+from ..db import Store, off_loop
+from ..storage import FileStore, UploadError, header_name, safe_name
 from .common import (
     FILE_RESPONSE,
     SHA256_HEADER,
@@ -43,7 +43,18 @@ router = Router()
 async def upload_file(request: Request, x_sha256: str = Header(..., pattern=SHA256_HEADER),
                       x_filename: str = Header("upload.step"), who: Principal = Depends(submitter),
                       f: Farm = Depends(farm)) -> dict[str, Any]:
-    return await store_upload(f, request, x_sha256, x_filename)
+    """A STEP upload of this token's tenant, counted against its quota (413 past it)."""
+    length = request.headers.get("content-length")
+    await off_loop(uploads.check_room, f.store, who, f.settings.upload_quota_bytes,
+                   int(length) if length and length.isdigit() else 0)
+    return await store_upload(f, request, x_sha256, header_name(x_filename), who)
+
+
+@router.delete("/api/files/{sha256}", responses=errs(404, 409, writes=True), response_model=DeletedFile)
+def delete_file(sha256: str = Path(pattern=SHA256), who: Principal = Depends(admin),
+                f: Farm = Depends(farm)) -> dict[str, Any]:
+    """Delete an upload no live order uses (a finished order's line keeps the record: 410 on download)."""
+    return uploads.delete(f.store, f.files, sha256)
 
 
 @router.get("/api/files/{sha256}", response_class=FileResponse, responses={**FILE_RESPONSE, **errs(404, 410)})
@@ -110,16 +121,15 @@ async def receive(request: Request, files: FileStore, declared: str) -> tuple[st
     return await files.save(request.stream(), declared)
 
 
-async def store_upload(f: Farm, request: Request, sha256: str, name: str) -> dict[str, Any]:
-    """A content-addressed upload (a STEP file, a cache entry's file), sha256-checked."""
+async def store_upload(f: Farm, request: Request, sha256: str, name: str,
+                       who: Principal | None = None) -> dict[str, Any]:
+    """A content-addressed upload (a STEP file, a cache entry's file), sha256-checked; a
+    submitter's is recorded as its tenant's (an admin's too, without a quota)."""
     sha, size = await receive(request, f.files, sha256)
-    await off_loop(record_file, f.store, sha, size, name)
+    owner = uploads.owner_of(who) if who is not None else None
+    quota = f.settings.upload_quota_bytes if who is not None and who.role == Role.SUBMIT else 0
+    await off_loop(uploads.record, f.store, f.files, sha, size, safe_name(name), owner, quota)
     return {"sha256": sha, "size": size}
-
-
-def record_file(store: Store, sha: str, size: int, name: str) -> None:
-    with store.tx() as c:
-        c.execute("INSERT OR IGNORE INTO files VALUES (?, ?, ?, ?)", (sha, size, safe_name(name), now()))
 
 
 def _held_lines(store: Store, who: Principal, worker_id: str | None) -> list[Any]:

@@ -8,14 +8,14 @@ from fastapi import Depends, Query
 
 from engine.model.vocabulary import Role
 
-from .. import orders
+from .. import orders, uploads
 from ..api_models import OrderRequest
 from ..api_replies import CancelledJob, CancelledOrder, JobDetail, Order, OrderListEntry
 from ..auth import Principal
 from ..db import Store, loads
+from ..redact import for_submitters
 from ..storage import ingest_copy, library_path
 from .common import ApiError, Farm, Router, errs, farm, submitter
-from .files import record_file
 
 router = Router()
 
@@ -27,7 +27,7 @@ def create_order(req: OrderRequest, who: Principal = Depends(submitter), f: Farm
         if path is None:
             return None
         sha, size = ingest_copy(f.files, path)
-        record_file(f.store, sha, size, path.name)
+        uploads.record(f.store, f.files, sha, size, path.name, uploads.LIBRARY)
         return sha
 
     if req.webhook_url:  # resolving the host may take a while (this runs in the threadpool)
@@ -64,7 +64,8 @@ def cancel_order(order_id: str, who: Principal = Depends(submitter), f: Farm = D
 @router.get("/api/jobs/{job_id}", responses=errs(404), response_model=JobDetail)
 def get_job(job_id: str, who: Principal = Depends(submitter), f: Farm = Depends(farm)) -> dict[str, Any]:
     _own_job(f.store, job_id, who)
-    return _job_detail(f.store, job_id)
+    detail = _job_detail(f.store, job_id)
+    return detail if who.role == Role.ADMIN else for_submitters(detail)  # type: ignore[no-any-return]
 
 
 @router.post("/api/jobs/{job_id}/cancel", responses=errs(404, writes=True), response_model=CancelledJob)
