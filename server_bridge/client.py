@@ -347,6 +347,11 @@ class FarmClient:
         result: dict[str, Any] = self._json("PUT", f"/api/cache/entries/{key}", json=manifest)
         return result
 
+    def farm_stats(self, output_type: str, since: str) -> dict[str, Any]:
+        """Median and p90 of a job's wall and CPU seconds, CPU-hours, of an output type since `since` (7d)."""
+        result: dict[str, Any] = self._json("GET", "/api/stats", params={"output_type": output_type, "since": since})
+        return result
+
     def cache_stats(self) -> dict[str, Any]:
         result: dict[str, Any] = self._json("GET", "/api/cache")
         return result

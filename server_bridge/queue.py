@@ -170,7 +170,8 @@ def heartbeat(store: Store, worker_id: str, job_id: str, lease_s: float, events:
         c.execute("UPDATE jobs SET lease_expires = ? WHERE id = ?", (t + lease_s, job_id))
         c.execute("UPDATE workers SET last_seen = ? WHERE id = ?", (t, worker_id))
         for event in events:
-            c.execute("INSERT INTO node_results VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(run_id, node_id) DO UPDATE "
+            c.execute("INSERT INTO node_results (run_id, node_id, step, status, fraction, message, updated_at) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(run_id, node_id) DO UPDATE "
                       "SET status = excluded.status, fraction = excluded.fraction, message = excluded.message, "
                       "step = coalesce(excluded.step, step), updated_at = excluded.updated_at",
                       (job["run_id"], str(event.get("node_id", "")), event.get("step"),
@@ -199,7 +200,9 @@ def add_asset(store: Store, worker_id: str, job_id: str, meta: dict[str, Any], s
                       "WHERE id = ? AND committed = 0", (job["run_id"], job_id, record, existing["id"]))
             return {**dict(existing), "duplicate": True}
         asset_id = new_id("ast")
-        c.execute("INSERT INTO media_assets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+        c.execute("INSERT INTO media_assets (id, order_id, order_line_id, job_id, run_id, node_id, role, kind, name, "
+                  "sha256, size, is_primary, committed, created_at, provenance) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
                   (asset_id, job["order_id"], job["order_line_id"], job_id, job["run_id"], meta.get("node_id"),
                    meta["role"], meta.get("kind"), meta["name"], sha256, size, int(bool(meta.get("primary"))), now(),
                    record))
