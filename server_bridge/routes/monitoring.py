@@ -18,14 +18,16 @@ router = Router()
 
 
 @router.get("/metrics", responses={200: {"description": "the farm in the Prometheus text format",
-                                         "content": {CONTENT_TYPE_LATEST: {}}}, **errs()},
+                                         "content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}},
+                       **errs()},
             response_class=Response)
 def scrape(who: Principal = Depends(scraper), f: Farm = Depends(farm)) -> Response:
     return Response(metrics.scrape(f.store), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/api/stats", responses=errs(404), response_model=FarmStats)
-def farm_stats(output_type: str = Query(..., min_length=1, max_length=128), since: str = Query("7d", max_length=32),
+def farm_stats(output_type: str = Query(..., min_length=1, max_length=128), since: str = Query("7d", max_length=32, pattern=stats.PERIOD.pattern,
+                                                       description="a number and a unit s, m, h, d or w: 7d, 12h"),
                who: Principal = Depends(submitter), f: Farm = Depends(farm)) -> dict[str, Any]:
     """Median and p90 of a job's wall and CPU seconds, and CPU-hours, of an output type's jobs
     that succeeded within `since` (7d, 12h, 30m, ...)."""
