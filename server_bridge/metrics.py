@@ -28,9 +28,14 @@ CLAIM_SECONDS = Histogram("hartomat_claim_seconds", "Time the store took to hand
 
 def worker_labels(row: Any) -> dict[str, list[str]]:
     """What a live worker is counted under: its capabilities and, once workers have tags (a
-    `tags` column of JSON), its tags."""
-    tags = loads(row["tags"], []) if "tags" in row.keys() else []
-    return {"capability": loads(row["capabilities"], []), "tag": list(tags or [])}
+    `tags` column: a JSON list or comma-separated), its tags."""
+    tags: Any = row["tags"] if "tags" in row.keys() else None
+    if isinstance(tags, str):
+        try:
+            tags = loads(tags, [])
+        except ValueError:  # a comma-separated list
+            tags = [t.strip() for t in tags.split(",") if t.strip()]
+    return {"capability": loads(row["capabilities"], []), "tag": [str(t) for t in tags or []]}
 
 
 class FarmCollector:

@@ -140,7 +140,7 @@ def test_farm_stats_summarise_an_output_type(farm, rendered):
     none = farm_cli(server, tokens["submit"], "farm", "stats", "--output-type", "tiny", "--since", "1s", "--json")
     assert json.loads(none.stdout)["jobs"] == 0 and json.loads(none.stdout)["wall_s"]["median"] is None
     bad = server.call("GET", "/api/stats?output_type=tiny&since=7days", tokens["submit"])
-    assert bad.status_code == 422 and "'since'" in bad.json()["detail"], bad.text
+    assert bad.status_code == 422 and "query.since" in bad.json()["detail"], bad.text
     unknown = server.call("GET", "/api/stats?output_type=nope", tokens["submit"])
     assert unknown.status_code == 404 and "nope" in unknown.text
 

@@ -101,6 +101,8 @@ def tag_mp4(source: Path, target: Path, comment: str) -> Path:
     """Copy an MP4 to `target` with `comment` as moov/udta/©cmt (replacing one there). Growing
     moov moves what follows it, so chunk offsets are corrected when moov comes before mdat."""
     data = bytearray(source.read_bytes())
+    if data[4:8] != b"ftyp":
+        raise MediaTagError(f"{source.name}: not an MP4 file (it does not start with an ftyp box)")
     top = _boxes(bytes(data), 0, len(data), source)
     moov = next((b for b in top if b[0] == b"moov"), None)
     if moov is None or moov[2] != 8:
