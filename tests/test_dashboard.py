@@ -127,7 +127,7 @@ def test_dashboard_in_chromium_against_a_real_server_and_worker(bearing_step, si
     assert "Duration" in found["panel"] and "Attempts" in found["panel"] and "Log tail" in found["panel"]
     assert found["estimate"].startswith("Estimate: unknown (no successful job of"), found["estimate"]
     assert found["costs"].startswith("Machine time: ") and "Per node" in found["costs"], found["costs"]
-    assert "still (blender_still)" in found["costs"] and "w-dash" in found["costs"], found["costs"]
+    assert "still blender_still" in found["costs"] and "w-dash" in found["costs"], found["costs"]
     provenance = found["provenance"]
     import bpy
 

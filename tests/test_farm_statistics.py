@@ -260,3 +260,22 @@ def test_an_upload_with_bad_provenance_is_refused_naming_it(farm, rendered):
     reply = server.call("POST", "/api/jobs/job-x/assets?worker_id=w&role=r&provenance=%5B1%5D", tokens["worker"],
                         data=b"x", headers={"X-Sha256": "0" * 64})
     assert reply.status_code == 422 and "query 'provenance': must be a JSON object" in reply.text, reply.text
+
+
+def test_metrics_count_live_workers_by_tag_once_workers_have_tags(tmp_path: Path):
+    """The tag hook: a `tags` column on workers (a JSON list or comma-separated) becomes labels."""
+    from server_bridge import metrics
+    from server_bridge.db import Store
+
+    store = Store(tmp_path / "farm.sqlite")
+    with store.tx() as c:
+        if "tags" not in {row["name"] for row in c.execute("PRAGMA table_info(workers)")}:
+            c.execute("ALTER TABLE workers ADD COLUMN tags TEXT")
+        for worker_id, tags, seen in (("w1", '["studio-a", "big-memory"]', time.time()), ("w2", "studio-a", time.time()),
+                                      ("w3", '["studio-b"]', time.time() - 3600)):  # w3: gone
+            c.execute("INSERT INTO workers (id, name, token_id, caps, capabilities, registered_at, last_seen, tags) "
+                      "VALUES (?, ?, 't', 1, '[\"bpy\"]', ?, ?, ?)", (worker_id, worker_id, seen, seen, tags))
+    families = {f.name: f for f in text_string_to_metric_families(metrics.scrape(store).decode())}
+    by_tag = {s.labels["tag"]: s.value for s in families["hartomat_workers_live_by_tag"].samples}
+    assert by_tag == {"studio-a": 2, "big-memory": 1}
+    assert [s.value for s in families["hartomat_workers_live_by_capability"].samples] == [2]

@@ -6,9 +6,9 @@ const short = (sha) => (sha ? sha.slice(0, 12) : '—');
 
 function CostTable({ caption, rows, name }) {
   if (!rows.length) return null;
-  return html`<table class="costs"><caption>${caption}</caption>
+  return html`<div class="scroll"><table class="costs"><caption>${caption}</caption>
     <thead><tr><th scope="col">${caption.replace('Per ', '')}</th><th scope="col">Runs</th><th scope="col">Wall</th><th scope="col">CPU</th></tr></thead>
-    <tbody>${rows.map((r) => html`<tr key=${name(r)}><td>${name(r)}</td><td>${r.runs}</td><td>${duration(r.wall_s)}</td><td>${duration(r.cpu_s)}</td></tr>`)}</tbody></table>`;
+    <tbody>${rows.map((r) => html`<tr key=${JSON.stringify(r)}><td>${name(r)}</td><td>${r.runs}</td><td>${duration(r.wall_s)}</td><td>${duration(r.cpu_s)}</td></tr>`)}</tbody></table></div>`;
 }
 
 export function Estimate({ estimate }) {
@@ -26,7 +26,7 @@ export function OrderCosts({ order }) {
     <summary>Machine time: ${duration(stats.total.wall_s)} wall, ${duration(stats.total.cpu_s)} CPU in ${stats.total.runs} run${stats.total.runs === 1 ? '' : 's'}</summary>
     <div class="cost-tables">
       <${CostTable} caption="Per line" rows=${stats.lines} name=${(r) => products[r.line_id] || r.line_id} />
-      <${CostTable} caption="Per node" rows=${stats.nodes} name=${(r) => `${r.node_id} (${r.step || '?'})`} />
+      <${CostTable} caption="Per node" rows=${stats.nodes} name=${(r) => html`${r.node_id} <span class="muted">${r.step || '?'}</span>`} />
       <${CostTable} caption="Per worker" rows=${stats.workers} name=${(r) => r.name} />
     </div></details>`;
 }
