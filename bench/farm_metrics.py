@@ -9,7 +9,7 @@ real `hartomat serve` on 127.0.0.1 answers, with a metrics token:
 - `GET /api/orders/{id}` with its statistics, and `GET /api/stats?output_type=still&since=7d`,
 each median, p90 and worst of N rounds, client-side on loopback (HTTP included).
 
-Usage: .venv/bin/python bench/farm_metrics.py [--rounds 50] [--write]
+Usage: .venv/bin/python bench/farm_metrics.py [--rounds 50] [--write]   (two runs, both reported)
 (--write replaces `## Metrics` in docs/performance.md)
 """
 
@@ -108,54 +108,66 @@ def spread(times: list[float]) -> str:
     return f"{statistics.median(times):.1f} ms | {p90:.1f} ms | {max(times):.1f} ms"
 
 
-def main() -> None:
+def measure(rounds: int) -> dict[str, Any]:
+    """One run: a fresh store, a fresh server, every route timed `rounds` times."""
     from prometheus_client.parser import text_string_to_metric_families
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=50, help="requests per route")
-    parser.add_argument("--write", action="store_true", help="replace `## Metrics` in docs/performance.md")
-    args = parser.parse_args()
     data = Path(tempfile.mkdtemp(prefix="hartomat-bench-metrics-"))
     try:
         started = time.perf_counter()
         jobs = fill(data)
         filled_s = time.perf_counter() - started
         tok = token(data, "metrics")
-        submit = token(data, "admin", "bench-admin")
+        admin = token(data, "admin", "bench-admin")
         server = FarmServer(data).start()
         try:
             load = os.getloadavg()
-            scrape, reply = timed(server, tok, "/metrics", args.rounds)
+            scrape, reply = timed(server, tok, "/metrics", rounds)
             families = {f.name: f for f in text_string_to_metric_families(reply.text)}
             counted = sum(s.value for s in families["hartomat_jobs"].samples)
             assert counted == jobs, (counted, jobs)
-            order, _ = timed(server, submit, "/api/orders/ord-bench-01234", args.rounds)
-            summary, _ = timed(server, submit, "/api/stats?output_type=still&since=7d", args.rounds)
+            order, _ = timed(server, admin, "/api/orders/ord-bench-01234", rounds)
+            summary, _ = timed(server, admin, "/api/stats?output_type=still&since=7d", rounds)
         finally:
             server.stop()
     finally:
         shutil.rmtree(data, ignore_errors=True)
-    verdict = "met" if statistics.median(scrape) < 50 else "NOT met"
+    return {"jobs": jobs, "filled_s": filled_s, "load": load, "scrape": scrape, "order": order, "summary": summary,
+            "bytes": len(reply.text), "families": len(families)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=50, help="requests per route")
+    parser.add_argument("--write", action="store_true", help="replace `## Metrics` in docs/performance.md")
+    args = parser.parse_args()
+    runs = [measure(args.rounds) for _ in range(2)]
+    first = runs[0]
+    rows = "\n".join(
+        f"| {n + 1} | {r['load'][0]:.1f} | `GET /metrics` ({r['bytes']:,} bytes, {r['families']} families) | {spread(r['scrape'])} |\n"
+        f"| {n + 1} | {r['load'][0]:.1f} | `GET /api/orders/ID` (4 lines, with statistics) | {spread(r['order'])} |\n"
+        f"| {n + 1} | {r['load'][0]:.1f} | `GET /api/stats?output_type=still&since=7d` | {spread(r['summary'])} |"
+        for n, r in enumerate(runs))
+    verdict = "met" if all(statistics.median(r["scrape"]) < 50 for r in runs) else "NOT met"
     text = f"""## Metrics
 
-Command: `.venv/bin/python bench/farm_metrics.py --write` (a real `hartomat serve` on 127.0.0.1,
-{args.rounds} requests per route, client-side times on loopback, HTTP included). The store: {jobs:,} jobs in
-{ORDERS:,} orders of {LINES} lines over three output types, in every status; a run with 8 node
-results for each claimed job, the duration histograms its reports counted, 20 live workers
-({filled_s:.1f} s to write). No cache serves these answers: every scrape reads the store.
+Command: `.venv/bin/python bench/farm_metrics.py --write` (two runs, each a fresh store and a fresh
+real `hartomat serve` on 127.0.0.1; {args.rounds} requests per route, client-side times on loopback,
+HTTP included). The store: {first['jobs']:,} jobs in {ORDERS:,} orders of {LINES} lines over three output
+types, in every status; a run with 8 node results for each claimed job, the duration histograms its
+reports counted, 20 live workers (written in {first['filled_s']:.1f} s). No cache serves these answers:
+every request reads the store.
 
-Machine: {machine()}; load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1/5/15 min) as it
-started: the machine is shared with other sessions, so treat small differences as noise.
+Machine: {machine()}, shared with other sessions while this ran: the load average (1 min) as each run
+started is in the table, so treat small differences as noise.
 
-| route | median | p90 | worst |
-|---|---:|---:|---:|
-| `GET /metrics` ({len(reply.text):,} bytes, {len(families)} families) | {spread(scrape)} |
-| `GET /api/orders/ID` (4 lines, with statistics) | {spread(order)} |
-| `GET /api/stats?output_type=still&since=7d` | {spread(summary)} |
+| run | load | route | median | p90 | worst |
+|---:|---:|---|---:|---:|---:|
+{rows}
 
 `/metrics` reads grouped counts (jobs by status and output type, orders by status), the live
 workers, and the duration histograms' bucket rows (`farm_histograms`, counted as runs report),
-so it never scans the run records. Target: a scrape at 10,000 jobs under 50 ms: {verdict}.
+so it never scans the run records. Target: a scrape at 10,000 jobs under 50 ms (median): {verdict}.
 """
     print(text)
     if args.write:

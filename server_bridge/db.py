@@ -166,13 +166,14 @@ CREATE INDEX media_assets_order ON media_assets(order_id);
 
 # v8: render statistics (each node's wall and process CPU seconds, a run's CPU seconds as its
 # worker measured them), the provenance of each media asset (server_bridge/provenance.py), and
-# counters that outlive what they count (farm-cache hits and misses, for /metrics).
+# counters that outlive what they count (farm-cache hits and misses, for /metrics); /metrics counts
+# jobs by status and output type from an index.
 STATS_PROVENANCE_V8 = """
 ALTER TABLE node_results ADD COLUMN wall_s REAL;
 ALTER TABLE node_results ADD COLUMN cpu_s REAL;
 ALTER TABLE runs ADD COLUMN cpu_s REAL;
 ALTER TABLE media_assets ADD COLUMN provenance TEXT;
-CREATE INDEX runs_finished ON runs(finished_at) WHERE finished_at IS NOT NULL;
+CREATE INDEX jobs_status_type ON jobs(status, output_type);
 CREATE TABLE farm_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE farm_histograms (
     name TEXT NOT NULL, label TEXT NOT NULL, bucket INTEGER NOT NULL, count INTEGER NOT NULL, total REAL NOT NULL,
