@@ -171,9 +171,10 @@ def estimate(store: Store, order_id: str) -> dict[str, Any] | None:
 
 
 def _recent_median(store: Store, output_type: str, kind: str) -> float | None:
-    rows = store.all("SELECT r.finished_at - r.started_at AS wall FROM runs r JOIN jobs j ON j.id = r.job_id "
-                     "WHERE j.output_type = ? AND j.kind = ? AND r.status = ? ORDER BY r.finished_at DESC LIMIT ?",
-                     output_type, kind, RunStatus.SUCCEEDED, HISTORY_JOBS)
+    rows = store.all("SELECT r.finished_at - r.started_at AS wall FROM jobs j JOIN runs r ON r.job_id = j.id "
+                     "WHERE j.status = ? AND j.output_type = ? AND j.kind = ? AND r.status = ? "
+                     "ORDER BY r.finished_at DESC LIMIT ?",  # j.status: the (status, output_type) index
+                     JobStatus.SUCCEEDED, output_type, kind, RunStatus.SUCCEEDED, HISTORY_JOBS)
     return quantile([r["wall"] for r in rows], 0.5)
 
 
