@@ -108,6 +108,23 @@ def spread(times: list[float]) -> str:
     return f"{statistics.median(times):.1f} ms | {p90:.1f} ms | {max(times):.1f} ms"
 
 
+def in_process(data: Path, rounds: int) -> tuple[list[float], list[float]]:
+    """The scrape's own work (store reads and text), without HTTP: metrics.scrape on the store;
+    wall and CPU ms (CPU does not grow with the machine's load)."""
+    from server_bridge import metrics
+    from server_bridge.db import Store
+
+    store = Store(data / "farm.sqlite")
+    wall, cpu = [], []
+    for _ in range(rounds):
+        started, used = time.perf_counter(), time.process_time()
+        metrics.scrape(store)
+        wall.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - used) * 1000)
+    store.close()
+    return wall, cpu
+
+
 def measure(rounds: int) -> dict[str, Any]:
     """One run: a fresh store, a fresh server, every route timed `rounds` times."""
     from prometheus_client.parser import text_string_to_metric_families
@@ -130,9 +147,10 @@ def measure(rounds: int) -> dict[str, Any]:
             summary, _ = timed(server, admin, "/api/stats?output_type=still&since=7d", rounds)
         finally:
             server.stop()
+        inside = in_process(data, rounds)
     finally:
         shutil.rmtree(data, ignore_errors=True)
-    return {"jobs": jobs, "filled_s": filled_s, "load": load, "scrape": scrape, "order": order, "summary": summary,
+    return {"inside": inside, "jobs": jobs, "filled_s": filled_s, "load": load, "scrape": scrape, "order": order, "summary": summary,
             "bytes": len(reply.text), "families": len(families)}
 
 
@@ -145,6 +163,8 @@ def main() -> None:
     first = runs[0]
     rows = "\n".join(
         f"| {n + 1} | {r['load'][0]:.1f} | `GET /metrics` ({r['bytes']:,} bytes, {r['families']} families) | {spread(r['scrape'])} |\n"
+        f"| {n + 1} | {r['load'][0]:.1f} | `metrics.scrape(store)` in process (no HTTP), wall | {spread(r['inside'][0])} |\n"
+        f"| {n + 1} | {r['load'][0]:.1f} | `metrics.scrape(store)` in process, CPU | {spread(r['inside'][1])} |\n"
         f"| {n + 1} | {r['load'][0]:.1f} | `GET /api/orders/ID` (4 lines, with statistics) | {spread(r['order'])} |\n"
         f"| {n + 1} | {r['load'][0]:.1f} | `GET /api/stats?output_type=still&since=7d` | {spread(r['summary'])} |"
         for n, r in enumerate(runs))
