@@ -286,11 +286,12 @@ def _complete(c: sqlite3.Connection, worker_id: str, job_id: str, status: str, e
         raise QueueError(f"job {job_id!r} is not held by worker {worker_id!r}")
     if job["cancel_requested"]:  # the cancel was acknowledged to the order system: it wins
         status = JobStatus.CANCELLED
-    c.execute("UPDATE runs SET status = ?, fell_back = ?, summary = ?, parity = ?, error = ?, finished_at = ? "
-              "WHERE id = ?", (status, int(bool(report.get("fell_back"))), json.dumps(report.get("summary")),
-                               json.dumps(report["parity"]) if report.get("parity") else None, error, now(),
-                               job["run_id"]))
-    stats.record(c, job, status, report)
+    run = c.execute("UPDATE runs SET status = ?, fell_back = ?, summary = ?, parity = ?, error = ?, finished_at = ?, "
+                    "cpu_s = ? WHERE id = ? RETURNING finished_at - started_at AS wall",
+                    (status, int(bool(report.get("fell_back"))), json.dumps(report.get("summary")),
+                     json.dumps(report["parity"]) if report.get("parity") else None, error, now(),
+                     stats.seconds(report.get("cpu_s")), job["run_id"])).fetchall()
+    stats.record(c, job, status, report, run[0]["wall"] if run else None)
     if status == JobStatus.SUCCEEDED:
         jobstate.move(c, job_id, JobStatus.SUCCEEDED, held_by=worker_id, error=None)
         c.execute("UPDATE media_assets SET committed = 1 WHERE run_id = ?", (job["run_id"],))

@@ -28,7 +28,7 @@ PERIOD = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
 PERIOD_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
-def _seconds(value: Any) -> float | None:
+def seconds(value: Any) -> float | None:
     """A reported duration: a finite, non-negative number, else nothing (never trusted blindly)."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
         return None
@@ -43,33 +43,29 @@ def observe(c: sqlite3.Connection, name: str, label: str, seconds: float) -> Non
               "DO UPDATE SET count = count + 1, total = total + excluded.total", (name, label, bucket, seconds))
 
 
-def record(c: sqlite3.Connection, job: Any, status: str, report: dict[str, Any]) -> None:
-    """Keep a report's figures on its run (the job's CPU seconds, each node's wall and CPU) and
-    count its durations into the histograms."""
-    run_id = job["run_id"]
-    c.execute("UPDATE runs SET cpu_s = ? WHERE id = ?", (_seconds(report.get("cpu_s")), run_id))
-    if status == JobStatus.SUCCEEDED:
-        run = c.execute("SELECT finished_at - started_at AS wall FROM runs WHERE id = ?", (run_id,)).fetchone()
-        if run is not None and run["wall"] is not None:
-            observe(c, JOB_SECONDS, job["output_type"], max(0.0, run["wall"]))
+def record(c: sqlite3.Connection, job: Any, status: str, report: dict[str, Any], wall: float | None) -> None:
+    """Keep a report's per-node figures (wall and CPU seconds) on its run and count its durations
+    into the histograms (`wall`: the run's, which the caller just closed; its CPU seconds the
+    caller stored with it)."""
+    if status == JobStatus.SUCCEEDED and wall is not None:
+        observe(c, JOB_SECONDS, job["output_type"], max(0.0, wall))
     summary = report.get("summary")
     if not isinstance(summary, dict):
         return
-    t = now()
+    t, rows = now(), []
     for group in ("legacy_nodes", "nodes"):
         nodes = summary.get(group)
         for node_id, node in (nodes.items() if isinstance(nodes, dict) else ()):
-            if not isinstance(node, dict):
-                continue
-            wall = _seconds(node.get("duration"))
-            if wall is not None:
-                observe(c, NODE_SECONDS, str(node.get("step") or "")[:128], wall)
-            c.execute("INSERT INTO node_results (run_id, node_id, step, status, updated_at, wall_s, cpu_s) "
-                      "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(run_id, node_id) DO UPDATE SET "
-                      "wall_s = excluded.wall_s, cpu_s = excluded.cpu_s, step = coalesce(step, excluded.step)",
-                      (run_id, str(node_id)[:128], str(node.get("step") or "")[:128] or None,
-                       str(node.get("status") or "")[:32], t, wall,
-                       _seconds(node.get("cpu"))))
+            if isinstance(node, dict):
+                rows.append((job["run_id"], str(node_id)[:128], str(node.get("step") or "")[:128] or None,
+                             str(node.get("status") or "")[:32], t, seconds(node.get("duration")),
+                             seconds(node.get("cpu"))))
+    c.executemany("INSERT INTO node_results (run_id, node_id, step, status, updated_at, wall_s, cpu_s) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(run_id, node_id) DO UPDATE SET "
+                  "wall_s = excluded.wall_s, cpu_s = excluded.cpu_s, step = coalesce(step, excluded.step)", rows)
+    for row in rows:
+        if row[5] is not None:
+            observe(c, NODE_SECONDS, row[2] or "", row[5])
 
 
 def _rounded(row: dict[str, Any]) -> dict[str, Any]:
