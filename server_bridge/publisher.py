@@ -13,6 +13,7 @@ from typing import Any
 
 from engine.model.artifacts import Artifact
 from engine.model.publishing import MediaAsset, artifact_fingerprint
+from engine.render.media_tags import MediaTagError
 
 from . import provenance
 from .client import FarmClient
@@ -39,7 +40,7 @@ class RemotePublisher:
             record = provenance.for_asset(self.provenance, artifact, node_id) if self.provenance else None
             folder = self.stamp_dir / f"{len(self.assets):04d}"
             records = [self.client.upload_asset(self.job_id, self.worker_id,
-                                                provenance.stamp(member, record, folder) if record else member,
+                                                self._stamped(member, record, folder) if record else member,
                                                 role, str(artifact.kind), primary and index == 0, node_id, record)
                        for index, member in enumerate(members)]
             first = records[0]
@@ -52,3 +53,12 @@ class RemotePublisher:
                                order_line_id=self.order_line_id, files=list(artifact.files))
             self.assets[key] = asset
             return asset
+
+    def _stamped(self, member: Path, record: dict[str, Any], folder: Path) -> Path:
+        """The file with its provenance written in; a file that is not the PNG or MP4 its name
+        says is uploaded as it is (the record still goes with it), with a log line."""
+        try:
+            return provenance.stamp(member, record, folder)
+        except MediaTagError as exc:
+            self.log(f"provenance not written into {member.name}: {exc}")
+            return member
