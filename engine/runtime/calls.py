@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import resource
 import sys
 import time
 import traceback
@@ -115,6 +114,10 @@ def invoke(executor: Callable[..., Any], call: NodeCall, log: NodeLog) -> Any:
 def process_cpu() -> float:
     """CPU seconds of this process (every thread, so a Cycles render's threads count) and of its
     children that have ended (an encoder, a browser): what a node costs in machine time."""
+    try:
+        import resource  # POSIX only: on Windows a node's ended children are not counted
+    except ImportError:
+        return time.process_time()
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return time.process_time() + children.ru_utime + children.ru_stime
 
