@@ -74,6 +74,8 @@ class CompleteRequest(WorkerRef):
     status: Literal[JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED]  # the terminal statuses a report may give
     error: str | None = Field(None, max_length=20000)
     fell_back: bool = False
+    cpu_s: float | None = Field(None, ge=0, allow_inf_nan=False,
+                                description="CPU seconds the job used on the worker (its nodes' other processes too)")
     summary: dict[str, Any] | None = None
     parity: dict[str, Any] | None = None
     rerun_parts: list[str] = Field(default_factory=list, max_length=10000,

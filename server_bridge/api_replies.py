@@ -170,6 +170,9 @@ class LineAsset(Reply):
     sha256: str
     size: int
     is_primary: bool
+    provenance: dict[str, Any] | None = Field(None, description="what made it: Blender or bpy (version, build), "
+                                              "Cycles device and denoiser, OCP/OCCT, HartOMat, worker, digests of "
+                                              "the frozen workflow and overrides")
 
 
 class OrderLine(Reply):
@@ -186,6 +189,28 @@ class OrderLine(Reply):
     assets: list[LineAsset]
 
 
+class CostRow(Reply):
+    """Wall and CPU seconds summed over finished runs (of a line, a node or a worker)."""
+    runs: int
+    wall_s: float
+    cpu_s: float
+
+
+class OrderStatistics(Reply):
+    total: CostRow
+    lines: list[CostRow] = Field(description="per line (line_id)")
+    nodes: list[CostRow] = Field(description="per node (node_id, step)")
+    workers: list[CostRow] = Field(description="per worker (worker_id, name)")
+
+
+class Estimate(Reply):
+    remaining_s: float | None = Field(description="seconds the order still needs; null when it cannot be told")
+    live_workers: int
+    jobs_left: int
+    history_jobs: int
+    why: str | None
+
+
 class Order(Reply):
     id: str
     status: OrderStatus
@@ -195,6 +220,8 @@ class Order(Reply):
     chunks: Chunks
     webhook: Webhook
     lines: list[OrderLine]
+    statistics: OrderStatistics | None = None
+    estimate: Estimate | None = None
 
 
 class CancelledOrder(Reply):
@@ -329,6 +356,21 @@ class CacheStats(Reply):
     hits: int
     max_bytes: int
     steps: dict[str, int]
+
+
+class Spread(Reply):
+    median: float | None
+    p90: float | None
+
+
+class FarmStats(Reply):
+    output_type: str
+    since_s: float
+    jobs: int = Field(description="jobs of the output type that succeeded in the period")
+    wall_s: Spread = Field(description="a job's wall seconds, all its runs")
+    cpu_s: Spread = Field(description="a job's CPU seconds, all its runs")
+    cpu_hours: float
+    wall_hours: float
 
 
 # --- dashboard -----------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """API tokens with roles; only a token's sha256 is stored, so a leaked database leaks no token.
 
 Roles: `submit` (orders), `worker` (claim and report), `admin` (output types, workflows,
-tokens, and everything a submitter may do).
+tokens, and everything a submitter may do), `metrics` (reads /metrics, nothing else).
 """
 
 from __future__ import annotations

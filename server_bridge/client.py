@@ -6,6 +6,7 @@ token is refused, or what the server said was wrong with the request.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import time
@@ -308,9 +309,11 @@ class FarmClient:
         return send() if once else self._retrying(send)
 
     def upload_asset(self, job_id: str, worker_id: str, path: Path, role: str, kind: str, primary: bool,
-                     node_id: str) -> dict[str, Any]:
+                     node_id: str, provenance: dict[str, Any] | None = None) -> dict[str, Any]:
         params = {"worker_id": worker_id, "role": role, "name": path.name, "kind": kind,
                   "primary": str(primary).lower(), "node_id": node_id}
+        if provenance is not None:
+            params["provenance"] = json.dumps(provenance, sort_keys=True, separators=(",", ":"))
         return self._upload(f"/api/jobs/{job_id}/assets", path, params)
 
     def upload_part(self, job_id: str, worker_id: str, path: Path, meta: dict[str, Any]) -> dict[str, Any]:
@@ -343,6 +346,11 @@ class FarmClient:
 
     def cache_put(self, key: str, manifest: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = self._json("PUT", f"/api/cache/entries/{key}", json=manifest)
+        return result
+
+    def farm_stats(self, output_type: str, since: str) -> dict[str, Any]:
+        """Median and p90 of a job's wall and CPU seconds, CPU-hours, of an output type since `since` (7d)."""
+        result: dict[str, Any] = self._json("GET", "/api/stats", params={"output_type": output_type, "since": since})
         return result
 
     def cache_stats(self) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from engine.model.vocabulary import JobStatus, OrderStatus, Role
 
-from . import orders
+from . import orders, stats
 from .api_replies import DashboardOrder, DashboardOrders, Me
 from .auth import Principal
 from .db import Store, loads
@@ -142,7 +142,7 @@ def thumbnail(files: FileStore, found: str | None) -> dict[str, Any]:
 def order_detail(store: Store, order_id: str) -> dict[str, Any]:
     """The order's status (as `GET /api/orders/{id}`) and, per line, every job (chunks too) with
     its latest run's nodes, and the frozen workflow the line runs, for the graph."""
-    status = orders.order_status(store, order_id)
+    status = stats.with_stats(store, orders.order_status(store, order_id))
     for line in status["lines"]:
         row = store.one("SELECT d.document FROM order_lines l JOIN workflow_documents d "
                         "ON d.sha256 = l.workflow_sha256 WHERE l.id = ?", line["id"])

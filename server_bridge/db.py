@@ -182,11 +182,27 @@ INSERT OR IGNORE INTO file_owners SELECT f.sha256, '', f.size, f.created_at FROM
     AND NOT EXISTS (SELECT 1 FROM cache_files c WHERE c.sha256 = f.sha256)
 """
 
+# v9: render statistics (each node's wall and process CPU seconds, a run's CPU seconds as its
+# worker measured them), the provenance of each media asset (server_bridge/provenance.py), and
+# counters that outlive what they count (farm-cache hits and misses, for /metrics); /metrics counts
+# jobs by status and output type from an index.
+STATS_PROVENANCE_V9 = """
+ALTER TABLE node_results ADD COLUMN wall_s REAL;
+ALTER TABLE node_results ADD COLUMN cpu_s REAL;
+ALTER TABLE runs ADD COLUMN cpu_s REAL;
+ALTER TABLE media_assets ADD COLUMN provenance TEXT;
+CREATE INDEX jobs_status_type ON jobs(status, output_type);
+CREATE TABLE farm_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE farm_histograms (
+    name TEXT NOT NULL, label TEXT NOT NULL, bucket INTEGER NOT NULL, count INTEGER NOT NULL, total REAL NOT NULL,
+    PRIMARY KEY (name, label, bucket));
+"""
+
 
 Migration = str | Callable[[sqlite3.Connection], None]
 # index = schema version reached after applying it; append, never edit.
 MIGRATIONS: list[Migration] = [SCHEMA_V1, SCHEMA_V2, FROZEN_LINES_V3, freeze_lines_of_older_orders, FAN_OUT_V5,
-                               CACHE_V6, DASHBOARD_INDEXES_V7, FILE_OWNERS_V8]
+                               CACHE_V6, DASHBOARD_INDEXES_V7, FILE_OWNERS_V8, STATS_PROVENANCE_V9]
 
 
 def new_id(prefix: str) -> str:

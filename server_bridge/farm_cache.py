@@ -38,15 +38,21 @@ def lookup(store: Store, files: FileStore, key: str) -> dict[str, Any] | None:
     """The entry's manifest on a hit (counted, made most recent); None on a miss. An entry whose
     files vanished from disk is dropped."""
     row = store.one("SELECT manifest FROM cache_entries WHERE key = ?", key)
-    if row is None:
-        return None
-    manifest: dict[str, Any] = loads(row["manifest"], {})
-    if not all(files.has(sha) for sha in manifest_files(manifest)):
+    manifest: dict[str, Any] = loads(row["manifest"], {}) if row is not None else {}
+    if row is not None and not all(files.has(sha) for sha in manifest_files(manifest)):
         drop(store, files, [key])
-        return None
+        row = None
     with store.tx() as c:
-        c.execute("UPDATE cache_entries SET last_used = ?, hits = hits + 1 WHERE key = ?", (now(), key))
-    return manifest
+        if row is not None:
+            c.execute("UPDATE cache_entries SET last_used = ?, hits = hits + 1 WHERE key = ?", (now(), key))
+        count(c, "cache_hits" if row is not None else "cache_misses")
+    return manifest if row is not None else None
+
+
+def count(c: Any, name: str, by: int = 1) -> None:
+    """Add to one of the farm's lasting counters (farm_counters: never reset, read by /metrics)."""
+    c.execute("INSERT INTO farm_counters VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + ?",
+              (name, by, by))
 
 
 def put(store: Store, files: FileStore, key: str, step: str, manifest: dict[str, Any],

@@ -1,4 +1,4 @@
-"""The gate every `/api/` request passes before the app sees it (an ASGI middleware).
+"""The gate every `/api/` request (and `/metrics`) passes before the app sees it (an ASGI middleware).
 
 In order: the test-mode fault switch; the bearer token, resolved from the headers alone so a
 caller without a valid token is answered 401 before one byte of its body is read; then the body
@@ -44,7 +44,7 @@ class RequestGuard:
         self.streamed, self.faults = streamed, faults
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+        if scope["type"] != "http" or not (scope["path"].startswith("/api/") or scope["path"] == "/metrics"):
             await self.app(scope, receive, send)
             return
         fault = self.faults.answer(scope["path"]) if self.faults else None

@@ -212,7 +212,7 @@ def order_status(store: Store, order_id: str) -> dict[str, Any]:
             part["label"] = loads(part.pop("part"), {}).get("label", "")
         run = store.one("SELECT fell_back, parity IS NOT NULL AS has_parity FROM runs WHERE job_id = ? "
                         "AND status = ? ORDER BY started_at DESC LIMIT 1", job["id"], RunStatus.SUCCEEDED) if job else None
-        assets = store.all("SELECT id, role, kind, name, sha256, size, is_primary FROM media_assets "
+        assets = store.all("SELECT id, role, kind, name, sha256, size, is_primary, provenance FROM media_assets "
                            "WHERE order_line_id = ? AND committed = 1 ORDER BY created_at", line["id"])
         lines.append({"id": line["id"], "product": line["product"], "output_type": line["output_type"],
                       "step_sha256": line["step_sha256"], "overrides": loads(line["overrides"], {}),
@@ -220,7 +220,8 @@ def order_status(store: Store, order_id: str) -> dict[str, Any]:
                       "chunks": {"done": sum(p["status"] == JobStatus.SUCCEEDED for p in parts), "total": len(parts)},
                       "parts": parts, "prep": dict(prep) if prep else None,
                       "fell_back": bool(run and run["fell_back"]),
-                      "assets": [{**dict(a), "is_primary": bool(a["is_primary"])} for a in assets]})
+                      "assets": [{**dict(a), "is_primary": bool(a["is_primary"]),
+                                  "provenance": loads(a["provenance"])} for a in assets]})
     webhook = {"url": order["webhook_url"], "status": order["webhook_status"],
                "attempts": order["webhook_attempts"], "error": order["webhook_error"]}
     status = {"id": order["id"], "status": order["status"], "created_at": order["created_at"],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,10 +22,11 @@ from engine.model.vocabulary import (
     RunStatus,
 )
 
-from . import jobstate
+from . import jobstate, stats
 from .auth import Principal
 from .catalog import caps_mask
-from .db import Store, loads, new_id, now
+from .db import Store, document_sha256, loads, new_id, now
+from .metrics import CLAIM_SECONDS
 from .orders import roll_up, settle_assemble
 
 MAX_FAILURES = 3  # a job that fails this often (on different workers while there are others) fails for good
@@ -68,6 +70,7 @@ def claim(store: Store, worker: Any, lease_s: float) -> dict[str, Any] | None:
 
 
 def _claim(c: sqlite3.Connection, store: Store, worker: Any, lease_s: float) -> dict[str, Any] | None:
+    started = time.perf_counter()
     run_id = new_id("run")
     _seen(c, store, worker["id"])
     job = jobstate.claim_next(c, worker["id"], worker["caps"], run_id, lease_s)
@@ -76,7 +79,9 @@ def _claim(c: sqlite3.Connection, store: Store, worker: Any, lease_s: float) -> 
     c.execute("INSERT INTO runs (id, job_id, worker_id, status, mode, started_at) VALUES (?, ?, ?, ?, ?, ?)",
               (run_id, job["id"], worker["id"], RunStatus.RUNNING, job["mode"], now()))
     roll_up(c, job["order_id"])  # the order's first claim makes it running (one lookup: a job runs)
-    return job_payload(store, job, lease_s)
+    payload = job_payload(store, job, lease_s)
+    CLAIM_SECONDS.observe(time.perf_counter() - started)
+    return payload
 
 
 SEEN_EVERY_S = 5.0  # last_seen only tells live workers (waiting.LIVE_S) from gone ones
@@ -97,7 +102,8 @@ def job_payload(store: Store, job: Any, lease_s: float) -> dict[str, Any]:
     workflow document, merged overrides, fallback flag; mode from the job; the STEP file.
     The document and overrides stay the JSON text they were stored as (routes.common.PayloadResponse)."""
     row = store.one(
-        "SELECT l.id, l.product, l.step_sha256, l.family, l.run_overrides, l.legacy_fallback, d.document, "
+        "SELECT l.id, l.product, l.step_sha256, l.family, l.run_overrides, l.legacy_fallback, l.workflow_sha256, "
+        "d.document, "
         "f.size, f.name FROM order_lines l JOIN workflow_documents d ON d.sha256 = l.workflow_sha256 "
         "LEFT JOIN files f ON f.sha256 = l.step_sha256 WHERE l.id = ?", job["order_line_id"])
     if row is None:
@@ -107,6 +113,7 @@ def job_payload(store: Store, job: Any, lease_s: float) -> dict[str, Any]:
             "family": row["family"], "mode": job["mode"], "legacy_fallback": bool(row["legacy_fallback"]),
             "overrides": orjson.Fragment(row["run_overrides"] or "{}"), "workflow": orjson.Fragment(row["document"]),
             "step_file": {"sha256": row["step_sha256"], "size": row["size"], "name": row["name"]},
+            "workflow_sha256": row["workflow_sha256"], "overrides_sha256": document_sha256(row["run_overrides"] or "{}"),
             "lease_s": lease_s, "attempt": job["attempts"], **fan_out_payload(store, job)}
 
 
@@ -163,7 +170,8 @@ def heartbeat(store: Store, worker_id: str, job_id: str, lease_s: float, events:
         c.execute("UPDATE jobs SET lease_expires = ? WHERE id = ?", (t + lease_s, job_id))
         c.execute("UPDATE workers SET last_seen = ? WHERE id = ?", (t, worker_id))
         for event in events:
-            c.execute("INSERT INTO node_results VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(run_id, node_id) DO UPDATE "
+            c.execute("INSERT INTO node_results (run_id, node_id, step, status, fraction, message, updated_at) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(run_id, node_id) DO UPDATE "
                       "SET status = excluded.status, fraction = excluded.fraction, message = excluded.message, "
                       "step = coalesce(excluded.step, step), updated_at = excluded.updated_at",
                       (job["run_id"], str(event.get("node_id", "")), event.get("step"),
@@ -186,16 +194,30 @@ def add_asset(store: Store, worker_id: str, job_id: str, meta: dict[str, Any], s
         c.execute("INSERT OR IGNORE INTO files VALUES (?, ?, ?, ?)", (sha256, size, meta["name"], now()))
         existing = c.execute("SELECT * FROM media_assets WHERE order_line_id = ? AND role = ? AND sha256 = ?",
                              (job["order_line_id"], meta["role"], sha256)).fetchone()
+        record = _provenance(c, meta.get("provenance"), worker_id)
         if existing is not None:
-            c.execute("UPDATE media_assets SET run_id = ?, job_id = ? WHERE id = ? AND committed = 0",
-                      (job["run_id"], job_id, existing["id"]))
+            c.execute("UPDATE media_assets SET run_id = ?, job_id = ?, provenance = coalesce(?, provenance) "
+                      "WHERE id = ? AND committed = 0", (job["run_id"], job_id, record, existing["id"]))
             return {**dict(existing), "duplicate": True}
         asset_id = new_id("ast")
-        c.execute("INSERT INTO media_assets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
+        c.execute("INSERT INTO media_assets (id, order_id, order_line_id, job_id, run_id, node_id, role, kind, name, "
+                  "sha256, size, is_primary, committed, created_at, provenance) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
                   (asset_id, job["order_id"], job["order_line_id"], job_id, job["run_id"], meta.get("node_id"),
-                   meta["role"], meta.get("kind"), meta["name"], sha256, size, int(bool(meta.get("primary"))), now()))
+                   meta["role"], meta.get("kind"), meta["name"], sha256, size, int(bool(meta.get("primary"))), now(),
+                   record))
     row = store.one("SELECT * FROM media_assets WHERE id = ?", asset_id)
     return {**dict(row), "duplicate": False}  # type: ignore[arg-type]
+
+
+def _provenance(c: sqlite3.Connection, record: dict[str, Any] | None, worker_id: str) -> str | None:
+    """An upload's provenance as stored: the worker named as the server knows it (the one holding
+    the job), whatever the record says."""
+    if record is None:
+        return None
+    worker = c.execute("SELECT name FROM workers WHERE id = ?", (worker_id,)).fetchone()
+    return json.dumps({**record, "worker": {"id": worker_id, "name": worker["name"] if worker else worker_id}},
+                      sort_keys=True)
 
 
 def _streak(c: Any, worker_id: str, output_type: str, failed: bool) -> None:
@@ -264,10 +286,12 @@ def _complete(c: sqlite3.Connection, worker_id: str, job_id: str, status: str, e
         raise QueueError(f"job {job_id!r} is not held by worker {worker_id!r}")
     if job["cancel_requested"]:  # the cancel was acknowledged to the order system: it wins
         status = JobStatus.CANCELLED
-    c.execute("UPDATE runs SET status = ?, fell_back = ?, summary = ?, parity = ?, error = ?, finished_at = ? "
-              "WHERE id = ?", (status, int(bool(report.get("fell_back"))), json.dumps(report.get("summary")),
-                               json.dumps(report["parity"]) if report.get("parity") else None, error, now(),
-                               job["run_id"]))
+    run = c.execute("UPDATE runs SET status = ?, fell_back = ?, summary = ?, parity = ?, error = ?, finished_at = ?, "
+                    "cpu_s = ? WHERE id = ? RETURNING finished_at - started_at AS wall",
+                    (status, int(bool(report.get("fell_back"))), json.dumps(report.get("summary")),
+                     json.dumps(report["parity"]) if report.get("parity") else None, error, now(),
+                     stats.seconds(report.get("cpu_s")), job["run_id"])).fetchall()
+    stats.record(c, job, status, report, run[0]["wall"] if run else None)
     if status == JobStatus.SUCCEEDED:
         jobstate.move(c, job_id, JobStatus.SUCCEEDED, held_by=worker_id, error=None)
         c.execute("UPDATE media_assets SET committed = 1 WHERE run_id = ?", (job["run_id"],))

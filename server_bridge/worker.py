@@ -22,6 +22,7 @@ from typing import Any
 
 from engine.model.vocabulary import TERMINAL_JOB_STATUSES, Capability, JobKind, JobStatus, Mode, NodeStatus
 
+from . import provenance
 from .client import FarmClient, FarmError
 from .publisher import RemotePublisher
 
@@ -138,6 +139,15 @@ def run_with_runtime(ctx: JobContext) -> dict[str, Any]:
         ctx.log(f"handed {count} file(s) of {job['part']['label']} to the assemble job")
     return {"status": status, "error": result.error, "fell_back": result.fell_back,
             "summary": summary, "parity": _json_safe(result.parity) if result.parity else None}
+
+
+def job_cpu(own_s: float, summary: Any) -> float:
+    """A job's CPU seconds: this process's over the job, plus what its nodes used in other
+    processes (the pool, a helper), which this process's clock does not see."""
+    groups = [summary.get(g) or {} for g in ("nodes", "legacy_nodes")] if isinstance(summary, dict) else []
+    others = sum(n.get("cpu") or 0.0 for nodes in groups for n in nodes.values()
+                 if n.get("pid") not in (None, os.getpid()))
+    return round(max(0.0, own_s) + others, 4)
 
 
 def _json_safe(value: Any) -> Any:
@@ -295,8 +305,12 @@ class Worker:
         pulse = threading.Thread(target=self._heartbeats, args=(job_id, beat, stop), daemon=True)
         pulse.start()
         self.print(f"running {job_id} ({job['output_type']}, {job['mode']}, attempt {job['attempt']})")
+        from engine.runtime.calls import process_cpu
+
+        cpu = process_cpu()
         try:
             report = self._execute(job, workdir, beat, log, progress)
+            report["cpu_s"] = job_cpu(process_cpu() - cpu, report.get("summary"))
         finally:
             stop.set()
             pulse.join()
@@ -316,7 +330,9 @@ class Worker:
                  progress: Callable[[Any], None]) -> dict[str, Any]:
         try:
             step_path = self.client.download_step(job, self.worker_id, workdir / "input")
-            publisher = RemotePublisher(self.client, job["job_id"], self.worker_id, job["order_line_id"], log)
+            record = provenance.for_job(job, self.worker_id, self.name, self.overrides)
+            publisher = RemotePublisher(self.client, job["job_id"], self.worker_id, job["order_line_id"], log,
+                                        record, workdir / "stamped")
             ctx = JobContext(job=job, step_path=step_path, workdir=workdir, cache_dir=self.work_root / "cache",
                              store_path=self.work_root / "runs.sqlite", publisher=publisher, progress=progress,
                              cancel=lambda: beat.cancel or beat.lost or self.abandon, log=log,

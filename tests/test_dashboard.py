@@ -125,6 +125,14 @@ def test_dashboard_in_chromium_against_a_real_server_and_worker(bearing_step, si
     assert found["still"] == {"width": 48, "height": 48}
     assert found["still_node_status"] == "succeeded"
     assert "Duration" in found["panel"] and "Attempts" in found["panel"] and "Log tail" in found["panel"]
+    assert found["estimate"].startswith("Estimate: unknown (no successful job of"), found["estimate"]
+    assert found["costs"].startswith("Machine time: ") and "Per node" in found["costs"], found["costs"]
+    assert "still blender_still" in found["costs"] and "w-dash" in found["costs"], found["costs"]
+    provenance = found["provenance"]
+    import bpy
+
+    assert f"Blender {bpy.app.version_string} (bpy module, build {bpy.app.build_hash.decode()})" in provenance
+    assert "CYCLES on CPU, denoiser" in provenance and "w-dash" in provenance, provenance
     assert found["model"]["state"] == "ready" and "triangles" in found["model"]["caption"], found["model"]
     assert found["blocked_after"] == []
     assert "the server does not answer" in found["server_down"]

@@ -12,9 +12,9 @@ from farm_support import FarmServer, token
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-ROLES = ("submit", "worker", "admin")
+ROLES = ("submit", "worker", "admin", "metrics")
 SUBMIT = {"submit", "admin"}
-ALL = set(ROLES)
+ALL = {"submit", "worker", "admin"}  # every role but metrics, which may read /metrics only
 # Every route of the API and the roles allowed on it. The test below fails when the OpenAPI
 # document lists a route missing here, so a new endpoint cannot be left unprotected by accident.
 EXPECTED_ROLES: dict[tuple[str, str], set[str]] = {
@@ -59,6 +59,8 @@ EXPECTED_ROLES: dict[tuple[str, str], set[str]] = {
     ("get", "/api/me"): ALL,
     ("get", "/api/dashboard/orders"): SUBMIT,
     ("get", "/api/dashboard/orders/{order_id}"): SUBMIT,
+    ("get", "/metrics"): {"admin", "metrics"},
+    ("get", "/api/stats"): SUBMIT,
 }
 
 

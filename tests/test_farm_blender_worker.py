@@ -76,6 +76,19 @@ def test_blender_worker_with_deps_serves_a_still_and_a_turntable_order(blender, 
                                capture_output=True, text=True, check=True)
         stream = json.loads(probe.stdout)["streams"][0]
         assert stream["width"] == 64 and int(stream["nb_read_frames"]) == 4
+        # provenance: Debian's Blender 4.3 executable rendered them, on the CPU, without a denoiser
+        from engine.render.media_tags import mp4_comment, png_texts
+
+        render = next(a for a in orders["still"]["lines"][0]["assets"] if a["role"] == "primary_render")
+        record = render["provenance"]
+        assert record["blender"]["version"].startswith("4.3") and record["blender"]["host"] == "blender", record
+        assert record["render"]["device"] == "CPU" and record["render"]["denoiser"] is None, record
+        assert record["worker"]["id"] == workers[0]["id"] and record["ocp"]["occt"], record
+        assert json.loads(png_texts(image)["HartOMat-Provenance"]) == record
+        video = next(a for a in orders["turntable"]["lines"][0]["assets"] if a["role"] == "turntable_video")
+        assert json.loads(mp4_comment(videos[0]) or "{}") == video["provenance"]
+        still_stats = submitter.order(still)["statistics"]
+        assert next(n for n in still_stats["nodes"] if n["node_id"] == "still")["cpu_s"] > 0, still_stats
     finally:
         server.stop()
 

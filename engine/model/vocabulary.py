@@ -41,6 +41,7 @@ class Role(StrEnum):
     SUBMIT = "submit"
     WORKER = "worker"
     ADMIN = "admin"
+    METRICS = "metrics"  # reads /metrics only: what a Prometheus server is given
 
 
 class JobStatus(StrEnum):

@@ -204,7 +204,8 @@ def _image(call: NodeCall, settings: RenderSettings, stage: Stage, view: str) ->
     output.render_still(stage.scene, path)
     artifact = Artifact.from_file(ArtifactKind.IMAGE, path, role="primary_render",
                                   data={"width": settings.resolution_x, "height": settings.resolution_y, "view": view,
-                                        "denoised": stage.denoised, "samples": stage.samples})
+                                        "denoised": stage.denoised, "samples": stage.samples,
+                                        "render": render_setup.render_facts(stage.scene)})
     call.progress(1.0, f"wrote {path.name}")
     return artifact
 
@@ -320,13 +321,15 @@ def blender_turntable(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
     stage = _stage(call, settings.model_copy(update={"file_format": "PNG"}))
     start = _auto_view(call, stage, settings, (settings.elevation,))[0] if settings.view == "auto" else 0.0
     paths = _render_frames(call, settings, stage, frames, start)
-    return _turntable_outputs(call, settings, paths, frames, start)
+    from ..render.blender.render_setup import render_facts
+
+    return _turntable_outputs(call, settings, paths, frames, start, render_facts(stage.scene))
 
 
 def _turntable_outputs(call: NodeCall, settings: BlenderTurntableSettings, paths: list[Path],
-                       frames: range, start: float) -> dict[str, Artifact | list[Artifact]]:
+                       frames: range, start: float, render: dict[str, Any] | None) -> dict[str, Artifact | list[Artifact]]:
     """The video of `paths` (frames `frames` of the turn, starting at azimuth `start`) and, for a
-    chunk or on request, the frames."""
+    chunk or on request, the frames; `render` says how the frames were rendered (provenance)."""
     from ..render.blender import output
 
     chunked = len(frames) < settings.frame_count
@@ -337,12 +340,14 @@ def _turntable_outputs(call: NodeCall, settings: BlenderTurntableSettings, paths
                                      settings.video_format, (settings.resolution_x, settings.resolution_y))
     video = Artifact.from_file(ArtifactKind.VIDEO, video_path, role="turntable_video",
                                data={"frames": len(paths), "fps": settings.fps, "chunk": [frames.start, frames.stop],
-                                     "frame_count": settings.frame_count, "start_azimuth": start})
+                                     "frame_count": settings.frame_count, "start_azimuth": start,
+                                     "render": render})
     result: dict[str, Artifact | list[Artifact]] = {"video": video}
     if settings.keep_frames or chunked:
         result["frames"] = Artifact(kind=ArtifactKind.IMAGE_SET, path=str(call.workdir / "frames"),
                                     files=[str(p) for p in paths], role="turntable_frames",
-                                    data={"first": frames.start, "count": len(paths), "start_azimuth": start})
+                                    data={"first": frames.start, "count": len(paths), "start_azimuth": start,
+                                          "render": render})
     else:
         for path in paths:
             path.unlink()
@@ -368,7 +373,8 @@ def assemble_turntable(call: NodeCall, parts: list[Artifact]) -> dict[str, Artif
         raise _fail(call, "frames", f"the chunks lack frame(s) {missing[:10]} of {settings.frame_count}")
     paths = [Path(shutil.copyfile(by_frame[i], folder / f"frame_{i:04d}.png")) for i in range(settings.frame_count)]
     start = float(parts[0].data.get("start_azimuth", 0.0)) if parts else 0.0  # every chunk turns from it
-    return _turntable_outputs(call, settings, paths, range(settings.frame_count), start)
+    render = parts[0].data.get("render") if parts else None  # the chunks' renders (the same settings)
+    return _turntable_outputs(call, settings, paths, range(settings.frame_count), start, render)
 
 
 def _blend_name(call: NodeCall, settings: ExportBlendSettings) -> str:

@@ -111,6 +111,17 @@ def invoke(executor: Callable[..., Any], call: NodeCall, log: NodeLog) -> Any:
         return executor(call)
 
 
+def process_cpu() -> float:
+    """CPU seconds of this process (every thread, so a Cycles render's threads count) and of its
+    children that have ended (an encoder, a browser): what a node costs in machine time."""
+    try:
+        import resource  # POSIX only: on Windows a node's ended children are not counted
+    except ImportError:
+        return time.process_time()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
 def exit_with_parent(parent_pid: int, poll_s: float = 1.0) -> None:
     """Pool-worker initializer: leave when the run's process is gone (killed with SIGKILL, say),
     instead of lingering as an orphan."""
@@ -130,7 +141,7 @@ def execute_payload(payload: dict[str, Any]) -> dict[str, Any]:
     Used by pool processes and the helper interpreter. Returns outputs (artifact dicts), logs
     and an error record.
     """
-    started = time.time()
+    started, cpu = time.time(), process_cpu()
     log = NodeLog()
     result: dict[str, Any] = {"interpreter": sys.executable, "pid": os.getpid()}
     try:
@@ -170,6 +181,7 @@ def execute_payload(payload: dict[str, Any]) -> dict[str, Any]:
         result["error"] = error_record(exc)
     result["logs"] = log.lines
     result["duration"] = time.time() - started
+    result["cpu_s"] = process_cpu() - cpu
     return result
 
 

@@ -96,6 +96,9 @@ class NodeResult:
     started: float | None = None
     ended: float | None = None
     duration: float | None = None
+    # process CPU seconds over the attempt (every thread of the process that ran it, so a render's
+    # threads count; nodes running at once in one process each count the other's CPU too)
+    cpu: float | None = None
     logs: list[str] = field(default_factory=list)
     outputs: list[OutputRef] = field(default_factory=list)
     error: dict[str, Any] | None = None
@@ -167,6 +170,7 @@ def _node_summary(result: NodeResult) -> dict[str, Any]:
         "status": result.status,
         "attempt": result.attempt,
         "duration": result.duration,
+        "cpu": result.cpu,
         "interpreter": result.interpreter,
         "pid": result.pid,
         "cache_key": result.cache_key,

@@ -17,7 +17,7 @@ from ..model.artifacts import Artifact, ArtifactKind
 from ..model.capabilities import host_interpreter
 from ..model.context import NodeCall, WorkflowContext
 from ..model.vocabulary import NodeStatus
-from .calls import error_record, invoke, normalise_outputs
+from .calls import error_record, invoke, normalise_outputs, process_cpu
 from .capture import NodeLog
 from .session import RunSession
 
@@ -45,7 +45,7 @@ def run_inline(session: RunSession, ctx: WorkflowContext, spec: Any, inputs: dic
     from .options import ProgressEvent
 
     log = NodeLog()
-    started = time.monotonic()
+    started, cpu = time.monotonic(), process_cpu()
     deadline = started + timeout_s if timeout_s else None
     call = NodeCall(node_id=spec.node_id, step=spec.step, inputs=inputs, workdir=workdir, context=ctx,
                     settings=spec.definition.settings_model.model_validate(spec.settings), log=log.write,
@@ -64,11 +64,12 @@ def run_inline(session: RunSession, ctx: WorkflowContext, spec: Any, inputs: dic
             raise NodeTimeoutError(f"node '{spec.node_id}' ({spec.step}) took longer than its "
                                    f"timeout of {timeout_s} s")
         outputs = normalise_outputs(raw, spec.node_id, spec.step, spec.definition)
-        return {"outputs": outputs, "error": None, "logs": log.lines, **host()}
+        return {"outputs": outputs, "error": None, "logs": log.lines, "cpu_s": process_cpu() - cpu, **host()}
     except BaseException as exc:  # noqa: BLE001 - recorded as the attempt's error
         if isinstance(exc, KeyboardInterrupt):
             raise
-        return {"outputs": {}, "error": error_record(exc), "logs": log.lines, **host()}
+        return {"outputs": {}, "error": error_record(exc), "logs": log.lines, "cpu_s": process_cpu() - cpu,
+                **host()}
 
 
 def run_pooled(session: RunSession, payload: dict[str, Any], timeout_s: float | None) -> dict[str, Any]:

@@ -158,7 +158,8 @@ class NodeRunner:
         result = NodeResult(node_id=spec.node_id, step=spec.step, status=status, attempt=attempt,
                             started=started, ended=ended, duration=ended - started, logs=raw.get("logs", []),
                             outputs=output_refs(outputs), error=error, interpreter=raw.get("interpreter"),
-                            pid=raw.get("pid"), cache_key=spec.cache_key or None, phase=self.phase)
+                            pid=raw.get("pid"), cache_key=spec.cache_key or None, phase=self.phase,
+                            cpu=raw.get("cpu_s"))
         self._record(result)
         return result, outputs
 

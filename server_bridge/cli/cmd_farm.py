@@ -1,10 +1,11 @@
-"""`hartomat farm workers|unblock|cancel|cache`: a farm operator's view and controls."""
+"""`hartomat farm workers|unblock|cancel|cache|stats`: a farm operator's view and controls."""
 
 from __future__ import annotations
 
 import argparse
 import time
 
+from . import farm_stats
 from ._farm import add_connection, client
 
 
@@ -28,6 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     cache.add_argument("--json", action="store_true", help="stats as JSON")
     add_connection(cache)
     cache.set_defaults(func=run_cache)
+    farm_stats.register(actions)
 
 
 def run_workers(args: argparse.Namespace) -> int:

@@ -34,7 +34,30 @@ def describe(order: dict[str, Any]) -> list[str]:
         split = f", chunks {chunks['done']}/{chunks['total']} done" if chunks.get("total") else ""
         lines.append(f"  {line['id']} {line['product']} [{line['output_type']}]: {job.get('status')}"
                      f" ({len(line['assets'])} outputs, attempt {job.get('attempts')}{split}){extra}")
-    return lines
+    return lines + costs(order)
+
+
+def _cost(row: dict[str, Any]) -> str:
+    return f"{row['wall_s']:.2f}s wall, {row['cpu_s']:.2f}s CPU in {row['runs']} run(s)"
+
+
+def costs(order: dict[str, Any]) -> list[str]:
+    """The order's render statistics (per line, node and worker) and, while it waits, its estimate."""
+    out = []
+    estimate = order.get("estimate")
+    if estimate:
+        left = estimate["remaining_s"]
+        out.append(f"estimate: {left:.0f}s left ({estimate['jobs_left']} job(s), {estimate['live_workers']} "
+                   f"live worker(s))" if left is not None else f"estimate: unknown ({estimate['why']})")
+    stats = order.get("statistics")
+    if not stats or not stats["total"]["runs"]:
+        return out
+    out.append(f"cost: {_cost(stats['total'])}")
+    out += [f"  line {row['line_id']}: {_cost(row)}" for row in stats["lines"]]
+    out += [f"  node {row['node_id']} ({row['step']}): {row['wall_s']:.2f}s wall, {row['cpu_s']:.2f}s CPU"
+            for row in stats["nodes"]]
+    out += [f"  worker {row['name']}: {_cost(row)}" for row in stats["workers"]]
+    return out
 
 
 def run(args: argparse.Namespace) -> int:

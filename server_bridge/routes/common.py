@@ -108,6 +108,7 @@ admin = role(Role.ADMIN)
 submitter = role(Role.SUBMIT, Role.ADMIN)
 worker_role = role(Role.WORKER)
 anyone = role(Role.SUBMIT, Role.WORKER, Role.ADMIN)
+scraper = role(Role.ADMIN, Role.METRICS)
 
 
 def stored_file(files: FileStore, sha256: str, name: str) -> Any:

@@ -8,7 +8,7 @@ from fastapi import Depends, Query
 
 from engine.model.vocabulary import Role
 
-from .. import orders, uploads
+from .. import orders, stats, uploads
 from ..api_models import OrderRequest
 from ..api_replies import CancelledJob, CancelledOrder, JobDetail, Order, OrderListEntry
 from ..auth import Principal
@@ -49,7 +49,7 @@ def list_orders(limit: int = Query(50, ge=1, le=1000), who: Principal = Depends(
 @router.get("/api/orders/{order_id}", responses=errs(404), response_model=Order)
 def get_order(order_id: str, who: Principal = Depends(submitter), f: Farm = Depends(farm)) -> dict[str, Any]:
     _own_order(f.store, order_id, who)
-    return orders.order_status(f.store, order_id)
+    return stats.with_stats(f.store, orders.order_status(f.store, order_id))
 
 
 @router.post("/api/orders/{order_id}/cancel", responses=errs(404, writes=True), response_model=CancelledOrder)

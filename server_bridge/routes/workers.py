@@ -47,6 +47,7 @@ from .common import (
 from .files import receive
 
 router = Router()
+MAX_PROVENANCE = 8192  # characters of an asset's provenance record
 
 
 @router.post("/api/workers/register", status_code=201, responses=errs(writes=True), response_model=Registered)
@@ -135,12 +136,15 @@ def heartbeat(job_id: str, req: HeartbeatRequest, who: Principal = Depends(worke
              openapi_extra=STREAMED_BODY, response_model=UploadedAsset)
 async def upload_asset(job_id: str, request: Request, worker_id: str, role: str = Query(..., min_length=1),
                        name: str = "output", kind: str = "", primary: bool = False, node_id: str = "",
+                       provenance: str | None = Query(None, max_length=MAX_PROVENANCE,
+                                                      description="what made the file (a JSON object)"),
                        x_sha256: str = Header(..., pattern=SHA256_HEADER), who: Principal = Depends(worker_role),
                        f: Farm = Depends(farm)) -> dict[str, Any]:
+    record = _json_object("provenance", provenance)  # refused before the body is read
     await off_loop(_holds, f, who, worker_id, job_id)
     sha, size = await receive(request, f.files, x_sha256)
     meta = {"role": role[:200], "name": safe_name(name), "kind": kind[:64], "primary": primary,
-            "node_id": node_id[:128]}
+            "node_id": node_id[:128], "provenance": record}
     return await off_loop(_keep_upload, f, queue.add_asset, worker_id, job_id, meta, sha, size)
 
 
@@ -163,6 +167,19 @@ async def upload_part(job_id: str, request: Request, worker_id: str, node_id: st
     meta = {"node_id": node_id[:128], "port": port[:64], "member": member, "name": safe_name(name),
             "kind": kind[:64], "role": role[:200] or None, "data": part_data}
     return await off_loop(_keep_upload, f, queue.add_part, worker_id, job_id, meta, sha, size)
+
+
+def _json_object(name: str, text: str | None) -> dict[str, Any] | None:
+    """A query parameter holding a JSON object; a 422 naming it otherwise."""
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise ApiError(422, f"query '{name}': must be a JSON object")
+    return value
 
 
 def _holds(f: Farm, who: Principal, worker_id: str, job_id: str) -> None:

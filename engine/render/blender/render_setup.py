@@ -111,3 +111,15 @@ def configure(scene: Any, settings: Any) -> Denoising:
         _workbench(scene)
     _image_format(scene, settings.file_format, settings.transparent)
     return plan
+
+
+def render_facts(scene: Any) -> dict[str, Any]:
+    """How a render was actually made, after `configure` (what provenance records): the engine,
+    and for Cycles the device and the denoiser in use (none where this build lacks one)."""
+    render = scene.render
+    facts: dict[str, Any] = {"engine": render.engine, "threads": render.threads}
+    if render.engine == "CYCLES":
+        cycles = scene.cycles
+        facts.update(device=cycles.device, samples=cycles.samples,
+                     denoiser=cycles.denoiser if cycles.use_denoising else None)
+    return facts

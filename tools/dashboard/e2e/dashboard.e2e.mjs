@@ -132,6 +132,7 @@ async function main() {
     await page.getByRole('button', { name: /^Submit 1 line/ }).click();
     await page.locator(`section[data-order]:not([data-order="${first}"])`).waitFor();
     const second = await orderIdOf(page);
+    findings.estimate = await page.locator('p.estimate').innerText(); // queued behind the first: no history yet
     await page.getByRole('button', { name: 'Cancel order' }).click();
     await page.locator(`section[data-order="${second}"][data-status="cancelled"]`).waitFor({ timeout: 120_000 });
     step(`order ${second} cancelled`);
@@ -168,6 +169,12 @@ async function main() {
     const panel = line.locator('aside[data-panel="still"]');
     await panel.waitFor();
     findings.panel = await panel.innerText();
+    const provenance = line.locator('figure details.provenance').first();
+    await provenance.locator('summary').click();
+    findings.provenance = await provenance.innerText();
+    const costs = page.locator('details.costs');
+    findings.costs = await costs.innerText();
+    step(`machine time and provenance are shown: ${findings.costs.split('\n')[0]}`);
     await line.getByRole('button', { name: /in 3D$/ }).click();
     const model = line.locator('figure.model');
     await model.locator('[data-state="ready"], [data-state="error"]').or(line.locator('figure.model[data-state="ready"], figure.model[data-state="error"]')).first().waitFor({ timeout: 60_000 });

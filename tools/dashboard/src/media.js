@@ -2,6 +2,7 @@
 // turntable video, and downloads of everything (GLB, .blend, ...).
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { assetBlob, assetUrl } from './api.js';
+import { Provenance } from './costs.js';
 import { bytes, html } from './ui.js';
 
 function useAsset(assetId) {
@@ -55,7 +56,7 @@ export function LineMedia({ line }) {
   if (line.assets.length === 0) return html`<p class="muted">No media yet.</p>`;
   const models = line.assets.filter(isModel);
   return html`<div class="gallery">${shown.map((a) => html`<figure key=${a.id}><${Media} asset=${a} />
-      <figcaption>${a.role}${a.is_primary ? ' (primary)' : ''}</figcaption></figure>`)}</div>
+      <figcaption>${a.role}${a.is_primary ? ' (primary)' : ''}<${Provenance} record=${a.provenance} /></figcaption></figure>`)}</div>
     ${models.map((a) => html`<${ModelView} key=${a.id} asset=${a} />`)}
     <details><summary>Downloads (${line.assets.length})</summary>
       <ul class="downloads">${line.assets.map((a) => html`<${Download} key=${a.id} asset=${a} />`)}</ul></details>`;

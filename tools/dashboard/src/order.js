@@ -2,6 +2,7 @@
 // of a job coloured by status with a node panel, the media, and cancel / retry.
 import { useState } from 'preact/hooks';
 import { api } from './api.js';
+import { Estimate, OrderCosts } from './costs.js';
 import { Graph } from './graph.js';
 import { LineMedia } from './media.js';
 import { age, badge, duration, ErrorBox, html, Loading, Progress, usePoll } from './ui.js';
@@ -92,6 +93,8 @@ export function OrderPage({ id, signOut }) {
     </div>
     <p class="muted">Submitted ${age(data.created_at)}${data.finished_at ? ` · finished ${age(data.finished_at)}` : ''} · ${done}/${data.lines.length} lines done
       ${data.webhook && data.webhook.url ? ` · webhook ${data.webhook.status}` : ''}</p>
+    <${Estimate} estimate=${data.estimate} />
+    <${OrderCosts} order=${data} />
     <${ErrorBox} error=${error} what="Refreshing" />
     <${ErrorBox} error=${actionError} what="Action" />
     ${data.lines.map((line, i) => html`<${Line} key=${line.id} line=${line} index=${i} />`)}
