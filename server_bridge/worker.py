@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.filenames import UnsafeName, inside, plain_name
 from engine.model.vocabulary import TERMINAL_JOB_STATUSES, Capability, JobKind, JobStatus, Mode, NodeStatus
 
 from .client import FarmClient, FarmError
@@ -127,7 +128,8 @@ def run_with_runtime(ctx: JobContext) -> dict[str, Any]:
                          publisher=ctx.publisher, legacy_config=PRESETS.get(job["family"]),
                          fallback=bool(job.get("legacy_fallback", True)) and kind == JobKind.LINE,
                          path_roots=ctx.path_roots, egress=EgressPolicy.from_env(), targets=targets, given=given,
-                         remote_cache=RemoteCache(ctx.publisher.client, ctx.workdir / "farm-cache", ctx.log)
+                         remote_cache=RemoteCache(ctx.publisher.client, ctx.workdir / "farm-cache",
+                                                  ctx.publisher.worker_id, ctx.log)
                          if ctx.farm_cache else None)
     result = run_workflow(workflow, order_line, options)
     status = result.status if result.status in TERMINAL_JOB_STATUSES else JobStatus.FAILED
@@ -138,6 +140,18 @@ def run_with_runtime(ctx: JobContext) -> dict[str, Any]:
         ctx.log(f"handed {count} file(s) of {job['part']['label']} to the assemble job")
     return {"status": status, "error": result.error, "fell_back": result.fell_back,
             "summary": summary, "parity": _json_safe(result.parity) if result.parity else None}
+
+
+def claim_workdir(work_root: Path, job: dict[str, Any]) -> Path:
+    """The job's folder inside this worker's work folder. Every name of the claim that becomes a
+    path here (job, run, the workflow's node ids, a part's node) must be a plain file name:
+    a worker writes only inside its work folder, whatever the server says."""
+    for node in job.get("workflow", {}).get("nodes", []):
+        plain_name(node.get("id"), "claim: workflow node id")
+    part_node = (job.get("part") or {}).get("node_id")
+    if part_node is not None:
+        plain_name(part_node, "claim: part node id")
+    return inside(work_root, "jobs", str(job["job_id"]), str(job["run_id"]), what="claim: job or run id")
 
 
 def _json_safe(value: Any) -> Any:
@@ -275,7 +289,12 @@ class Worker:
         """Run one job and report it; with `claim_next`, the report also takes the next job
         waiting in the queue (one round trip instead of two), which is returned."""
         job_id = job["job_id"]
-        workdir = self.work_root / "jobs" / job_id / job["run_id"]
+        try:
+            workdir = claim_workdir(self.work_root, job)
+        except UnsafeName as exc:  # nothing of this job is written: not even its folder
+            self.print(f"{job_id}: refused: {exc}")
+            return self._report(job_id, {"status": JobStatus.FAILED, "error": f"claim refused: {exc}"},
+                                claim_next and not self.stopping)
         workdir.mkdir(parents=True, exist_ok=True)
         beat = _Beat()
 
