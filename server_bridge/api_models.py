@@ -75,6 +75,8 @@ class CompleteRequest(WorkerRef):
     status: Literal[JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED]  # the terminal statuses a report may give
     error: str | None = Field(None, max_length=20000)
     fell_back: bool = False
+    input_error: bool = Field(False, description="the failure is the order's input (unreadable STEP, unknown "
+                              "template, invalid settings): the line fails at once, not held against the worker")
     summary: dict[str, Any] | None = None
     parity: dict[str, Any] | None = None
     rerun_parts: list[str] = Field(default_factory=list, max_length=10000,

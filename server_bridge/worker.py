@@ -99,7 +99,7 @@ def run_with_runtime(ctx: JobContext) -> dict[str, Any]:
     from engine.model.context import OrderLine
     from engine.model.overrides import merge_overrides
     from engine.model.workflow import parse_workflow_document
-    from engine.runtime import RunOptions, run_workflow
+    from engine.runtime import PlanError, RunOptions, run_workflow
 
     from .parts import PartsUnusable, fetch_parts, given_outputs, upload_parts
     from .remote_cache import RemoteCache
@@ -131,14 +131,17 @@ def run_with_runtime(ctx: JobContext) -> dict[str, Any]:
                          remote_cache=RemoteCache(ctx.publisher.client, ctx.workdir / "farm-cache",
                                                   ctx.publisher.worker_id, ctx.log)
                          if ctx.farm_cache else None)
-    result = run_workflow(workflow, order_line, options)
+    try:
+        result = run_workflow(workflow, order_line, options)
+    except PlanError as exc:  # invalid settings, a path refused: the order's input, on every worker
+        return {"status": JobStatus.FAILED, "error": str(exc), "input_error": True}
     status = result.status if result.status in TERMINAL_JOB_STATUSES else JobStatus.FAILED
     summary = _json_safe(result.summary())
     if kind == JobKind.PART and status == JobStatus.SUCCEEDED:
         outputs = summary["nodes"][job["part"]["node_id"]]["outputs"]
         count = upload_parts(ctx.publisher.client, job, ctx.publisher.worker_id, outputs)
         ctx.log(f"handed {count} file(s) of {job['part']['label']} to the assemble job")
-    return {"status": status, "error": result.error, "fell_back": result.fell_back,
+    return {"status": status, "error": result.error, "fell_back": result.fell_back, "input_error": result.input_error,
             "summary": summary, "parity": _json_safe(result.parity) if result.parity else None}
 
 

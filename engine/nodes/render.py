@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from ..errors import NodeInputError
+from ..errors import HartomatError, NodeInputError
 from ..model.artifacts import Artifact, ArtifactKind
 from ..model.artifacts import ArtifactKind as K
 from ..model.context import NodeCall
@@ -118,7 +118,9 @@ def resolve_template(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
         raise _fail(call, "template", str(exc)) from None
     path = library.path(entry)
     if not path.is_file():
-        raise _fail(call, "template", f"{path} is missing; run scripts/setup.sh (scripts/build_templates.py)")
+        # the worker's install is at fault, not the order: not an input error (it counts against the worker)
+        raise HartomatError(f"node '{call.node_id}' ({call.step}): template: {path} is missing; "
+                            "run scripts/setup.sh (scripts/build_templates.py)")
     call.log(f"template '{entry.name}' for output type '{output_type}', category '{category or '-'}'")
     return {"template": Artifact.from_file(ArtifactKind.TEMPLATE, path,
                                            data={"name": entry.name, "camera": entry.camera, "category": category})}
