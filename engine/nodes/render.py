@@ -298,6 +298,7 @@ def _render_frames(call: NodeCall, settings: BlenderTurntableSettings, stage: St
 
 @node(NodeDefinition(
     key="blender_turntable", label="Blender Turntable", family="render", icon="RENDER_ANIMATION",
+    timeout_s=24 * 3600,  # up to MAX_FRAMES frames in one attempt
     description="N frames around the product, encoded to video; frames kept on request.",
     settings_model=BlenderTurntableSettings,
     inputs=RENDER_INPUTS,
