@@ -198,7 +198,7 @@ def _image(call: NodeCall, settings: RenderSettings, stage: Stage, view: str) ->
     name = re.sub(r"[^A-Za-z0-9_-]+", "_", view) or "still"
     path = call.workdir / f"{name}.{render_setup.EXTENSIONS[settings.file_format]}"
     call.progress(0.1, f"rendering {settings.resolution_x}x{settings.resolution_y} {settings.engine.lower()}")
-    output.render_still(stage.scene, path)
+    output.render_still(stage.scene, path, call.should_stop, call.check_cancelled)
     artifact = Artifact.from_file(ArtifactKind.IMAGE, path, role="primary_render",
                                   data={"width": settings.resolution_x, "height": settings.resolution_y, "view": view})
     call.progress(1.0, f"wrote {path.name}")
@@ -292,7 +292,8 @@ def _render_frames(call: NodeCall, settings: BlenderTurntableSettings, stage: St
         call.progress(0.05 + 0.85 * done / len(frames), f"frame {index + 1}/{settings.frame_count}")
         camera.apply_pose(stage.camera, pose_at(stage.box, azimuths[index], settings.elevation, distance), lens)
         camera.place_studio(stage.scene, stage.box, azimuths[index])
-        paths.append(output.render_still(stage.scene, call.workdir / "frames" / f"frame_{index:04d}.png"))
+        paths.append(output.render_still(stage.scene, call.workdir / "frames" / f"frame_{index:04d}.png",
+                                         call.should_stop, call.check_cancelled))
     return paths
 
 
