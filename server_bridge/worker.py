@@ -133,8 +133,9 @@ def run_with_runtime(ctx: JobContext) -> dict[str, Any]:
                          if ctx.farm_cache else None)
     try:
         result = run_workflow(workflow, order_line, options)
-    except PlanError as exc:  # invalid settings, a path refused: the order's input, on every worker
-        return {"status": JobStatus.FAILED, "error": str(exc), "input_error": True}
+    except PlanError as exc:  # invalid settings, a path refused: the order's input, on every worker, unless
+        # this worker's own --set takes part (then the worker's config may be at fault: it counts)
+        return {"status": JobStatus.FAILED, "error": str(exc), "input_error": not ctx.overrides}
     status = result.status if result.status in TERMINAL_JOB_STATUSES else JobStatus.FAILED
     summary = _json_safe(result.summary())
     if kind == JobKind.PART and status == JobStatus.SUCCEEDED:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from farm_support import FarmServer, token
+from farm_support import FarmServer, farm_cli, token
 
 from engine.filenames import UnsafeName, inside, plain_name
 from server_bridge.client import FarmClient
@@ -178,6 +178,9 @@ def test_cache_entries_record_their_writer_and_an_admin_purges_one_worker(farm):
     assert server.call("GET", f"/api/cache/entries/{key(11)}", tokens["worker"]).status_code == 404
     assert server.call("GET", f"/api/cache/entries/{key(10)}", tokens["worker"]).status_code == 200
     assert server.call("DELETE", "/api/cache", tokens["worker"], params={"worker_id": mine}).status_code == 403
+    cleared = farm_cli(server, tokens["admin"], "farm", "cache", "clear", "--worker", mine, timeout=60)
+    assert cleared.returncode == 0 and cleared.stdout.strip() == "cleared 1 cache entries", cleared
+    assert server.call("GET", f"/api/cache/entries/{key(10)}", tokens["worker"]).status_code == 404
 
 
 def test_a_cached_file_changed_on_disk_is_never_served(farm):
