@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from real_blender import REPO, require_blender, run_headless_script
 from runtime_helpers import order_line
 
 from engine.legacy.presets import preset_workflow
@@ -30,6 +31,36 @@ def test_the_blender_break_flag_is_found_in_this_bpy():
 
     flag = break_flag(bpy)
     assert flag is not None  # else cancel would wait for the render's end: the layout needs a new entry
+
+
+BLENDER_BREAK = f"""
+import sys, time
+sys.path.insert(0, {str(REPO)!r})
+import bpy
+from engine.render.blender import interrupt
+assert interrupt.break_flag(bpy) is not None, "no break flag in this Blender"
+scene = bpy.context.scene
+scene.render.engine = "CYCLES"
+scene.cycles.samples, scene.cycles.use_adaptive_sampling, scene.cycles.use_denoising = 100000, False, False
+scene.render.resolution_x = scene.render.resolution_y = 64
+scene.render.filepath = sys.argv[-1]
+started = time.monotonic()
+with interrupt.interruptible(bpy, lambda: time.monotonic() > started + 2) as fired:
+    result = bpy.ops.render.render(write_still=True)
+print("HARTOMAT_BREAK", result, fired())
+"""
+
+
+def test_a_render_in_blender_4_3_is_interrupted_too(tmp_path: Path):
+    """Debian's Blender 4.3 (the farm worker's `blender -b -P scripts/farm_worker.py`): its layout is known too."""
+    require_blender()
+    script = tmp_path / "break_probe.py"
+    script.write_text(BLENDER_BREAK)
+    image = tmp_path / "never.png"
+    run = run_headless_script(script, tmp_path / "user", str(image), timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "HARTOMAT_BREAK {'CANCELLED'} True" in run.stdout, run.stdout[-3000:]
+    assert not image.exists()
 
 
 def test_a_cancel_mid_render_stops_cycles_and_writes_no_image(tmp_path: Path, single_part_step: Path):

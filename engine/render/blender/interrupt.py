@@ -22,8 +22,8 @@ from typing import Any
 
 POLL_S = 0.2
 # offset of `is_break` in Blender's `struct Global` (BKE_global.hh): Main *main, Main *pr_main,
-# three FILE_MAX paths, ListBase recent_files, then is_break, background, factory_startup
-BREAK_OFFSETS = {(5, 0): 8 + 8 + 3 * 1024 + 16}
+# the FILE_MAX paths (two in 4.3, three in 5.0), ListBase recent_files, then is_break, background
+BREAK_OFFSETS = {(5, 0): 8 + 8 + 3 * 1024 + 16, (4, 3): 8 + 8 + 2 * 1024 + 16}
 _FOUND: dict[str, int | None] = {}
 
 
