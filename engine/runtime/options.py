@@ -15,7 +15,7 @@ from ..model.registry import REGISTRY, NodeDefinitionRegistry
 from ..model.vocabulary import Mode, NodeStatus, RunStatus
 
 # error types (calls.error_record) that say the order's input is at fault, not the machine
-INPUT_ERROR_TYPES = frozenset({"NodeInputError", "PlanError", "UnsafeName"})
+INPUT_ERROR_TYPES = frozenset({"NodeInputError", "PlanError"})
 
 
 @dataclass(frozen=True)
