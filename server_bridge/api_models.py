@@ -3,10 +3,11 @@ capabilities are the shared vocabulary's enums (engine/model/vocabulary.py); api
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from engine.filenames import MAX_NAME, UnsafeName, plain_name
 from engine.model.vocabulary import Capability, JobStatus, Mode, Role
 
 
@@ -76,6 +77,8 @@ class CompleteRequest(WorkerRef):
     fell_back: bool = False
     cpu_s: float | None = Field(None, ge=0, allow_inf_nan=False,
                                 description="CPU seconds the job used on the worker (its nodes' other processes too)")
+    input_error: bool = Field(False, description="the failure is the order's input (unreadable STEP, unknown "
+                              "template, invalid settings): the line fails at once, not held against the worker")
     summary: dict[str, Any] | None = None
     parity: dict[str, Any] | None = None
     rerun_parts: list[str] = Field(default_factory=list, max_length=10000,
@@ -86,12 +89,24 @@ class CompleteRequest(WorkerRef):
 SHA256 = r"^[0-9a-f]{64}$"
 
 
+def _checked_plain(value: str) -> str:
+    """pydantic reports a ValueError as the field's 422."""
+    try:
+        return plain_name(value, "name")
+    except UnsafeName as exc:
+        raise ValueError(str(exc)) from None
+
+
+# a file or port name a worker sends: it becomes a path on the workers that read it back
+PlainName = Annotated[str, Field(min_length=1, max_length=MAX_NAME), AfterValidator(_checked_plain)]
+
+
 class CacheModel(Strict):
     model_config = ConfigDict(extra="forbid", strict=True)  # no 0 for false: what the spec says, exactly
 
 
 class CachedFile(CacheModel):
-    name: str = Field(min_length=1, max_length=255)
+    name: PlainName
     sha256: str = Field(pattern=SHA256)
     size: int = Field(ge=0)
 
@@ -108,4 +123,4 @@ class CacheEntryRequest(CacheModel):
     """A node's outputs for the farm cache: artifacts by port, each file by sha256 (uploaded first)."""
 
     step: str = Field(min_length=1, max_length=128)
-    outputs: dict[str, list[CachedArtifact]] = Field(max_length=64)
+    outputs: dict[PlainName, list[CachedArtifact]] = Field(max_length=64)

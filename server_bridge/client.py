@@ -344,8 +344,9 @@ class FarmClient:
     def cache_upload(self, path: Path) -> dict[str, Any]:
         return self._upload("/api/cache/files", path, {})
 
-    def cache_put(self, key: str, manifest: dict[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = self._json("PUT", f"/api/cache/entries/{key}", json=manifest)
+    def cache_put(self, key: str, manifest: dict[str, Any], worker_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._json("PUT", f"/api/cache/entries/{key}", json=manifest,
+                                            params={"worker_id": worker_id})
         return result
 
     def farm_stats(self, output_type: str, since: str) -> dict[str, Any]:
@@ -357,8 +358,10 @@ class FarmClient:
         result: dict[str, Any] = self._json("GET", "/api/cache")
         return result
 
-    def cache_clear(self) -> int:
-        return int(self._json("DELETE", "/api/cache")["cleared"])
+    def cache_clear(self, worker_id: str | None = None, token_id: str | None = None) -> int:
+        """Clear the farm cache, or only one worker's (or one token's) entries."""
+        params = {k: v for k, v in (("worker_id", worker_id), ("token_id", token_id)) if v}
+        return int(self._json("DELETE", "/api/cache", params=params)["cleared"])
 
     def complete(self, job_id: str, worker_id: str, report: dict[str, Any],
                  next_wait_s: float | None = None) -> dict[str, Any]:

@@ -198,11 +198,21 @@ CREATE TABLE farm_histograms (
     PRIMARY KEY (name, label, bucket));
 """
 
+# v10: who wrote each farm cache entry (worker and its token), so an admin can purge one worker's
+# entries (server_bridge/farm_cache.py).
+CACHE_WRITER_V10 = """
+ALTER TABLE cache_entries ADD COLUMN worker_id TEXT;
+ALTER TABLE cache_entries ADD COLUMN token_id TEXT;
+CREATE INDEX cache_entries_worker ON cache_entries(worker_id);
+CREATE INDEX cache_entries_token ON cache_entries(token_id);
+"""
+
 
 Migration = str | Callable[[sqlite3.Connection], None]
 # index = schema version reached after applying it; append, never edit.
 MIGRATIONS: list[Migration] = [SCHEMA_V1, SCHEMA_V2, FROZEN_LINES_V3, freeze_lines_of_older_orders, FAN_OUT_V5,
-                               CACHE_V6, DASHBOARD_INDEXES_V7, FILE_OWNERS_V8, STATS_PROVENANCE_V9]
+                               CACHE_V6, DASHBOARD_INDEXES_V7, FILE_OWNERS_V8, STATS_PROVENANCE_V9,
+                               CACHE_WRITER_V10]
 
 
 def new_id(prefix: str) -> str:

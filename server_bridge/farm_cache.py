@@ -5,8 +5,14 @@ An entry is a manifest (the node's outputs as artifacts, each file by sha256) pl
 stored content-addressed beside the uploads (`FileStore`). Workers upload the files first, then
 put the manifest; the server keeps an entry only when every file it names is stored, and the
 first entry for a key wins (concurrent misses may both run; one entry is kept). A lookup whose
-files vanished from disk deletes the entry and is a miss. Entries are evicted least recently
-used first once their files pass the size bound (`--cache-max-gb`).
+files vanished from disk or no longer hash to their sha256 deletes the entry and is a miss.
+Entries are evicted least recently used first once their files pass the size bound
+(`--cache-max-gb`).
+
+Trust: a worker token can write entries that every worker then uses, so each entry records the
+worker (and token) that wrote it, and an admin can purge one worker's or one token's entries
+(`DELETE /api/cache?worker_id=`). File and port names in a manifest are plain names (checked
+in api_models.PlainName here, and again by the worker that restores them).
 """
 
 from __future__ import annotations
@@ -36,10 +42,10 @@ def manifest_files(manifest: dict[str, Any]) -> dict[str, int]:
 
 def lookup(store: Store, files: FileStore, key: str) -> dict[str, Any] | None:
     """The entry's manifest on a hit (counted, made most recent); None on a miss. An entry whose
-    files vanished from disk is dropped."""
+    files vanished from disk or changed there (sha256 checked on every lookup) is dropped."""
     row = store.one("SELECT manifest FROM cache_entries WHERE key = ?", key)
     manifest: dict[str, Any] = loads(row["manifest"], {}) if row is not None else {}
-    if row is not None and not all(files.has(sha) for sha in manifest_files(manifest)):
+    if row is not None and not all(files.intact(sha) for sha in manifest_files(manifest)):
         drop(store, files, [key])
         row = None
     with store.tx() as c:
@@ -56,16 +62,18 @@ def count(c: Any, name: str, by: int = 1) -> None:
 
 
 def put(store: Store, files: FileStore, key: str, step: str, manifest: dict[str, Any],
-        max_bytes: int) -> dict[str, Any]:
-    """Keep an entry whose files are all stored; the first entry for a key wins. Evicts LRU."""
+        max_bytes: int, writer: tuple[str, str]) -> dict[str, Any]:
+    """Keep an entry whose files are all stored; the first entry for a key wins, recorded with its
+    `writer` (worker id, token id). Evicts LRU."""
     named = manifest_files(manifest)
     missing = [sha for sha in named if not files.has(sha)]
     if missing:
         raise CacheError(f"cache entry {key[:16]}… names {len(missing)} file(s) not uploaded, e.g. {missing[0]}")
     size, t = sum(named.values()), now()
     with store.tx() as c:
-        cursor = c.execute("INSERT OR IGNORE INTO cache_entries VALUES (?, ?, ?, ?, ?, ?, 0)",
-                           (key, step[:128], json.dumps(manifest), size, t, t))
+        cursor = c.execute("INSERT OR IGNORE INTO cache_entries (key, step, manifest, size, created_at, last_used, "
+                           "hits, worker_id, token_id) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
+                           (key, step[:128], json.dumps(manifest), size, t, t, *writer))
         kept = cursor.rowcount == 1
         if kept:
             c.executemany("INSERT OR IGNORE INTO cache_files VALUES (?, ?)", [(key, sha) for sha in named])
@@ -101,8 +109,10 @@ def drop(store: Store, files: FileStore, keys: list[str]) -> None:
         drop_if_unused(store, files, sha)
 
 
-def clear(store: Store, files: FileStore) -> int:
-    keys = [r["key"] for r in store.all("SELECT key FROM cache_entries")]
+def clear(store: Store, files: FileStore, worker_id: str | None = None, token_id: str | None = None) -> int:
+    """Drop every entry, or only those one worker (or one worker token) wrote."""
+    keys = [r["key"] for r in store.all("SELECT key FROM cache_entries WHERE (? IS NULL OR worker_id = ?) "
+                                        "AND (? IS NULL OR token_id = ?)", worker_id, worker_id, token_id, token_id)]
     drop(store, files, keys)
     return len(keys)
 

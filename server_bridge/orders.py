@@ -58,6 +58,16 @@ def check_webhook(egress: EgressPolicy, url: str) -> None:
         raise OrderError(str(exc)) from None
 
 
+def legacy_reach(output_type: dict[str, Any], family: str) -> list[Any]:
+    """The legacy pipeline a line's job may run instead of its graph (legacy or shadow mode, or a
+    fallback): order overrides reach its steps too, so the trust check covers them."""
+    from engine.legacy.presets import PRESETS, preset_workflow
+
+    if output_type["mode"] == Mode.GRAPH and not output_type["legacy_fallback"]:
+        return []
+    return [preset_workflow(family)] if family in PRESETS else []
+
+
 def create_order(store: Store, principal: Principal, lines: list[dict[str, Any]], webhook_url: str | None,
                  resolve_library: Any = None) -> dict[str, Any]:
     """Check every line first (output type exists, STEP known, no operator-only override), then
@@ -82,7 +92,8 @@ def create_order(store: Store, principal: Principal, lines: list[dict[str, Any]]
         if not uploads.may_order(store, principal, sha):  # the same answer for another tenant's file
             raise OrderError(f"{where}.step_sha256: you have no upload with sha256 {sha}")
         document, workflow = stored_workflow(store, output_type["workflow_id"])
-        refused = order_override_problems(workflow, REGISTRY, line.get("overrides") or {})
+        refused = order_override_problems(workflow, REGISTRY, line.get("overrides") or {},
+                                          legacy_reach(output_type, workflow.family))
         if refused:
             raise OrderError(f"{where}.overrides: {'; '.join(refused)}")
         overrides = merge_overrides(output_type["overrides"], line.get("overrides") or {})

@@ -14,6 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from engine.filenames import UnsafeName, inside
 from engine.model.artifacts import Artifact, ArtifactKind
 from engine.model.context import NodeCall, OrderLine, WorkflowContext
 from engine.model.fanout import node_settings
@@ -61,13 +62,13 @@ def fetch_parts(client: FarmClient, job: dict[str, Any], worker_id: str, dest: P
     got: dict[str, dict[str, list[Path]]] = {part_job: defaultdict(list) for part_job in job["part_jobs"]}
     bad: dict[str, str] = {}
     for part in job["parts"]:
-        target = dest / part["job_id"] / part["port"] / part["name"]
         try:
+            target = inside(dest, part["job_id"], part["port"], part["name"], what="part file")
             client.download(f"/api/files/{part['sha256']}?worker_id={worker_id}", target, part["sha256"])
-        except FarmError as exc:
-            if exc.status in (401, 403):
+        except (FarmError, UnsafeName) as exc:
+            if isinstance(exc, FarmError) and exc.status in (401, 403):
                 raise
-            bad.setdefault(part["job_id"], f"part {part['job_id']} file {part['name']}: {exc}")
+            bad.setdefault(part["job_id"], f"part {part['job_id']} file {part['name']!r}: {exc}")
             continue
         got[part["job_id"]][f"{part['node_id']}/{part['port']}"].append(target)
     for part_job, ports in got.items():

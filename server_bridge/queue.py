@@ -1,7 +1,8 @@
 """What workers do to jobs: register, claim, heartbeat, upload assets, complete, hand back.
 
 Status changes go through `jobstate`; this module decides which change a report means
-(retry elsewhere, fail for good, block a worker from an output type).
+(retry elsewhere, fail for good, block a worker from an output type). A failure on the order's
+input fails at once and never counts toward a worker's block.
 """
 
 from __future__ import annotations
@@ -245,6 +246,13 @@ def _fail_or_retry(c: Any, job: Any, worker_id: str, error: str) -> None:
                       lease_expires=None, error=error)
 
 
+def _fail_on_input(c: Any, job: Any, error: str) -> None:
+    """The order's input is at fault (an unreadable STEP, an unknown template, invalid settings):
+    every worker would fail the same way, so the line fails now, and no worker is blamed for it."""
+    jobstate.move(c, job["id"], JobStatus.FAILED, error=f"input error: {error}")
+    settle_assemble(c, job, JobStatus.FAILED, error)
+
+
 def complete(store: Store, worker_id: str, job_id: str, report: dict[str, Any]) -> dict[str, Any]:
     """Apply a worker's final report. Returns {"job": status, "order_finished": order id or None}."""
     status, error = _report_outcome(report)
@@ -300,9 +308,12 @@ def _complete(c: sqlite3.Connection, worker_id: str, job_id: str, status: str, e
         settle_assemble(c, job, JobStatus.CANCELLED, error or "cancelled")
     elif report.get("rerun_parts"):
         _rerun_parts(c, job, worker_id, report["rerun_parts"], error or "parts unusable")
+    elif report.get("input_error"):
+        _fail_on_input(c, job, error or "the order's input was refused")
     else:
         _fail_or_retry(c, job, worker_id, error or "failed without a message")
-    if status != JobStatus.CANCELLED and not report.get("rerun_parts"):
+    if status != JobStatus.CANCELLED and not report.get("rerun_parts") and not (
+            status == JobStatus.FAILED and report.get("input_error")):
         _streak(c, worker_id, job["output_type"], status == JobStatus.FAILED)
     finished = roll_up(c, job["order_id"])
     final = status if status == JobStatus.SUCCEEDED else (  # a success is final; others may requeue

@@ -2,7 +2,9 @@
 
 `fetch` asks the server for a node's content key and, on a hit, downloads every file of the
 entry, each checked against its sha256 (a file that does not match makes the lookup a miss:
-a worker never trusts such an entry). `offer` uploads a succeeded node's files (content-
+a worker never trusts such an entry), each written under a plain name inside this job's cache
+folder whatever the manifest says (a name with a folder or '..' makes the lookup a miss too).
+`offer` uploads a succeeded node's files (content-
 addressed: a file the server has costs one small upload) and then the manifest.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from engine.filenames import UnsafeName, inside
 from engine.model.artifacts import Artifact, ArtifactKind, sha256_file
 
 from .client import FarmClient, FarmError
@@ -19,27 +22,29 @@ Outputs = dict[str, list[Artifact]]
 
 
 class RemoteCache:
-    def __init__(self, client: FarmClient, root: Path, log: Any = None) -> None:
-        self.client, self.root = client, Path(root)
+    def __init__(self, client: FarmClient, root: Path, worker_id: str, log: Any = None) -> None:
+        self.client, self.root, self.worker_id = client, Path(root), worker_id
         self.log = log or (lambda line: None)
 
     def fetch(self, key: str) -> Outputs | None:
         manifest = self.client.cache_lookup(key)
         if manifest is None:
             return None
-        folder = self.root / key[:16]
         try:
-            outputs = {port: [self._restore(item, folder / f"{port}-{index}") for index, item in enumerate(items)]
+            folder = inside(self.root, key[:16], what="cache key")
+            outputs = {port: [self._restore(item, inside(folder, f"{port}-{index}", what="cache entry port"))
+                              for index, item in enumerate(items)]
                        for port, items in manifest["outputs"].items()}
-        except FarmError as exc:
-            if exc.status in (401, 403):
+        except (FarmError, UnsafeName) as exc:
+            if isinstance(exc, FarmError) and exc.status in (401, 403):
                 raise
             self.log(f"farm cache entry {key[:16]} unusable ({exc}); running the node")
             return None
         return outputs
 
     def _restore(self, item: dict[str, Any], folder: Path) -> Artifact:
-        paths = [self.client.download(f"/api/files/{m['sha256']}", folder / m["name"], m["sha256"])
+        paths = [self.client.download(f"/api/files/{m['sha256']}", inside(folder, m["name"], what="cache file name"),
+                                      m["sha256"])
                  for m in item["stored"]]
         kind = ArtifactKind(item["kind"])
         if item["set"]:
@@ -73,4 +78,4 @@ class RemoteCache:
             manifest["outputs"][port] = described
         for path in uploads:
             self.client.cache_upload(path)
-        return bool(self.client.cache_put(key, manifest)["kept"])
+        return bool(self.client.cache_put(key, manifest, self.worker_id)["kept"])

@@ -61,6 +61,18 @@ class FileStore:
     def has(self, sha256: str) -> bool:
         return self.path(sha256).is_file()
 
+    def intact(self, sha256: str) -> bool:
+        """Whether the stored file is there and still hashes to its name (a file changed on disk
+        must not be served as what it was)."""
+        path = self.path(sha256)
+        if not path.is_file():
+            return False
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+        return digest.hexdigest() == sha256
+
     async def save(self, chunks: AsyncIterator[bytes], declared_sha256: str) -> tuple[str, int]:
         """Stream an upload to disk; returns (sha256, size) once the digest matches."""
         declared = declared_sha256.lower()

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.filenames import UnsafeName, inside, plain_name
 from engine.model.vocabulary import TERMINAL_JOB_STATUSES, Capability, JobKind, JobStatus, Mode, NodeStatus
 
 from . import provenance
@@ -99,7 +100,7 @@ def run_with_runtime(ctx: JobContext) -> dict[str, Any]:
     from engine.model.context import OrderLine
     from engine.model.overrides import merge_overrides
     from engine.model.workflow import parse_workflow_document
-    from engine.runtime import RunOptions, run_workflow
+    from engine.runtime import PlanError, RunOptions, run_workflow
 
     from .parts import PartsUnusable, fetch_parts, given_outputs, upload_parts
     from .remote_cache import RemoteCache
@@ -128,16 +129,21 @@ def run_with_runtime(ctx: JobContext) -> dict[str, Any]:
                          publisher=ctx.publisher, legacy_config=PRESETS.get(job["family"]),
                          fallback=bool(job.get("legacy_fallback", True)) and kind == JobKind.LINE,
                          path_roots=ctx.path_roots, egress=EgressPolicy.from_env(), targets=targets, given=given,
-                         remote_cache=RemoteCache(ctx.publisher.client, ctx.workdir / "farm-cache", ctx.log)
+                         remote_cache=RemoteCache(ctx.publisher.client, ctx.workdir / "farm-cache",
+                                                  ctx.publisher.worker_id, ctx.log)
                          if ctx.farm_cache else None)
-    result = run_workflow(workflow, order_line, options)
+    try:
+        result = run_workflow(workflow, order_line, options)
+    except PlanError as exc:  # invalid settings, a path refused: the order's input, on every worker, unless
+        # this worker's own --set takes part (then the worker's config may be at fault: it counts)
+        return {"status": JobStatus.FAILED, "error": str(exc), "input_error": not ctx.overrides}
     status = result.status if result.status in TERMINAL_JOB_STATUSES else JobStatus.FAILED
     summary = _json_safe(result.summary())
     if kind == JobKind.PART and status == JobStatus.SUCCEEDED:
         outputs = summary["nodes"][job["part"]["node_id"]]["outputs"]
         count = upload_parts(ctx.publisher.client, job, ctx.publisher.worker_id, outputs)
         ctx.log(f"handed {count} file(s) of {job['part']['label']} to the assemble job")
-    return {"status": status, "error": result.error, "fell_back": result.fell_back,
+    return {"status": status, "error": result.error, "fell_back": result.fell_back, "input_error": result.input_error,
             "summary": summary, "parity": _json_safe(result.parity) if result.parity else None}
 
 
@@ -148,6 +154,16 @@ def job_cpu(own_s: float, summary: Any) -> float:
     others = sum(n.get("cpu") or 0.0 for nodes in groups for n in nodes.values()
                  if n.get("pid") not in (None, os.getpid()))
     return round(max(0.0, own_s) + others, 4)
+def claim_workdir(work_root: Path, job: dict[str, Any]) -> Path:
+    """The job's folder inside this worker's work folder. Every name of the claim that becomes a
+    path here (job, run, the workflow's node ids, a part's node) must be a plain file name:
+    a worker writes only inside its work folder, whatever the server says."""
+    for node in job.get("workflow", {}).get("nodes", []):
+        plain_name(node.get("id"), "claim: workflow node id")
+    part_node = (job.get("part") or {}).get("node_id")
+    if part_node is not None:
+        plain_name(part_node, "claim: part node id")
+    return inside(work_root, "jobs", str(job["job_id"]), str(job["run_id"]), what="claim: job or run id")
 
 
 def _json_safe(value: Any) -> Any:
@@ -285,7 +301,12 @@ class Worker:
         """Run one job and report it; with `claim_next`, the report also takes the next job
         waiting in the queue (one round trip instead of two), which is returned."""
         job_id = job["job_id"]
-        workdir = self.work_root / "jobs" / job_id / job["run_id"]
+        try:
+            workdir = claim_workdir(self.work_root, job)
+        except UnsafeName as exc:  # nothing of this job is written: not even its folder
+            self.print(f"{job_id}: refused: {exc}")
+            return self._report(job_id, {"status": JobStatus.FAILED, "error": f"claim refused: {exc}"},
+                                claim_next and not self.stopping)
         workdir.mkdir(parents=True, exist_ok=True)
         beat = _Beat()
 

@@ -42,13 +42,14 @@ def key(n: int) -> str:
 def test_entries_are_checked_first_kept_missed_when_files_vanish_and_evicted_lru(farm):
     server, tokens = farm
     worker = tokens["worker"]
+    wid = {"worker_id": server.call("POST", "/api/workers/register", worker, json={}).json()["worker_id"]}
     a, b, c = b"a" * 100, b"b" * 150, b"c" * 100
     assert upload(server, worker, a, sha="0" * 64) in (400, 422)  # bytes that do not match are refused
     assert upload(server, worker, a) == 201
-    missing = server.call("PUT", f"/api/cache/entries/{key(1)}", worker, json=entry(a, b))
+    missing = server.call("PUT", f"/api/cache/entries/{key(1)}", worker, params=wid, json=entry(a, b))
     assert missing.status_code == 422 and "not uploaded" in missing.json()["detail"]
-    assert server.call("PUT", f"/api/cache/entries/{key(1)}", worker, json=entry(a)).json()["kept"] is True
-    assert server.call("PUT", f"/api/cache/entries/{key(1)}", worker, json=entry(a)).json()["kept"] is False
+    assert server.call("PUT", f"/api/cache/entries/{key(1)}", worker, params=wid, json=entry(a)).json()["kept"] is True
+    assert server.call("PUT", f"/api/cache/entries/{key(1)}", worker, params=wid, json=entry(a)).json()["kept"] is False
     hit = server.call("GET", f"/api/cache/entries/{key(1)}", worker)
     assert hit.status_code == 200 and hit.json()["outputs"]["glb"][0]["data"] == {"n": 1}
     assert server.call("GET", f"/api/cache/entries/{key(1)}", tokens["submit"]).status_code == 403
@@ -57,13 +58,13 @@ def test_entries_are_checked_first_kept_missed_when_files_vanish_and_evicted_lru
     bad["outputs"]["glb"][0]["stored"][0]["sha256"] = "zz"
     for path, body in ((f"/api/cache/entries/{key(4)}", bad), ("/api/cache/entries/not-a-key", entry(a)),
                        (f"/api/cache/entries/{key(4)}", {"step": "x", "outputs": [1]})):
-        refused = server.call("PUT", path, worker, json=body)
+        refused = server.call("PUT", path, worker, params=wid, json=body)
         assert refused.status_code == 422 and refused.json()["problems"], refused.text
 
     assert upload(server, worker, b) == 201 and upload(server, worker, c) == 201
-    server.call("PUT", f"/api/cache/entries/{key(2)}", worker, json=entry(b))
+    server.call("PUT", f"/api/cache/entries/{key(2)}", worker, params=wid, json=entry(b))
     server.call("GET", f"/api/cache/entries/{key(1)}", worker)  # key 1 is now the most recent
-    server.call("PUT", f"/api/cache/entries/{key(3)}", worker, json=entry(c))  # 350 bytes > 300: evict key 2
+    server.call("PUT", f"/api/cache/entries/{key(3)}", worker, params=wid, json=entry(c))  # 350 bytes > 300: evict key 2
     stats = server.call("GET", "/api/cache", tokens["admin"]).json()
     assert (stats["entries"], stats["bytes"], stats["hits"]) == (2, 200, 2)
     assert server.call("GET", f"/api/cache/entries/{key(2)}", worker).status_code == 404

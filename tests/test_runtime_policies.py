@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from runtime_helpers import (
+    TEST_NODES,
     edge,
     fake_registry,
     fake_step_file,
@@ -16,6 +17,8 @@ from runtime_helpers import (
     runtime_registry,
 )
 
+from engine.model.node_definition import DEFAULT_TIMEOUTS, NodeDefinition
+from engine.model.registry import REGISTRY
 from engine.runtime import RunOptions, run_workflow
 from engine.runtime.store import RunStore
 
@@ -139,6 +142,28 @@ def test_timeout_stops_a_slow_inline_node(tmp_path):
     rows = attempts(result, "s")
     assert [a["error"]["type"] for a in rows] == ["NodeTimeoutError", "NodeTimeoutError"]
     assert result.status == "failed"
+
+
+def test_a_node_without_a_policy_timeout_stops_at_its_kinds_default(tmp_path):
+    """No graph policy: the node's definition (else its family, DEFAULT_TIMEOUTS) bounds an attempt."""
+    registry = runtime_registry()
+    definition, executor = TEST_NODES["t_slow"]
+    registry.register(NodeDefinition.model_validate({**definition.model_dump(), "key": "t_slow_kind",
+                                                     "timeout_s": 0.3}), executor)
+    wf = graph([node("s", "t_slow_kind", seconds=5)], [])
+    result = run_workflow(wf, order_line(), RunOptions(out_dir=tmp_path / "out", registry=registry, use_cache=False,
+                                                       capabilities=frozenset()))
+    error = attempts(result, "s")[0]["error"]
+    assert error["type"] == "NodeTimeoutError" and "ran past its timeout" in error["message"], error
+    assert result.status == "failed"
+
+
+def test_every_node_kind_has_a_default_timeout():
+    for definition in REGISTRY:
+        assert definition.family in DEFAULT_TIMEOUTS, definition.key  # none falls back silently
+        assert 0 < definition.attempt_timeout() <= 24 * 3600, definition.key
+    assert REGISTRY.get("blender_still").attempt_timeout() == DEFAULT_TIMEOUTS["render"]
+    assert REGISTRY.get("occ_glb_export").attempt_timeout() == DEFAULT_TIMEOUTS["cad"]
 
 
 def test_process_nodes_run_in_spawned_pool_at_the_same_time(tmp_path):

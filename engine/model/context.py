@@ -90,6 +90,12 @@ class NodeCall:
             raise NodeInputError(f"node '{self.node_id}' ({self.step}): input '{name}' has no artifact")
         return artifact
 
+    def should_stop(self) -> bool:
+        """Whether the run was cancelled or this node ran past its timeout; never raises (a
+        watcher thread asks it while a blocking call, such as a render, runs)."""
+        return bool(self.context.cancel_requested()) or (
+            self.deadline is not None and time.monotonic() > self.deadline)
+
     def check_cancelled(self) -> None:
         self.context.check_cancelled()
         if self.deadline is not None and time.monotonic() > self.deadline:

@@ -95,6 +95,13 @@ class FanOut(BaseModel):
     assembler: str = ""
 
 
+# the longest one attempt of a node may run when neither its definition nor the graph's policy
+# says: by node family, so a hung step fails (and its worker moves on) instead of holding a job forever
+DEFAULT_TIMEOUTS: dict[str, float] = {"input": 600, "materials": 600, "scene": 600, "output": 1800, "cad": 3600,
+                                      "render": 6 * 3600, "bridge": 6 * 3600}
+FALLBACK_TIMEOUT = 3600.0
+
+
 class NodeDefinition(BaseModel):
     """Everything the system knows about one step, apart from its executor's code; registered
     with that executor by `engine.model.registry.node` in the step's `engine/nodes/` module."""
@@ -119,6 +126,11 @@ class NodeDefinition(BaseModel):
     icon: str = "NODE"
     deprecated: bool = False
     fan_out: FanOut | None = None
+    timeout_s: float | None = None  # one attempt's default timeout; None: its family's (DEFAULT_TIMEOUTS)
+
+    def attempt_timeout(self) -> float:
+        """The timeout of one attempt when the graph's policy sets none."""
+        return self.timeout_s or DEFAULT_TIMEOUTS.get(self.family, FALLBACK_TIMEOUT)
 
     def input(self, name: str) -> Port | None:
         return next((p for p in self.inputs if p.name == name), None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator
 
 from .node_definition import NodeDefinition, NodeSettings
 
@@ -71,6 +71,14 @@ class TessellationSettings(CodepageSetting):
     angular_deflection: float = setting(0.5, "Tessellation", "Angular deviation in radians", gt=0, le=3.14)
     parallel: bool = setting(True, "Performance", "Mesh faces in parallel threads")
 
+    @field_validator("linear_deflection", "angular_deflection")
+    @classmethod
+    def _not_too_fine(cls, value: float, info: ValidationInfo) -> float:
+        """A mesh finer than the operator's least deflection (limits.py) could take hours and gigabytes."""
+        from .limits import check_deflection
+
+        return check_deflection(str(info.field_name), value)
+
 
 class MaterialRule(BaseModel):
     """One ordered rule: the first that matches a part wins."""
@@ -104,6 +112,18 @@ class RenderSettings(NodeSettings):
     file_format: ImageFormat = setting("PNG", "Output", "Image file format")
     margin: float = setting(0.08, "Camera", "Free border around the product, as a fraction of the frame", ge=0, le=0.45)
     focal_length: float = setting(50.0, "Camera", "Camera focal length in mm", ge=5, le=500)
+
+    @field_validator("samples")
+    @classmethod
+    def _bounded_work(cls, samples: int, info: ValidationInfo) -> int:
+        """Pixels x samples of a frame within the operator's limit (limits.py), checked on samples
+        (validated after the resolution)."""
+        from .limits import check_render_work
+
+        width, height = info.data.get("resolution_x"), info.data.get("resolution_y")
+        if isinstance(width, int) and isinstance(height, int):
+            check_render_work(width, height, samples)
+        return samples
 
 
 def composite_settings(name: str, wrapped: Iterable[NodeDefinition]) -> type[NodeSettings]:

@@ -124,15 +124,27 @@ def step_override_problems(registry: NodeDefinitionRegistry, overrides: Override
     return problems
 
 
-def order_override_problems(workflow: Workflow, registry: NodeDefinitionRegistry, overrides: Overrides) -> list[str]:
-    """Operator-only settings that an order line's overrides try to set, one message each."""
-    problems = []
-    for node in workflow.nodes:
-        picked = overrides_for(node.id, node.step, overrides)
-        if not picked or node.step not in registry:
-            continue
-        for name, record in registry.get(node.step).operator_settings().items():
-            if lookup(picked, name) is not MISSING:
-                problems.append(f"node '{node.id}' ({node.step}): setting '{name}' may not be set by an order: "
-                                f"{record['reason']}; an admin sets it in the output type, or the worker's config")
+def order_override_problems(workflow: Workflow, registry: NodeDefinitionRegistry, overrides: Overrides,
+                            reach: Iterable[Workflow] = ()) -> list[str]:
+    """What an order line's overrides may not do, one message each. Every key is checked, in the
+    graph or not: a step key no node of the graph has is refused (a key that is no step at all is
+    left to override_problems, which refuses it in the planner's words); a key's
+    values are checked against the operator-only settings of every step the key can reach: the
+    step it names, the graph's node of that id, and the nodes of `reach` (the legacy pipeline a
+    legacy, shadow or fallback run uses instead of the graph)."""
+    graphs = [workflow, *reach]
+    named = {n.id for n in workflow.nodes} | {n.step for n in workflow.nodes}
+    # a key that is no step at all gets the planner's own words (override_problems)
+    problems = [f"override '{key}' names a step no node of '{workflow.name}' has"
+                for key in overrides if key not in named and key in registry]
+    for key, values in overrides.items():
+        steps = {n.step for wf in graphs for n in wf.nodes if key in (n.id, n.step)}
+        if key in registry:
+            steps.add(key)
+        for step in sorted(s for s in steps if s in registry):
+            for name, record in registry.get(step).operator_settings().items():
+                message = (f"override '{key}' ({step}): setting '{name}' may not be set by an order: "
+                           f"{record['reason']}; an admin sets it in the output type, or the worker's config")
+                if lookup(values, name) is not MISSING and message not in problems:
+                    problems.append(message)
     return problems

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from ..errors import NodeInputError
+from ..errors import HartomatError, NodeInputError
 from ..model.artifacts import Artifact, ArtifactKind
 from ..model.artifacts import ArtifactKind as K
 from ..model.context import NodeCall
@@ -118,7 +118,9 @@ def resolve_template(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
         raise _fail(call, "template", str(exc)) from None
     path = library.path(entry)
     if not path.is_file():
-        raise _fail(call, "template", f"{path} is missing; run scripts/setup.sh (scripts/build_templates.py)")
+        # the worker's install is at fault, not the order: not an input error (it counts against the worker)
+        raise HartomatError(f"node '{call.node_id}' ({call.step}): template: {path} is missing; "
+                            "run scripts/setup.sh (scripts/build_templates.py)")
     call.log(f"template '{entry.name}' for output type '{output_type}', category '{category or '-'}'")
     return {"template": Artifact.from_file(ArtifactKind.TEMPLATE, path,
                                            data={"name": entry.name, "camera": entry.camera, "category": category})}
@@ -201,7 +203,7 @@ def _image(call: NodeCall, settings: RenderSettings, stage: Stage, view: str) ->
     name = re.sub(r"[^A-Za-z0-9_-]+", "_", view) or "still"
     path = call.workdir / f"{name}.{render_setup.EXTENSIONS[settings.file_format]}"
     call.progress(0.1, f"rendering {settings.resolution_x}x{settings.resolution_y} {settings.engine.lower()}")
-    output.render_still(stage.scene, path)
+    output.render_still(stage.scene, path, call.should_stop, call.check_cancelled)
     artifact = Artifact.from_file(ArtifactKind.IMAGE, path, role="primary_render",
                                   data={"width": settings.resolution_x, "height": settings.resolution_y, "view": view,
                                         "denoised": stage.denoised, "samples": stage.samples,
@@ -297,12 +299,14 @@ def _render_frames(call: NodeCall, settings: BlenderTurntableSettings, stage: St
         call.progress(0.05 + 0.85 * done / len(frames), f"frame {index + 1}/{settings.frame_count}")
         camera.apply_pose(stage.camera, pose_at(stage.box, azimuths[index], settings.elevation, distance), lens)
         camera.place_studio(stage.scene, stage.box, azimuths[index])
-        paths.append(output.render_still(stage.scene, call.workdir / "frames" / f"frame_{index:04d}.png"))
+        paths.append(output.render_still(stage.scene, call.workdir / "frames" / f"frame_{index:04d}.png",
+                                         call.should_stop, call.check_cancelled))
     return paths
 
 
 @node(NodeDefinition(
     key="blender_turntable", label="Blender Turntable", family="render", icon="RENDER_ANIMATION",
+    timeout_s=24 * 3600,  # up to MAX_FRAMES frames in one attempt
     description="N frames around the product, encoded to video; frames kept on request.",
     settings_model=BlenderTurntableSettings,
     inputs=RENDER_INPUTS,

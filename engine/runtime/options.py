@@ -14,6 +14,9 @@ from typing import Any
 from ..model.registry import REGISTRY, NodeDefinitionRegistry
 from ..model.vocabulary import Mode, NodeStatus, RunStatus
 
+# error types (calls.error_record) that say the order's input is at fault, not the machine
+INPUT_ERROR_TYPES = frozenset({"NodeInputError", "PlanError"})
+
 
 @dataclass(frozen=True)
 class ProgressEvent:
@@ -132,6 +135,17 @@ class RunResult:
     @property
     def ok(self) -> bool:
         return self.status == RunStatus.SUCCEEDED
+
+    @property
+    def input_error(self) -> bool:
+        """Whether the run failed on the order's input (an unreadable STEP, an unknown template,
+        invalid settings: NodeInputError) and not on the machine that ran it: every failed node,
+        graph and legacy fallback alike, failed on its input. The farm fails such a line at once
+        and does not hold it against the worker."""
+        failed = [r for results in (self.node_results, self.legacy_results) for r in results.values()
+                  if r.status == NodeStatus.FAILED]
+        return self.status == RunStatus.FAILED and bool(failed) and all(
+            (r.error or {}).get("type") in INPUT_ERROR_TYPES for r in failed)
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready record of the run; written as out_dir/run.json."""

@@ -164,7 +164,7 @@ class NodeRunner:
         return result, outputs
 
     def _dispatch(self, spec: NodeSpec, inputs: Outputs, workdir: Path) -> dict[str, Any]:
-        timeout = spec.policy.timeout_s
+        timeout = spec.policy.timeout_s or spec.definition.attempt_timeout()  # a node kind's default
         if spec.where in ("inline", "thread"):
             return run_inline(self.session, self.ctx, spec, inputs, workdir, timeout)
         payload = self._payload(spec, inputs, workdir, timeout)

@@ -27,6 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     cache = actions.add_parser("cache", help="the farm-wide artifact cache: stats or clear")
     cache.add_argument("what", choices=("stats", "clear"))
     cache.add_argument("--json", action="store_true", help="stats as JSON")
+    cache.add_argument("--worker", default=None, help="clear only the entries this worker id wrote")
+    cache.add_argument("--token-id", default=None, help="clear only the entries workers of this token wrote")
     add_connection(cache)
     cache.set_defaults(func=run_cache)
     farm_stats.register(actions)
@@ -59,7 +61,7 @@ def run_cache(args: argparse.Namespace) -> int:
 
     farm = client(args)
     if args.what == "clear":
-        print(f"cleared {farm.cache_clear()} cache entries")
+        print(f"cleared {farm.cache_clear(args.worker, args.token_id)} cache entries")
         return 0
     stats = farm.cache_stats()
     if args.json:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Depends, Header, Path, Request
+from fastapi import Depends, Header, Path, Query, Request
 from fastapi.responses import FileResponse
 
 from engine.model.vocabulary import JobStatus, Role
 
-from .. import farm_cache, orders, uploads
+from .. import farm_cache, orders, queue, uploads
 from ..api_models import SHA256, CacheEntryRequest
 from ..api_replies import CacheManifest, CachePut, CacheStats, Cleared, DeletedFile, StoredFile
 from ..auth import Principal
@@ -95,10 +95,14 @@ async def cache_upload(request: Request, x_sha256: str = Header(..., pattern=SHA
     return await store_upload(f, request, x_sha256, x_filename)
 
 
-@router.put("/api/cache/entries/{key}", responses=errs(writes=True), response_model=CachePut)
-def cache_put(entry: CacheEntryRequest, key: str = Path(pattern=SHA256), who: Principal = Depends(worker_role),
+@router.put("/api/cache/entries/{key}", responses=errs(404, writes=True), response_model=CachePut)
+def cache_put(entry: CacheEntryRequest, key: str = Path(pattern=SHA256),
+              worker_id: str = Query(..., min_length=1, max_length=64), who: Principal = Depends(worker_role),
               f: Farm = Depends(farm)) -> dict[str, Any]:
-    return farm_cache.put(f.store, f.files, key, entry.step, entry.model_dump(), f.settings.cache_max_bytes)
+    """Keep a node's outputs for every worker; the entry records which worker (and token) wrote it."""
+    queue.own_worker(f.store, who, worker_id)
+    return farm_cache.put(f.store, f.files, key, entry.step, entry.model_dump(), f.settings.cache_max_bytes,
+                          (worker_id, who.token_id))
 
 
 @router.get("/api/cache", responses=errs(), response_model=CacheStats)
@@ -107,8 +111,10 @@ def cache_stats(who: Principal = Depends(admin), f: Farm = Depends(farm)) -> dic
 
 
 @router.delete("/api/cache", responses=errs(writes=True), response_model=Cleared)
-def cache_clear(who: Principal = Depends(admin), f: Farm = Depends(farm)) -> dict[str, Any]:
-    return {"cleared": farm_cache.clear(f.store, f.files)}
+def cache_clear(worker_id: str | None = Query(None, max_length=64), token_id: str | None = Query(None, max_length=64),
+                who: Principal = Depends(admin), f: Farm = Depends(farm)) -> dict[str, Any]:
+    """Drop the whole cache, or only what one worker (`worker_id`) or one worker token (`token_id`) wrote."""
+    return {"cleared": farm_cache.clear(f.store, f.files, worker_id, token_id)}
 
 
 # --- helpers the other routers share --------------------------------------------------------------

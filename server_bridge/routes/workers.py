@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import Depends, Header, Query, Request
 from fastapi.responses import Response
 
+from engine.filenames import UnsafeName, plain_name
 from engine.model.vocabulary import JobStatus
 
 from .. import housekeeping, queue
@@ -155,7 +156,13 @@ async def upload_part(job_id: str, request: Request, worker_id: str, node_id: st
                       kind: str = "", role: str = "", data: str = "{}",
                       x_sha256: str = Header(..., pattern=SHA256_HEADER), who: Principal = Depends(worker_role),
                       f: Farm = Depends(farm)) -> dict[str, Any]:
-    """A part job hands one output file to its assemble job (not published)."""
+    """A part job hands one output file to its assemble job (not published). Node, port and name
+    become a path on the worker that assembles: each must be a plain file name."""
+    for field, value in (("node_id", node_id), ("port", port), ("name", name)):
+        try:
+            plain_name(value, f"query '{field}'")
+        except UnsafeName as exc:
+            raise ApiError(422, str(exc)) from None
     await off_loop(_holds, f, who, worker_id, job_id)
     try:
         part_data = json.loads(data)
@@ -164,7 +171,7 @@ async def upload_part(job_id: str, request: Request, worker_id: str, node_id: st
     if not isinstance(part_data, dict):
         raise ApiError(422, "query 'data': must be a JSON object")
     sha, size = await receive(request, f.files, x_sha256)
-    meta = {"node_id": node_id[:128], "port": port[:64], "member": member, "name": safe_name(name),
+    meta = {"node_id": node_id, "port": port, "member": member, "name": name,
             "kind": kind[:64], "role": role[:200] or None, "data": part_data}
     return await off_loop(_keep_upload, f, queue.add_part, worker_id, job_id, meta, sha, size)
 

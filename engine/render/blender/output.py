@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 CONTAINERS = {"MP4": ("MPEG4", "mp4"), "MKV": ("MKV", "mkv")}
 
 
-def render_still(scene: Any, path: Path) -> Path:
-    """Render the scene's camera view to `path` (format from the scene's image settings)."""
+def render_still(scene: Any, path: Path, stop: Callable[[], bool] | None = None,
+                 stopped: Callable[[], None] | None = None) -> Path:
+    """Render the scene's camera view to `path` (format from the scene's image settings). When
+    `stop` says so mid-render, Cycles is interrupted (interrupt.py) and `stopped` raises."""
     import bpy
+
+    from .interrupt import interruptible
 
     path.parent.mkdir(parents=True, exist_ok=True)
     scene.render.filepath = str(path)
-    bpy.ops.render.render(write_still=True, scene=scene.name)
+    with interruptible(bpy, stop or (lambda: False)) as interrupted:
+        bpy.ops.render.render(write_still=True, scene=scene.name)
+    if interrupted() and stopped is not None:
+        stopped()
     if not path.is_file():
         raise RuntimeError(f"Blender did not write {path}")
     return path

@@ -278,13 +278,20 @@ async function main() {
   }
 }
 
-// Three lines of a broken STEP file fail on the one worker, which is then blocked from the
-// output type (its third failure in a row). Returns the worker's name.
+// Three lines fail on the one worker, which is then blocked from the output type (its third
+// failure in a row). They fail the way a worker does (a node past its timeout): a failure on the
+// order's input (a broken STEP file) fails the line at once and never blocks a worker.
+// Returns the worker's name.
 async function blockWorker() {
   const { admin, submit } = cfg.tokens;
   const still = (await api('GET', '/api/output-types/still', admin)).body;
+  const doc = (await api('GET', `/api/workflows/${still.workflow_id}`, admin)).body;
+  doc.name = 'fragile';
+  doc.nodes = doc.nodes.map((n) => (n.id === 'step' ? { ...n, policy: { ...(n.policy || {}), timeout_s: 0.000001 } } : n));
+  const saved = await api('POST', '/api/workflows', admin, doc);
+  if (saved.status !== 201) throw new Error(`workflow fragile: ${saved.status} ${JSON.stringify(saved.body)}`);
   const made = await api('PUT', '/api/output-types/fragile', admin, {
-    family: still.family, artifact_kind: still.artifact_kind, workflow_id: still.workflow_id, legacy_fallback: false });
+    family: still.family, artifact_kind: still.artifact_kind, workflow_id: saved.body.id, legacy_fallback: false });
   if (made.status !== 200) throw new Error(`output type fragile: ${made.status} ${JSON.stringify(made.body)}`);
   const data = readFileSync(cfg.broken);
   const sha = (await import('node:crypto')).createHash('sha256').update(data).digest('hex');
