@@ -3,11 +3,13 @@ capabilities are the shared vocabulary's enums (engine/model/vocabulary.py); api
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.model.vocabulary import Capability, JobStatus, Mode, Role
+
+from .tags import TAG_PATTERN
 
 
 class Strict(BaseModel):
@@ -19,6 +21,10 @@ class TokenRequest(Strict):
     name: str = Field("", max_length=128)
 
 
+Tag = Annotated[str, Field(pattern=TAG_PATTERN)]
+Priority = Annotated[int, Field(ge=0, le=100, description="0-100; higher is handed out first (default 50)")]
+
+
 class OutputTypeRequest(Strict):
     family: str = Field(min_length=1, max_length=64)
     artifact_kind: str = Field(min_length=1, max_length=64)
@@ -26,6 +32,8 @@ class OutputTypeRequest(Strict):
     overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
     mode: Mode = Mode.GRAPH
     legacy_fallback: bool = True
+    tags: list[Tag] = Field(default_factory=list, max_length=16,
+                            description="worker tags every job of this output type requires")
 
 
 class ModeRequest(Strict):
@@ -37,16 +45,29 @@ class OrderLineRequest(Strict):
     product: str = Field("", max_length=256)
     step_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
     overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    tags: list[Tag] = Field(default_factory=list, max_length=16,
+                            description="worker tags this line's jobs require (besides the output type's)")
 
 
 class OrderRequest(Strict):
     lines: list[OrderLineRequest] = Field(min_length=1, max_length=1000)
     webhook_url: str | None = Field(None, pattern=r"^https?://", max_length=2000)
+    priority: Priority = 50
+
+
+class PriorityRequest(Strict):
+    priority: Priority
+
+
+class ArchiveRequest(Strict):
+    older_than_s: float = Field(ge=0, le=100 * 365 * 86400, description="archive settled orders finished this long ago")
+    dry_run: bool = False
 
 
 class RegisterRequest(Strict):
     name: str = Field("", max_length=128)
     capabilities: list[Capability] = Field(default_factory=list)
+    tags: list[Tag] = Field(default_factory=list, max_length=16)
 
 
 class ClaimRequest(Strict):

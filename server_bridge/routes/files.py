@@ -112,8 +112,9 @@ async def receive(request: Request, files: FileStore, declared: str) -> tuple[st
 
 async def store_upload(f: Farm, request: Request, sha256: str, name: str) -> dict[str, Any]:
     """A content-addressed upload (a STEP file, a cache entry's file), sha256-checked."""
-    sha, size = await receive(request, f.files, sha256)
-    await off_loop(record_file, f.store, sha, size, name)
+    with f.files.pin(sha256):  # until recorded: an order removed meanwhile keeps this content
+        sha, size = await receive(request, f.files, sha256)
+        await off_loop(record_file, f.store, sha, size, name)
     return {"sha256": sha, "size": size}
 
 
