@@ -48,13 +48,13 @@ def list_orders(limit: int = Query(50, ge=1, le=1000), who: Principal = Depends(
     return [dict(r) for r in rows]
 
 
-@router.get("/api/orders/{order_id}", responses=errs(404), response_model=Order)
+@router.get("/api/orders/{order_id}", responses=errs(404, 410), response_model=Order)
 def get_order(order_id: str, who: Principal = Depends(submitter), f: Farm = Depends(farm)) -> dict[str, Any]:
     _own_order(f.store, order_id, who)
     return orders.order_status(f.store, order_id)
 
 
-@router.post("/api/orders/{order_id}/cancel", responses=errs(404, writes=True), response_model=CancelledOrder)
+@router.post("/api/orders/{order_id}/cancel", responses=errs(404, 410, writes=True), response_model=CancelledOrder)
 def cancel_order(order_id: str, who: Principal = Depends(submitter), f: Farm = Depends(farm)) -> dict[str, Any]:
     _own_order(f.store, order_id, who)
     touched, finished = orders.cancel_jobs(f.store, "order_id = ?", order_id)
@@ -63,7 +63,7 @@ def cancel_order(order_id: str, who: Principal = Depends(submitter), f: Farm = D
     return {"cancelled": touched, "order": orders.order_status(f.store, order_id)}
 
 
-@router.post("/api/orders/{order_id}/priority", responses=errs(404, 409, writes=True), response_model=Order)
+@router.post("/api/orders/{order_id}/priority", responses=errs(404, 409, 410, writes=True), response_model=Order)
 def set_priority(order_id: str, req: PriorityRequest, who: Principal = Depends(submitter),
                  f: Farm = Depends(farm)) -> dict[str, Any]:
     """Change a waiting or running order's priority: its queued jobs are reordered at once."""
@@ -73,7 +73,7 @@ def set_priority(order_id: str, req: PriorityRequest, who: Principal = Depends(s
     return orders.order_status(f.store, order_id)
 
 
-@router.post("/api/orders/{order_id}/pause", responses=errs(404, 409, writes=True), response_model=Order)
+@router.post("/api/orders/{order_id}/pause", responses=errs(404, 409, 410, writes=True), response_model=Order)
 def pause_order(order_id: str, line: str | None = Query(None, max_length=128, description="only this line (its id)"),
                 who: Principal = Depends(submitter), f: Farm = Depends(farm)) -> dict[str, Any]:
     """Stop handing out the order's (or one line's) waiting jobs; running ones finish."""
@@ -82,7 +82,7 @@ def pause_order(order_id: str, line: str | None = Query(None, max_length=128, de
     return orders.order_status(f.store, order_id)
 
 
-@router.post("/api/orders/{order_id}/resume", responses=errs(404, 409, writes=True), response_model=Order)
+@router.post("/api/orders/{order_id}/resume", responses=errs(404, 409, 410, writes=True), response_model=Order)
 def resume_order(order_id: str, line: str | None = Query(None, max_length=128, description="only this line (its id)"),
                  who: Principal = Depends(submitter), f: Farm = Depends(farm)) -> dict[str, Any]:
     _own_order(f.store, order_id, who)

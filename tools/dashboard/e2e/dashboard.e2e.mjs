@@ -146,7 +146,7 @@ async function main() {
     findings.paused = await page.locator('section[data-order] > .paused-by').innerText();
     await page.getByLabel('Priority', { exact: true }).fill('40');
     await page.getByRole('button', { name: 'Set priority' }).click();
-    await page.locator('#order-priority[value="40"]').waitFor();
+    await page.locator('form.priority[data-priority="40"]').waitFor();
     findings.priority.push((await api('GET', `/api/orders/${second}`, cfg.tokens.submit)).body.priority);
     await shot(page, 'order-paused');
     await page.getByRole('button', { name: 'Resume', exact: true }).click();

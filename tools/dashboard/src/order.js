@@ -70,7 +70,7 @@ function Line({ line, index }) {
 function PriorityForm({ value, busy, onSet }) {
   const [text, setText] = useState(String(value));
   const submit = (e) => { e.preventDefault(); onSet(Number(text)); };
-  return html`<form class="priority" onSubmit=${submit} novalidate>
+  return html`<form class="priority" data-priority=${value} onSubmit=${submit} novalidate>
     <label for="order-priority">Priority</label>
     <input id="order-priority" type="number" min="0" max="100" step="1" value=${text} onInput=${(e) => setText(e.target.value)} />
     <button type="submit" disabled=${busy}>Set priority</button>
