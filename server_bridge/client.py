@@ -314,8 +314,10 @@ class FarmClient:
 
     # --- workers -------------------------------------------------------------------------------
     def register(self, name: str, capabilities: list[str], tags: list[str] | None = None) -> dict[str, Any]:
-        result: dict[str, Any] = self._json("POST", "/api/workers/register",
-                                            json={"name": name, "capabilities": capabilities, "tags": tags or []})
+        body: dict[str, Any] = {"name": name, "capabilities": capabilities}
+        if tags:  # only when there are some: a server older than tags still takes an untagged worker
+            body["tags"] = tags
+        result: dict[str, Any] = self._json("POST", "/api/workers/register", json=body)
         return result
 
     def claim(self, worker_id: str, wait_s: float = 20.0) -> dict[str, Any] | None:
