@@ -156,6 +156,8 @@ def test_a_paused_order_or_line_is_not_claimed_until_resumed(farm, tmp_path):
         assert status["status"] == "paused" and status["pause"]["by"] == "submit", status
         assert [ln["job"]["status"] for ln in status["lines"]] == ["queued", "queued"]
         assert status["lines"][0]["job"]["waiting"] == "paused by submit"
+        shown = farm_cli(server, tok, "status", held).stdout
+        assert f"order {held}: paused by submit, priority 50" in shown and "- paused by submit" in shown, shown
         split = order(server, tok, half)
         assert split["status"] == "paused" and split["pause"] is None and split["lines"][0]["pause"]["by"] == "submit"
         assert split["lines"][0]["job"]["status"] == "queued" and split["lines"][0]["job"]["attempts"] == 0
