@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from engine.model.vocabulary import Capability, JobStatus, Mode, Role
 
@@ -22,7 +22,15 @@ class TokenRequest(Strict):
 
 
 Tag = Annotated[str, Field(pattern=TAG_PATTERN)]
-Priority = Annotated[int, Field(ge=0, le=100, description="0-100; higher is handed out first (default 50)")]
+def _no_text(value: Any) -> Any:
+    """A priority is a JSON number (11 or 11.0), never "11" or true."""
+    if isinstance(value, str | bool):
+        raise ValueError("must be a number from 0 to 100")
+    return value
+
+
+Priority = Annotated[int, Field(ge=0, le=100, description="0-100; higher is handed out first (default 50)"),
+                     BeforeValidator(_no_text)]
 
 
 class OutputTypeRequest(Strict):
@@ -60,6 +68,7 @@ class PriorityRequest(Strict):
 
 
 class ArchiveRequest(Strict):
+    model_config = ConfigDict(extra="forbid", strict=True)  # no "30" for 30, no 0 for false: not undone
     older_than_s: float = Field(ge=0, le=100 * 365 * 86400, description="archive settled orders finished this long ago")
     dry_run: bool = False
 
