@@ -213,6 +213,9 @@ def test_a_job_requiring_a_tag_waits_with_a_reason_until_a_tagged_worker_starts(
             assert order(server, tok, order_id)["lines"][0]["job"]["worker_id"] == workers["tagged"]["id"]
         listed = farm_cli(server, tokens["admin"], "farm", "workers")
         assert "tagged [] tags: big-memory, studio-a" in listed.stdout, listed.stdout + listed.stderr
+        types = farm_cli(server, tokens["admin"], "output-type", "list").stdout
+        assert f"{TAGGED}: graph (legacy fallback), family still, step_file, workflow wf-probe, needs tags big-memory" \
+            in types, types
     finally:
         stop_process(plain)
         if tagged is not None:
