@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from engine.filenames import MAX_NAME, UnsafeName, plain_name
 from engine.model.vocabulary import Capability, JobStatus, Mode, Role
+
+from .tags import TAG_PATTERN
 
 
 class Strict(BaseModel):
@@ -20,6 +22,18 @@ class TokenRequest(Strict):
     name: str = Field("", max_length=128)
 
 
+Tag = Annotated[str, Field(pattern=TAG_PATTERN)]
+def _no_text(value: Any) -> Any:
+    """A priority is a JSON number (11 or 11.0), never "11" or true."""
+    if isinstance(value, str | bool):
+        raise ValueError("must be a number from 0 to 100")
+    return value
+
+
+Priority = Annotated[int, Field(ge=0, le=100, description="0-100; higher is handed out first (default 50)"),
+                     BeforeValidator(_no_text)]
+
+
 class OutputTypeRequest(Strict):
     family: str = Field(min_length=1, max_length=64)
     artifact_kind: str = Field(min_length=1, max_length=64)
@@ -27,6 +41,8 @@ class OutputTypeRequest(Strict):
     overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
     mode: Mode = Mode.GRAPH
     legacy_fallback: bool = True
+    tags: list[Tag] = Field(default_factory=list, max_length=16,
+                            description="worker tags every job of this output type requires")
 
 
 class ModeRequest(Strict):
@@ -38,16 +54,30 @@ class OrderLineRequest(Strict):
     product: str = Field("", max_length=256)
     step_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
     overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    tags: list[Tag] = Field(default_factory=list, max_length=16,
+                            description="worker tags this line's jobs require (besides the output type's)")
 
 
 class OrderRequest(Strict):
     lines: list[OrderLineRequest] = Field(min_length=1, max_length=1000)
     webhook_url: str | None = Field(None, pattern=r"^https?://", max_length=2000)
+    priority: Priority = 50
+
+
+class PriorityRequest(Strict):
+    priority: Priority
+
+
+class ArchiveRequest(Strict):
+    model_config = ConfigDict(extra="forbid", strict=True)  # no "30" for 30, no 0 for false: not undone
+    older_than_s: float = Field(ge=0, le=100 * 365 * 86400, description="archive settled orders finished this long ago")
+    dry_run: bool = False
 
 
 class RegisterRequest(Strict):
     name: str = Field("", max_length=128)
     capabilities: list[Capability] = Field(default_factory=list)
+    tags: list[Tag] = Field(default_factory=list, max_length=16)
 
 
 class ClaimRequest(Strict):

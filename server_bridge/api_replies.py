@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.model.vocabulary import Capability, JobStatus, Mode, OrderStatus, Role
+from engine.model.vocabulary import Capability, JobStatus, Mode, OrderStatus, Removal, Role
 
 
 class Reply(BaseModel):
@@ -74,6 +74,7 @@ class OutputType(Reply):
     mode_changed_by: str | None
     mode_changed_at: float | None
     created_at: float
+    tags: list[str]
     mode_history: list[ModeChange]
 
 
@@ -98,6 +99,7 @@ class WorkerRecord(Reply):
     id: str
     name: str
     capabilities: list[Capability]
+    tags: list[str]
     last_seen: float
     blocked_output_types: list[str]
     failures: dict[str, int]
@@ -123,6 +125,7 @@ class DeletedFile(Reply):
 class OrderListEntry(Reply):
     id: str
     status: OrderStatus
+    priority: int
     created_at: float
     finished_at: float | None
 
@@ -150,7 +153,10 @@ class LineJob(Reply):
     mode: Mode
     cancel_requested: int
     kind: str
+    priority: int
+    paused: int
     needs: list[Capability]
+    needs_tags: list[str]
     waiting: str | None
 
 
@@ -175,12 +181,19 @@ class LineAsset(Reply):
                                               "the frozen workflow and overrides")
 
 
+class Paused(Reply):
+    by: str = Field(description="the name of the token that paused it")
+    at: float
+
+
 class OrderLine(Reply):
     id: str
     product: str
     output_type: str
     step_sha256: str | None
     overrides: dict[str, Any]
+    tags: list[str]
+    pause: Paused | None = Field(description="who paused it and when; null when it is not paused")
     job: LineJob | None
     chunks: Chunks
     parts: list[PartJob]
@@ -214,6 +227,8 @@ class Estimate(Reply):
 class Order(Reply):
     id: str
     status: OrderStatus
+    priority: int
+    pause: Paused | None = Field(description="who paused it and when; null when it is not paused")
     created_at: float
     finished_at: float | None
     fell_back: bool
@@ -222,6 +237,30 @@ class Order(Reply):
     lines: list[OrderLine]
     statistics: OrderStatistics | None = None
     estimate: Estimate | None = None
+
+
+class OrderRemoval(Reply):
+    """What stays of a deleted or archived order."""
+    order_id: str
+    action: Removal
+    removed_by: str
+    removed_at: float
+    submitted_by: str
+    status: OrderStatus
+    created_at: float
+    lines: int
+    jobs: int
+    assets: int
+    files_removed: int
+    files_kept: int = Field(description="stored files another order or the farm cache still uses")
+    bytes_freed: int
+
+
+class Archived(Reply):
+    dry_run: bool
+    orders: list[OrderRemoval]
+    bytes_freed: int
+    files_removed: int
 
 
 class CancelledOrder(Reply):
@@ -265,6 +304,7 @@ class JobDetail(Reply):
 class Registered(Reply):
     worker_id: str
     capabilities: list[Capability]
+    tags: list[str]
     lease_s: float
 
 

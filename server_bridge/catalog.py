@@ -142,14 +142,14 @@ def save_output_type(store: Store, spec: dict[str, Any], changed_by: str) -> dic
         old = c.execute("SELECT mode FROM output_types WHERE name = ?", (spec["name"],)).fetchone()
         c.execute(
             """INSERT INTO output_types (name, family, artifact_kind, workflow_id, overrides, mode,
-                   legacy_fallback, mode_changed_by, mode_changed_at, created_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   legacy_fallback, mode_changed_by, mode_changed_at, created_at, tags)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT(name) DO UPDATE SET family = excluded.family, artifact_kind = excluded.artifact_kind,
                    workflow_id = excluded.workflow_id, overrides = excluded.overrides,
-                   legacy_fallback = excluded.legacy_fallback""",
+                   legacy_fallback = excluded.legacy_fallback, tags = excluded.tags""",
             (spec["name"], spec["family"], spec["artifact_kind"], spec["workflow_id"],
              json.dumps(spec.get("overrides") or {}), spec["mode"], int(spec.get("legacy_fallback", True)),
-             changed_by, t, t))
+             changed_by, t, t, json.dumps(sorted(set(spec.get("tags") or [])))))
         if old is None or old["mode"] != spec["mode"]:
             _record_mode(c, spec["name"], old["mode"] if old else None, spec["mode"], changed_by)
     return get_output_type(store, spec["name"])
@@ -185,7 +185,7 @@ def get_output_type(store: Store, name: str) -> dict[str, Any]:
     history = store.all("SELECT old_mode, new_mode, changed_by, changed_at FROM mode_changes "
                         "WHERE output_type = ? ORDER BY id", name)
     return {**dict(row), "overrides": loads(row["overrides"], {}), "legacy_fallback": bool(row["legacy_fallback"]),
-            "mode_history": [dict(h) for h in history]}
+            "tags": loads(row["tags"], []), "mode_history": [dict(h) for h in history]}
 
 
 def list_output_types(store: Store) -> list[dict[str, Any]]:

@@ -163,21 +163,26 @@ class FarmClient:
         return sha
 
     def submit(self, steps: list[str | Path], output_type: str, webhook_url: str | None = None,
-               overrides: dict[str, dict[str, Any]] | None = None, products: list[str] | None = None) -> dict[str, Any]:
+               overrides: dict[str, dict[str, Any]] | None = None, products: list[str] | None = None,
+               priority: int | None = None, tags: list[str] | None = None) -> dict[str, Any]:
         """An order with one line per STEP file (uploaded) and per library product name."""
         lines: list[dict[str, Any]] = []
+        extra = {"tags": tags} if tags else {}
         for step in steps:
             lines.append({"output_type": output_type, "product": Path(step).stem,
-                          "step_sha256": self.upload_file(step), "overrides": overrides or {}})
+                          "step_sha256": self.upload_file(step), "overrides": overrides or {}, **extra})
         for product in products or []:
-            lines.append({"output_type": output_type, "product": product, "overrides": overrides or {}})
-        return self.submit_lines(lines, webhook_url)
+            lines.append({"output_type": output_type, "product": product, "overrides": overrides or {}, **extra})
+        return self.submit_lines(lines, webhook_url, priority)
 
-    def submit_lines(self, lines: list[dict[str, Any]], webhook_url: str | None = None) -> dict[str, Any]:
-        """An order of prepared lines (output_type, product, step_sha256 of an uploaded file, overrides)."""
+    def submit_lines(self, lines: list[dict[str, Any]], webhook_url: str | None = None,
+                     priority: int | None = None) -> dict[str, Any]:
+        """An order of prepared lines (output_type, product, step_sha256 of an uploaded file, overrides, tags)."""
         body: dict[str, Any] = {"lines": lines}
         if webhook_url:
             body["webhook_url"] = webhook_url
+        if priority is not None:
+            body["priority"] = priority
         result: dict[str, Any] = self._send("POST", "/api/orders", json=body).json()
         return result
 
@@ -204,6 +209,32 @@ class FarmClient:
 
     def cancel_job(self, job_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self._send("POST", f"/api/jobs/{job_id}/cancel").json()
+        return result
+
+    def set_priority(self, order_id: str, priority: int) -> dict[str, Any]:
+        result: dict[str, Any] = self._send("POST", f"/api/orders/{order_id}/priority",
+                                            json={"priority": priority}).json()
+        return result
+
+    def pause(self, order_id: str, line: str | None = None) -> dict[str, Any]:
+        params = {"line": line} if line else {}
+        result: dict[str, Any] = self._send("POST", f"/api/orders/{order_id}/pause", params=params).json()
+        return result
+
+    def resume(self, order_id: str, line: str | None = None) -> dict[str, Any]:
+        params = {"line": line} if line else {}
+        result: dict[str, Any] = self._send("POST", f"/api/orders/{order_id}/resume", params=params).json()
+        return result
+
+    def delete_order(self, order_id: str, cancel: bool = False) -> dict[str, Any]:
+        """Delete an order (with `cancel`, one whose jobs still wait or run); the record that stays."""
+        result: dict[str, Any] = self._send("DELETE", f"/api/orders/{order_id}",
+                                            params={"cancel": "true" if cancel else "false"}).json()
+        return result
+
+    def archive(self, older_than_s: float, dry_run: bool = False) -> dict[str, Any]:
+        result: dict[str, Any] = self._send("POST", "/api/archive",
+                                            json={"older_than_s": older_than_s, "dry_run": dry_run}).json()
         return result
 
     def job(self, job_id: str) -> dict[str, Any]:
@@ -284,9 +315,11 @@ class FarmClient:
         return cleared
 
     # --- workers -------------------------------------------------------------------------------
-    def register(self, name: str, capabilities: list[str]) -> dict[str, Any]:
-        result: dict[str, Any] = self._json("POST", "/api/workers/register",
-                                            json={"name": name, "capabilities": capabilities})
+    def register(self, name: str, capabilities: list[str], tags: list[str] | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"name": name, "capabilities": capabilities}
+        if tags:  # only when there are some: a server older than tags still takes an untagged worker
+            body["tags"] = tags
+        result: dict[str, Any] = self._json("POST", "/api/workers/register", json=body)
         return result
 
     def claim(self, worker_id: str, wait_s: float = 20.0) -> dict[str, Any] | None:

@@ -208,11 +208,42 @@ CREATE INDEX cache_entries_token ON cache_entries(token_id);
 """
 
 
+# v11: running the farm (issue 27): an order's priority and who paused it (or one line); the tags a
+# worker offers and an output type or line requires; each job carries its order's priority,
+# paused flag, required tags ("|a|b|", sorted) and tenant (the submitting token), so one index
+# serves the claim: per tenant, the highest priority, then the oldest. tenant_turns says when
+# each tenant was last served (fair share); order_removals is what stays of a deleted or
+# archived order.
+FARM_OPERATIONS_V11 = """
+ALTER TABLE orders ADD COLUMN priority INTEGER NOT NULL DEFAULT 50;
+ALTER TABLE orders ADD COLUMN paused_by TEXT;
+ALTER TABLE orders ADD COLUMN paused_at REAL;
+ALTER TABLE order_lines ADD COLUMN tags TEXT NOT NULL DEFAULT '';
+ALTER TABLE order_lines ADD COLUMN paused_by TEXT;
+ALTER TABLE order_lines ADD COLUMN paused_at REAL;
+ALTER TABLE output_types ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE workers ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 50;
+ALTER TABLE jobs ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN tags TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN tenant TEXT NOT NULL DEFAULT '';
+UPDATE jobs SET tenant = coalesce((SELECT submitted_by FROM orders o WHERE o.id = jobs.order_id), '');
+CREATE INDEX jobs_claim ON jobs(status, paused, tenant, priority DESC, seq);
+CREATE INDEX order_lines_step ON order_lines(step_sha256);
+CREATE TABLE tenant_turns (tenant TEXT PRIMARY KEY, turn REAL NOT NULL);
+CREATE TABLE order_removals (
+    order_id TEXT PRIMARY KEY, action TEXT NOT NULL, removed_by TEXT NOT NULL, removed_at REAL NOT NULL,
+    submitted_by TEXT NOT NULL, status TEXT NOT NULL, created_at REAL NOT NULL, lines INTEGER NOT NULL,
+    jobs INTEGER NOT NULL, assets INTEGER NOT NULL, files_removed INTEGER NOT NULL,
+    files_kept INTEGER NOT NULL, bytes_freed INTEGER NOT NULL);
+"""
+
+
 Migration = str | Callable[[sqlite3.Connection], None]
 # index = schema version reached after applying it; append, never edit.
 MIGRATIONS: list[Migration] = [SCHEMA_V1, SCHEMA_V2, FROZEN_LINES_V3, freeze_lines_of_older_orders, FAN_OUT_V5,
                                CACHE_V6, DASHBOARD_INDEXES_V7, FILE_OWNERS_V8, STATS_PROVENANCE_V9,
-                               CACHE_WRITER_V10]
+                               CACHE_WRITER_V10, FARM_OPERATIONS_V11]
 
 
 def new_id(prefix: str) -> str:
@@ -225,6 +256,11 @@ def now() -> float:
 
 def loads(text: str | None, default: Any = None) -> Any:
     return json.loads(text) if text else default
+
+
+def tags_within(needed: str, offered: str) -> bool:
+    """Whether every tag in `needed` ("|a|b|") is in `offered` (same form): the claim's tag check."""
+    return all(f"|{tag}|" in offered for tag in needed.split("|") if tag)
 
 
 def apply_migration(conn: sqlite3.Connection, migration: Migration) -> None:
@@ -302,6 +338,7 @@ class Store:
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA foreign_keys=ON")
         self.conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+        self.conn.create_function("tags_within", 2, tags_within, deterministic=True)
         self.lock = threading.RLock()
         self.migrate()
 

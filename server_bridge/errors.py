@@ -23,7 +23,7 @@ DESCRIPTIONS: dict[int, str] = {
     403: "The token's role may not do this",
     404: "No such resource, or not visible to this token",
     409: "Conflicts with the resource's state (e.g. a job no longer held by this worker)",
-    410: "Recorded, but the stored file is missing from the server's storage",
+    410: "Gone: a recorded file missing from the server's storage, or an order deleted or archived (who, when)",
     413: "Request body larger than the server's limit",
     422: "A field, header or parameter is invalid (NaN and Infinity included)",
     503: "Temporarily unavailable (database locked by another process); retry after `Retry-After` seconds",

@@ -6,6 +6,7 @@
     queued --cancel--> cancelled
     succeeded --rerun--> queued   (a part job whose files its assemble job found missing or corrupt)
 
+A queued job of a paused order or line (`paused`) is not handed out; it stays queued.
 An assemble job is claimable only once all its part jobs (parent_id) have succeeded, and a
 part job only once the prep job it comes after (after_id) has.
 
@@ -75,31 +76,57 @@ def rerun(conn: sqlite3.Connection, job_id: str, reason: str) -> bool:
 
 
 def claim_next(conn: sqlite3.Connection, worker_id: str, caps: int, run_id: str, lease_s: float,
-               retry_after_s: float = 60.0) -> sqlite3.Row | None:
-    """queued -> running for the oldest job this worker can do: its capabilities cover the
-    job's, it is not blocked from the output type, and it has not failed the job before, unless
-    no other worker took the job for `retry_after_s` (so a farm of one still gets an answer)."""
+               tags: str = "", retry_after_s: float = 60.0) -> sqlite3.Row | None:
+    """queued -> running for the job this worker should do next. It can do a job when its
+    capabilities and tags ("|a|b|") cover the job's, it is not blocked from the output type, and it
+    has not failed the job before (unless no other worker took it for `retry_after_s`, so a farm
+    of one still gets an answer). Of those: the highest priority, oldest first within it; between
+    tenants at the same priority, the one served least recently (fair share: one tenant's big
+    order cannot hold every worker while another tenant's order waits)."""
     t = now()
+    args = {"from_status": JobStatus.QUEUED, "done": JobStatus.SUCCEEDED, "assemble_kind": JobKind.ASSEMBLE,
+            "worker_id": worker_id, "lacking": ~caps, "tags": tags, "marker": f"|{worker_id}|",
+            "retry_before": t - retry_after_s}
+    tenants = [row[0] for row in conn.execute(_WAITING_TENANTS, (JobStatus.QUEUED,))]
+    best: tuple[int, int, str] | None = None  # (priority, seq, tenant)
+    for tenant in tenants:  # least recently served first: a later tenant wins only on a higher priority
+        sql = _CANDIDATE.format(floor="AND priority > :floor" if best else "")
+        row = conn.execute(sql, {**args, "tenant": tenant, "floor": best[0] if best else 0}).fetchone()
+        if row is not None:
+            best = (row["priority"], row["seq"], tenant)
+    if best is None:
+        return None
+    if len(tenants) > 1:
+        conn.execute("INSERT INTO tenant_turns VALUES (?, ?) ON CONFLICT(tenant) DO UPDATE SET turn = excluded.turn",
+                     (best[2], t))
     return conn.execute(
-        """UPDATE jobs SET status = :to_status, worker_id = :worker_id, run_id = :run, lease_expires = :lease,
-               attempts = attempts + 1, cancel_requested = 0, updated_at = :t
-           WHERE seq = (
-               SELECT seq FROM jobs
-               WHERE status = :from_status AND (caps & :lacking) = 0
-                 AND (instr(failed_workers, :marker) = 0 OR updated_at < :retry_before)
-                 AND output_type NOT IN (
-                     SELECT output_type FROM worker_streaks WHERE worker_id = :worker_id AND blocked = 1)
-                 AND (kind != :assemble_kind OR NOT EXISTS (
-                     SELECT 1 FROM jobs p WHERE p.parent_id = jobs.id AND p.status != :done))
-                 AND (after_id IS NULL OR EXISTS (
-                     SELECT 1 FROM jobs d WHERE d.id = jobs.after_id AND d.status = :done))
-               ORDER BY seq LIMIT 1)
-             AND status = :from_status
-           RETURNING *""",
-        {"to_status": JobStatus.RUNNING, "from_status": JobStatus.QUEUED, "done": JobStatus.SUCCEEDED,
-         "assemble_kind": JobKind.ASSEMBLE, "worker_id": worker_id, "run": run_id, "lease": t + lease_s, "t": t,
-         "lacking": ~caps, "marker": f"|{worker_id}|", "retry_before": t - retry_after_s},
-    ).fetchone()
+        "UPDATE jobs SET status = ?, worker_id = ?, run_id = ?, lease_expires = ?, attempts = attempts + 1, "
+        "cancel_requested = 0, updated_at = ? WHERE seq = ? AND status = ? RETURNING *",
+        (JobStatus.RUNNING, worker_id, run_id, t + lease_s, t, best[1], JobStatus.QUEUED)).fetchone()
+
+
+# Tenants with unpaused queued jobs, by index seeks (one per tenant, not one per job), least
+# recently served first.
+_WAITING_TENANTS = """
+WITH RECURSIVE waiting(tenant) AS (
+    SELECT min(tenant) FROM jobs WHERE status = ?1 AND paused = 0
+    UNION ALL
+    SELECT (SELECT min(tenant) FROM jobs WHERE status = ?1 AND paused = 0 AND tenant > waiting.tenant)
+    FROM waiting WHERE waiting.tenant IS NOT NULL)
+SELECT waiting.tenant FROM waiting LEFT JOIN tenant_turns turns ON turns.tenant = waiting.tenant
+WHERE waiting.tenant IS NOT NULL ORDER BY coalesce(turns.turn, 0), waiting.tenant"""
+
+# One tenant's next job this worker can do (index jobs_claim: priority, then age).
+_CANDIDATE = """
+SELECT seq, priority FROM jobs INDEXED BY jobs_claim
+WHERE status = :from_status AND paused = 0 AND tenant = :tenant {floor}
+  AND (caps & :lacking) = 0 AND (tags = '' OR tags_within(tags, :tags))
+  AND (instr(failed_workers, :marker) = 0 OR updated_at < :retry_before)
+  AND output_type NOT IN (SELECT output_type FROM worker_streaks WHERE worker_id = :worker_id AND blocked = 1)
+  AND (kind != :assemble_kind OR NOT EXISTS (
+      SELECT 1 FROM jobs p WHERE p.parent_id = jobs.id AND p.status != :done))
+  AND (after_id IS NULL OR EXISTS (SELECT 1 FROM jobs d WHERE d.id = jobs.after_id AND d.status = :done))
+ORDER BY priority DESC, seq LIMIT 1"""
 
 
 def expired(conn: sqlite3.Connection) -> list[sqlite3.Row]:

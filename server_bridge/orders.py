@@ -41,7 +41,10 @@ from .catalog import (
 )
 from .db import Store, keep_document, loads, new_id, now
 from .redact import for_submitters
+from .tags import known_tags, tag_key, tag_list, unknown_tags
 from .waiting import capability_names, live_workers, waiting_reason
+
+DEFAULT_PRIORITY = 50
 
 
 class OrderError(ValueError):
@@ -69,11 +72,12 @@ def legacy_reach(output_type: dict[str, Any], family: str) -> list[Any]:
 
 
 def create_order(store: Store, principal: Principal, lines: list[dict[str, Any]], webhook_url: str | None,
-                 resolve_library: Any = None) -> dict[str, Any]:
-    """Check every line first (output type exists, STEP known, no operator-only override), then
-    write order, lines and jobs. Each line freezes what its jobs will run: the workflow document
-    (by content hash), the merged overrides, the fallback flag; its job, the mode and
-    capabilities. The caller has checked the webhook (check_webhook)."""
+                 resolve_library: Any = None, priority: int = DEFAULT_PRIORITY) -> dict[str, Any]:
+    """Check every line first (output type exists, STEP known, no operator-only override, known
+    tags), then write order, lines and jobs. Each line freezes what its jobs will run: the
+    workflow document (by content hash), the merged overrides, the fallback flag; its jobs, the
+    mode, capabilities, required tags and the order's priority. The caller has checked the
+    webhook (check_webhook)."""
     if not lines:
         raise OrderError("an order needs at least one line")
     prepared = []
@@ -91,6 +95,10 @@ def create_order(store: Store, principal: Principal, lines: list[dict[str, Any]]
                              "is not in the product library")
         if not uploads.may_order(store, principal, sha):  # the same answer for another tenant's file
             raise OrderError(f"{where}.step_sha256: you have no upload with sha256 {sha}")
+        unknown = unknown_tags(store, line.get("tags") or [])
+        if unknown:
+            raise OrderError(f"{where}.tags: unknown tag(s) {', '.join(map(repr, unknown))}: no worker offers "
+                             f"them and no output type requires them (known: {', '.join(sorted(known_tags(store))) or 'none'})")
         document, workflow = stored_workflow(store, output_type["workflow_id"])
         refused = order_override_problems(workflow, REGISTRY, line.get("overrides") or {},
                                           legacy_reach(output_type, workflow.family))
@@ -105,20 +113,22 @@ def create_order(store: Store, principal: Principal, lines: list[dict[str, Any]]
         prepared.append((line, sha, output_type, caps, document, workflow.family, overrides, workflow, fan))
     order_id, t = new_id("ord"), now()
     with store.tx() as c:
-        c.execute("INSERT INTO orders (id, status, submitted_by, webhook_url, webhook_status, created_at) "
-                  "VALUES (?, ?, ?, ?, ?, ?)",
+        c.execute("INSERT INTO orders (id, status, submitted_by, webhook_url, webhook_status, created_at, priority) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?)",
                   (order_id, OrderStatus.QUEUED, principal.token_id, webhook_url,
-                   WebhookStatus.PENDING if webhook_url else WebhookStatus.NONE, t))
+                   WebhookStatus.PENDING if webhook_url else WebhookStatus.NONE, t, priority))
         for position, (line, sha, output_type, caps, document, family, overrides, workflow, fan) in enumerate(prepared):
             line_id = f"{order_id}-l{position + 1}"
+            line_tags = tag_key(line.get("tags") or [])
             c.execute("INSERT INTO order_lines (id, order_id, position, product, step_sha256, output_type, "
-                      "overrides, workflow_sha256, family, run_overrides, legacy_fallback) "
-                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                      "overrides, workflow_sha256, family, run_overrides, legacy_fallback, tags) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                       (line_id, order_id, position, line.get("product") or line_id, sha, output_type["name"],
                        json.dumps(line.get("overrides") or {}), keep_document(c, document), family,
-                       json.dumps(overrides), int(output_type["legacy_fallback"])))
+                       json.dumps(overrides), int(output_type["legacy_fallback"]), line_tags))
             job = {"order_id": order_id, "order_line_id": line_id, "output_type": output_type["name"],
-                   "mode": output_type["mode"], "caps": caps}
+                   "mode": output_type["mode"], "caps": caps, "priority": priority, "tenant": principal.token_id,
+                   "tags": tag_key([*output_type["tags"], *tag_list(line_tags)])}
             _insert_jobs(c, f"job-{line_id[4:]}", job, workflow, fan, t)
     return order_status(store, order_id)
 
@@ -140,10 +150,11 @@ def _insert_jobs(c: Any, job_id: str, job: dict[str, Any], workflow: Any, fan: F
     """One job for the line; or a prep job (what feeds the split node: the CAD nodes, whose
     outputs then wait in the farm cache), the part jobs that come after it and need only their
     own node's capabilities (a bpy-only worker renders chunks), and the assemble job."""
-    columns = "id, order_id, order_line_id, output_type, mode, caps, status, created_at, updated_at, kind, " \
-              "parent_id, part, after_id"
-    sql = f"INSERT INTO jobs ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    base = (job["order_id"], job["order_line_id"], job["output_type"], job["mode"])
+    columns = "id, order_id, order_line_id, output_type, mode, priority, tenant, tags, caps, status, created_at, " \
+              "updated_at, kind, parent_id, part, after_id"
+    sql = f"INSERT INTO jobs ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    base = (job["order_id"], job["order_line_id"], job["output_type"], job["mode"], job["priority"], job["tenant"],
+            job["tags"])  # every job of the line, parts and assemble included, inherits these
     queued = JobStatus.QUEUED
     if fan is None:
         c.execute(sql, (job_id, *base, job["caps"], queued, t, t, JobKind.LINE, None, None, None))
@@ -182,6 +193,9 @@ def _unsettled_status(conn: Any, order_id: str) -> OrderStatus | None:
         return OrderStatus.RUNNING
     if not has(JobStatus.QUEUED):
         return None
+    if conn.execute("SELECT 1 FROM jobs WHERE order_id = ? AND status = ? AND paused = 0 LIMIT 1",
+                    (order_id, JobStatus.QUEUED)).fetchone() is None:
+        return OrderStatus.PAUSED
     return OrderStatus.RUNNING if has(*sorted(TERMINAL_JOB_STATUSES)) else OrderStatus.QUEUED
 
 
@@ -208,12 +222,16 @@ def order_status(store: Store, order_id: str) -> dict[str, Any]:
     lines = []
     workers: list[dict[str, Any]] | None = None  # read once, and only when a job waits
     for line in store.all("SELECT * FROM order_lines WHERE order_id = ? ORDER BY position", order_id):
-        job = store.one("SELECT id, status, attempts, worker_id, run_id, error, mode, cancel_requested, caps, kind "
-                        "FROM jobs WHERE order_line_id = ? AND kind IN (?, ?)", line["id"], JobKind.LINE, JobKind.ASSEMBLE)
+        job = store.one("SELECT id, status, attempts, worker_id, run_id, error, mode, cancel_requested, caps, kind, "
+                        "priority, paused, tags FROM jobs WHERE order_line_id = ? AND kind IN (?, ?)",
+                        line["id"], JobKind.LINE, JobKind.ASSEMBLE)
         waiting = None
-        if job is not None and job["status"] == JobStatus.QUEUED and job["kind"] == JobKind.LINE:
+        paused = _paused(line) or _paused(order)
+        if job is not None and job["status"] == JobStatus.QUEUED and paused:
+            waiting = f"paused by {paused['by']}"
+        elif job is not None and job["status"] == JobStatus.QUEUED and job["kind"] == JobKind.LINE:
             workers = live_workers(store) if workers is None else workers
-            waiting = waiting_reason(job["caps"], line["output_type"], workers)
+            waiting = waiting_reason(job["caps"], line["output_type"], workers, tag_list(job["tags"]))
         parts = [dict(p) for p in store.all(
             "SELECT id, status, attempts, worker_id, error, part FROM jobs WHERE order_line_id = ? "
             "AND kind = ? ORDER BY seq", line["id"], JobKind.PART)]
@@ -227,6 +245,7 @@ def order_status(store: Store, order_id: str) -> dict[str, Any]:
                            "WHERE order_line_id = ? AND committed = 1 ORDER BY created_at", line["id"])
         lines.append({"id": line["id"], "product": line["product"], "output_type": line["output_type"],
                       "step_sha256": line["step_sha256"], "overrides": loads(line["overrides"], {}),
+                      "tags": tag_list(line["tags"]), "pause": _paused(line),
                       "job": _job_record(job, waiting),
                       "chunks": {"done": sum(p["status"] == JobStatus.SUCCEEDED for p in parts), "total": len(parts)},
                       "parts": parts, "prep": dict(prep) if prep else None,
@@ -235,7 +254,8 @@ def order_status(store: Store, order_id: str) -> dict[str, Any]:
                                   "provenance": loads(a["provenance"])} for a in assets]})
     webhook = {"url": order["webhook_url"], "status": order["webhook_status"],
                "attempts": order["webhook_attempts"], "error": order["webhook_error"]}
-    status = {"id": order["id"], "status": order["status"], "created_at": order["created_at"],
+    status = {"id": order["id"], "status": order["status"], "priority": order["priority"], "pause": _paused(order),
+              "created_at": order["created_at"],
               "finished_at": order["finished_at"], "fell_back": any(ln["fell_back"] for ln in lines),
               "chunks": {key: sum(ln["chunks"][key] for ln in lines) for key in ("done", "total")},
               "webhook": webhook, "lines": lines}
@@ -247,8 +267,13 @@ def _job_record(job: Any, waiting: str | None) -> dict[str, Any] | None:
     """A line's job as the status shows it: `waiting` says why a queued job is not taken (or None)."""
     if job is None:
         return None
-    record = {k: job[k] for k in job.keys() if k != "caps"}
-    return {**record, "needs": capability_names(job["caps"]), "waiting": waiting}
+    record = {k: job[k] for k in job.keys() if k not in ("caps", "tags")}
+    return {**record, "needs": capability_names(job["caps"]), "needs_tags": tag_list(job["tags"]), "waiting": waiting}
+
+
+def _paused(row: Any) -> dict[str, Any] | None:
+    """Who paused an order or a line, and when (None when it is not paused)."""
+    return {"by": row["paused_by"], "at": row["paused_at"]} if row["paused_by"] else None
 
 
 def settle_assemble(c: Any, part: Any, status: JobStatus, error: str) -> None:

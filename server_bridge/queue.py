@@ -29,6 +29,7 @@ from .catalog import caps_mask
 from .db import Store, document_sha256, loads, new_id, now
 from .metrics import CLAIM_SECONDS
 from .orders import roll_up, settle_assemble
+from .tags import tag_key
 
 MAX_FAILURES = 3  # a job that fails this often (on different workers while there are others) fails for good
 BLOCK_AFTER = 3  # a worker failing this many jobs of one output type in a row is blocked from it
@@ -40,13 +41,15 @@ class QueueError(ValueError):
         self.status = status
 
 
-def register_worker(store: Store, principal: Principal, name: str, capabilities: Sequence[str]) -> dict[str, Any]:
+def register_worker(store: Store, principal: Principal, name: str, capabilities: Sequence[str],
+                    tags: Sequence[str] = ()) -> dict[str, Any]:
     worker_id, t = new_id("wrk"), now()
-    caps = sorted(set(capabilities))
+    caps, tag_list = sorted(set(capabilities)), sorted(set(tags))
     with store.tx() as c:
-        c.execute("INSERT INTO workers VALUES (?, ?, ?, ?, ?, ?, ?)",
-                  (worker_id, name or worker_id, principal.token_id, caps_mask(caps), json.dumps(caps), t, t))
-    return {"worker_id": worker_id, "capabilities": caps}
+        c.execute("INSERT INTO workers (id, name, token_id, caps, capabilities, registered_at, last_seen, tags) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (worker_id, name or worker_id, principal.token_id,
+                                                     caps_mask(caps), json.dumps(caps), t, t, json.dumps(tag_list)))
+    return {"worker_id": worker_id, "capabilities": caps, "tags": tag_list}
 
 
 _WORKERS: dict[tuple[str, str], Any] = {}  # (db file, worker id) -> row; a worker never changes
@@ -74,7 +77,7 @@ def _claim(c: sqlite3.Connection, store: Store, worker: Any, lease_s: float) -> 
     started = time.perf_counter()
     run_id = new_id("run")
     _seen(c, store, worker["id"])
-    job = jobstate.claim_next(c, worker["id"], worker["caps"], run_id, lease_s)
+    job = jobstate.claim_next(c, worker["id"], worker["caps"], run_id, lease_s, tag_key(loads(worker["tags"], [])))
     if job is None:
         return None
     c.execute("INSERT INTO runs (id, job_id, worker_id, status, mode, started_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -417,6 +420,7 @@ def list_workers(store: Store) -> list[dict[str, Any]]:
         node = job and store.one("SELECT node_id, fraction FROM node_results WHERE run_id = ? AND status = ? "
                                  "ORDER BY updated_at DESC LIMIT 1", job["run_id"], NodeStatus.RUNNING)
         out.append({"id": row["id"], "name": row["name"], "capabilities": loads(row["capabilities"], []),
+                    "tags": loads(row["tags"], []),
                     "last_seen": row["last_seen"], "blocked_output_types": [r["output_type"] for r in streaks if r["blocked"]],
                     "failures": {r["output_type"]: r["failures"] for r in streaks if r["failures"]},
                     "current_job": job and {"id": job["id"], "order_id": job["order_id"],

@@ -11,7 +11,10 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import AsyncIterator
+import threading
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -52,6 +55,27 @@ class FileStore:
         self.root.mkdir(parents=True, exist_ok=True)
         self.incoming = self.root / ".incoming"  # temp files of uploads in flight
         self.incoming.mkdir(exist_ok=True)
+        self._pins: Counter[str] = Counter()
+        self._pins_lock = threading.Lock()
+
+    @contextmanager
+    def pin(self, sha256: str) -> Iterator[None]:
+        """Hold content an upload is about to store and record: removing an order that used the
+        same content (server_bridge.cleanup) keeps the file until the upload's record is in."""
+        sha256 = sha256.lower()
+        with self._pins_lock:
+            self._pins[sha256] += 1
+        try:
+            yield
+        finally:
+            with self._pins_lock:
+                self._pins[sha256] -= 1
+                if self._pins[sha256] <= 0:
+                    del self._pins[sha256]
+
+    def pinned(self, sha256: str) -> bool:
+        with self._pins_lock:
+            return sha256 in self._pins
 
     def path(self, sha256: str) -> Path:
         if not SHA256_RE.match(sha256):

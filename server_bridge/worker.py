@@ -177,10 +177,12 @@ class Worker:
                  runner: Runner = run_with_runtime, wait_s: float = 20.0, max_jobs: int | None = None,
                  idle_exit_s: float | None = None, log: Callable[[str], None] | None = None,
                  libraries: dict[str, list[Path]] | None = None,
-                 overrides: dict[str, dict[str, Any]] | None = None, farm_cache: bool = True) -> None:
+                 overrides: dict[str, dict[str, Any]] | None = None, farm_cache: bool = True,
+                 tags: list[str] | None = None) -> None:
         self.client = client
         self.pulse_client = client.clone()  # heartbeats come from their own thread
         self.capabilities = sorted(capabilities)
+        self.tags = sorted(set(tags or []))  # the operator's labels; jobs may require some
         self.work_root = Path(work_root)
         # the only folders a job's path settings may name: scratch, and the configured libraries
         self.path_roots = {"scratch": [self.work_root], **(libraries or {})}
@@ -247,10 +249,11 @@ class Worker:
         return 0
 
     def _register(self) -> None:
-        registered = self.client.register(self.name, self.capabilities)
+        registered = self.client.register(self.name, self.capabilities, self.tags)
         self.worker_id, self.lease_s = registered["worker_id"], float(registered.get("lease_s", 30.0))
+        tagged = f", tags {', '.join(self.tags)}" if self.tags else ""
         self.print(f"registered as {self.worker_id} with {', '.join(self.capabilities) or 'no capabilities'}"
-                   f" at {self.client.server}")
+                   f"{tagged} at {self.client.server}")
 
     def _on_retry(self, exc: FarmError, delay: float, attempt: int) -> None:
         if attempt == 0 or attempt % 10 == 0:  # the start of a spell of trouble, then now and then

@@ -104,7 +104,7 @@ def test_dashboard_in_chromium_against_a_real_server_and_worker(bearing_step, si
     server = FarmServer(tmp_path / "farm", lease_s=6).start()
     assert (DASHBOARD / "node_modules" / "playwright-core").is_dir(), "run scripts/setup.sh (npm ci in tools/dashboard)"
     assert Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}: run scripts/setup.sh"
-    worker = start_worker(server, tokens["worker"], tmp_path / "w", "w-dash")
+    worker = start_worker(server, tokens["worker"], tmp_path / "w", "w-dash", "--tags", "studio-a")
     config = {"url": server.url, "tokens": tokens, "steps": [str(bearing_step), str(single_part_step)],
               "broken": str(broken_step), "size": 48, "chromium": CHROMIUM, "timeout_ms": 400_000,
               "shots": str(ROOT / "docs" / "images"), "failure_shots": str(tmp_path), "server_pid": server.proc.pid if server.proc else 0}
@@ -121,7 +121,7 @@ def test_dashboard_in_chromium_against_a_real_server_and_worker(bearing_step, si
         f"{run.stdout[-6000:]}\n{run.stderr[-3000:]}\nworker log:\n{worker_log}\npages at the failure: {tmp_path}"
     found = report["findings"]
     assert "node 'still' (blender_still): setting 'samples'" in found["refusals"][0], found["refusals"]
-    assert "needs admin" in found["refusals"][1]
+    assert "needs admin" in found["refusals"][2]
     assert found["still"] == {"width": 48, "height": 48}
     assert found["still_node_status"] == "succeeded"
     assert "Duration" in found["panel"] and "Attempts" in found["panel"] and "Log tail" in found["panel"]
@@ -140,7 +140,11 @@ def test_dashboard_in_chromium_against_a_real_server_and_worker(bearing_step, si
     assert found["output_type"]["overrides"]["still"]["samples"] == 2, found["output_type"]
     assert "unknown or revoked token" in found["revoked"] and found["token_left"] is None
     assert found["retry"] == [["bearing", "still", {"still": {"resolution_x": 48, "resolution_y": 48, "samples": 1}}]]
-    assert found["statuses"].count("succeeded") == 1 and found["statuses"].count("cancelled") == 2, found
+    assert found["statuses"].count("succeeded") == 1 and found["statuses"].count("cancelled") == 1, found
+    assert "priority" in found["refusals"][1] and "100" in found["refusals"][1], found["refusals"]
+    assert found["priority"] == [20, 40] and found["paused"].startswith("Paused by submit"), found
+    assert found["deleted"][0] == 410 and "was deleted by submit" in found["deleted"][1], found["deleted"]
+    assert found["worker_tags"] == "studio-a", found["worker_tags"]
     for name in ("signin", "submit-refused", "order", "order-phone", "orders", "orders-phone", "refused",
-                 "workers", "output-type", "server-down"):
+                 "workers", "output-type", "server-down", "order-paused", "order-delete"):
         assert (ROOT / "docs" / "images" / f"dashboard-{name}.png").stat().st_size > 5_000, name

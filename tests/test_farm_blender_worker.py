@@ -49,18 +49,21 @@ def test_blender_worker_with_deps_serves_a_still_and_a_turntable_order(blender, 
     tokens = {role: token(tmp_path, role) for role in ("submit", "worker", "admin")}
     server = FarmServer(tmp_path, lease_s=20).start()
     try:
-        submitter = FarmClient(server.url, tokens["submit"])
-        still = submitter.submit([bearing_step], "still", overrides=TINY_STILL)["id"]
+        submitter, admin = FarmClient(server.url, tokens["submit"]), FarmClient(server.url, tokens["admin"])
+        admin.put_output_type("still-43", {"family": "still", "artifact_kind": "image", "tags": ["blender-43"],
+                                           "workflow_id": admin.output_type("still")["workflow_id"]})
+        still = submitter.submit([bearing_step], "still-43", overrides=TINY_STILL)["id"]  # needs the worker's tag
         turntable = submitter.submit([bearing_step], "turntable", overrides=TINY_TURNTABLE)["id"]
         done = run_worker(blender, "--server", server.url, "--token", tokens["worker"], "--deps", str(blender_deps),
-                          "--max-jobs", "2", "--wait", "2", "--work-dir", str(tmp_path / "work"))
+                          "--max-jobs", "2", "--wait", "2", "--work-dir", str(tmp_path / "work"),
+                          "--tags", "blender-43")
         log = done.stdout + done.stderr
         (tmp_path / "worker.log").write_text(log)  # kept for a look when the test fails
         assert done.returncode == 0, log[-4000:]
         assert "Blender 4.3" in log and "hartomat worker: capabilities: bpy, ocp" in log, log[-4000:]
         assert "lacks browser: no headless browser on PATH" in log
         workers = FarmClient(server.url, tokens["admin"]).workers()
-        assert [w["capabilities"] for w in workers] == [["bpy", "ocp"]]
+        assert [(w["capabilities"], w["tags"]) for w in workers] == [(["bpy", "ocp"], ["blender-43"])]
         orders = {name: submitter.order(order_id) for name, order_id in (("still", still), ("turntable", turntable))}
         for name, status in orders.items():
             assert status["status"] == "succeeded", (name, status)

@@ -57,6 +57,7 @@ class OrderStatus(StrEnum):
     """An order's state, rolled up from its jobs."""
     QUEUED = "queued"
     RUNNING = "running"
+    PAUSED = "paused"  # jobs still wait, none runs, and every waiting one is paused
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     PARTIAL = "partial"
@@ -65,6 +66,12 @@ class OrderStatus(StrEnum):
 
 FINISHED_ORDER_STATUSES = frozenset({OrderStatus.SUCCEEDED, OrderStatus.FAILED, OrderStatus.PARTIAL,
                                      OrderStatus.CANCELLED})
+
+
+class Removal(StrEnum):
+    """How an order left the store (server_bridge.cleanup); a short record of it stays."""
+    DELETED = "deleted"
+    ARCHIVED = "archived"
 
 
 class RunStatus(StrEnum):

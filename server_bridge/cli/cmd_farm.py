@@ -1,8 +1,10 @@
-"""`hartomat farm workers|unblock|cancel|cache|stats`: a farm operator's view and controls."""
+"""`hartomat farm workers|unblock|cancel|priority|pause|resume|delete|archive|cache|stats`: a
+farm operator's view and controls."""
 
 from __future__ import annotations
 
 import argparse
+import re
 import time
 
 from . import farm_stats
@@ -24,6 +26,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     cancel.add_argument("target", help="order id or job id")
     add_connection(cancel)
     cancel.set_defaults(func=run_cancel)
+    priority = actions.add_parser("priority", help="change a waiting or running order's priority (0-100)")
+    priority.add_argument("order_id")
+    priority.add_argument("priority", type=int)
+    add_connection(priority)
+    priority.set_defaults(func=run_priority)
+    for verb, what in (("pause", "stop handing out an order's waiting jobs (running ones finish)"),
+                       ("resume", "hand a paused order's jobs out again")):
+        steer = actions.add_parser(verb, help=what)
+        steer.add_argument("order_id")
+        steer.add_argument("--line", default=None, help="only this line of the order (its id, ORDER-lN)")
+        add_connection(steer)
+        steer.set_defaults(func=run_steer, verb=verb)
+    delete = actions.add_parser("delete", help="delete an order and the stored files only it used")
+    delete.add_argument("order_id")
+    delete.add_argument("--cancel", action="store_true", help="cancel its waiting and running jobs first")
+    add_connection(delete)
+    delete.set_defaults(func=run_delete)
+    archive = actions.add_parser("archive", help="remove settled orders older than an age (admin)")
+    archive.add_argument("--older-than", required=True, type=age_seconds, metavar="AGE",
+                         help="e.g. 30d, 12h, 90m, 3600s")
+    archive.add_argument("--dry-run", action="store_true", help="only say what would be removed")
+    add_connection(archive)
+    archive.set_defaults(func=run_archive)
     cache = actions.add_parser("cache", help="the farm-wide artifact cache: stats or clear")
     cache.add_argument("what", choices=("stats", "clear"))
     cache.add_argument("--json", action="store_true", help="stats as JSON")
@@ -38,7 +63,8 @@ def run_workers(args: argparse.Namespace) -> int:
     now = time.time()
     for worker in client(args).workers():
         blocked = f"; blocked from {', '.join(worker['blocked_output_types'])}" if worker["blocked_output_types"] else ""
-        print(f"{worker['id']} {worker['name']} [{', '.join(worker['capabilities'])}] "
+        tags = f" tags: {', '.join(worker['tags'])}" if worker.get("tags") else ""
+        print(f"{worker['id']} {worker['name']} [{', '.join(worker['capabilities'])}]{tags} "
               f"seen {now - worker['last_seen']:.0f}s ago{blocked}")
     return 0
 
@@ -53,6 +79,50 @@ def run_cancel(args: argparse.Namespace) -> int:
     farm = client(args)
     reply = farm.cancel_job(args.target) if args.target.startswith("job-") else farm.cancel_order(args.target)
     print(f"{args.target}: cancelled {reply['cancelled']} job(s)")
+    return 0
+
+
+AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def age_seconds(text: str) -> float:
+    """'30d', '12h', '90m', '3600s' or plain seconds -> seconds (argparse names the option on error)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", text)
+    if match is None:
+        raise argparse.ArgumentTypeError(f"not an age: {text!r} (use e.g. 30d, 12h, 90m or 3600s)")
+    return float(match.group(1)) * AGE_UNITS[match.group(2) or "s"]
+
+
+def run_priority(args: argparse.Namespace) -> int:
+    order = client(args).set_priority(args.order_id, args.priority)
+    print(f"{order['id']}: priority {order['priority']} ({order['status']})")
+    return 0
+
+
+def run_steer(args: argparse.Namespace) -> int:
+    farm = client(args)
+    order = (farm.pause if args.verb == "pause" else farm.resume)(args.order_id, args.line)
+    what = f"line {args.line}" if args.line else "order"
+    print(f"{order['id']}: {what} {'paused' if args.verb == 'pause' else 'resumed'} ({order['status']})")
+    return 0
+
+
+def run_delete(args: argparse.Namespace) -> int:
+    record = client(args).delete_order(args.order_id, args.cancel)
+    print(f"{record['order_id']}: deleted ({record['jobs']} job(s), {record['assets']} asset(s); "
+          f"{record['files_removed']} file(s) removed, {record['files_kept']} kept as shared, "
+          f"{record['bytes_freed']} bytes freed)")
+    return 0
+
+
+def run_archive(args: argparse.Namespace) -> int:
+    result = client(args).archive(args.older_than, args.dry_run)
+    verb = "would archive" if result["dry_run"] else "archived"
+    for record in result["orders"]:
+        print(f"{record['order_id']} {record['status']}: {record['files_removed']} file(s), "
+              f"{record['bytes_freed']} bytes")
+    print(f"{verb} {len(result['orders'])} order(s): {result['files_removed']} file(s), "
+          f"{result['bytes_freed']} bytes freed")
     return 0
 
 

@@ -34,8 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_list(args: argparse.Namespace) -> int:
     for item in client(args).output_types():
         fallback = " (legacy fallback)" if item["mode"] == Mode.GRAPH and item["legacy_fallback"] else ""
+        tags = f", needs tags {', '.join(item['tags'])}" if item.get("tags") else ""
         print(f"{item['name']}: {item['mode']}{fallback}, family {item['family']}, {item['artifact_kind']}, "
-              f"workflow {item['workflow_id']}")
+              f"workflow {item['workflow_id']}{tags}")
     return 0
 
 

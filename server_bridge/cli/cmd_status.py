@@ -23,7 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def describe(order: dict[str, Any]) -> list[str]:
     webhook = order["webhook"]
+    pause = order.get("pause")
     lines = [f"order {order['id']}: {order['status']}"
+             + (f" by {pause['by']}" if pause else "")
+             + (f", priority {order['priority']}" if "priority" in order else "")
              + (" (fell back to legacy)" if order.get("fell_back") else "")
              + (f"; webhook {webhook['status']}" if webhook["url"] else "")]
     for line in order["lines"]:

@@ -19,6 +19,8 @@ def add_worker_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--work-dir", default=None, help="scratch folder for jobs and the node cache")
     parser.add_argument("--capabilities", default=None,
                         help="comma-separated capabilities to offer (default: detected bpy, ocp, browser)")
+    parser.add_argument("--tags", default="", help="comma-separated tags (e.g. studio-a,big-memory): jobs whose "
+                        "output type or order line requires tags go only to workers that have all of them")
     parser.add_argument("--wait", type=float, default=20.0, help="long-poll wait per claim, seconds")
     parser.add_argument("--no-farm-cache", action="store_true",
                         help="run every node here instead of taking outputs from the farm-wide artifact cache")
@@ -63,7 +65,8 @@ def start_worker(args: argparse.Namespace) -> int:
                     idle_exit_s=args.idle_exit,
                     libraries={"products": [Path(p) for p in args.library],
                                "templates": [Path(p) for p in args.templates]},
-                    overrides=parse_sets(args.sets), farm_cache=not args.no_farm_cache)
+                    overrides=parse_sets(args.sets), farm_cache=not args.no_farm_cache,
+                    tags=[t.strip() for t in args.tags.split(",") if t.strip()])
     worker.print(f"capabilities: {', '.join(capabilities) or 'none'}")
     for name, problem in lacking.items():
         worker.print(f"lacks {name}: {problem}")

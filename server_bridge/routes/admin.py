@@ -1,4 +1,4 @@
-"""Admin routes: API tokens, output types (and their mode and parity), the worker list."""
+"""Admin routes: API tokens, output types (and their mode and parity), the worker list, archiving."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi import Depends, Query
 
-from .. import catalog, queue
-from ..api_models import ModeRequest, OutputTypeRequest, TokenRequest
-from ..api_replies import Cleared, CreatedToken, OutputType, ParityReport, TokenRecord, WorkerRecord
+from .. import catalog, cleanup, queue
+from ..api_models import ArchiveRequest, ModeRequest, OutputTypeRequest, TokenRequest
+from ..api_replies import Archived, Cleared, CreatedToken, OutputType, ParityReport, TokenRecord, WorkerRecord
 from ..auth import Principal, create_token, list_tokens, revoke_token
 from ..parity import parity_summary
 from .common import Farm, Router, admin, errs, farm, submitter
@@ -73,3 +73,9 @@ def workers(who: Principal = Depends(admin), f: Farm = Depends(farm)) -> list[di
 def clear_blocks(worker_id: str, output_type: str | None = None, who: Principal = Depends(admin),
                  f: Farm = Depends(farm)) -> dict[str, Any]:
     return {"cleared": queue.clear_blocks(f.store, worker_id, output_type)}
+
+
+@router.post("/api/archive", responses=errs(writes=True), response_model=Archived)
+def archive(req: ArchiveRequest, who: Principal = Depends(admin), f: Farm = Depends(farm)) -> dict[str, Any]:
+    """Remove settled orders finished more than `older_than_s` ago (a dry run only says what would go)."""
+    return cleanup.archive(f.store, f.files, who, req.older_than_s, req.dry_run)

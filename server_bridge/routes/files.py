@@ -131,10 +131,11 @@ async def store_upload(f: Farm, request: Request, sha256: str, name: str,
                        who: Principal | None = None) -> dict[str, Any]:
     """A content-addressed upload (a STEP file, a cache entry's file), sha256-checked; a
     submitter's is recorded as its tenant's (an admin's too, without a quota)."""
-    sha, size = await receive(request, f.files, sha256)
-    owner = uploads.owner_of(who) if who is not None else None
-    quota = f.settings.upload_quota_bytes if who is not None and who.role == Role.SUBMIT else 0
-    await off_loop(uploads.record, f.store, f.files, sha, size, safe_name(name), owner, quota)
+    with f.files.pin(sha256):  # until recorded: an order removed meanwhile keeps this content
+        sha, size = await receive(request, f.files, sha256)
+        owner = uploads.owner_of(who) if who is not None else None
+        quota = f.settings.upload_quota_bytes if who is not None and who.role == Role.SUBMIT else 0
+        await off_loop(uploads.record, f.store, f.files, sha, size, safe_name(name), owner, quota)
     return {"sha256": sha, "size": size}
 
 

@@ -53,7 +53,7 @@ MAX_PROVENANCE = 8192  # characters of an asset's provenance record
 
 @router.post("/api/workers/register", status_code=201, responses=errs(writes=True), response_model=Registered)
 def register(req: RegisterRequest, who: Principal = Depends(worker_role), f: Farm = Depends(farm)) -> dict[str, Any]:
-    return {**queue.register_worker(f.store, who, req.name, req.capabilities), "lease_s": f.settings.lease_s}
+    return {**queue.register_worker(f.store, who, req.name, req.capabilities, req.tags), "lease_s": f.settings.lease_s}
 
 
 @router.post("/api/workers/{worker_id}/claim", response_class=PayloadResponse,
@@ -143,10 +143,11 @@ async def upload_asset(job_id: str, request: Request, worker_id: str, role: str 
                        f: Farm = Depends(farm)) -> dict[str, Any]:
     record = _json_object("provenance", provenance)  # refused before the body is read
     await off_loop(_holds, f, who, worker_id, job_id)
-    sha, size = await receive(request, f.files, x_sha256)
     meta = {"role": role[:200], "name": safe_name(name), "kind": kind[:64], "primary": primary,
             "node_id": node_id[:128], "provenance": record}
-    return await off_loop(_keep_upload, f, queue.add_asset, worker_id, job_id, meta, sha, size)
+    with f.files.pin(x_sha256):  # until recorded: an order removed meanwhile keeps this content
+        sha, size = await receive(request, f.files, x_sha256)
+        return await off_loop(_keep_upload, f, queue.add_asset, worker_id, job_id, meta, sha, size)
 
 
 @router.post("/api/jobs/{job_id}/parts", status_code=201, responses=errs(404, 409, writes=True),
@@ -170,10 +171,11 @@ async def upload_part(job_id: str, request: Request, worker_id: str, node_id: st
         part_data = None
     if not isinstance(part_data, dict):
         raise ApiError(422, "query 'data': must be a JSON object")
-    sha, size = await receive(request, f.files, x_sha256)
     meta = {"node_id": node_id, "port": port, "member": member, "name": name,
             "kind": kind[:64], "role": role[:200] or None, "data": part_data}
-    return await off_loop(_keep_upload, f, queue.add_part, worker_id, job_id, meta, sha, size)
+    with f.files.pin(x_sha256):
+        sha, size = await receive(request, f.files, x_sha256)
+        return await off_loop(_keep_upload, f, queue.add_part, worker_id, job_id, meta, sha, size)
 
 
 def _json_object(name: str, text: str | None) -> dict[str, Any] | None:

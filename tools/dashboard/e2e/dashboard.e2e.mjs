@@ -1,7 +1,8 @@
 // The dashboard in real headless Chromium, against a real `hartomat serve` and a real worker
 // (started by tests/test_dashboard.py, which passes everything in HARTOMAT_E2E as JSON):
 // sign in; submit two STEP files through the drop zone with an override (a bad value first,
-// refused at its field with the server's message); a second order cancelled; the first order
+// refused at its field with the server's message); a second order paused, reprioritised, resumed
+// and cancelled; a third deleted after a confirmation; the first order
 // watched to `succeeded` without a reload; the still and the node graph opened; admin pages
 // refused to a submit token; a blocked worker unblocked as admin. Any page error, console
 // error or 5xx answer fails the run. Prints one JSON line of findings at the end.
@@ -125,14 +126,33 @@ async function main() {
     const first = await orderIdOf(page);
     step(`order ${first} submitted with two lines`);
 
-    // A second order, queued behind the first on the one worker, then cancelled.
+    // A second order, queued behind the first on the one worker (a priority of 101 refused
+    // first, then 20), paused, reprioritised and resumed on its page, then cancelled.
     await page.getByRole('link', { name: 'Submit' }).click();
     await dropFiles(page, [cfg.steps[0]]);
     await setTinyOverrides(page, 1);
+    await page.getByLabel(/^Priority/).fill('101');
+    await page.getByRole('button', { name: /^Submit 1 line/ }).click();
+    const priorityError = page.getByRole('alert').filter({ hasText: 'priority' });
+    await priorityError.waitFor();
+    findings.refusals.push(await priorityError.innerText());
+    await page.getByLabel(/^Priority/).fill('20');
     await page.getByRole('button', { name: /^Submit 1 line/ }).click();
     await page.locator(`section[data-order]:not([data-order="${first}"])`).waitFor();
     const second = await orderIdOf(page);
     findings.estimate = await page.locator('p.estimate').innerText(); // queued behind the first: no history yet
+    findings.priority = [(await api('GET', `/api/orders/${second}`, cfg.tokens.submit)).body.priority];
+    await page.getByRole('button', { name: 'Pause', exact: true }).click();
+    await page.locator(`section[data-order="${second}"][data-status="paused"]`).waitFor();
+    findings.paused = await page.locator('section[data-order] > .paused-by').innerText();
+    await page.getByLabel('Priority', { exact: true }).fill('40');
+    await page.getByRole('button', { name: 'Set priority' }).click();
+    await page.locator('form.priority[data-priority="40"]').waitFor();
+    findings.priority.push((await api('GET', `/api/orders/${second}`, cfg.tokens.submit)).body.priority);
+    await shot(page, 'order-paused');
+    await page.getByRole('button', { name: 'Resume', exact: true }).click();
+    await page.locator(`section[data-order="${second}"]:not([data-status="paused"])`).waitFor();
+    step(`order ${second}: priority ${findings.priority.join(' -> ')}, paused (${findings.paused}) and resumed`);
     await page.getByRole('button', { name: 'Cancel order' }).click();
     await page.locator(`section[data-order="${second}"][data-status="cancelled"]`).waitFor({ timeout: 120_000 });
     step(`order ${second} cancelled`);
@@ -144,6 +164,14 @@ async function main() {
     await page.getByRole('button', { name: 'Cancel order' }).click();
     await page.locator(`section[data-order="${third}"][data-status="cancelled"]`).waitFor({ timeout: 120_000 });
     step(`order ${second} retried as ${third}, which was cancelled too`);
+    await page.getByRole('button', { name: 'Delete order' }).click();
+    await page.getByRole('alertdialog').waitFor();
+    await shot(page, 'order-delete');
+    await page.getByRole('button', { name: 'Delete for good' }).click();
+    await page.getByRole('heading', { name: 'Orders' }).waitFor();
+    const gone = await api('GET', `/api/orders/${third}`, cfg.tokens.submit);
+    findings.deleted = [gone.status, gone.body.detail];
+    step(`order ${third} deleted after a confirmation: ${gone.body.detail}`);
 
     // The first order, watched without a reload until it succeeds.
     await page.getByRole('link', { name: 'Orders', exact: true }).click();
@@ -210,6 +238,7 @@ async function main() {
     await adminPage.getByRole('link', { name: 'Workers' }).click();
     const row = adminPage.locator(`tr[data-worker="${blocked}"]`);
     await row.getByRole('button', { name: `unblock ${blocked}` }).waitFor();
+    findings.worker_tags = await adminPage.locator('tr[data-worker="w-dash"] td[data-tags]').innerText();
     await shot(adminPage, 'workers');
     await row.getByRole('button', { name: `unblock ${blocked}` }).click();
     await row.getByRole('button', { name: `unblock ${blocked}` }).waitFor({ state: 'detached' });

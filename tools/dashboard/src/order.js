@@ -1,5 +1,6 @@
 // One order: its lines, each line's jobs (chunks too, when a line has several), the node graph
-// of a job coloured by status with a node panel, the media, and cancel / retry.
+// of a job coloured by status with a node panel, the media, and cancel / retry, pause / resume,
+// priority and delete (with a confirmation).
 import { useState } from 'preact/hooks';
 import { api } from './api.js';
 import { Estimate, OrderCosts } from './costs.js';
@@ -46,6 +47,8 @@ function Line({ line, index }) {
   return html`<article class="line" data-line=${line.id} aria-labelledby=${`line-${index}`}>
     <h3 id=${`line-${index}`}>${line.product} <span class="muted">· ${line.output_type}</span> ${line.job && badge(line.job.status)}</h3>
     ${waiting && html`<p class="waiting" role="status">Waiting: ${waiting}</p>`}
+    ${line.pause && html`<p class="paused-by">Line paused by ${line.pause.by} ${age(line.pause.at)}</p>`}
+    ${(line.tags || []).length > 0 && html`<p class="muted">Needs worker tags: ${line.tags.join(', ')}</p>`}
     ${line.chunks && line.chunks.total > 0 && html`<p>Chunks: ${line.chunks.done}/${line.chunks.total}
       <${Progress} value=${line.chunks.done / line.chunks.total} label=${`${line.id} chunks`} /></p>`}
     ${line.job && line.job.error && html`<p class="error-text">${line.job.error}</p>`}
@@ -65,6 +68,26 @@ function Line({ line, index }) {
   </article>`;
 }
 
+function PriorityForm({ value, busy, onSet }) {
+  const [text, setText] = useState(String(value));
+  const submit = (e) => { e.preventDefault(); onSet(Number(text)); };
+  return html`<form class="priority" data-priority=${value} onSubmit=${submit} novalidate>
+    <label for="order-priority">Priority</label>
+    <input id="order-priority" type="number" min="0" max="100" step="1" value=${text} onInput=${(e) => setText(e.target.value)} />
+    <button type="submit" disabled=${busy}>Set priority</button>
+  </form>`;
+}
+
+function ConfirmDelete({ data, busy, onDelete, onKeep }) {
+  const live = !FINISHED.includes(data.status);
+  return html`<div class="confirm" role="alertdialog" aria-labelledby="confirm-h">
+    <p id="confirm-h"><strong>Delete order ${data.id}?</strong> ${live ? 'Its waiting and running jobs are cancelled first. ' : ''}Its
+      media and the files no other order uses are removed for good; a short record of the deletion stays.</p>
+    <button class="danger" onClick=${onDelete} disabled=${busy}>Delete for good</button>
+    <button onClick=${onKeep} disabled=${busy}>Keep it</button>
+  </div>`;
+}
+
 export function OrderPage({ id, signOut }) {
   const { data, error, refresh } = usePoll(`/api/dashboard/orders/${encodeURIComponent(id)}`, signOut);
   const [actionError, setActionError] = useState(null);
@@ -74,7 +97,11 @@ export function OrderPage({ id, signOut }) {
     setActionError(null);
     try { await fn(); } catch (e) { setActionError(e); } finally { setBusy(false); }
   };
-  const cancel = () => act(async () => { await api(`/api/orders/${encodeURIComponent(id)}/cancel`, { method: 'POST' }); await refresh(); });
+  const [confirming, setConfirming] = useState(false);
+  const path = `/api/orders/${encodeURIComponent(id)}`;
+  const post = (suffix, body) => act(async () => { await api(`${path}${suffix}`, { method: 'POST', body }); await refresh(); });
+  const cancel = () => post('/cancel');
+  const remove = () => act(async () => { await api(`${path}?cancel=true`, { method: 'DELETE' }); location.hash = '#/orders'; });
   const retry = () => act(async () => {
     const lines = data.lines.map((l) => ({ output_type: l.output_type, product: l.product, step_sha256: l.step_sha256, overrides: l.overrides }));
     const order = await api('/api/orders', { method: 'POST', body: { lines } });
@@ -87,10 +114,19 @@ export function OrderPage({ id, signOut }) {
     <div class="titlebar">
       <h1 id="order-h">Order ${data.id} ${badge(data.status)}</h1>
       <div class="actions">
+        ${!FINISHED.includes(data.status) && (data.pause
+          ? html`<button onClick=${() => post('/resume')} disabled=${busy}>Resume</button>`
+          : html`<button onClick=${() => post('/pause')} disabled=${busy}>Pause</button>`)}
         ${!FINISHED.includes(data.status) && html`<button onClick=${cancel} disabled=${busy} class="danger">Cancel order</button>`}
         ${FINISHED.includes(data.status) && html`<button onClick=${retry} disabled=${busy}>Retry as a new order</button>`}
+        <button onClick=${() => setConfirming(true)} disabled=${busy || confirming} class="danger">Delete order</button>
       </div>
     </div>
+    ${confirming && html`<${ConfirmDelete} data=${data} busy=${busy} onDelete=${remove} onKeep=${() => setConfirming(false)} />`}
+    ${data.pause && html`<p class="paused-by" role="status">Paused by ${data.pause.by} ${age(data.pause.at)}: its waiting jobs are not handed out.</p>`}
+    ${!FINISHED.includes(data.status)
+      ? html`<${PriorityForm} key=${data.priority} value=${data.priority} busy=${busy} onSet=${(n) => post('/priority', { priority: n })} />`
+      : html`<p class="muted">Priority ${data.priority}</p>`}
     <p class="muted">Submitted ${age(data.created_at)}${data.finished_at ? ` · finished ${age(data.finished_at)}` : ''} · ${done}/${data.lines.length} lines done
       ${data.webhook && data.webhook.url ? ` · webhook ${data.webhook.status}` : ''}</p>
     <${Estimate} estimate=${data.estimate} />

@@ -4,7 +4,7 @@ import { api } from './api.js';
 import { Thumb } from './media.js';
 import { age, badge, ErrorBox, html, Loading, Progress, usePoll } from './ui.js';
 
-const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'partial', 'cancelled'];
+const STATUSES = ['queued', 'running', 'paused', 'succeeded', 'failed', 'partial', 'cancelled'];
 const PAGE = 25;
 
 export function OrdersPage({ signOut }) {

@@ -44,6 +44,7 @@ export function SubmitPage() {
   const [outputType, setOutputType] = useState('');
   const [files, setFiles] = useState([]); // {file, progress, sha256, error}
   const [overrides, setOverrides] = useState({});
+  const [priority, setPriority] = useState('50');
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
   const chosen = useOutputType(outputType);
@@ -79,7 +80,7 @@ export function SubmitPage() {
         } else shas.push(entry.sha256);
       }
       const lines = files.map((entry, i) => ({ output_type: outputType, product: entry.file.name.replace(STEP, ''), step_sha256: shas[i], overrides }));
-      const order = await api('/api/orders', { method: 'POST', body: { lines } });
+      const order = await api('/api/orders', { method: 'POST', body: { lines, priority: Number(priority) } });
       location.hash = `#/orders/${order.id}`;
     } catch (e) {
       setError(e);
@@ -104,6 +105,9 @@ export function SubmitPage() {
       <select id="output-type" name="output_type" value=${outputType} onChange=${(e) => setOutputType(e.target.value)}>
         ${types.map((t) => html`<option value=${t.name}>${t.name} (${t.family}, ${t.mode})</option>`)}
       </select>
+      <label for="priority">Priority <span class="muted">(0–100, higher is rendered first)</span></label>
+      <input id="priority" name="priority" type="number" min="0" max="100" step="1" value=${priority}
+        onInput=${(e) => setPriority(e.target.value)} />
       <h2>Overrides</h2>
       ${!chosen ? html`<${Loading} what="the workflow" />` : chosen.error ? html`<${ErrorBox} error=${chosen.error} what="Output type" />`
         : html`<${SchemaForm} workflow=${chosen.workflow} definitions=${definitions} values=${overrides} base=${chosen.type.overrides}

@@ -1,4 +1,4 @@
-// Workers (admin): capabilities, the job and node each is on, last heartbeat, failure streaks,
+// Workers (admin): capabilities, tags, the job and node each is on, last heartbeat, failure streaks,
 // blocked output types, and unblock.
 import { useState } from 'preact/hooks';
 import { api } from './api.js';
@@ -20,6 +20,7 @@ function Worker({ worker, onChanged }) {
   return html`<tr data-worker=${worker.name}>
     <th scope="row">${worker.name}<div class="muted">${worker.id}</div></th>
     <td>${worker.capabilities.join(', ') || '—'}</td>
+    <td data-tags>${(worker.tags || []).length ? worker.tags.map((t) => html`<span class="tag">${t}</span> `) : '—'}</td>
     <td>${job ? html`<a href=${`#/orders/${job.order_id}`}>${job.id}</a><div class="muted">${job.output_type}${job.node ? ` · node ${job.node}` : ''}${job.fraction != null ? ` ${Math.round(job.fraction * 100)}%` : ''}</div>` : html`<span class="muted">idle</span>`}</td>
     <td>${age(worker.last_seen)}</td>
     <td>${failures.length ? failures.map(([t, n]) => `${t}: ${n}`).join(', ') : '—'}</td>
@@ -37,7 +38,7 @@ export function WorkersPage({ signOut }) {
     ${!data ? (!error && html`<${Loading} what="workers" />`) : data.length === 0
       ? html`<p class="empty">No worker has registered. Start one with <code>hartomat worker --server URL --token WORKER_TOKEN</code>.</p>`
       : html`<div class="scroll"><table class="workers">
-        <thead><tr><th scope="col">Worker</th><th scope="col">Capabilities</th><th scope="col">Current job</th>
+        <thead><tr><th scope="col">Worker</th><th scope="col">Capabilities</th><th scope="col">Tags</th><th scope="col">Current job</th>
           <th scope="col">Last heartbeat</th><th scope="col">Failures</th><th scope="col">Blocked from</th></tr></thead>
         <tbody>${data.map((w) => html`<${Worker} key=${w.id} worker=${w} onChanged=${refresh} />`)}</tbody></table></div>`}
   </section>`;
