@@ -527,3 +527,90 @@ def make_tessellated_step(path: str | Path) -> Path:
     finally:
         Interface_Static.SetCVal_s("write.step.schema", schema)
         Interface_Static.SetIVal_s("write.step.tessellated", tessellated)
+
+
+# --- names only in PRODUCT entities, placeholder names (issue 25) --------------------------------
+
+PROE_PRODUCTS = ("PLATE", "L-BRACKET", "BOLT", "NUT", "ROD")
+
+
+def _next_id(text: str) -> int:
+    import re
+
+    return max(int(n) for n in re.findall(r"^#(\d+) =", text, re.M)) + 1
+
+
+def _unname_instances(text: str) -> str:
+    """Every NEXT_ASSEMBLY_USAGE_OCCURRENCE with an empty id and name, as Pro/E writes them."""
+    import re
+
+    return re.sub(r"NEXT_ASSEMBLY_USAGE_OCCURRENCE\('[^']*','[^']*',", "NEXT_ASSEMBLY_USAGE_OCCURRENCE('','',", text)
+
+
+def _relate_through_shape_representation(text: str) -> str:
+    """Point each part's shape definition at a bare `SHAPE_REPRESENTATION('SOLID')` related to its
+    B-rep representation by a SHAPE_REPRESENTATION_RELATIONSHIP, the placements still placing the
+    B-rep: OCCT then cannot tie the PRODUCT to the part's label, which keeps no name, and its
+    instances OCCT's reference names (`=>[0:1:1:3]`), as in the Pro/E export of issue 25."""
+    import re
+
+    next_id, extra = _next_id(text), []
+    breps = {m.group(1): (m.group(2), m.group(3)) for m in re.finditer(
+        r"^#(\d+) = ADVANCED_BREP_SHAPE_REPRESENTATION\('[^']*',\((#\d+),[^)]*\),(#\d+)\);", text, re.M)}
+
+    def relate(match: Any) -> str:
+        nonlocal next_id
+        sdr, definition, rep = match.groups()
+        if rep not in breps:
+            return str(match.group(0))
+        axis, context = breps[rep]
+        extra.append(f"#{next_id} = SHAPE_REPRESENTATION('SOLID',({axis}),{context});\n"
+                     f"#{next_id + 1} = SHAPE_REPRESENTATION_RELATIONSHIP('','',#{next_id},#{rep});\n")
+        next_id += 2
+        return f"#{sdr} = SHAPE_DEFINITION_REPRESENTATION(#{definition},#{next_id - 2});"
+
+    text = re.sub(r"^#(\d+) = SHAPE_DEFINITION_REPRESENTATION\(#(\d+),#(\d+)\);", relate, text, flags=re.M)
+    cut = text.rfind("ENDSEC;")
+    return text[:cut] + "".join(extra) + text[cut:]
+
+
+def proe_spec() -> AssemblySpec:
+    """An inch assembly of 5 parts in 4 assemblies (11 instances), like the Pro/E AP203 export of issue 25."""
+    shapes = {"PLATE": box(4, 3, 0.25), "L-BRACKET": _cut(box(0.5, 2, 2), box(0.3, 1.6, 1.6, 0.1, 0.2, 0.2)),
+              "BOLT": _cylinder(0.125, 1.4), "NUT": _cut(_cylinder(0.3, 0.25), _cylinder(0.13, 0.5, -0.1)),
+              "ROD": _cylinder(0.1, 3.0)}
+    parts = {name: PartSpec(name, shape) for name, shape in shapes.items()}
+    base = AssemblySpec("BASE_ASM", [(parts["PLATE"], placement()), (parts["L-BRACKET"], placement(0.2, 0.5, 0.25))])
+    support = AssemblySpec("SUPPORT_ASM", [(base, placement())])
+    fastener = AssemblySpec("FASTENER_ASM", [(parts["BOLT"], placement(0, 0, -0.6)), (parts["NUT"], placement(0, 0, 0.3))])
+    top = AssemblySpec("TOP_ASM", [(support, placement()), (parts["ROD"], placement(1.5, 1.5, 0.25))])
+    for x, y in ((0.5, 0.5), (3.5, 0.5), (0.5, 2.5), (3.5, 2.5)):
+        top.components.append((fastener, placement(x, y, 0)))
+    return top
+
+
+def make_product_names_only_step(path: str | Path) -> Path:
+    """Names only in PRODUCT entities: unnamed instances, representations named SOLID reached
+    through a shape representation relationship, inch units."""
+    target = rename_representations(write_step(proe_spec(), path, unit="INCH"))
+    target.write_text(_relate_through_shape_representation(_unname_instances(target.read_text())))
+    return target
+
+
+PLACEHOLDER_PRODUCTS = {"BALL_A": ("UNIDENTIFIED_PRODUCT", "NONE"), "BALL_B": ("UNIDENTIFIED_PRODUCT", "NONE"),
+                        "BALL_C": ("UNIDENTIFIED_PRODUCT", "NONE"), "SHAFT": ("SHAFT-7", "the product name"),
+                        "HOUSING": ("HOUSING", ""), "ASM": ("UNIDENTIFIED_PRODUCT", "NONE")}
+
+
+def make_placeholder_names_step(path: str | Path) -> Path:
+    """Products named with placeholders: `PRODUCT('UNIDENTIFIED_PRODUCT','NONE',$,())` (AP203 bodies),
+    Euclid's `the product name` with a real id, CATIA's empty name with the name in the id; the
+    instances unnamed."""
+    spec = AssemblySpec("ASM", [(PartSpec(name, _sphere(2.0 + i * 0.5) if name.startswith("BALL") else box(6, 4, 3 + i)),
+                                 placement(12.0 * i)) for i, name in enumerate(n for n in PLACEHOLDER_PRODUCTS if n != "ASM")])
+    target = write_step(spec, path)
+    text = _unname_instances(target.read_text())
+    for name, (product_id, product_name) in PLACEHOLDER_PRODUCTS.items():
+        text = text.replace(f"PRODUCT('{name}','{name}',''", f"PRODUCT('{product_id}','{product_name}',$")
+    target.write_text(text)
+    return target
