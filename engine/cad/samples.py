@@ -614,3 +614,81 @@ def make_placeholder_names_step(path: str | Path) -> Path:
         text = text.replace(f"PRODUCT('{name}','{name}',''", f"PRODUCT('{product_id}','{product_name}',$")
     target.write_text(text)
     return target
+
+
+# --- a tessellated-only CATIA part with a pre-defined colour and an override (issue 25) ---------
+
+_CUBE_FACES = {  # outward, counter-clockwise: (points, normal)
+    "bottom": ((1, 4, 3, 2), (0, 0, -1)), "top": ((5, 6, 7, 8), (0, 0, 1)), "front": ((1, 2, 6, 5), (0, -1, 0)),
+    "back": ((3, 4, 8, 7), (0, 1, 0)), "left": ((4, 1, 5, 8), (-1, 0, 0)), "right": ((2, 3, 7, 6), (1, 0, 0))}
+
+TESSELLATED_CUBE = """ISO-10303-21;
+HEADER;
+FILE_DESCRIPTION(('CATIA V5 STEP Exchange'),'2;1');
+FILE_NAME('cube','2026-12-07T12:00:00',('none'),('none'),'CATIA Version 5 Release 31','CATIA V5 STEP AP242','none');
+FILE_SCHEMA(('AP242_MANAGED_MODEL_BASED_3D_ENGINEERING_MIM_LF {{ 1 0 10303 442 1 1 4 }}'));
+ENDSEC;
+DATA;
+#1 = APPLICATION_PROTOCOL_DEFINITION('international standard','ap242_managed_model_based_3d_engineering',2013,#2);
+#2 = APPLICATION_CONTEXT('Managed model based 3d engineering');
+#3 = SHAPE_DEFINITION_REPRESENTATION(#4,#10);
+#4 = PRODUCT_DEFINITION_SHAPE('','',#5);
+#5 = PRODUCT_DEFINITION('design','',#6,#9);
+#6 = PRODUCT_DEFINITION_FORMATION('','',#7);
+#7 = PRODUCT('{name}','{name}','',(#8));
+#8 = PRODUCT_CONTEXT('',#2,'mechanical');
+#9 = PRODUCT_DEFINITION_CONTEXT('part definition',#2,'design');
+#10 = TESSELLATED_SHAPE_REPRESENTATION('{name}',(#11,#20),#30);
+#11 = AXIS2_PLACEMENT_3D('',#12,#13,#14);
+#12 = CARTESIAN_POINT('',(0.,0.,0.));
+#13 = DIRECTION('',(0.,0.,1.));
+#14 = DIRECTION('',(1.,0.,0.));
+#20 = TESSELLATED_SOLID('Tessellated solid',({faces}),$);
+#21 = COORDINATES_LIST('',8,({points}));
+{face_lines}
+#30 = ( GEOMETRIC_REPRESENTATION_CONTEXT(3) GLOBAL_UNCERTAINTY_ASSIGNED_CONTEXT((#34)) GLOBAL_UNIT_ASSIGNED_CONTEXT((#31,#32,#33)) REPRESENTATION_CONTEXT('NONE','WORKSPACE') );
+#31 = ( LENGTH_UNIT() NAMED_UNIT(*) SI_UNIT(.MILLI.,.METRE.) );
+#32 = ( NAMED_UNIT(*) PLANE_ANGLE_UNIT() SI_UNIT($,.RADIAN.) );
+#33 = ( NAMED_UNIT(*) SI_UNIT($,.STERADIAN.) SOLID_ANGLE_UNIT() );
+#34 = UNCERTAINTY_MEASURE_WITH_UNIT(LENGTH_MEASURE(0.005),#31,'distance_accuracy_value','CATIA V5 tolerance');
+#40 = MECHANICAL_DESIGN_GEOMETRIC_PRESENTATION_REPRESENTATION('',(#41,#50),#30);
+#41 = STYLED_ITEM('',(#42),#20);
+#42 = PRESENTATION_STYLE_ASSIGNMENT((#43));
+#43 = SURFACE_STYLE_USAGE(.BOTH.,#44);
+#44 = SURFACE_SIDE_STYLE('',(#45));
+#45 = SURFACE_STYLE_FILL_AREA(#46);
+#46 = FILL_AREA_STYLE('',(#47));
+#47 = FILL_AREA_STYLE_COLOUR('',#48);
+#48 = DRAUGHTING_PRE_DEFINED_COLOUR('{colour}');
+#50 = OVER_RIDING_STYLED_ITEM('overriding color',(#51),#{override_face},#41);
+#51 = PRESENTATION_STYLE_ASSIGNMENT((#52));
+#52 = SURFACE_STYLE_USAGE(.BOTH.,#53);
+#53 = SURFACE_SIDE_STYLE('',(#54));
+#54 = SURFACE_STYLE_FILL_AREA(#55);
+#55 = FILL_AREA_STYLE('',(#56));
+#56 = FILL_AREA_STYLE_COLOUR('',#57);
+#57 = COLOUR_RGB('',0.,0.,1.);
+ENDSEC;
+END-ISO-10303-21;
+"""
+
+
+def make_tessellated_coloured_step(path: str | Path, size: float = 20.0, colour: str = "red",
+                                   override: str = "top") -> Path:
+    """A CATIA V5 AP242 part whose only geometry is one TESSELLATED_SOLID of six
+    COMPLEX_TRIANGULATED_FACEs (one triangle strip and per-point normals each), coloured by a
+    DRAUGHTING_PRE_DEFINED_COLOUR with an OVER_RIDING_STYLED_ITEM in blue on the `override` face."""
+    corners = [(x, y, z) for z in (0, size) for x, y in ((0, 0), (size, 0), (size, size), (0, size))]
+    ids, lines = {}, []
+    for offset, (face, (points, normal)) in enumerate(_CUBE_FACES.items()):
+        ids[face] = 22 + offset
+        normals = ",".join(f"({normal[0]:.1f},{normal[1]:.1f},{normal[2]:.1f})" for _ in points)
+        lines.append(f"#{ids[face]} = COMPLEX_TRIANGULATED_FACE('',#21,4,({normals}),$,"
+                     f"({','.join(map(str, points))}),((1,2,4,3)),());")
+    text = TESSELLATED_CUBE.format(
+        name="CUBE_TESS", colour=colour, override_face=ids[override], face_lines="\n".join(lines),
+        faces=",".join(f"#{ids[face]}" for face in _CUBE_FACES),
+        points=",".join(f"({x:.1f},{y:.1f},{z:.1f})" for x, y, z in corners))
+    target = Path(path)
+    target.write_text(text)
+    return target

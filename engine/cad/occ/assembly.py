@@ -65,6 +65,21 @@ class PartInfo:
                 "geometry": self.geometry, "layers": self.layers, "placements": self.placements}
 
 
+def has_tessellated_face(shape: Any) -> bool:
+    """Whether a shape has a face that is a triangulation only (AP242 tessellated geometry)."""
+    from OCP.BRep import BRep_Tool
+    from OCP.TopAbs import TopAbs_FACE
+    from OCP.TopExp import TopExp_Explorer
+    from OCP.TopoDS import TopoDS
+
+    explorer = TopExp_Explorer(shape, TopAbs_FACE)
+    while explorer.More():
+        if not BRep_Tool.IsGeometric_s(TopoDS.Face(explorer.Current())):
+            return True
+        explorer.Next()
+    return False
+
+
 def has_open_surface(shape: Any) -> bool:
     """Whether a shape has a shell outside any solid or a face outside any shell (seen from both
     sides, so it must render double-sided)."""
@@ -232,6 +247,7 @@ class AssemblyWalker:
         # entry of each written root or component label -> (part key or None, name, instance name)
         self.occurrences: dict[str, tuple[str | None, str, str | None]] = {}
         self.open_surfaces: set[str] = set()  # keys of parts with open shells or free faces
+        self.tessellated: set[str] = set()  # keys of parts with triangulation-only faces
         self.skipped: dict[str, str] = {}  # product entry -> name, for shapes without faces
         self._names: set[str] = set()
         self._generated_count: dict[str, int] = {}
@@ -304,6 +320,8 @@ class AssemblyWalker:
         self.parts[entry] = part
         if has_open_surface(shape):
             self.open_surfaces.add(entry)
+        if has_tessellated_face(shape):
+            self.tessellated.add(entry)
         return part
 
     def walk(self, label: Any, world: Any, path: str, occurrence: Any = None, wrapper: Any = None,
