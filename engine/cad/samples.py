@@ -692,3 +692,132 @@ def make_tessellated_coloured_step(path: str | Path, size: float = 20.0, colour:
     target = Path(path)
     target.write_text(text)
     return target
+
+
+# --- bearings with no usable names or colours, and look-alikes that are not bearings (issue 25) --
+
+def _ball_bearing(name: str, bore: float, outer: float, width: float, balls: int, ball_r: float,
+                  colour: str | None = None, parts_named: str | None = None,
+                  shields: bool = False, split_cage: bool = False) -> AssemblySpec:
+    """A deep-groove ball bearing, every ball its own product (as Onshape and part-file exports
+    write them); `parts_named` names every product the same."""
+    pitch, mid = (bore + outer) / 2, width / 2
+    gap = ball_r * 0.85  # ring shoulders reach into the ball's diameter
+    groove = _torus(pitch, ball_r * 1.04, mid)
+
+    def label(default: str) -> str:
+        return parts_named or default
+
+    inner = PartSpec(label("inner"), _cut(_tube(bore, pitch - gap, width), groove), colour)
+    outer_ring = PartSpec(label("outer"), _cut(_tube(pitch + gap, outer, width), groove))
+    pockets = [_sphere(ball_r * 1.08, pitch * math.cos(a), pitch * math.sin(a), mid)
+               for a in (2 * math.pi * i / balls for i in range(balls))]
+    bearing = AssemblySpec(name, [(outer_ring, placement()), (inner, placement())])
+    if split_cage:
+        for z0 in (mid - ball_r * 0.7, mid):
+            bearing.components.append((PartSpec(label("cage"), _cut(_tube(pitch - 0.3, pitch + 0.3, ball_r * 0.7, z0), *pockets)),
+                                       placement()))
+    else:
+        cage = _cut(_tube(pitch - 0.3, pitch + 0.3, ball_r * 1.4, mid - ball_r * 0.7), *pockets)
+        bearing.components.append((PartSpec(label("cage"), cage), placement()))
+    if shields:
+        for z0 in (0.1, width - 0.4):
+            bearing.components.append((PartSpec(label("shield"), _tube(pitch - gap + 0.2, pitch + gap + 0.5, 0.3, z0)),
+                                       placement()))
+    for i in range(balls):
+        angle = 2 * math.pi * i / balls
+        ball = PartSpec(label(f"ball_{i + 1}"), _sphere(ball_r))
+        bearing.components.append((ball, placement(pitch * math.cos(angle), pitch * math.sin(angle), mid)))
+    return bearing
+
+
+def make_onshape_608_step(path: str | Path) -> Path:
+    """An Onshape 608ZZ: 13 products all named `608zz` (rings, two shields, a two-piece cage, 7
+    balls), one of them grey, in metre units."""
+    spec = _ball_bearing("608zz", 4.0, 11.0, 7.0, 7, 1.98, "#a5a5a5", "608zz", shields=True, split_cage=True)
+    return write_step(_scaled(spec, 0.001), path, unit="M")
+
+
+def make_bodies_bearing_step(path: str | Path) -> Path:
+    """A 32-body ball bearing part file: two rings, a cage and 29 balls, every product
+    `PRODUCT('UNIDENTIFIED_PRODUCT','NONE',$,())`, no colours, no instance names."""
+    target = write_step(_ball_bearing("bearing", 14.0, 26.0, 8.0, 29, 1.9), path)
+    text = _unname_instances(target.read_text())
+    import re
+
+    text = re.sub(r"PRODUCT\('[^']*','[^']*',''", "PRODUCT('UNIDENTIFIED_PRODUCT','NONE',$", text)
+    target.write_text(text)
+    return target
+
+
+def _scaled(spec: PartSpec | AssemblySpec, factor: float) -> Any:
+    """The same product in another length unit (shapes and placements scaled)."""
+    from OCP.BRepBuilderAPI import BRepBuilderAPI_Transform
+    from OCP.gp import gp_Pnt, gp_Trsf
+
+    scale = gp_Trsf()
+    scale.SetScale(gp_Pnt(0, 0, 0), factor)
+    done: dict[int, Any] = {}
+
+    def copy(item: PartSpec | AssemblySpec) -> Any:
+        if id(item) not in done:
+            if isinstance(item, PartSpec):
+                done[id(item)] = PartSpec(item.name, BRepBuilderAPI_Transform(item.shape, scale, True).Shape(),
+                                          item.colour, item.layer)
+            else:
+                done[id(item)] = AssemblySpec(item.name, [(copy(child), _scale_placement(at, factor))
+                                                          for child, at in item.components])
+        return done[id(item)]
+
+    return copy(spec)
+
+
+def _scale_placement(trsf: Any, factor: float) -> Any:
+    from OCP.gp import gp_Trsf, gp_Vec
+
+    moved = gp_Trsf()
+    moved.SetTransformation(trsf.GetRotation(), gp_Vec(trsf.TranslationPart().Multiplied(factor)))
+    return moved
+
+
+def flange_spec() -> AssemblySpec:
+    """A pipe joint: a pipe, two bolted flanges and a gasket about one axis, 8 bolts and nuts on
+    the bolt circle (turned parts on a circle, but nothing rolls between nested rings)."""
+    holes = []
+    for i in range(8):
+        move = placement(48 * math.cos(2 * math.pi * i / 8), 48 * math.sin(2 * math.pi * i / 8), 0)
+        from OCP.BRepBuilderAPI import BRepBuilderAPI_Transform
+
+        holes.append(BRepBuilderAPI_Transform(_cylinder(4.5, 40, -10), move).Shape())
+    flange = PartSpec("flange", _cut(_tube(24, 60, 12), *holes), "#8a8f96")
+    pipe = PartSpec("pipe", _tube(19, 24, 80, -34), "#6a6f76")
+    gasket = PartSpec("gasket", _tube(24, 40, 2, 12), "#202020")
+    bolt = PartSpec("bolt", _cylinder(4, 40, -8), "#3c3c3c")
+    nut = PartSpec("nut", _tube(4, 7.5, 6), "#3c3c3c")
+    joint = AssemblySpec("pipe_joint", [(pipe, placement()), (flange, placement()), (gasket, placement()),
+                                        (flange, placement(0, 0, 14))])
+    for i in range(8):
+        angle = 2 * math.pi * i / 8
+        x, y = 48 * math.cos(angle), 48 * math.sin(angle)
+        joint.components += [(bolt, placement(x, y, 0)), (nut, placement(x, y, 26)), (nut, placement(x, y, -6))]
+    return joint
+
+
+def keyed_shaft_spec() -> AssemblySpec:
+    """A shaft with a parallel key and the hub it drives (a ring on a shaft, no rolling elements)."""
+    shaft = PartSpec("shaft", _cut(_cylinder(10, 120), box(4, 6, 30, -2, 7, 45)), "#9aa0a8")
+    key = PartSpec("key", box(4, 6, 30, -2, 7, 45), "#555555")
+    hub = PartSpec("hub", _cut(_tube(10, 28, 36, 42), box(4, 6, 40, -2, 12, 40)), "#2a5db0")
+    return AssemblySpec("keyed_shaft", [(shaft, placement()), (key, placement()), (hub, placement())])
+
+
+def make_flange_step(path: str | Path) -> Path:
+    return write_step(flange_spec(), path)
+
+
+def make_keyed_shaft_step(path: str | Path) -> Path:
+    return write_step(keyed_shaft_spec(), path)
+
+
+def make_box_step(path: str | Path) -> Path:
+    return write_step(PartSpec("box", box(40, 30, 20), "#c8c8c8"), path)

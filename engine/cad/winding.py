@@ -31,9 +31,10 @@ def _index_view(document: dict[str, Any], binary: bytearray, accessor_index: int
     return np.frombuffer(binary, dtype=dtype, count=count, offset=start).reshape(-1, 3)
 
 
-def orient_primitive(document: dict[str, Any], binary: bytearray, primitive: dict[str, Any]) -> int:
-    """Flip the triangles of one primitive whose winding opposes its corner normals; returns how
-    many were flipped (0 without normals, indices or triangles)."""
+def orient_primitive(document: dict[str, Any], original: bytes, binary: bytearray, primitive: dict[str, Any]) -> int:
+    """Flip the triangles of one primitive whose winding opposes its corner normals, in `binary`
+    (a copy of `original` being rewritten); returns how many were flipped (0 without normals,
+    indices or triangles)."""
     import numpy as np
 
     attributes = primitive.get("attributes", {})
@@ -42,8 +43,8 @@ def orient_primitive(document: dict[str, Any], binary: bytearray, primitive: dic
     if COMPONENTS.get(document["accessors"][attributes["POSITION"]]["componentType"], ("", 0))[0] != "<f4":
         return 0
     triangles = _index_view(document, binary, primitive["indices"])
-    positions = _positions(document, binary, attributes["POSITION"])
-    normals = _positions(document, binary, attributes["NORMAL"])
+    positions = _positions(document, original, attributes["POSITION"])
+    normals = _positions(document, original, attributes["NORMAL"])
     corners = positions[triangles]
     wound = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
     stated = normals[triangles].sum(axis=1)
@@ -67,7 +68,7 @@ def orient_to_normals(path: str | Path, part_keys: set[str], part_key: str = "ha
             if primitive.get("indices") in done:
                 continue
             done.add(primitive.get("indices", -1))
-            flipped += orient_primitive(document, binary, primitive)
+            flipped += orient_primitive(document, data, binary, primitive)
     if flipped:
         write_glb(path, document, bytes(binary))
     return flipped
