@@ -5,9 +5,10 @@ Run by output_save on what it publishes: a still, each view of a multi-angle set
 last), a turntable's first, middle and last frame (the render node keeps those three for it). The
 measures are cheap on purpose (one read of the PNG, a few numpy reductions): the check must cost
 a small share of the render it checks (bench/publish_check.py).
-- coverage: the share of pixels that are not background. The background is the median colour
-  of the image's border (a studio backdrop, a world colour; a pixel must differ from it by more
-  than the border's own noise) or, with alpha, the transparent pixels. Under MIN_COVERAGE the product is not in the frame (a blank or empty image).
+- coverage: the share of pixels that are not background. The background of each row is the
+  median colour of its outer columns (a studio sweep, a world colour), compared after a 3x3 blur;
+  a pixel must differ from it by more than the backdrop's own grain (3 sigma) and 24/255. With
+  alpha, the background is the transparent pixels. Under MIN_COVERAGE the product is not in the frame (a blank or empty image).
 - product luminance: the median luminance (sRGB, 0..1) of the product's pixels; under
   MIN_LUMINANCE the product shows black (missing lights, inverted normals), unless every CAD
   colour of the product is itself dark (a black anodised part is allowed to look black).
@@ -23,7 +24,8 @@ MIN_COVERAGE = 0.002  # 0.2% of the frame: a 64x64 image needs about 8 pixels of
 MIN_LUMINANCE = 0.06  # median product luminance; a dark-grey CAD colour renders at ~0.15
 DARK_CAD_COLOUR = 0.2  # sRGB luminance under which a CAD colour counts as dark (#333333)
 BACKGROUND_STEP = 24 / 255  # a pixel differs from the background by more than this in a channel,
-NOISE_QUANTILE, NOISE_MARGIN = 0.9, 1.5  # or by 1.5 times the border's own spread (90th percentile)
+NOISE_SIGMA, NOISE_MARGIN = 1.4826, 3.0  # or by 3 sigma of the backdrop's grain (from its median deviation)
+EDGE_SHARE = 16  # each row's backdrop: its outer 1/16 of columns on either side
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,15 @@ def luminance(rgb: Any) -> Any:
     return rgb[..., 0] * 0.2126 + rgb[..., 1] * 0.7152 + rgb[..., 2] * 0.0722
 
 
+def _blurred(rgb: Any) -> Any:
+    """A 3x3 box blur: a few-sample render's grain averages out, the product stays."""
+    import numpy as np
+
+    padded = np.pad(rgb, ((1, 1), (1, 1), (0, 0)), mode="edge")
+    height, width = rgb.shape[:2]
+    return sum(padded[i:i + height, j:j + width] for i in range(3) for j in range(3)) / 9.0
+
+
 def measure(pixels: Any) -> dict[str, float]:
     """Coverage and product luminance of uint8 H x W x 3|4 pixels."""
     import numpy as np
@@ -54,11 +65,14 @@ def measure(pixels: Any) -> dict[str, float]:
     rgb = pixels[..., :3].astype(np.float32) / 255.0
     if pixels.shape[-1] == 4:
         product = pixels[..., 3] > 127
-    else:  # the border's colour, and its noise (Cycles without a denoiser) widening the step
-        border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
-        background = np.median(border, axis=0)
-        noise = float(np.quantile(np.abs(border - background).max(axis=-1), NOISE_QUANTILE))
-        product = np.abs(rgb - background).max(axis=-1) > max(BACKGROUND_STEP, NOISE_MARGIN * noise)
+    else:  # each row's backdrop colour from its outer columns (a studio sweep darkens downwards)
+        smooth = _blurred(rgb)
+        edge = max(2, smooth.shape[1] // EDGE_SHARE)
+        edges = np.concatenate([smooth[:, :edge], smooth[:, -edge:]], axis=1)
+        background = np.median(edges, axis=1)[:, None, :]
+        noise = NOISE_SIGMA * float(np.median(np.abs(edges - background).max(axis=-1)))
+        step = max(BACKGROUND_STEP, NOISE_MARGIN * noise)
+        product = np.abs(smooth - background).max(axis=-1) > step
     light = luminance(rgb)
     return {"coverage": float(product.mean()),
             "product_luminance": float(np.median(light[product])) if product.any() else float(np.median(light))}
