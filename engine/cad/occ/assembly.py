@@ -7,7 +7,9 @@ Identity never depends on names: a part's key is its product label's entry (`0:1
 instance's key the path of label entries from the root (`0:1:1:1/0:1:1:1:2`), which is also how
 the GLB writer's nodes are tied back to parts. Names are for people: the product's name, else the
 product wrapping a bare representation (exporters name those `SOLID`, `COMPOUND`), else the
-instance name, the representation's name last; unique through a `_2` suffix.
+PRODUCT read from the file where OCCT left the label nameless (product_names), else the instance
+name, a numbered name (`PART12`), a generated `<assembly> <n>` last; placeholders (`NONE`,
+`=>[0:1:1:3]`) are no names; unique through a `_2` suffix.
 Shapes with no faces (PMI and annotation curves, points, text) are not parts: they are counted.
 """
 

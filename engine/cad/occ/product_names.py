@@ -4,9 +4,10 @@ OCCT names a label after its PRODUCT only when it can tie the product definition
 shape; when a product's shape reaches its geometry through a chain of representations (Pro/E:
 `SHAPE_REPRESENTATION('SOLID')` related to an `ADVANCED_BREP_SHAPE_REPRESENTATION('SOLID')`) it
 cannot, and the label keeps no name while its instances keep OCCT's reference names (`=>[0:1:1:3]`).
-The transfer results still map the label's shape to the STEP item it came from; walking up from
-that item (item, representation, representation relationship, shape definition) reaches the
-PRODUCT_DEFINITION and its PRODUCT, whose name (else id) is the part's name.
+The transfer results still map the label's shape to the STEP item it came from; from that item
+through the representation holding it, plain representation relationships and the shape
+definition using the representation, an index of the model reaches the PRODUCT_DEFINITION and its
+PRODUCT, whose name (else id) is the part's name. The index is built only when a label needs it.
 
 Exporters also write placeholders that are not names (`NONE`, `UNIDENTIFIED_PRODUCT`, Euclid's
 `the product name`): they count as no name, so a real id, instance or generated name is used.
