@@ -54,6 +54,14 @@ def test_bearings_are_detected_from_geometry_and_recorded(steps, tmp_path, name,
     assert evidence["inner_ring"] != evidence["outer_ring"]
 
 
+def test_convert_json_reports_the_detected_category(steps, tmp_path):
+    from engine.cli.cmd_convert import convert
+
+    report = convert(steps["608zz"], tmp_path / "out.glb", tmp_path / "work", {})
+    assert report["detected_category"]["name"] == "bearing"
+    assert convert(steps["box"], tmp_path / "box.glb", tmp_path / "work", {})["detected_category"] is None
+
+
 @pytest.mark.parametrize("name", ["plate", "solid", "flange", "key", "box", "trolley", "chart", "bracket", "proe"])
 def test_look_alikes_are_not_bearings(steps, tmp_path, name):
     assert extracted(steps[name], tmp_path).data["detected_category"] is None
