@@ -135,11 +135,18 @@ def command(*args: str) -> Callable[[], object]:
     return run
 
 
-def make_inputs(folder: Path, parts: int) -> dict[str, Path]:
+QUIRKS = ("proe names", "placeholders", "tessellated", "608zz")  # issue 25's files, in before/after runs
+
+
+def make_inputs(folder: Path, parts: int, quirks: bool = False) -> dict[str, Path]:
     from engine.cad import samples
 
     builders = {"bearing": samples.make_bearing_step, "nested": samples.make_nested_assembly_step,
                 "single": samples.make_single_part_step, "inch": samples.make_inch_part_step}
+    if quirks:  # names only in PRODUCT entities, placeholder names, a tessellated part, a bearing
+        builders |= dict(zip(QUIRKS, (samples.make_product_names_only_step, samples.make_placeholder_names_step,
+                                      samples.make_tessellated_coloured_step, samples.make_onshape_608_step),
+                             strict=True))
     made = {name: build(folder / f"{name}.step") for name, build in builders.items()}
     large = folder / f"large_{parts}.step"
     if not large.is_file():  # building it takes a while; kept between bench runs
@@ -392,7 +399,7 @@ def main() -> int:
         return 0
     inputs = Path(args.inputs)
     inputs.mkdir(parents=True, exist_ok=True)
-    files = make_inputs(inputs, args.parts)
+    files = make_inputs(inputs, args.parts, quirks=bool(args.base))
     out = Path(tempfile.mkdtemp(prefix="bench-cad-"))
     if args.base:
         try:

@@ -195,7 +195,9 @@ def _png(path: Path, seed: str) -> Path:
     from PIL import Image
 
     digest = hashlib.sha256(seed.encode()).digest()
-    Image.new("RGB", (16, 16), tuple(digest[:3])).save(path)
+    image = Image.new("RGB", (16, 16), (230, 230, 230))  # a product on a backdrop: passes the publish check
+    image.paste(tuple(40 + d % 150 for d in digest[:3]), (4, 4, 12, 12))
+    image.save(path)
     return path
 
 

@@ -64,7 +64,7 @@ def _spread(values: list[float]) -> float:
 
 def test_bearing_category_gives_metal_rings_and_balls(steps, tmp_path):
     metal = measure(render_still(steps["bearing"], tmp_path / "bearing", size=160, samples=16, category="bearing"))
-    plain = measure(render_still(steps["bearing"], tmp_path / "plain", size=160, samples=16))
+    plain = measure(render_still(steps["bearing"], tmp_path / "plain", size=160, samples=16, category="none"))
     materials = {key: part.material for key, part in metal.parts.items()}
     assert materials == {"608zz-100": "steel", "608zz-200": "steel", "608zz-300": "steel",
                          "608zz-400": "polished_steel"}

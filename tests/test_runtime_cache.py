@@ -22,7 +22,8 @@ def statuses(result) -> dict[str, str]:
 
 
 def file_graph(source: Path, **policy):
-    return graph([node("w", "t_file", policy=policy or None, source=str(source)), node("save", "output_save")],
+    return graph([node("w", "t_file", policy=policy or None, source=str(source)),
+                  node("save", "output_save", publish_check="off")],  # publishes stand-in text, not a render
                  [edge("w", "save", "image", "media")])
 
 

@@ -70,7 +70,7 @@ def _render_graph(with_save: bool, source: Path):
              node("blend", "t_file", source=str(source), tag="blend")]
     edges = []
     if with_save:
-        nodes.append(node("save", "output_save"))
+        nodes.append(node("save", "output_save", publish_check="off"))  # stand-in text, not a render
         edges = [edge("render", "save", "image", "media")]
     return graph(nodes, edges)
 

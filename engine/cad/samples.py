@@ -527,3 +527,297 @@ def make_tessellated_step(path: str | Path) -> Path:
     finally:
         Interface_Static.SetCVal_s("write.step.schema", schema)
         Interface_Static.SetIVal_s("write.step.tessellated", tessellated)
+
+
+# --- names only in PRODUCT entities, placeholder names (issue 25) --------------------------------
+
+PROE_PRODUCTS = ("PLATE", "L-BRACKET", "BOLT", "NUT", "ROD")
+
+
+def _next_id(text: str) -> int:
+    import re
+
+    return max(int(n) for n in re.findall(r"^#(\d+) =", text, re.M)) + 1
+
+
+def _unname_instances(text: str) -> str:
+    """Every NEXT_ASSEMBLY_USAGE_OCCURRENCE with an empty id and name, as Pro/E writes them."""
+    import re
+
+    return re.sub(r"NEXT_ASSEMBLY_USAGE_OCCURRENCE\('[^']*','[^']*',", "NEXT_ASSEMBLY_USAGE_OCCURRENCE('','',", text)
+
+
+def _relate_through_shape_representation(text: str) -> str:
+    """Point each part's shape definition at a bare `SHAPE_REPRESENTATION('SOLID')` related to its
+    B-rep representation by a SHAPE_REPRESENTATION_RELATIONSHIP, the placements still placing the
+    B-rep: OCCT then cannot tie the PRODUCT to the part's label, which keeps no name, and its
+    instances OCCT's reference names (`=>[0:1:1:3]`), as in the Pro/E export of issue 25."""
+    import re
+
+    next_id, extra = _next_id(text), []
+    breps = {m.group(1): (m.group(2), m.group(3)) for m in re.finditer(
+        r"^#(\d+) = ADVANCED_BREP_SHAPE_REPRESENTATION\('[^']*',\((#\d+),[^)]*\),(#\d+)\);", text, re.M)}
+
+    def relate(match: Any) -> str:
+        nonlocal next_id
+        sdr, definition, rep = match.groups()
+        if rep not in breps:
+            return str(match.group(0))
+        axis, context = breps[rep]
+        extra.append(f"#{next_id} = SHAPE_REPRESENTATION('SOLID',({axis}),{context});\n"
+                     f"#{next_id + 1} = SHAPE_REPRESENTATION_RELATIONSHIP('','',#{next_id},#{rep});\n")
+        next_id += 2
+        return f"#{sdr} = SHAPE_DEFINITION_REPRESENTATION(#{definition},#{next_id - 2});"
+
+    text = re.sub(r"^#(\d+) = SHAPE_DEFINITION_REPRESENTATION\(#(\d+),#(\d+)\);", relate, text, flags=re.M)
+    cut = text.rfind("ENDSEC;")
+    return text[:cut] + "".join(extra) + text[cut:]
+
+
+def proe_spec() -> AssemblySpec:
+    """An inch assembly of 5 parts in 4 assemblies (11 instances), like the Pro/E AP203 export of issue 25."""
+    shapes = {"PLATE": box(4, 3, 0.25), "L-BRACKET": _cut(box(0.5, 2, 2), box(0.3, 1.6, 1.6, 0.1, 0.2, 0.2)),
+              "BOLT": _cylinder(0.125, 1.4), "NUT": _cut(_cylinder(0.3, 0.25), _cylinder(0.13, 0.5, -0.1)),
+              "ROD": _cylinder(0.1, 3.0)}
+    parts = {name: PartSpec(name, shape) for name, shape in shapes.items()}
+    base = AssemblySpec("BASE_ASM", [(parts["PLATE"], placement()), (parts["L-BRACKET"], placement(0.2, 0.5, 0.25))])
+    support = AssemblySpec("SUPPORT_ASM", [(base, placement())])
+    fastener = AssemblySpec("FASTENER_ASM", [(parts["BOLT"], placement(0, 0, -0.6)), (parts["NUT"], placement(0, 0, 0.3))])
+    top = AssemblySpec("TOP_ASM", [(support, placement()), (parts["ROD"], placement(1.5, 1.5, 0.25))])
+    for x, y in ((0.5, 0.5), (3.5, 0.5), (0.5, 2.5), (3.5, 2.5)):
+        top.components.append((fastener, placement(x, y, 0)))
+    return top
+
+
+def make_product_names_only_step(path: str | Path) -> Path:
+    """Names only in PRODUCT entities: unnamed instances, representations named SOLID reached
+    through a shape representation relationship, inch units."""
+    target = rename_representations(write_step(proe_spec(), path, unit="INCH"))
+    target.write_text(_relate_through_shape_representation(_unname_instances(target.read_text())))
+    return target
+
+
+PLACEHOLDER_PRODUCTS = {"BALL_A": ("UNIDENTIFIED_PRODUCT", "NONE"), "BALL_B": ("UNIDENTIFIED_PRODUCT", "NONE"),
+                        "BALL_C": ("UNIDENTIFIED_PRODUCT", "NONE"), "SHAFT": ("SHAFT-7", "the product name"),
+                        "HOUSING": ("HOUSING", ""), "ASM": ("UNIDENTIFIED_PRODUCT", "NONE")}
+
+
+def make_placeholder_names_step(path: str | Path) -> Path:
+    """Products named with placeholders: `PRODUCT('UNIDENTIFIED_PRODUCT','NONE',$,())` (AP203 bodies),
+    Euclid's `the product name` with a real id, CATIA's empty name with the name in the id; the
+    instances unnamed."""
+    spec = AssemblySpec("ASM", [(PartSpec(name, _sphere(2.0 + i * 0.5) if name.startswith("BALL") else box(6, 4, 3 + i)),
+                                 placement(12.0 * i)) for i, name in enumerate(n for n in PLACEHOLDER_PRODUCTS if n != "ASM")])
+    target = write_step(spec, path)
+    text = _unname_instances(target.read_text())
+    for name, (product_id, product_name) in PLACEHOLDER_PRODUCTS.items():
+        text = text.replace(f"PRODUCT('{name}','{name}',''", f"PRODUCT('{product_id}','{product_name}',$")
+    target.write_text(text)
+    return target
+
+
+# --- a tessellated-only CATIA part with a pre-defined colour and an override (issue 25) ---------
+
+_CUBE_FACES = {  # outward, counter-clockwise: (points, normal)
+    "bottom": ((1, 4, 3, 2), (0, 0, -1)), "top": ((5, 6, 7, 8), (0, 0, 1)), "front": ((1, 2, 6, 5), (0, -1, 0)),
+    "back": ((3, 4, 8, 7), (0, 1, 0)), "left": ((4, 1, 5, 8), (-1, 0, 0)), "right": ((2, 3, 7, 6), (1, 0, 0))}
+
+TESSELLATED_CUBE = """ISO-10303-21;
+HEADER;
+FILE_DESCRIPTION(('CATIA V5 STEP Exchange'),'2;1');
+FILE_NAME('cube','2026-12-07T12:00:00',('none'),('none'),'CATIA Version 5 Release 31','CATIA V5 STEP AP242','none');
+FILE_SCHEMA(('AP242_MANAGED_MODEL_BASED_3D_ENGINEERING_MIM_LF {{ 1 0 10303 442 1 1 4 }}'));
+ENDSEC;
+DATA;
+#1 = APPLICATION_PROTOCOL_DEFINITION('international standard','ap242_managed_model_based_3d_engineering',2013,#2);
+#2 = APPLICATION_CONTEXT('Managed model based 3d engineering');
+#3 = SHAPE_DEFINITION_REPRESENTATION(#4,#10);
+#4 = PRODUCT_DEFINITION_SHAPE('','',#5);
+#5 = PRODUCT_DEFINITION('design','',#6,#9);
+#6 = PRODUCT_DEFINITION_FORMATION('','',#7);
+#7 = PRODUCT('{name}','{name}','',(#8));
+#8 = PRODUCT_CONTEXT('',#2,'mechanical');
+#9 = PRODUCT_DEFINITION_CONTEXT('part definition',#2,'design');
+#10 = TESSELLATED_SHAPE_REPRESENTATION('{name}',(#11,#20),#30);
+#11 = AXIS2_PLACEMENT_3D('',#12,#13,#14);
+#12 = CARTESIAN_POINT('',(0.,0.,0.));
+#13 = DIRECTION('',(0.,0.,1.));
+#14 = DIRECTION('',(1.,0.,0.));
+#20 = TESSELLATED_SOLID('Tessellated solid',({faces}),$);
+#21 = COORDINATES_LIST('',8,({points}));
+{face_lines}
+#30 = ( GEOMETRIC_REPRESENTATION_CONTEXT(3) GLOBAL_UNCERTAINTY_ASSIGNED_CONTEXT((#34)) GLOBAL_UNIT_ASSIGNED_CONTEXT((#31,#32,#33)) REPRESENTATION_CONTEXT('NONE','WORKSPACE') );
+#31 = ( LENGTH_UNIT() NAMED_UNIT(*) SI_UNIT(.MILLI.,.METRE.) );
+#32 = ( NAMED_UNIT(*) PLANE_ANGLE_UNIT() SI_UNIT($,.RADIAN.) );
+#33 = ( NAMED_UNIT(*) SI_UNIT($,.STERADIAN.) SOLID_ANGLE_UNIT() );
+#34 = UNCERTAINTY_MEASURE_WITH_UNIT(LENGTH_MEASURE(0.005),#31,'distance_accuracy_value','CATIA V5 tolerance');
+#40 = MECHANICAL_DESIGN_GEOMETRIC_PRESENTATION_REPRESENTATION('',(#41,#50),#30);
+#41 = STYLED_ITEM('',(#42),#20);
+#42 = PRESENTATION_STYLE_ASSIGNMENT((#43));
+#43 = SURFACE_STYLE_USAGE(.BOTH.,#44);
+#44 = SURFACE_SIDE_STYLE('',(#45));
+#45 = SURFACE_STYLE_FILL_AREA(#46);
+#46 = FILL_AREA_STYLE('',(#47));
+#47 = FILL_AREA_STYLE_COLOUR('',#48);
+#48 = DRAUGHTING_PRE_DEFINED_COLOUR('{colour}');
+#50 = OVER_RIDING_STYLED_ITEM('overriding color',(#51),#{override_face},#41);
+#51 = PRESENTATION_STYLE_ASSIGNMENT((#52));
+#52 = SURFACE_STYLE_USAGE(.BOTH.,#53);
+#53 = SURFACE_SIDE_STYLE('',(#54));
+#54 = SURFACE_STYLE_FILL_AREA(#55);
+#55 = FILL_AREA_STYLE('',(#56));
+#56 = FILL_AREA_STYLE_COLOUR('',#57);
+#57 = COLOUR_RGB('',0.,0.,1.);
+ENDSEC;
+END-ISO-10303-21;
+"""
+
+
+def make_tessellated_coloured_step(path: str | Path, size: float = 20.0, colour: str = "red",
+                                   override: str = "top") -> Path:
+    """A CATIA V5 AP242 part whose only geometry is one TESSELLATED_SOLID of six
+    COMPLEX_TRIANGULATED_FACEs (one triangle strip and per-point normals each), coloured by a
+    DRAUGHTING_PRE_DEFINED_COLOUR with an OVER_RIDING_STYLED_ITEM in blue on the `override` face."""
+    corners = [(x, y, z) for z in (0, size) for x, y in ((0, 0), (size, 0), (size, size), (0, size))]
+    ids, lines = {}, []
+    for offset, (face, (points, normal)) in enumerate(_CUBE_FACES.items()):
+        ids[face] = 22 + offset
+        normals = ",".join(f"({normal[0]:.1f},{normal[1]:.1f},{normal[2]:.1f})" for _ in points)
+        lines.append(f"#{ids[face]} = COMPLEX_TRIANGULATED_FACE('',#21,4,({normals}),$,"
+                     f"({','.join(map(str, points))}),((1,2,4,3)),());")
+    text = TESSELLATED_CUBE.format(
+        name="CUBE_TESS", colour=colour, override_face=ids[override], face_lines="\n".join(lines),
+        faces=",".join(f"#{ids[face]}" for face in _CUBE_FACES),
+        points=",".join(f"({x:.1f},{y:.1f},{z:.1f})" for x, y, z in corners))
+    target = Path(path)
+    target.write_text(text)
+    return target
+
+
+# --- bearings with no usable names or colours, and look-alikes that are not bearings (issue 25) --
+
+def _ball_bearing(name: str, bore: float, outer: float, width: float, balls: int, ball_r: float,
+                  colour: str | None = None, parts_named: str | None = None,
+                  shields: bool = False, split_cage: bool = False) -> AssemblySpec:
+    """A deep-groove ball bearing, every ball its own product (as Onshape and part-file exports
+    write them); `parts_named` names every product the same."""
+    pitch, mid = (bore + outer) / 2, width / 2
+    gap = ball_r * 0.85  # ring shoulders reach into the ball's diameter
+    groove = _torus(pitch, ball_r * 1.04, mid)
+
+    def label(default: str) -> str:
+        return parts_named or default
+
+    inner = PartSpec(label("inner"), _cut(_tube(bore, pitch - gap, width), groove), colour)
+    outer_ring = PartSpec(label("outer"), _cut(_tube(pitch + gap, outer, width), groove))
+    pockets = [_sphere(ball_r * 1.08, pitch * math.cos(a), pitch * math.sin(a), mid)
+               for a in (2 * math.pi * i / balls for i in range(balls))]
+    bearing = AssemblySpec(name, [(outer_ring, placement()), (inner, placement())])
+    if split_cage:
+        for z0 in (mid - ball_r * 0.7, mid):
+            bearing.components.append((PartSpec(label("cage"), _cut(_tube(pitch - 0.3, pitch + 0.3, ball_r * 0.7, z0), *pockets)),
+                                       placement()))
+    else:
+        cage = _cut(_tube(pitch - 0.3, pitch + 0.3, ball_r * 1.4, mid - ball_r * 0.7), *pockets)
+        bearing.components.append((PartSpec(label("cage"), cage), placement()))
+    if shields:
+        for z0 in (0.1, width - 0.4):
+            bearing.components.append((PartSpec(label("shield"), _tube(pitch - gap + 0.2, pitch + gap + 0.5, 0.3, z0)),
+                                       placement()))
+    for i in range(balls):
+        angle = 2 * math.pi * i / balls
+        ball = PartSpec(label(f"ball_{i + 1}"), _sphere(ball_r))
+        bearing.components.append((ball, placement(pitch * math.cos(angle), pitch * math.sin(angle), mid)))
+    return bearing
+
+
+def make_onshape_608_step(path: str | Path) -> Path:
+    """An Onshape 608ZZ: 13 products all named `608zz` (rings, two shields, a two-piece cage, 7
+    balls), one of them grey, in metre units."""
+    spec = _ball_bearing("608zz", 4.0, 11.0, 7.0, 7, 1.98, "#a5a5a5", "608zz", shields=True, split_cage=True)
+    return write_step(_scaled(spec, 0.001), path, unit="M")
+
+
+def make_bodies_bearing_step(path: str | Path) -> Path:
+    """A 32-body ball bearing part file: two rings, a cage and 29 balls, every product
+    `PRODUCT('UNIDENTIFIED_PRODUCT','NONE',$,())`, no colours, no instance names."""
+    target = write_step(_ball_bearing("bearing", 14.0, 26.0, 8.0, 29, 1.9), path)
+    text = _unname_instances(target.read_text())
+    import re
+
+    text = re.sub(r"PRODUCT\('[^']*','[^']*',''", "PRODUCT('UNIDENTIFIED_PRODUCT','NONE',$", text)
+    target.write_text(text)
+    return target
+
+
+def _scaled(spec: PartSpec | AssemblySpec, factor: float) -> Any:
+    """The same product in another length unit (shapes and placements scaled)."""
+    from OCP.BRepBuilderAPI import BRepBuilderAPI_Transform
+    from OCP.gp import gp_Pnt, gp_Trsf
+
+    scale = gp_Trsf()
+    scale.SetScale(gp_Pnt(0, 0, 0), factor)
+    done: dict[int, Any] = {}
+
+    def copy(item: PartSpec | AssemblySpec) -> Any:
+        if id(item) not in done:
+            if isinstance(item, PartSpec):
+                done[id(item)] = PartSpec(item.name, BRepBuilderAPI_Transform(item.shape, scale, True).Shape(),
+                                          item.colour, item.layer)
+            else:
+                done[id(item)] = AssemblySpec(item.name, [(copy(child), _scale_placement(at, factor))
+                                                          for child, at in item.components])
+        return done[id(item)]
+
+    return copy(spec)
+
+
+def _scale_placement(trsf: Any, factor: float) -> Any:
+    from OCP.gp import gp_Trsf, gp_Vec
+
+    moved = gp_Trsf()
+    moved.SetTransformation(trsf.GetRotation(), gp_Vec(trsf.TranslationPart().Multiplied(factor)))
+    return moved
+
+
+def flange_spec() -> AssemblySpec:
+    """A pipe joint: a pipe, two bolted flanges and a gasket about one axis, 8 bolts and nuts on
+    the bolt circle (turned parts on a circle, but nothing rolls between nested rings)."""
+    holes = []
+    for i in range(8):
+        move = placement(48 * math.cos(2 * math.pi * i / 8), 48 * math.sin(2 * math.pi * i / 8), 0)
+        from OCP.BRepBuilderAPI import BRepBuilderAPI_Transform
+
+        holes.append(BRepBuilderAPI_Transform(_cylinder(4.5, 40, -10), move).Shape())
+    flange = PartSpec("flange", _cut(_tube(24, 60, 12), *holes), "#8a8f96")
+    pipe = PartSpec("pipe", _tube(19, 24, 80, -34), "#6a6f76")
+    gasket = PartSpec("gasket", _tube(24, 40, 2, 12), "#202020")
+    bolt = PartSpec("bolt", _cylinder(4, 40, -8), "#3c3c3c")
+    nut = PartSpec("nut", _tube(4, 7.5, 6), "#3c3c3c")
+    joint = AssemblySpec("pipe_joint", [(pipe, placement()), (flange, placement()), (gasket, placement()),
+                                        (flange, placement(0, 0, 14))])
+    for i in range(8):
+        angle = 2 * math.pi * i / 8
+        x, y = 48 * math.cos(angle), 48 * math.sin(angle)
+        joint.components += [(bolt, placement(x, y, 0)), (nut, placement(x, y, 26)), (nut, placement(x, y, -6))]
+    return joint
+
+
+def keyed_shaft_spec() -> AssemblySpec:
+    """A shaft with a parallel key and the hub it drives (a ring on a shaft, no rolling elements)."""
+    shaft = PartSpec("shaft", _cut(_cylinder(10, 120), box(4, 6, 30, -2, 7, 45)), "#9aa0a8")
+    key = PartSpec("key", box(4, 6, 30, -2, 7, 45), "#555555")
+    hub = PartSpec("hub", _cut(_tube(10, 28, 36, 42), box(4, 6, 40, -2, 12, 40)), "#2a5db0")
+    return AssemblySpec("keyed_shaft", [(shaft, placement()), (key, placement()), (hub, placement())])
+
+
+def make_flange_step(path: str | Path) -> Path:
+    return write_step(flange_spec(), path)
+
+
+def make_keyed_shaft_step(path: str | Path) -> Path:
+    return write_step(keyed_shaft_spec(), path)
+
+
+def make_box_step(path: str | Path) -> Path:
+    return write_step(PartSpec("box", box(40, 30, 20), "#c8c8c8"), path)

@@ -96,7 +96,8 @@ def convert(step: Path, output: Path, work_dir: Path | None, overrides: dict[str
     cached = sorted(n.node_id for n in result.node_results.values() if n.status == NodeStatus.CACHED)
     return {"step": str(step), "glb": str(output), "run_id": result.run_id, "cached_nodes": cached,
             "length_unit": parts.data["length_unit"], "instance_total": parts.data["instance_total"],
-            **{k: parts.data.get(k) for k in ("codepage", "warnings", "content", "annotations", "name_fallbacks")},
+            **{k: parts.data.get(k) for k in ("codepage", "warnings", "content", "annotations", "name_fallbacks",
+                                               "detected_category")},
             "parts": [{k: p.get(k) for k in ("key", "name", "name_source", "colour", "instances", "bbox_mm",
                                              "geometry", "layers")}
                       for p in parts.data["parts"]],

@@ -134,6 +134,7 @@ class OccObjectExtractSettings(CodepageSetting):
     capabilities=(Capability.OCP,), execution="process",
 ))
 def occ_object_extract(call: NodeCall) -> dict[str, Artifact]:
+    from ..cad.category import describe_evidence, detect_category
     from ..cad.occ.assembly import walk_document
     from ..cad.occ.step_reader import shared_step
 
@@ -154,6 +155,8 @@ def occ_object_extract(call: NodeCall) -> dict[str, Artifact]:
         "parts": [part.as_json() for part in parts], "tree": tree,
         "instance_total": sum(len(part.placements) for part in parts),
     }
+    detected = detect_category([part.as_json() for part in parts])
+    document["detected_category"] = {**detected, "source": "geometry"} if detected else None
     target = call.workdir / "cad_parts.json"
     target.write_text(json.dumps(document, indent=1))
     for warning in step.codepage.warnings:
@@ -161,6 +164,8 @@ def occ_object_extract(call: NodeCall) -> dict[str, Artifact]:
     call.log(f"{len(parts)} parts, {document['instance_total']} instances, file unit {step.length_unit}, "
              f"code page {step.codepage.name} ({step.codepage.how}), {len(walker.skipped)} annotation shapes left out, "
              f"{len(fallbacks)} names from fallbacks")
+    if detected:
+        call.log(f"detected category '{detected['name']}' from the geometry: {describe_evidence(detected['evidence'])}")
     return {"cad_parts": Artifact(kind=ArtifactKind.CAD_PARTS, path=str(target), data=document,
                                   sha256=sha256_file(target), size=target.stat().st_size)}
 

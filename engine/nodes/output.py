@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import field_validator
 
@@ -37,6 +38,37 @@ PUBLISHABLE = (K.IMAGE, K.IMAGE_SET, K.VIDEO, K.BLEND_FILE, K.HTML_VIEWER, K.STL
 class OutputSaveSettings(NodeSettings):
     primary_role: str = setting("", "Publish", "Role of the order line's primary output; empty = first render")
     publish_primary: bool = setting(True, "Publish", "Set the order line's primary output")
+    publish_check: Literal["fail", "warn", "off"] = setting(
+        "fail", "Check", "A render that is blank, shows no product or shows it near-black (its CAD colours not "
+        "dark): fail the node, publish with a warning in the log, or do not check")
+
+
+CHECKED_ROLES = ("primary_render", "turntable_video")  # stills, multi-angle views, turntables
+
+
+def check_before_publishing(call: NodeCall, media: list[Artifact], roles: list[str]) -> list[str]:
+    """What a person would check before a render reaches a catalogue (engine.render.publish_check):
+    the messages of the problems found; the node fails on them unless its policy says warn."""
+    from ..render.publish_check import check_frame, frames_to_check
+
+    if call.settings.publish_check == "off":
+        return []
+    messages = []
+    for artifact, role in zip(media, roles, strict=True):
+        if role not in CHECKED_ROLES:
+            continue
+        output = f"{role} {Path(artifact.path).name if artifact.path else ''}".strip()
+        dark_ok = bool(artifact.data.get("dark_cad_colours"))
+        for label, frame in frames_to_check(str(artifact.kind), artifact.path, artifact.files, artifact.data):
+            if artifact.kind == ArtifactKind.VIDEO and not frame.is_file():  # kept by a render on another host
+                call.log(f"publish check: {output} ({label}) not checked: {frame.name} is not on this host")
+                continue
+            messages += [problem.message() for problem in check_frame(frame, output, label, dark_ok)]
+    if messages and call.settings.publish_check == "fail":
+        raise NodeInputError(f"node '{call.node_id}' (output_save): " + "; ".join(messages))
+    for message in messages:
+        call.log(f"warning: {message}")
+    return messages
 
 
 @node(NodeDefinition(
@@ -57,6 +89,7 @@ def output_save(call: NodeCall) -> dict[str, Artifact]:
     if publisher is None:
         raise HartomatError(f"node '{call.node_id}' (output_save): this run has no publisher")
     roles = [role_of(a) for a in media]
+    check_before_publishing(call, media, roles)
     primary = primary_index(roles, call.settings.primary_role) if call.settings.publish_primary else None
     assets = []
     for index, artifact in enumerate(media):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..cad.category import resolve_category
 from ..errors import NodeInputError
 from ..model.artifacts import Artifact, ArtifactKind
 from ..model.artifacts import ArtifactKind as K
@@ -119,7 +120,9 @@ def material_map_resolve(call: NodeCall) -> dict[str, Artifact]:
     rules = _rules(call)
     _check_materials(call, rules)
     parts = _parts(call)
-    category = call.settings.category or call.context.order_line.category or ""
+    chosen = resolve_category(call.settings.category, call.context.order_line.category or "",
+                              call.require("cad_parts").data.get("detected_category"))
+    category = chosen["name"]
     size = assembly_size(parts)
     assignments: dict[str, dict[str, Any]] = {}
     for part in parts:
@@ -130,8 +133,9 @@ def material_map_resolve(call: NodeCall) -> dict[str, Artifact]:
                                                "rule_source": source, "rule_label": describe(rule),
                                                "colour": facts.colour, "name": facts.name}
                 break
-    call.log(f"{len(assignments)} of {len(parts)} parts matched a rule (category '{category or '-'}')")
-    data: dict[str, Any] = {"assignments": assignments, "assumed": []}
+    call.log(f"{len(assignments)} of {len(parts)} parts matched a rule (category '{category or '-'}' from "
+             f"{chosen['source']})")
+    data: dict[str, Any] = {"assignments": assignments, "assumed": [], "category": chosen}
     if call.settings.material_library:
         data["library"] = str(Path(call.settings.material_library).resolve())
     return {"material_map": Artifact(kind=ArtifactKind.MATERIAL_MAP, data=data)}
@@ -174,6 +178,8 @@ def auto_populate_materials(call: NodeCall) -> dict[str, Artifact]:
     if assumed:
         call.log(f"assumed '{default}' for {len(assumed)} part(s): {', '.join(assumed[:10])}")
     data: dict[str, Any] = {"assignments": assignments, "assumed": assumed}
+    if upstream and "category" in upstream.data:
+        data["category"] = upstream.data["category"]  # which category the rules used, and why
     if library:
         data["library"] = library
     return {"material_map": Artifact(kind=ArtifactKind.MATERIAL_MAP, data=data)}

@@ -30,6 +30,7 @@ from ..render.framing import (
     pose_at,
     turntable_azimuths,
 )
+from ..render.publish_check import dark_cad_colours, keep_check_frames
 from ..render.template_library import TemplateLibrary, readable_template
 
 S = TypeVar("S", bound=NodeSettings)
@@ -207,9 +208,17 @@ def _image(call: NodeCall, settings: RenderSettings, stage: Stage, view: str) ->
     artifact = Artifact.from_file(ArtifactKind.IMAGE, path, role="primary_render",
                                   data={"width": settings.resolution_x, "height": settings.resolution_y, "view": view,
                                         "denoised": stage.denoised, "samples": stage.samples,
-                                        "render": render_setup.render_facts(stage.scene)})
+                                        "render": render_setup.render_facts(stage.scene),
+                                        "dark_cad_colours": _dark_cad_colours(call)})
     call.progress(1.0, f"wrote {path.name}")
     return artifact
+
+
+def _dark_cad_colours(call: NodeCall) -> bool:
+    """Whether the product's CAD colours are all dark (a black render of it is no fault)."""
+    material_map = call.input("material_map")
+    assignments = (material_map.data.get("assignments") or {}) if material_map is not None else {}
+    return dark_cad_colours([entry.get("colour") for entry in assignments.values()])
 
 
 def _auto_view(call: NodeCall, stage: Stage, settings: RenderSettings,
@@ -345,7 +354,8 @@ def _turntable_outputs(call: NodeCall, settings: BlenderTurntableSettings, paths
     video = Artifact.from_file(ArtifactKind.VIDEO, video_path, role="turntable_video",
                                data={"frames": len(paths), "fps": settings.fps, "chunk": [frames.start, frames.stop],
                                      "frame_count": settings.frame_count, "start_azimuth": start,
-                                     "render": render})
+                                     "render": render, "dark_cad_colours": _dark_cad_colours(call),
+                                     "check_frames": keep_check_frames(paths, call.workdir / f"check{suffix}")})
     result: dict[str, Artifact | list[Artifact]] = {"video": video}
     if settings.keep_frames or chunked:
         result["frames"] = Artifact(kind=ArtifactKind.IMAGE_SET, path=str(call.workdir / "frames"),

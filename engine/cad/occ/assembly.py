@@ -7,7 +7,9 @@ Identity never depends on names: a part's key is its product label's entry (`0:1
 instance's key the path of label entries from the root (`0:1:1:1/0:1:1:1:2`), which is also how
 the GLB writer's nodes are tied back to parts. Names are for people: the product's name, else the
 product wrapping a bare representation (exporters name those `SOLID`, `COMPOUND`), else the
-instance name, the representation's name last; unique through a `_2` suffix.
+PRODUCT read from the file where OCCT left the label nameless (product_names), else the instance
+name, a numbered name (`PART12`), a generated `<assembly> <n>` last; placeholders (`NONE`,
+`=>[0:1:1:3]`) are no names; unique through a `_2` suffix.
 Shapes with no faces (PMI and annotation curves, points, text) are not parts: they are counted.
 """
 
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .geometry_facts import shape_facts
+from .product_names import is_numbered_name, is_placeholder_name
 from .step_reader import StepDocument
 
 # Names exporters give shape representations and their items, not products (compared upper-case,
@@ -35,6 +38,11 @@ def is_representation_name(name: str | None) -> bool:
     text = (name or "").strip().upper()
     return re.sub(r"[\s_\-.:]*\d*$", "", text) in REPRESENTATION_NAMES or text.startswith(
         "OPEN CASCADE STEP TRANSLATOR")
+
+
+def is_real_name(name: str | None) -> bool:
+    """A name a person gave: not empty, not a placeholder, not a representation's name."""
+    return bool(name) and not is_placeholder_name(name) and not is_representation_name(name)
 
 
 @dataclass
@@ -57,6 +65,21 @@ class PartInfo:
         return {"key": self.key, "name": self.name, "name_source": self.name_source, "colour": self.colour,
                 "instances": len(self.placements), "instance_keys": self.instance_keys, "bbox_mm": self.bbox_mm,
                 "geometry": self.geometry, "layers": self.layers, "placements": self.placements}
+
+
+def has_tessellated_face(shape: Any) -> bool:
+    """Whether a shape has a face that is a triangulation only (AP242 tessellated geometry)."""
+    from OCP.BRep import BRep_Tool
+    from OCP.TopAbs import TopAbs_FACE
+    from OCP.TopExp import TopExp_Explorer
+    from OCP.TopoDS import TopoDS
+
+    explorer = TopExp_Explorer(shape, TopAbs_FACE)
+    while explorer.More():
+        if not BRep_Tool.IsGeometric_s(TopoDS.Face(explorer.Current())):
+            return True
+        explorer.Next()
+    return False
 
 
 def has_open_surface(shape: Any) -> bool:
@@ -226,8 +249,10 @@ class AssemblyWalker:
         # entry of each written root or component label -> (part key or None, name, instance name)
         self.occurrences: dict[str, tuple[str | None, str, str | None]] = {}
         self.open_surfaces: set[str] = set()  # keys of parts with open shells or free faces
+        self.tessellated: set[str] = set()  # keys of parts with triangulation-only faces
         self.skipped: dict[str, str] = {}  # product entry -> name, for shapes without faces
         self._names: set[str] = set()
+        self._generated_count: dict[str, int] = {}
 
     def name(self, label: Any) -> str | None:
         return label_name(label, self.unfit)
@@ -239,22 +264,43 @@ class AssemblyWalker:
         self._names.add(candidate)
         return candidate
 
-    def _part_name(self, label: Any, wrapper: Any, instance_name: str | None) -> tuple[str, str]:
-        """(name, where it came from): the product's own name; the product that only wraps this
-        representation; the instance; the representation's own name; a generated one."""
-        own = self.name(label)
-        if own and not is_representation_name(own):
-            return own, "product"
-        outer = self.name(wrapper) if wrapper is not None else None
-        if outer and not is_representation_name(outer):
-            return outer, "product"
-        if instance_name and not is_representation_name(instance_name):
-            return instance_name, "instance"
-        if own:
-            return own, "representation"
-        return f"part_{len(self.parts) + 1}", "generated"
+    def _product(self, label: Any) -> tuple[str, str]:
+        """(name, id) of the label's PRODUCT read from the file where OCCT left the label nameless."""
+        return self.step.product_names.get(label_entry(label), ("", "")) if label is not None else ("", "")
 
-    def _part(self, label: Any, wrapper: Any, instance_name: str | None) -> PartInfo | None:
+    def _generated(self, context: str) -> str:
+        """`<assembly or file name> <n>`: a readable name for a part the file names nowhere."""
+        self._generated_count[context] = self._generated_count.get(context, 0) + 1
+        return f"{context} {self._generated_count[context]}"
+
+    def _part_name(self, label: Any, wrapper: Any, instance_name: str | None, context: str) -> tuple[str, str]:
+        """(name, where it came from): the product's own name; the product that only wraps this
+        representation; the PRODUCT read from the file (name, then id); the instance; a numbered
+        name (`PART12`); a generated one. Placeholders and representation names are no names."""
+        own, outer = self.name(label), self.name(wrapper) if wrapper is not None else None
+        for name in (own, outer):
+            if is_real_name(name):
+                return str(name), "product"
+        for product_name, product_id in (self._product(label), self._product(wrapper)):
+            if is_real_name(product_name):
+                return product_name, "product"
+            if is_real_name(product_id):
+                return product_id, "product_id"
+        if is_real_name(instance_name):
+            return str(instance_name), "instance"
+        for name in (own, outer, instance_name):
+            if is_numbered_name(name):
+                return str(name), "numbered"
+        return self._generated(context), "generated"
+
+    def _assembly_name(self, label: Any, instance_name: str | None) -> str | None:
+        """An assembly's real name: its instance's, its own, its PRODUCT's (name, then id)."""
+        for name in (instance_name, self.name(label), *self._product(label)):
+            if is_real_name(name):
+                return name
+        return None
+
+    def _part(self, label: Any, wrapper: Any, instance_name: str | None, context: str) -> PartInfo | None:
         from OCP.XCAFDoc import XCAFDoc_ShapeTool
 
         from .step_reader import has_faces
@@ -268,7 +314,7 @@ class AssemblyWalker:
         if not has_faces(shape):
             self.skipped[entry] = self.name(label) or instance_name or entry
             return None
-        name, source = self._part_name(label, wrapper, instance_name)
+        name, source = self._part_name(label, wrapper, instance_name, context)
         bbox = shape_bbox_mm(shape) if self.facts else None
         part = PartInfo(label, entry, self._unique(name), source, label_colour(label) if self.facts else None,
                         label_layers(self.step, label) if self.facts else [],
@@ -276,20 +322,23 @@ class AssemblyWalker:
         self.parts[entry] = part
         if has_open_surface(shape):
             self.open_surfaces.add(entry)
+        if has_tessellated_face(shape):
+            self.tessellated.add(entry)
         return part
 
     def walk(self, label: Any, world: Any, path: str, occurrence: Any = None, wrapper: Any = None,
-             instance_name: str | None = None) -> dict[str, Any] | None:
+             instance_name: str | None = None, context: str = "") -> dict[str, Any] | None:
         """The tree node of `label` placed at `world` (a gp_Trsf), reached by the instance path
         `path` through `occurrence` (its component label, or itself at the root); None for a
-        shape that is not a part."""
+        shape that is not a part. `context` is the nearest named assembly (or the file's name),
+        which generated part names start with."""
         from OCP.OCP.collections import Sequence_TDF_Label as Labels
         from OCP.TDF import TDF_Label
         from OCP.XCAFDoc import XCAFDoc_ShapeTool
 
         written = label_entry(occurrence if occurrence is not None else label)
         if not XCAFDoc_ShapeTool.IsAssembly_s(label):
-            part = self._part(label, wrapper, instance_name)
+            part = self._part(label, wrapper, instance_name, context or self.step.source.stem)
             self.occurrences[written] = (part.key if part else None, part.name if part else "", instance_name)
             if part is None:
                 return None
@@ -297,7 +346,8 @@ class AssemblyWalker:
             part.instance_keys.append(path)
             return {"name": instance_name or part.name, "children": [], "part": part.name, "part_key": part.key,
                     "instance": path}
-        node_name = instance_name or self.name(label) or "assembly"
+        named = self._assembly_name(label, instance_name)
+        node_name = named or (f"{context} assembly" if context else self.step.source.stem)
         self.occurrences[written] = (None, node_name, None)
         node: dict[str, Any] = {"name": node_name, "children": [], "part": None, "instance": path}
         components = Labels()
@@ -308,8 +358,9 @@ class AssemblyWalker:
             referred = TDF_Label()
             XCAFDoc_ShapeTool.GetReferredShape_s(component, referred)
             local = XCAFDoc_ShapeTool.GetLocation_s(component).Transformation()
+            instance = self.name(component)
             child = self.walk(referred, world.Multiplied(local), f"{path}/{label_entry(component)}", component,
-                              only, self.name(component))
+                              only, instance if is_real_name(instance) else None, named or context)
             if child is not None:
                 node["children"].append(child)
         return node

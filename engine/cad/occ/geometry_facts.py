@@ -9,6 +9,9 @@ From OCCT's volume and surface properties (no triangulation): volume, area, prin
 - `thin_walled`: mean wall thickness (2 V / A) under 5% of the part's largest size (a cage, a
   shield, sheet metal).
 - `size_mm`: the diagonal of the part's box, for sizes relative to the assembly.
+- For a turned part or a ball, where it sits (what product detection needs): `centre_mm` (centre
+  of mass, part coordinates), `radius_mm`; a turned part's `axis` (unit direction) and
+  `length_mm` along it; a ring's `bore_mm` (the inner radius of the tube of the same moments).
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ def _axis_extent(bbox: dict[str, list[float]], axis: tuple[float, float, float])
 
 
 def classify(volume: float, area: float, moments: tuple[float, float, float],
-             axes: tuple[tuple[float, float, float], ...], bbox: dict[str, list[float]]) -> dict[str, Any]:
+             axes: tuple[tuple[float, float, float], ...], bbox: dict[str, list[float]],
+             centre: tuple[float, float, float] | None = None) -> dict[str, Any]:
     """The facts from mass properties (density 1) and the part's box; pure arithmetic, tested alone."""
     size = [hi - lo for lo, hi in zip(bbox["min"], bbox["max"], strict=True)]
     largest = max(size) if size else 0.0
@@ -47,8 +51,9 @@ def classify(volume: float, area: float, moments: tuple[float, float, float],
     if not pairs:
         return facts
     sphere_r2 = (3 * volume / (4 * math.pi)) ** (2 / 3)
+    where = {"centre_mm": [round(c, 4) for c in centre]} if centre is not None else {}
     if len(pairs) == 3 and _close(moments[0] / volume, 0.4 * sphere_r2, SPHERE_TOLERANCE):
-        facts.update(rotational=True, shape="ball")
+        facts.update(rotational=True, shape="ball", radius_mm=round(math.sqrt(sphere_r2), 4), **where)
         return facts
     i, j = pairs[0]
     axis_index = ({0, 1, 2} - {i, j}).pop()
@@ -56,7 +61,11 @@ def classify(volume: float, area: float, moments: tuple[float, float, float],
     if radius <= 0 or height <= 0 or volume > 1.03 * math.pi * radius * radius * height:
         return facts  # fuller than its bounding cylinder: square or other prism, not turned
     axial = moments[axis_index] / volume  # mean squared distance from the axis
-    facts.update(rotational=True, shape="ring" if axial > BORE_RATIO * radius * radius / 2 else "cylinder")
+    ring = axial > BORE_RATIO * radius * radius / 2
+    facts.update(rotational=True, shape="ring" if ring else "cylinder", axis=[round(c, 6) for c in axes[axis_index]],
+                 radius_mm=round(radius, 4), length_mm=round(height, 4), **where)
+    if ring:
+        facts["bore_mm"] = round(math.sqrt(max(0.0, 2 * axial - radius * radius)), 4)  # (R² + r²) / 2 = axial
     return facts
 
 
@@ -77,4 +86,6 @@ def shape_facts(shape: Any, bbox: dict[str, list[float]] | None) -> dict[str, An
     moments = tuple(abs(m) for m in principal.Moments())
     axes = tuple((v.X(), v.Y(), v.Z()) for v in (principal.FirstAxisOfInertia(), principal.SecondAxisOfInertia(),
                                                  principal.ThirdAxisOfInertia()))
-    return classify(volume, area_props.Mass(), moments, axes, bbox)  # type: ignore[arg-type]
+    centre = volume_props.CentreOfMass()
+    return classify(volume, area_props.Mass(), moments, axes, bbox,  # type: ignore[arg-type]
+                    (centre.X(), centre.Y(), centre.Z()))

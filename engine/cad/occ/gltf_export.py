@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ...errors import NodeInputError
+from ..winding import orient_to_normals
 from .assembly import walk_document
-from .glb_post import Occurrences, postprocess_glb
+from .glb_post import PART_KEY, Occurrences, postprocess_glb
 from .step_reader import StepDocument
 
 
@@ -15,7 +16,8 @@ def write_document_glb(step: StepDocument, path: Path, merge_faces: bool = True,
     """Write `step` (already meshed) to `path`; the reader's document is in millimetres, Z-up.
 
     OCCT names each node `product [instance] [entry]`; the post-processing reads the label entry
-    back, names the node after its part and writes the part and instance keys as node extras."""
+    back, names the node after its part and writes the part and instance keys as node extras;
+    tessellated parts get their triangles wound as their normals say (see cad.winding)."""
     from OCP.Message import Message_ProgressRange
     from OCP.OCP.collections import IndexedDataMap_TCollection_AsciiString_TCollection_AsciiString as Meta
     from OCP.RWGltf import RWGltf_CafWriter
@@ -40,4 +42,7 @@ def write_document_glb(step: StepDocument, path: Path, merge_faces: bool = True,
     walker, _tree = walk_document(step, facts=False)
     if not writer.Perform(step.doc, Meta(), Message_ProgressRange()) or not path.is_file():
         raise NodeInputError(f"could not write a GLB for {step.source} (no triangulated faces?)")
-    return postprocess_glb(path, Occurrences(walker.occurrences, walker.open_surfaces, instance_names))
+    counts = postprocess_glb(path, Occurrences(walker.occurrences, walker.open_surfaces, instance_names))
+    if walker.tessellated:  # OCCT winds tessellated faces against their normals: they render black
+        counts["triangles_reoriented"] = orient_to_normals(path, walker.tessellated, PART_KEY)
+    return counts

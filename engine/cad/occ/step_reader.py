@@ -12,12 +12,13 @@ import stat
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ...errors import NodeInputError
 from .codepage import AUTO, CodepageChoice, choose
+from .product_names import unnamed_product_names
 from .quiet import silence_occt
 
 UNIT_NAMES = {
@@ -40,6 +41,8 @@ class StepDocument:
     length_unit: str
     codepage: CodepageChoice
     meshed_with: Any = None  # the MeshParams its triangulation was made with, if any
+    # label entry -> (name, id) of the PRODUCT of labels OCCT left nameless (see product_names)
+    product_names: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def check_step_file(path: Path) -> os.stat_result:
@@ -165,7 +168,8 @@ def _read_checked(source: Path, names: bool, colours: bool, layers: bool, codepa
     if not any(has_faces(XCAFDoc_ShapeTool.GetShape_s(label)) for label in roots):
         raise NodeInputError(f"STEP file has no solids or surfaces to tessellate: {source}")
     return StepDocument(source, doc, shape_tool, XCAFDoc_DocumentTool.ColorTool_s(main),
-                        XCAFDoc_DocumentTool.LayerTool_s(main), roots, unit, chosen)
+                        XCAFDoc_DocumentTool.LayerTool_s(main), roots, unit, chosen,
+                        product_names=unnamed_product_names(reader, shape_tool) if names else {})
 
 
 _shared: dict[str, Any] = {"key": None, "step": None, "layers": None}

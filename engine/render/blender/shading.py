@@ -20,6 +20,15 @@ def srgb_to_linear(c: float) -> float:
     return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
 
 
+def linear_to_hex(rgb: Any) -> str:
+    """A scene-linear colour as the '#rrggbb' sRGB a CAD system would show."""
+    def encode(c: float) -> float:
+        c = max(0.0, min(1.0, float(c)))
+        return c * 12.92 if c <= 0.0031308 else 1.055 * c ** (1 / 2.4) - 0.055
+
+    return "#" + "".join(f"{round(encode(c) * 255):02x}" for c in list(rgb)[:3])
+
+
 def hex_to_srgb(colour: str) -> tuple[float, float, float]:
     value = colour.lstrip("#")
     if not re.fullmatch(r"[0-9a-fA-F]{6}", value):
@@ -47,20 +56,34 @@ def part_key(obj: Any) -> str | None:
     return None
 
 
-def _assign(obj: Any, material: Any) -> None:
+def glb_colour(material: Any) -> str | None:
+    """The base colour the glTF importer gave a material (its Principled BSDF), as '#rrggbb'."""
+    tree = material.node_tree if material is not None else None
+    for node in tree.nodes if tree is not None else []:
+        if node.type == "BSDF_PRINCIPLED" and not node.inputs["Base Color"].is_linked:
+            return linear_to_hex(node.inputs["Base Color"].default_value)
+    return None
+
+
+def _assign(obj: Any, entry: dict[str, Any], library: Any) -> None:
+    """Every slot takes the mapped material; on a part with several CAD colours (face colours,
+    an overriding style) a slot whose own colour is not the part's keeps it, in that material."""
+    from .material_library import library_material
+
+    name, colour = str(entry.get("material", "")), entry.get("colour")
     if not obj.material_slots:
-        obj.data.materials.append(material)
+        obj.data.materials.append(library_material(name, colour, library))
+    several = len(obj.material_slots) > 1
     for slot in obj.material_slots:
+        own = glb_colour(slot.material) if several and colour else None
         slot.link = "OBJECT"  # instances may share a mesh but not a material
-        slot.material = material
+        slot.material = library_material(name, own if own and own != colour else colour, library)
 
 
 def apply_material_map(meshes: list[Any], material_map: dict[str, Any], log: Callable[[str], None]) -> int:
     """Assign each mesh the material its part is mapped to, from the map's material library (a
     .blend; the built-in one when the map names none); returns how many meshes were assigned."""
     from pathlib import Path
-
-    from .material_library import library_material
 
     assignments: dict[str, dict[str, Any]] = material_map.get("assignments") or {}
     library = Path(material_map["library"]) if material_map.get("library") else None
@@ -70,7 +93,7 @@ def apply_material_map(meshes: list[Any], material_map: dict[str, Any], log: Cal
         entry = assignments.get(key) if key is not None else None
         if entry is None:
             continue
-        _assign(obj, library_material(str(entry.get("material", "")), entry.get("colour"), library))
+        _assign(obj, entry, library)
         assigned += 1
     if assignments and assigned < len(meshes):
         log(f"materials: {len(meshes) - assigned} of {len(meshes)} meshes not in the material map keep "
