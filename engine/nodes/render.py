@@ -9,6 +9,7 @@ Publishing is the runtime's: it publishes a render node's outputs only when no o
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
@@ -206,7 +207,9 @@ def _image(call: NodeCall, settings: RenderSettings, stage: Stage, view: str) ->
     what = f"rendering {settings.resolution_x}x{settings.resolution_y} {settings.engine.lower()}"
     call.progress(0.1, what)
     if call.stepped and render_job.can_run_jobs():
+        started = time.monotonic()
         yield from render_job.render_still_job(stage.scene, path, lambda seconds: _job_progress(call, what, seconds))
+        call.log(f"rendered as Blender's render job in {time.monotonic() - started:.1f} s")
     else:
         output.render_still(stage.scene, path)
     artifact = Artifact.from_file(ArtifactKind.IMAGE, path, role="primary_render",
@@ -228,7 +231,6 @@ def _job_progress(call: NodeCall, what: str, seconds: float) -> None:
 def _auto_view(call: NodeCall, stage: Stage, settings: RenderSettings,
                elevations: tuple[float, ...] | None = None) -> tuple[float, float]:
     """The angle that shows the most of the product (`engine.render.blender.view`), logged with its score."""
-    import time
 
     from ..render.blender import view
 
