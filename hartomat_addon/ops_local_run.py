@@ -267,7 +267,10 @@ class HARTOMAT_OT_run_local(TreeOperatorMixin, bpy.types.Operator):
         return self.report_result(context, tree, result)
 
     def _keep_scene(self) -> None:
-        """A render node builds its own scene and makes it the window's; the user's comes back."""
+        """A render node builds its own scene and makes it the window's; the user's comes back
+        once no render job uses it (switching the window's scene under a running job crashes)."""
+        if bpy.app.is_job_running("RENDER"):
+            return
         try:
             if self._window.scene != self._scene:
                 self._window.scene = self._scene

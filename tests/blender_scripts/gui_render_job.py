@@ -125,9 +125,11 @@ def succeeded():
     assert tree.hm_run_state == "succeeded", (tree.hm_run_state, tree.hm_progress_message)
     record = json.loads(node("still").hm_run)
     assert any("rendered as Blender's render job" in line for line in record.get("log_tail", [])), record
-    (still,) = list(Path(tree.hm_out_dir).rglob("still.png"))
+    still = Path(tree.hm_out_dir) / "nodes" / "still" / "still.png"
+    assert still.is_file(), sorted(Path(tree.hm_out_dir).rglob("*.png"))
     assert len(bpy.context.window_manager.windows) == 1  # the job opened no render window
     assert sorted(s.name for s in bpy.data.scenes) == state["scenes"]
+    assert not bpy.context.preferences.is_dirty  # the job's display setting was put back untouched
     print("tiny still through the render job:", tree.hm_run_state, still.stat().st_size, "bytes", flush=True)
     return True
 

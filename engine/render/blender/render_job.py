@@ -58,13 +58,14 @@ def start_job(scene: Any) -> None:
     context: Any = bpy.context
     window = context.window or context.window_manager.windows[0]
     view = context.preferences.view
-    display = view.render_display_type
+    display, dirty = view.render_display_type, context.preferences.is_dirty
     view.render_display_type = "NONE"
     try:
         with context.temp_override(window=window):
             started = bpy.ops.render.render("INVOKE_DEFAULT", write_still=True, scene=scene.name)
     finally:
         view.render_display_type = display
+        context.preferences.is_dirty = dirty  # the user's preferences are not saved for this
     if "RUNNING_MODAL" not in started:
         raise RuntimeError(f"Blender did not start a render job for scene '{scene.name}' ({', '.join(started)}): "
                            "is another render running?")
