@@ -223,7 +223,7 @@ def _job_progress(call: NodeCall, what: str, seconds: float) -> None:
     """The node's line while Blender's render job runs (its share done is in the status bar). A
     cancel asked meanwhile waits for the job: Esc stops the job itself, and the scene must outlive it."""
     try:
-        call.progress(0.1, f"{what}: {seconds:.0f} s in Blender's render job, Esc cancels")
+        call.progress(0.1, f"{what}: {seconds:.0f} s in Blender's render job")
     except CancelledError:
         pass
 
