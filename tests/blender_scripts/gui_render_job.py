@@ -29,7 +29,7 @@ SLOW = {"still": {"resolution_x": 384, "resolution_y": 384, "samples": 65536, "d
         "thumbnails": {"sizes": [32]}}
 TINY = {"still": {"resolution_x": 64, "resolution_y": 64, "samples": 4, "denoise": False},
         "thumbnails": {"sizes": [32]}}
-state = {"tick": 0, "phase": "start", "job_ticks": 0, "gaps": [], "last": 0.0}
+state = {"tick": 0, "phase": "start", "job_ticks": 0, "gaps": [], "job_gaps": [], "last": 0.0}
 
 
 def editor():
@@ -85,6 +85,7 @@ def while_rendering():
     subprocess_shot(screenshot)
     print(f"render job: {state['job_ticks']} timer ticks while it rendered; the node said: {message}", flush=True)
     window = x_keys.press_escape()
+    state["esc_at"] = time.monotonic()
     print("Esc sent to X window", window, flush=True)
     return True
 
@@ -113,6 +114,8 @@ def cancelled():
     assert not summary.get("published"), summary.get("published")
     assert sorted(s.name for s in bpy.data.scenes) == state["scenes"], [s.name for s in bpy.data.scenes]
     assert not bpy.app.is_job_running("RENDER")
+    print(f"cancelled {time.monotonic() - state['esc_at']:.2f} s after Esc; longest UI stall while the job "
+          f"rendered: {max(state['job_gaps']):.2f} s beyond the {TICK_S} s tick", flush=True)
     print("Esc during the render: run", tree.hm_run_state, "; still", statuses["still"], "; thumbnails",
           statuses["thumbnails"], "; no image written under", out, flush=True)
     return True
@@ -139,6 +142,8 @@ def tick():
     now = time.monotonic()
     if state["last"]:
         state["gaps"].append(now - state["last"] - TICK_S)
+        if state["phase"] == "rendering" and bpy.app.is_job_running("RENDER"):
+            state["job_gaps"].append(state["gaps"][-1])
     state["last"] = now
     try:
         phase = state["phase"]
