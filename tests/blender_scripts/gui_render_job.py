@@ -75,6 +75,8 @@ def while_rendering():
     if node("still").hm_status != "running" or not bpy.app.is_job_running("RENDER"):
         return False
     state["job_ticks"] += 1
+    scene = bpy.context.window_manager.windows[0].scene.name
+    assert scene in state["scenes"], f"the window shows the render scene '{scene}' while the job renders"
     with in_editor():  # an operator runs and the editor redraws while Blender renders
         assert bpy.ops.node.view_all() == {"FINISHED"}
         bpy.context.area.tag_redraw()

@@ -81,6 +81,7 @@ def render_still_job(scene: Any, path: Path,
     path.parent.mkdir(parents=True, exist_ok=True)
     scene.render.filepath = str(path)
     started = time.monotonic()
+    yield  # a turn first: the editor puts the user's scene back in the window (the job renders `scene` by name)
     with JobEnd() as end:
         start_job(scene)
         while bpy.app.is_job_running("RENDER") or not end.events:
