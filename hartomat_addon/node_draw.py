@@ -59,6 +59,8 @@ def draw_node_body(node: Any, layout: Any) -> None:
     if record:
         stale = " (before the last edit)" if getattr(node.id_data, "hm_run_stale", False) else ""
         layout.label(text=run_summary(record) + stale, icon="TIME")
+        if record.get("status") == vocabulary.NodeStatus.RUNNING and record.get("message"):
+            wrapped(layout.column(align=True), record["message"], width, "RENDER_STILL", NODE_TEXT_LINES)
         if record.get("interpreter") and record["interpreter"] != host_interpreter():
             layout.label(text=f"ran in helper: {record['interpreter']}", icon="CONSOLE")
         for warning in record.get("warnings", []):

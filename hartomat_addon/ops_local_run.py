@@ -1,9 +1,11 @@
 """Run Locally: the workflow on a STEP file in the hosting Blender.
 
 In the editor a modal operator steps the run (engine.runtime.run_steps) on Blender's main thread
-from a timer: bpy nodes (the renders) run there, in this Blender, one per tick; CAD nodes run in
-the helper interpreter and the rest on worker threads, so the UI stays live between nodes,
-progress shows on the nodes and Esc cancels. Headless Blender never fires timers, so there (and
+from a timer: bpy nodes (the renders) run there, in this Blender, one per tick, and a still
+renders as Blender's own render job (as F12 does: progress in the status bar, the UI live, Esc
+stops it and the run ends cancelled, nothing written); CAD nodes run in the helper interpreter and
+the rest on worker threads, so the UI stays live between nodes, progress shows on the nodes and
+Esc cancels. Headless Blender never fires timers, so there (and
 when called from scripts and tests) the same operator runs synchronously in this process.
 """
 
@@ -42,7 +44,9 @@ class RunProgress:
         if tree is None:
             return
         node = marks.hartomat_nodes(tree).get(event.node_id)
-        if node is not None and event.status:
+        if node is not None and event.status == NodeStatus.RUNNING and event.message:
+            marks.show_node_status(node, event.status, {"status": event.status, "message": event.message})
+        elif node is not None and event.status:
             marks.show_node_status(node, event.status)
         if event.status in FINISHED:
             self.finished.add(event.node_id)
@@ -263,7 +267,10 @@ class HARTOMAT_OT_run_local(TreeOperatorMixin, bpy.types.Operator):
         return self.report_result(context, tree, result)
 
     def _keep_scene(self) -> None:
-        """A render node builds its own scene and makes it the window's; the user's comes back."""
+        """A render node builds its own scene and makes it the window's; the user's comes back
+        once no render job uses it (switching the window's scene under a running job crashes)."""
+        if bpy.app.is_job_running("RENDER"):
+            return
         try:
             if self._window.scene != self._scene:
                 self._window.scene = self._scene

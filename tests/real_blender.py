@@ -125,7 +125,7 @@ Xvfb :$1 -screen 0 1920x1080x24 -nolisten tcp >/dev/null 2>&1 &
 XPID=$!
 sleep 1.5
 D=$1; DRIVER=$2; shift 2
-DISPLAY=:$D blender --enable-event-simulate --python "$DRIVER" -- "$@"
+DISPLAY=:$D blender $HARTOMAT_GUI_INPUT --python "$DRIVER" -- "$@"
 CODE=$?
 kill $XPID
 wait $XPID 2>/dev/null
@@ -142,14 +142,18 @@ def free_display() -> int:
 
 
 def run_gui(driver: Path, user_dir: Path, screenshot: Path, step_file: Path, *driver_args: str,
-            timeout: float = 240, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+            timeout: float = 240, env: dict[str, str] | None = None,
+            simulated_input: bool = True) -> subprocess.CompletedProcess[str]:
     """Starts Xvfb and the Blender GUI on it (one chroot session) with a driver script that
-    takes `screenshot`, runs a graph on `step_file` and quits; output captured."""
+    takes `screenshot`, runs a graph on `step_file` and quits; output captured. `simulated_input`:
+    the driver sends events with `window.event_simulate` (Blender then ignores real input);
+    without it, real X events reach Blender (tests/blender_scripts/x_keys.py)."""
     command = blender_executable()
     if command is None:
         raise RuntimeError(not_provisioned_reason())
     runner = [str(WRAPPER)] if not os.environ.get("HARTOMAT_BLENDER") else []
     script = ["sh", "-c", GUI_SCRIPT, "gui", str(free_display()), str(driver), str(screenshot), str(step_file),
               *driver_args]
-    full_env = {**os.environ, "BLENDER_USER_RESOURCES": str(user_dir), **(env or {})}
+    full_env = {**os.environ, "BLENDER_USER_RESOURCES": str(user_dir),
+                "HARTOMAT_GUI_INPUT": "--enable-event-simulate" if simulated_input else "", **(env or {})}
     return subprocess.run([*runner, *script], capture_output=True, text=True, timeout=timeout, env=full_env)

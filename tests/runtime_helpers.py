@@ -11,10 +11,11 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
-from engine.errors import NodeInputError
+from engine.errors import CancelledError, NodeInputError
 from engine.model.artifacts import Artifact, ArtifactKind
 from engine.model.context import NodeCall, OrderLine
 from engine.model.node_definition import NodeDefinition, NodeSettings, inp, out
@@ -67,6 +68,28 @@ def where(call: NodeCall) -> dict[str, Artifact]:
     """Says which thread and process ran it."""
     return {"out": Artifact(kind=K.BBOX, data={"node": call.node_id, "thread": threading.current_thread().name,
                                                "pid": os.getpid()})}
+
+
+def job(call: NodeCall) -> Any:
+    """Waits on a job of its host (a thread working `seconds`) as the still waits on Blender's render
+    job in the editor: one turn per step for a stepping caller. `tag` 'stopped': the job was
+    stopped (Esc in Blender), the node is cancelled."""
+    return call.stepwise(_job_turns(call))
+
+
+def _job_turns(call: NodeCall) -> Generator[None, None, dict[str, Artifact]]:
+    worker = threading.Thread(target=time.sleep, args=(call.settings.seconds,), name="host-job")
+    worker.start()
+    turns = 0
+    while worker.is_alive():
+        turns += 1
+        call.progress(0.5, f"waiting on the job, turn {turns}")
+        yield
+        time.sleep(0.005)
+    if call.settings.tag == "stopped":
+        raise CancelledError(f"{call.node_id}: the host's job was stopped")
+    return {"out": Artifact(kind=K.BBOX, data={"node": call.node_id, "turns": turns, "stepped": call.stepped,
+                                               "thread": threading.current_thread().name})}
 
 
 def rendezvous(call: NodeCall) -> dict[str, Artifact]:
@@ -140,6 +163,7 @@ TEST_NODES = {
     "t_boom": (_def("t_boom"), boom),
     "t_proc": (_def("t_proc", execution="process"), slow),
     "t_main": (_def("t_main", execution="main_thread"), where),
+    "t_job": (_def("t_job", execution="main_thread"), job),
     "t_where": (_def("t_where"), where),
     "t_meet": (_def("t_meet", execution="process"), rendezvous),
     "t_proc_boom": (_def("t_proc_boom", execution="process"), boom),

@@ -139,6 +139,31 @@ def test_real_blender_gui_runs_the_still_preset_in_its_own_process_and_shows_it(
     assert len(np.unique(editor.reshape(-1, 3), axis=0)) > 200  # the rendered bearing, not an empty editor
 
 
+@pytest.mark.real_blender
+@pytest.mark.slow
+@needs_blender
+def test_real_blender_gui_renders_the_still_as_a_render_job_that_esc_cancels(extension_zip, tmp_path, bearing_step):
+    """Run Locally's still as Blender's render job: the UI answers while it renders, a real Esc
+    (from the X server: the GUI runs without event simulation) stops it, the run ends cancelled with
+    no image written; a tiny still then renders to its end through the same job."""
+    user = tmp_path / "user"
+    user.mkdir()
+    installed = real_blender.install_into_blender(extension_zip, user, tmp_path)
+    assert "HARTOMAT_INSTALLED" in installed.stdout, installed.stdout + installed.stderr
+    shot = tmp_path / "render-job.png"
+    done = real_blender.run_gui(SCRIPTS / "gui_render_job.py", user, shot, bearing_step, timeout=600,
+                                env={"HARTOMAT_CACHE": str(tmp_path / "cache")}, simulated_input=False)
+    output = done.stdout + done.stderr
+    assert "HARTOMAT_JOB_GUI_OK" in done.stdout, output[-4000:]
+    assert real_blender.TRACEBACK not in output, output[-4000:]
+    ticks = int(re.search(r"render job: (\d+) timer ticks while it rendered", done.stdout).group(1))
+    assert ticks >= 5  # the UI's timers kept firing during the render
+    assert "Esc during the render: run cancelled ; still cancelled ; thumbnails cancelled" in done.stdout
+    print(*[x for x in done.stdout.splitlines() if x.startswith(("render job:", "Esc during", "tiny still",
+                                                                  "longest UI stall", "cancelled "))], sep="\n")
+    assert len(np.unique(screenshot_pixels(shot).reshape(-1, 3), axis=0)) > 50  # a drawn editor
+
+
 FIGURES = ("still run:", "longest UI stall", "modal cancel:", "failed run:", "first use:", "after Load Starter Graph:",
            "after the still run:", "status bar", "file after the run:", "auto-validation", "refused run", "denoise warning")
 

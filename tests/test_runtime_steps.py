@@ -99,3 +99,46 @@ def test_a_bad_graph_fails_on_the_first_turn_with_nothing_written(tmp_path):
     with pytest.raises(PlanError, match="cycle"):
         next(run_steps(wf, order_line(), options(tmp_path)))
     assert not (tmp_path / "out").exists()
+
+
+def test_a_node_waiting_on_its_hosts_job_gives_the_caller_a_turn_per_step(tmp_path):
+    """The still in Blender's editor waits on a render job this way: the caller's thread (the UI)
+    gets it back at every step, and off-thread nodes finish meanwhile."""
+    wf = graph([node("job", "t_job", seconds=0.6), node("side", "t_slow", seconds=0.1),
+                node("after", "t_main")], [edge("job", "after")])
+    statuses: dict[str, str] = {}
+    during: list[str] = []
+    opts = options(tmp_path, progress=lambda e: statuses.__setitem__(e.node_id, e.status))
+    result, _ = drive(run_steps(wf, order_line(), opts, wait=0.01),
+                      between=lambda _turn: during.append(statuses.get("side", "")) if statuses.get("job") == "running"
+                      else None)
+    assert result.status == "succeeded", result.error
+    job = result.node_results["job"].outputs[0].data
+    assert job["stepped"] and job["turns"] > 5 and job["thread"] == threading.current_thread().name, job
+    assert len(during) >= job["turns"], (len(during), job)  # one turn of the caller per step of the node
+    assert "succeeded" in during  # the thread node finished while the job node was still waiting
+    assert result.node_results["after"].status == "succeeded"
+
+
+def test_a_run_nobody_steps_waits_on_the_job_in_one_call(tmp_path):
+    """Farm workers and `hartomat render`: the same node runs to its end inside run_workflow."""
+    from engine.runtime import run_workflow
+
+    wf = graph([node("job", "t_job", seconds=0.2), node("after", "t_main")], [edge("job", "after")])
+    result = run_workflow(wf, order_line(), RunOptions(out_dir=tmp_path / "out", use_cache=False,
+                                                       registry=runtime_registry(), capabilities=frozenset()))
+    assert result.status == "succeeded", result.error
+    job = result.node_results["job"].outputs[0].data
+    assert not job["stepped"] and job["turns"] > 5, job
+
+
+def test_a_job_stopped_by_the_host_cancels_the_run_and_nothing_after_it_runs(tmp_path):
+    """Esc on Blender's render job: the node is cancelled, and so is the run (not 'succeeded')."""
+    wf = graph([node("job", "t_job", seconds=0.2, tag="stopped"), node("after", "t_main")], [edge("job", "after")])
+    result, _ = drive(run_steps(wf, order_line(), options(tmp_path), wait=0.01))
+    assert result.status == "cancelled", (result.status, result.error)
+    assert result.node_results["job"].status == "cancelled"
+    assert result.node_results["after"].status == "cancelled"
+    assert result.node_results["after"].outputs == []
+    summary = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert summary["status"] == "cancelled", summary

@@ -3,7 +3,9 @@
 An executor is a plain function `run(call: NodeCall) -> dict[str, Artifact | list[Artifact]]`
 keyed by output port name. It reads its validated settings, its upstream artifacts and the
 context; it writes files only under `call.workdir`; it reports through `call.log` and
-`call.progress`, and calls `call.check_cancelled()` in long loops. The runtime creates
+`call.progress`, and calls `call.check_cancelled()` in long loops. An executor whose work waits
+on the host (a render job in Blender's editor) may be a generator body handed to `call.stepwise`:
+a stepping caller gets a turn at each `yield`. The runtime creates
 `call.workdir` before the call, except for nodes whose outputs are all JSON data (order line,
 bbox, material map, media asset, notification): those call `call.workdir.mkdir(...)` if they
 need a scratch file.
@@ -12,16 +14,18 @@ need a scratch file.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 
 from ..errors import CancelledError
 from .artifacts import Artifact
 from .vocabulary import Mode, Preset
+
+T = TypeVar("T")
 
 
 class OrderLine(BaseModel):
@@ -77,6 +81,20 @@ class NodeCall:
     progress: Callable[..., None] = _no_progress
     self_publish: bool = False
     deadline: float | None = None  # time.monotonic() after which check_cancelled raises NodeTimeoutError
+    # the caller steps this node (Blender's editor, a UI on this thread): `stepwise` hands it the
+    # executor's generator, so the UI runs between the generator's turns
+    stepped: bool = False
+
+    def stepwise(self, steps: Generator[None, None, T]) -> T | Generator[None, None, T]:
+        """A generator body's result: the generator itself for a stepping caller (a `yield` gives
+        the UI a turn while the host works, a render job say), run to its end for any other."""
+        if self.stepped:
+            return steps
+        while True:
+            try:
+                next(steps)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
 
     def input(self, name: str) -> Artifact | None:
         items = self.inputs.get(name) or []

@@ -9,11 +9,13 @@ Publishing is the runtime's: it publishes a render node's outputs only when no o
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from ..errors import HartomatError, NodeInputError
+from ..errors import CancelledError, HartomatError, NodeInputError
 from ..model.artifacts import Artifact, ArtifactKind
 from ..model.artifacts import ArtifactKind as K
 from ..model.context import NodeCall
@@ -198,13 +200,21 @@ def _frame(stage: Stage, azimuth: float, elevation: float, lens: Lens, margin: f
     camera.place_studio(stage.scene, stage.box, azimuth)
 
 
-def _image(call: NodeCall, settings: RenderSettings, stage: Stage, view: str) -> Artifact:
-    from ..render.blender import output, render_setup
+def _image(call: NodeCall, settings: RenderSettings, stage: Stage, view: str) -> Generator[None, None, Artifact]:
+    """The still rendered and recorded; in a stepping Blender with a window (the editor's Run
+    Locally) as Blender's render job, one turn per UI tick, else in one blocking call."""
+    from ..render.blender import output, render_job, render_setup
 
     name = re.sub(r"[^A-Za-z0-9_-]+", "_", view) or "still"
     path = call.workdir / f"{name}.{render_setup.EXTENSIONS[settings.file_format]}"
-    call.progress(0.1, f"rendering {settings.resolution_x}x{settings.resolution_y} {settings.engine.lower()}")
-    output.render_still(stage.scene, path, call.should_stop, call.check_cancelled)
+    what = f"rendering {settings.resolution_x}x{settings.resolution_y} {settings.engine.lower()}"
+    call.progress(0.1, what)
+    if call.stepped and render_job.can_run_jobs():
+        started = time.monotonic()
+        yield from render_job.render_still_job(stage.scene, path, lambda seconds: _job_progress(call, what, seconds))
+        call.log(f"rendered as Blender's render job in {time.monotonic() - started:.1f} s")
+    else:
+        output.render_still(stage.scene, path, call.should_stop, call.check_cancelled)
     artifact = Artifact.from_file(ArtifactKind.IMAGE, path, role="primary_render",
                                   data={"width": settings.resolution_x, "height": settings.resolution_y, "view": view,
                                         "denoised": stage.denoised, "samples": stage.samples,
@@ -221,10 +231,18 @@ def _dark_cad_colours(call: NodeCall) -> bool:
     return dark_cad_colours([entry.get("colour") for entry in assignments.values()])
 
 
+def _job_progress(call: NodeCall, what: str, seconds: float) -> None:
+    """The node's line while Blender's render job runs (its share done is in the status bar). A
+    cancel asked meanwhile waits for the job: Esc stops the job itself, and the scene must outlive it."""
+    try:
+        call.progress(0.1, f"{what}: {seconds:.0f} s in Blender's render job")
+    except CancelledError:
+        pass
+
+
 def _auto_view(call: NodeCall, stage: Stage, settings: RenderSettings,
                elevations: tuple[float, ...] | None = None) -> tuple[float, float]:
     """The angle that shows the most of the product (`engine.render.blender.view`), logged with its score."""
-    import time
 
     from ..render.blender import view
 
@@ -244,8 +262,12 @@ def _auto_view(call: NodeCall, stage: Stage, settings: RenderSettings,
     inputs=RENDER_INPUTS, outputs=(out("image", K.IMAGE, role="primary_render"),),
     capabilities=(Capability.BPY,), execution="main_thread", self_publishes=True, is_render=True,
 ))
-def blender_render(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
+def blender_render(call: NodeCall) -> Any:
     """A render through the template's camera: its viewing angle and lens, framed on the product."""
+    return call.stepwise(_render_steps(call))
+
+
+def _render_steps(call: NodeCall) -> Generator[None, None, dict[str, Artifact | list[Artifact]]]:
     from ..render.blender import camera
 
     settings = _settings(call, BlenderRenderSettings)
@@ -259,7 +281,7 @@ def blender_render(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
         azimuth, elevation, lens = defaults.azimuth, defaults.elevation, _lens(settings)
     call.log(f"camera at azimuth {azimuth:.1f}, elevation {elevation:.1f}, {lens.focal_mm:g} mm")
     _frame(stage, azimuth, elevation, lens, settings.margin)
-    return {"image": _image(call, settings, stage, "render")}
+    return {"image": (yield from _image(call, settings, stage, "render"))}
 
 
 @node(NodeDefinition(
@@ -270,9 +292,13 @@ def blender_render(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
     capabilities=(Capability.BPY,), execution="main_thread", self_publishes=True, is_render=True,
     fan_out=FanOut(kind="views", switch="split_job", parts=("image",)),
 ))
-def blender_still(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
+def blender_still(call: NodeCall) -> Any:
     """A still framed on the bounding box, from the angle that shows the most of the product
     (view: auto) or from the settings' azimuth and elevation (view: fixed)."""
+    return call.stepwise(_still_steps(call))
+
+
+def _still_steps(call: NodeCall) -> Generator[None, None, dict[str, Artifact | list[Artifact]]]:
     settings = _settings(call, BlenderStillSettings)
     call.workdir.mkdir(parents=True, exist_ok=True)
     stage = _stage(call, settings)
@@ -280,7 +306,7 @@ def blender_still(call: NodeCall) -> dict[str, Artifact | list[Artifact]]:
     if settings.view == "auto":
         azimuth, elevation = _auto_view(call, stage, settings)
     _frame(stage, azimuth, elevation, _lens(settings), settings.margin)
-    image = _image(call, settings, stage, settings.view_name or "still")
+    image = yield from _image(call, settings, stage, settings.view_name or "still")
     image.data.update(azimuth=azimuth, elevation=elevation, camera=settings.view)
     return {"image": image}
 

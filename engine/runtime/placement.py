@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import time
+from collections.abc import Generator
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from ..model.vocabulary import NodeStatus
 from .calls import error_record, invoke, normalise_outputs, process_cpu
 from .capture import NodeLog
 from .session import RunSession
+from .stepping import executor_turns
 
 POLL_S = 0.05
 CANCEL_GRACE_S = 10.0
@@ -39,9 +41,10 @@ def needs_workdir(definition: Any) -> bool:
 
 
 def run_inline(session: RunSession, ctx: WorkflowContext, spec: Any, inputs: dict[str, list[Artifact]],
-               workdir: Path, timeout_s: float | None) -> dict[str, Any]:
+               workdir: Path, timeout_s: float | None, stepped: bool = False) -> Generator[None, None, dict[str, Any]]:
     """Call the executor in this process (this thread); timeouts and cancels are cooperative
-    (check_cancelled/progress)."""
+    (check_cancelled/progress). `stepped`: the caller draws a UI on this thread, so an executor
+    that steps (NodeCall.stepwise) takes one turn per step."""
     from .options import ProgressEvent
 
     log = NodeLog()
@@ -49,7 +52,7 @@ def run_inline(session: RunSession, ctx: WorkflowContext, spec: Any, inputs: dic
     deadline = started + timeout_s if timeout_s else None
     call = NodeCall(node_id=spec.node_id, step=spec.step, inputs=inputs, workdir=workdir, context=ctx,
                     settings=spec.definition.settings_model.model_validate(spec.settings), log=log.write,
-                    self_publish=spec.self_publish, deadline=deadline)
+                    self_publish=spec.self_publish, deadline=deadline, stepped=stepped)
 
     def progress(fraction: float, message: str = "") -> None:
         session.emit(ProgressEvent(spec.node_id, spec.step, NodeStatus.RUNNING, float(fraction), message))
@@ -59,14 +62,14 @@ def run_inline(session: RunSession, ctx: WorkflowContext, spec: Any, inputs: dic
     try:
         if needs_workdir(spec.definition):
             workdir.mkdir(parents=True, exist_ok=True)
-        raw = invoke(session.registry.executor(spec.step), call, log)
+        raw = yield from executor_turns(invoke(session.registry.executor(spec.step), call, log), log)
         if deadline is not None and time.monotonic() > deadline:
             raise NodeTimeoutError(f"node '{spec.node_id}' ({spec.step}) took longer than its "
                                    f"timeout of {timeout_s} s")
         outputs = normalise_outputs(raw, spec.node_id, spec.step, spec.definition)
         return {"outputs": outputs, "error": None, "logs": log.lines, "cpu_s": process_cpu() - cpu, **host()}
     except BaseException as exc:  # noqa: BLE001 - recorded as the attempt's error
-        if isinstance(exc, KeyboardInterrupt):
+        if isinstance(exc, (KeyboardInterrupt, GeneratorExit)):
             raise
         return {"outputs": {}, "error": error_record(exc), "logs": log.lines, "cpu_s": process_cpu() - cpu,
                 **host()}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 import sys
 import time
+from collections.abc import Generator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from .calls import context_snapshot, error_record, module_dir, normalise_outputs
 from .options import NodeResult, OutputRef, ProgressEvent
 from .placement import run_helper, run_inline, run_pooled
 from .session import RunSession
+from .stepping import drive
 
 Outputs = dict[str, list[Artifact]]
 
@@ -71,6 +73,11 @@ class NodeRunner:
 
     # -- running --------------------------------------------------------------------------------
     def run(self, spec: NodeSpec, inputs: Outputs) -> tuple[NodeResult, Outputs]:
+        return drive(self.run_steps(spec, inputs))
+
+    def run_steps(self, spec: NodeSpec, inputs: Outputs) -> Generator[None, None, tuple[NodeResult, Outputs]]:
+        """`run`, one turn per step of a stepping executor (see NodeCall.stepwise); other nodes
+        finish in the first turn."""
         if spec.cacheable and self.session.cache is not None:
             spec = replace(spec, plan_key=spec.cache_key, cache_key=run_key(spec.cache_key, inputs))
             cached = self.session.cache.load(spec.cache_key)
@@ -88,7 +95,7 @@ class NodeRunner:
         for attempt in range(1, spec.policy.max_attempts + 1):
             if self.session.cancelled():
                 return self.mark(spec.node_id, spec.step, NodeStatus.CANCELLED, "run cancelled before this node"), {}
-            result, outputs = self._attempt(spec, inputs, attempt)
+            result, outputs = yield from self._attempt(spec, inputs, attempt)
             if result.status in (NodeStatus.SUCCEEDED, NodeStatus.CANCELLED):
                 break
             if attempt < spec.policy.max_attempts and not self._backoff(spec.policy.backoff_s * 2 ** (attempt - 1)):
@@ -139,12 +146,12 @@ class NodeRunner:
             time.sleep(min(0.05, max(0.0, end - time.monotonic())))
         return not self.session.cancelled()
 
-    def _attempt(self, spec: NodeSpec, inputs: Outputs, attempt: int) -> tuple[NodeResult, Outputs]:
+    def _attempt(self, spec: NodeSpec, inputs: Outputs, attempt: int) -> Generator[None, None, tuple[NodeResult, Outputs]]:
         started = time.time()
         self.session.store.start_attempt(self.session.run_id, self.phase, spec.node_id, spec.step, attempt, started)
         self.session.emit(ProgressEvent(spec.node_id, spec.step, NodeStatus.RUNNING, 0.0, f"attempt {attempt}"))
         workdir = self.work_root / spec.node_id
-        raw = self._dispatch(spec, inputs, workdir)
+        raw = yield from self._dispatch(spec, inputs, workdir)
         outputs: Outputs = {}
         error = raw.get("error")
         if error is None:
@@ -163,10 +170,11 @@ class NodeRunner:
         self._record(result)
         return result, outputs
 
-    def _dispatch(self, spec: NodeSpec, inputs: Outputs, workdir: Path) -> dict[str, Any]:
+    def _dispatch(self, spec: NodeSpec, inputs: Outputs, workdir: Path) -> Generator[None, None, dict[str, Any]]:
         timeout = spec.policy.timeout_s or spec.definition.attempt_timeout()  # a node kind's default
         if spec.where in ("inline", "thread"):
-            return run_inline(self.session, self.ctx, spec, inputs, workdir, timeout)
+            stepped = spec.where == "inline" and self.session.options.ui_thread  # the UI's own thread
+            return (yield from run_inline(self.session, self.ctx, spec, inputs, workdir, timeout, stepped))
         payload = self._payload(spec, inputs, workdir, timeout)
         if spec.where == "helper":
             return run_helper(self.session, str(self.session.options.helper_python), payload, timeout)

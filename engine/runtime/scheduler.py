@@ -16,7 +16,6 @@ from collections.abc import Generator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
 from ..model.artifacts import Artifact
 from ..model.context import WorkflowContext
@@ -27,9 +26,9 @@ from .planning import Plan, PlannedNode
 from .runner import NodeRunner, NodeSpec
 from .self_publish import publish_render_outputs
 from .session import RunSession
+from .stepping import drive
 
 Outputs = dict[str, list[Artifact]]
-T = TypeVar("T")
 
 
 @dataclass
@@ -77,14 +76,17 @@ class GraphScheduler:
         self.done: queue.SimpleQueue[tuple[str, NodeResult, Outputs]] = queue.SimpleQueue()
         self.threads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="hartomat-node")
         self.in_flight = 0
+        self.inline: tuple[PlannedNode, Generator[None, None, tuple[NodeResult, Outputs]]] | None = None
         self.stop_reason: str | None = None
         self.fallback = False
         self.failed: list[str] = []
 
     def step(self, wait: float | None) -> bool:
-        """One turn: hand ready off-thread nodes to threads, then run one inline node or take one
-        finished off-thread node (waiting up to `wait` s for it; None waits as long as it takes).
-        False once nothing is left to run or wait for."""
+        """One turn: hand ready off-thread nodes to threads, then give the inline node in progress
+        (or the next ready one) a turn, or take one finished off-thread node (waiting up to `wait` s
+        for it; None waits as long as it takes). An inline node takes one turn unless its executor
+        steps (a render job in the editor): then one turn per step, off-thread nodes finishing
+        meanwhile. False once nothing is left to run or wait for."""
         if not self._pending():
             return False
         if self.stop_reason is None and self.session.cancelled():
@@ -96,9 +98,11 @@ class GraphScheduler:
             self.in_flight += 1
             self.threads.submit(self._run_off_thread, node)
         self.off_thread.clear()
-        if self.ready:
-            inline = self.plan.nodes[heapq.heappop(self.ready)]
-            self._finish(inline, *self.runner.run(spec_of(inline), self._inputs(inline)))
+        if self.inline is None and self.ready:
+            node = self.plan.nodes[heapq.heappop(self.ready)]
+            self.inline = node, self.runner.run_steps(spec_of(node), self._inputs(node))
+        if self.inline is not None:
+            self._turn_inline()
         elif self.in_flight:
             try:
                 node_id, result, outputs = self.done.get(block=wait != 0, timeout=wait or None)
@@ -111,6 +115,15 @@ class GraphScheduler:
         self.session.flush_events()
         return self._pending()
 
+    def _turn_inline(self) -> None:
+        assert self.inline is not None
+        node, steps = self.inline
+        try:
+            next(steps)
+        except StopIteration as done:
+            self.inline = None
+            self._finish(node, *done.value)
+
     def finish_given(self) -> None:
         """Record the nodes whose outputs other farm jobs made (an assemble job's chunks, views)
         and release what waits on them."""
@@ -118,12 +131,13 @@ class GraphScheduler:
             self._finish(self.nodes[node_id], self.runner.given(spec_of(self.nodes[node_id]), outputs), outputs)
 
     def _pending(self) -> bool:
-        return bool(self.ready or self.off_thread or self.in_flight)
+        return bool(self.inline or self.ready or self.off_thread or self.in_flight)
 
     def outcome(self) -> GraphOutcome:
         """The run's outcome once `step` returned False; nodes never reached are marked."""
         self._mark_unrun()
-        status = RunStatus.CANCELLED if self.session.cancelled() and not self.failed else (
+        cancelled = self.session.cancelled() or self.stop_reason == "run cancelled"  # or a node was (Esc on its render job)
+        status = RunStatus.CANCELLED if cancelled and not self.failed else (
             RunStatus.FAILED if self.failed else RunStatus.SUCCEEDED)
         return GraphOutcome(status=status, results=self.results, outputs=self.outputs,
                             fallback_requested=self.fallback, failed_nodes=self.failed)
@@ -229,15 +243,6 @@ def needed_nodes(plan: Plan, targets: frozenset[str] | None, given: set[str]) ->
         needed.add(current)
         stack.extend(e.source for e in nodes[current].inputs)
     return needed
-
-
-def drive(steps: Generator[None, None, T]) -> T:
-    """Run a stepped generator to its end on this thread; its return value."""
-    while True:
-        try:
-            next(steps)
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
 
 
 def run_plan(plan: Plan, session: RunSession, ctx: WorkflowContext, phase: Mode, work_root: Path) -> GraphOutcome:
