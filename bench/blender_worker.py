@@ -76,7 +76,7 @@ def serve(worker: list[str], client: FarmClient, admin: FarmClient, steps: list[
         runs.append((run["started_at"], run["finished_at"], {n: nodes[n]["duration"] for n in NODES if n in nodes},
                      sum(1 for n in nodes.values() if n["status"] == "cached")))
     runs.sort(key=lambda r: r[0])
-    warm = [end - start for start, end, _ in runs[1:]]
+    warm = [run[1] - run[0] for run in runs[1:]]
     return {"start_to_first_claim": runs[0][0] - started, "first_job": runs[0][1] - runs[0][0],
             "warm_median": statistics.median(warm), "warm_min": min(warm), "jobs": len(runs),
             "nodes": {n: statistics.median(r[2][n] for r in runs[1:] if n in r[2]) for n in NODES},
