@@ -138,7 +138,7 @@ def main() -> int:
                           for n in NODES)
     text = f"""## Blender worker
 
-`.venv/bin/python bench/blender_worker.py --write` on {machine()}; the machine was shared with
+`.venv/bin/python bench/blender_worker.py --jobs {args.jobs} --write` on {machine()}; the machine was shared with
 other jobs while it ran (load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end),
 so compare the ratio, not the absolute times. {args.jobs} still orders per worker (bearing, 128 px,
 8 samples, no denoiser; each STEP file new, workers with `--no-farm-cache`, so every job runs the
