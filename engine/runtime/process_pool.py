@@ -114,6 +114,7 @@ class ProcessPool:
     def kill(self, future: Future[Any]) -> None:
         """Stop the member running `future`'s attempt (past its timeout, or cancelled); the pool
         starts a fresh one when next needed."""
+        future.cancel()  # still waiting for a free member: it never starts
         with self._lock:
             member = self._running.get(id(future))
         if member is not None:
@@ -154,6 +155,8 @@ class ProcessPool:
 
     def _serve(self, payload: dict[str, Any], future: Future[dict[str, Any]]) -> None:
         with self._slots:
+            if not future.set_running_or_notify_cancel():
+                return
             member = self._take(future)
             try:
                 future.set_result(self._call(member, payload))
