@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 from typing import Any
 
@@ -59,14 +58,13 @@ def test_one_cad_process_serves_two_jobs_and_a_killed_one_is_replaced_with_its_n
         (pool_pid,) = pids
         assert pool_pid != worker.pid and pool_pid in family(worker.pid) and process_alive(pool_pid)
 
-        # a slow glb_export (fine tessellation: seconds), its process killed while it runs
-        slow = {**TINY, "occ_glb_export": {"linear_deflection": 0.004}}
+        # a slow glb_export (fine tessellation: over 5 s here), its process killed while it runs
+        slow = {**TINY, "occ_glb_export": {"linear_deflection": 0.001, "angular_deflection": 0.1}}
         order_id = submitter.submit([bearing_step], "still", overrides=slow)["id"]
         job_id = wait_until(lambda: (j := submitter.order(order_id)["lines"][0]["job"]) and j["id"], 60, "the job")
         wait_until(lambda: any("[glb_export] running" in line
                                for line in admin._json("GET", f"/api/jobs/{job_id}")["logs"]), 120,
                    "glb_export to start")
-        time.sleep(0.5)
         os.kill(pool_pid, signal.SIGKILL)
         status = submitter.wait_order(order_id, timeout=600)
         assert status["status"] == "succeeded", status
