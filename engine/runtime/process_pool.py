@@ -91,14 +91,20 @@ class ProcessPool:
         self._slots = threading.BoundedSemaphore(self.size)
         self._lock = threading.Lock()
         self._closed = False
+        self._kept_full = False
         self.started = 0  # members spawned so far (replacements included)
 
     def start(self) -> ProcessPool:
-        """Spawn every member now (they import in the background), so the first job is warm too."""
-        with self._lock:
-            while len(self._idle) + len(self._running) < self.size:
-                self._idle.append(self._spawn())
+        """Spawn every member now (they import in the background), so the first job is warm too;
+        from then on a member that is lost or retired is replaced at once, not on next use."""
+        self._kept_full = True
+        self._fill()
         return self
+
+    def _fill(self) -> None:
+        with self._lock:
+            while not self._closed and len(self._idle) + len(self._running) < self.size:
+                self._idle.append(self._spawn())
 
     def pids(self) -> list[int]:
         with self._lock:
@@ -157,21 +163,23 @@ class ProcessPool:
         with self._slots:
             if not future.set_running_or_notify_cancel():
                 return
-            member = self._take(future)
+            member, usable = self._take(future), False
             try:
                 future.set_result(self._call(member, payload))
+                usable = True
             except ProcessLost as exc:
                 self._drop(member)
                 future.set_exception(exc)
-                return
             except BaseException as exc:  # noqa: BLE001 - the pipe broke some other way
                 self._retire(member)
                 future.set_exception(exc)
-                return
             finally:
                 with self._lock:
                     self._running.pop(id(future), None)
-            self._give_back(member)
+            if usable:
+                self._give_back(member)
+        if self._kept_full:
+            self._fill()
 
     def _call(self, member: _Member, payload: dict[str, Any]) -> dict[str, Any]:
         try:
