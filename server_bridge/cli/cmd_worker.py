@@ -23,7 +23,8 @@ def add_worker_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-farm-cache", action="store_true",
                         help="run every node here instead of taking outputs from the farm-wide artifact cache")
     parser.add_argument("--cad-processes", type=int, default=2,
-                        help="warm processes that run the CAD (OCP) nodes for the worker's whole life (default 2)")
+                        help="warm processes that run the CAD (OCP) nodes for the worker's whole life (default 2; "
+                             "0: each job starts its own)")
     parser.add_argument("--cad-max-rss", type=float, default=4096.0, metavar="MIB",
                         help="a CAD process grown past this resident memory is replaced after its node (default 4096)")
     parser.add_argument("--max-jobs", type=int, default=None, help="exit after this many jobs")
