@@ -47,3 +47,45 @@ def test_an_idle_worker_with_one_render_thread_uses_no_cpu_after_each_preset(tmp
     finally:
         stop_process(worker)
         server.stop()
+
+
+def test_a_turntable_in_chunks_on_two_one_thread_workers_equals_one_job_and_both_then_idle(
+        tmp_path: Path, bearing_step: Path, monkeypatch: pytest.MonkeyPatch):
+    """The issue's farm: two long-lived workers with one render thread each. A turntable split in
+    chunks over both gives the same video as one job (`hartomat compare`), and afterwards
+    neither worker uses CPU while it waits."""
+    import json
+    import subprocess
+
+    from farm_support import CLI
+
+    from server_bridge.client import FarmClient
+
+    monkeypatch.setenv("HARTOMAT_RENDER_THREADS", "1")
+    tokens = {role: token(tmp_path, role) for role in ("submit", "worker")}
+    server = FarmServer(tmp_path).start()
+    workers = [start_worker(server, tokens["worker"], tmp_path / f"w{i}", f"two-{i}") for i in range(2)]
+    try:
+        submitter = FarmClient(server.url, tokens["submit"])
+        for i in range(2):
+            wait_until(lambda n=i: "registered as" in (tmp_path / f"two-{n}.log").read_text(), 300, f"worker {i}")
+        chunked = {**TINY, "blender_turntable": {**TINY["blender_turntable"], "chunk_size": 2}}
+        done = {name: submitter.wait_order(submitter.submit([bearing_step], "turntable", overrides=overrides)["id"],
+                                           timeout=600)
+                for name, overrides in (("split", chunked), ("whole", TINY))}
+        assert all(status["status"] == "succeeded" for status in done.values()), done
+        parts = done["split"]["lines"][0]["parts"]
+        assert len(parts) == 2 and len({p["worker_id"] for p in parts}) == 2, parts
+        videos = {}
+        for name, status in done.items():
+            files = submitter.fetch(status["id"], tmp_path / name)
+            videos[name] = next(p for p in files if p.suffix == ".mp4")
+        compared = subprocess.run([*CLI, "compare", str(videos["split"]), str(videos["whole"]), "--json"],
+                                  capture_output=True, text=True, timeout=300)
+        assert compared.returncode == 0 and json.loads(compared.stdout)["match"] is True, compared.stdout
+        shares = [idle_cpu_share(worker.pid, 5.0) for worker in workers]
+        assert all(share < IDLE_LIMIT for share in shares), shares
+    finally:
+        for worker in workers:
+            stop_process(worker)
+        server.stop()
