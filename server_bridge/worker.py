@@ -53,6 +53,7 @@ class JobContext:
     path_roots: dict[str, list[Path]] = field(default_factory=dict)
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     farm_cache: bool = True  # ask the farm-wide artifact cache before running a cacheable node
+    pool: Any = None  # the worker's warm CAD processes (engine.runtime.process_pool), lent to every run
 
 
 @dataclass
@@ -129,6 +130,7 @@ def run_with_runtime(ctx: JobContext) -> dict[str, Any]:
                          publisher=ctx.publisher, legacy_config=PRESETS.get(job["family"]),
                          fallback=bool(job.get("legacy_fallback", True)) and kind == JobKind.LINE,
                          path_roots=ctx.path_roots, egress=EgressPolicy.from_env(), targets=targets, given=given,
+                         pool=ctx.pool,
                          remote_cache=RemoteCache(ctx.publisher.client, ctx.workdir / "farm-cache",
                                                   ctx.publisher.worker_id, ctx.log)
                          if ctx.farm_cache else None)
@@ -178,7 +180,8 @@ class Worker:
                  idle_exit_s: float | None = None, log: Callable[[str], None] | None = None,
                  libraries: dict[str, list[Path]] | None = None,
                  overrides: dict[str, dict[str, Any]] | None = None, farm_cache: bool = True,
-                 tags: list[str] | None = None) -> None:
+                 tags: list[str] | None = None,
+                 cad_processes: int = 2, cad_max_rss_mb: float | None = 4096.0) -> None:
         self.client = client
         self.pulse_client = client.clone()  # heartbeats come from their own thread
         self.capabilities = sorted(capabilities)
@@ -190,6 +193,8 @@ class Worker:
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
         self.runner = runner
         self.farm_cache = farm_cache
+        self.cad_processes, self.cad_max_rss_mb = cad_processes, cad_max_rss_mb
+        self.pool: Any = None  # started by warm_up where CAD nodes run in processes
         self.wait_s = wait_s
         self.max_jobs = max_jobs
         self.idle_exit_s = idle_exit_s
@@ -230,6 +235,20 @@ class Worker:
 
             forbid_scripts(bpy)  # no template's driver or text script runs on this worker
         import engine.runtime  # noqa: F401
+        from engine.model.capabilities import inside_blender_executable
+
+        if Capability.OCP in self.capabilities and self.cad_processes > 0 and not inside_blender_executable():
+            from engine.runtime.process_pool import ProcessPool
+
+            # CAD nodes run in these processes for the worker's whole life, OCP imported once
+            self.pool = ProcessPool(self.cad_processes, self.cad_max_rss_mb, log=self.print).start()
+            self.print(f"CAD processes {', '.join(map(str, self.pool.pids()))} warming up")
+
+    def close(self) -> None:
+        """Stop the warm CAD processes."""
+        if self.pool is not None:
+            self.pool.close()
+            self.pool = None
 
     def run(self) -> int:
         """Serve jobs until a stop signal (0) or until the server refuses the token (1); server
@@ -244,6 +263,8 @@ class Worker:
                 raise
             self.print(f"the server refused this worker's token: {exc}; stopping")
             return 1
+        finally:
+            self.close()
         self._sign_off()
         self.print(f"stopping after {self.jobs_done} job(s)")
         return 0
@@ -360,7 +381,8 @@ class Worker:
             ctx = JobContext(job=job, step_path=step_path, workdir=workdir, cache_dir=self.work_root / "cache",
                              store_path=self.work_root / "runs.sqlite", publisher=publisher, progress=progress,
                              cancel=lambda: beat.cancel or beat.lost or self.abandon, log=log,
-                             path_roots=self.path_roots, overrides=self.overrides, farm_cache=self.farm_cache)
+                             path_roots=self.path_roots, overrides=self.overrides, farm_cache=self.farm_cache,
+                             pool=self.pool)
             return self.runner(ctx)
         except Exception as exc:  # the job fails; the worker lives on for the next one
             log(traceback.format_exc(limit=8))

@@ -147,3 +147,39 @@ def test_a_still_order_waits_with_the_reason_while_only_a_worker_without_ocp_is_
                 " and start the worker with --deps DIR") in lines
     finally:
         server.stop()
+
+
+def test_an_idle_blender_worker_with_one_render_thread_uses_no_cpu_after_each_preset(
+        blender, blender_deps, tmp_path: Path, bearing_step: Path, monkeypatch: pytest.MonkeyPatch):
+    """Issue 24: after a still, a turntable and a multi-angle order (this worker has no browser
+    for still_with_exports), the waiting Blender process uses under 1% of a core."""
+    from process_support import idle_cpu_share
+
+    from server_bridge.client import FarmClient
+
+    monkeypatch.setenv("HARTOMAT_RENDER_THREADS", "1")
+    tokens = {role: token(tmp_path, role) for role in ("submit", "worker")}
+    server = FarmServer(tmp_path).start()
+    log = tmp_path / "worker.log"
+    tiny = {"blender_still": TINY_STILL["still"], "blender_turntable": TINY_TURNTABLE["turntable"],
+            "thumbnail_save": {"sizes": [16]}}
+    with log.open("w") as out:
+        worker = subprocess.Popen(worker_command(blender, "--server", server.url, "--token", tokens["worker"],
+                                                 "--deps", str(blender_deps), "--wait", "2", "--idle-exit", "30",
+                                                 "--work-dir", str(tmp_path / "work")),
+                                  stdout=out, stderr=subprocess.STDOUT, text=True)
+    try:
+        submitter = FarmClient(server.url, tokens["submit"])
+        shares = {}
+        for done, preset in enumerate(("turntable", "still", "multi_angle"), start=1):
+            status = submitter.wait_order(submitter.submit([bearing_step], preset, overrides=tiny)["id"], timeout=600)
+            assert status["status"] == "succeeded", (preset, status, log.read_text()[-3000:])
+            wait_until(lambda n=done: log.read_text().count(" -> job ") >= n, 60, "the report")
+            shares[preset] = idle_cpu_share(worker.pid, 5.0)
+        assert all(share < 0.01 for share in shares.values()), (shares, log.read_text()[-3000:])
+        # a signal would stop only the chroot wrapper, not the Blender inside: let it leave by itself
+        assert worker.wait(120) == 0, log.read_text()[-3000:]
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        server.stop()

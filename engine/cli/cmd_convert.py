@@ -2,6 +2,8 @@
 
 It runs the bundled graph engine/graphs/cad_convert.json through the runtime (so the run is
 recorded and cached like any other), then copies the GLB out and prints the parts it found.
+With several STEP files, `-o` is a folder that gets one folder per file (OUT/NAME/NAME.glb),
+all converted in this one process (engine/cli/batch.py).
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     defaults = REGISTRY.get("occ_glb_export").default_settings()
     parser = sub.add_parser("convert", help="convert a STEP file to GLB (names, colours, instances kept)")
-    parser.add_argument("step", help="STEP file (.step/.stp)")
-    parser.add_argument("-o", "--output", required=True, help="GLB file to write")
+    parser.add_argument("steps", nargs="+", metavar="step", help="STEP file(s) (.step/.stp)")
+    parser.add_argument("-o", "--output", required=True,
+                        help="GLB file to write; with several STEP files, a folder: OUT/NAME/NAME.glb per file")
     parser.add_argument("--linear-deflection", type=float, help=f"chordal deviation in mm (default {defaults['linear_deflection']})")
     parser.add_argument("--angular-deflection", type=float, help=f"angular deviation in radians (default {defaults['angular_deflection']})")
     parser.add_argument("--codepage", help="code page of names written as raw 8-bit bytes (default auto: "
@@ -131,10 +134,33 @@ def print_report(report: dict[str, Any]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     work_dir = Path(args.work_dir) if args.work_dir else None
-    report = convert(Path(args.step), Path(args.output), work_dir, _overrides(args), not args.no_cache,
-                     args.isolate)
+    steps = [Path(step) for step in args.steps]
+    if len(steps) > 1:
+        return _run_batch(args, steps, work_dir)
+    report = convert(steps[0], Path(args.output), work_dir, _overrides(args), not args.no_cache, args.isolate)
     if args.json:
         print(json.dumps(report, indent=1))
     else:
         print_report(report)
     return 0
+
+
+def _run_batch(args: argparse.Namespace, steps: list[Path], work_dir: Path | None) -> int:
+    """Every file into OUT/NAME/NAME.glb; stdout gets each file's report (or the list as JSON)."""
+    from .batch import exit_status, run_batch
+
+    out = Path(args.output)
+    overrides = _overrides(args)
+    reports: dict[str, dict[str, Any]] = {}
+
+    def each(step: Path, name: str) -> str:
+        report = convert(step, out / name / f"{name}.glb", work_dir, overrides, not args.no_cache, args.isolate)
+        reports[str(step)] = report
+        if not args.json:
+            print_report(report)
+        return f"{len(report['parts'])} parts -> {report['glb']}"
+
+    records = run_batch(steps, each, "convert")
+    if args.json:
+        print(json.dumps([{**r, "report": reports.get(r["step"])} for r in records], indent=1))
+    return exit_status(records)

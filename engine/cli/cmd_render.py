@@ -7,6 +7,9 @@ legacy config, with the options applied to it too. Each node's progress goes to 
 outputs and `run.json` stay in OUT.
 Blender writes render chatter to the process's stdout; it is sent to stderr while the run lasts
 so that `--json` prints nothing but the run summary.
+Several STEP files render in this one process, one output folder each (OUT/NAME, default
+./hartomat-out/NAME-PRESET), the CAD nodes in one set of warm processes for the whole batch;
+a file that fails does not stop the others, and the exit status counts the failures.
 """
 
 from __future__ import annotations
@@ -27,9 +30,10 @@ from ..model.vocabulary import Mode, NodeStatus, Preset
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("render", help="render a STEP file with a preset (no server needed)")
-    parser.add_argument("step", help="the product's STEP file")
+    parser.add_argument("steps", nargs="+", metavar="step", help="the product's STEP file (several: one run each)")
     parser.add_argument("--preset", choices=[p.value for p in Preset], default=Preset.STILL, help="output type (default: still)")
-    parser.add_argument("-o", "--out", default="", help="output folder (default: ./hartomat-out/<part>-<preset>)")
+    parser.add_argument("-o", "--out", default="", help="output folder (default: ./hartomat-out/<part>-<preset>); with several STEP "
+                                                     "files, the folder that gets one folder per file")
     parser.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.GRAPH)
     parser.add_argument("--resolution", type=int, help="image width and height in pixels")
     parser.add_argument("--samples", type=int, help="Cycles samples per pixel")
@@ -136,30 +140,74 @@ def _report(result: Any, out_dir: Path) -> None:
           + f"; summary in {out_dir / 'run.json'}")
 
 
-def run(args: argparse.Namespace) -> int:
+def _render_one(args: argparse.Namespace, step: Path, out_dir: Path, overrides: dict[str, dict[str, Any]],
+                config: Any, pool: Any) -> Any:
     from ..legacy.presets import preset_workflow
     from ..model.context import OrderLine
     from ..runtime import RunOptions, run_workflow
 
-    step = Path(args.step).resolve()
     if not step.is_file():
-        raise HartomatError(f"{args.step}: no such STEP file")
-    overrides = render_overrides(args)
-    config = preset_config(args) if args.mode in (Mode.LEGACY, Mode.SHADOW) else None
-    out_dir = Path(args.out or Path("hartomat-out") / f"{step.stem}-{args.preset}").resolve()
+        raise HartomatError(f"{step}: no such STEP file")
     line = OrderLine(product=step.stem, step_path=str(step), output_type=args.preset, category=args.category)
     options = RunOptions(out_dir=out_dir, mode=args.mode, use_cache=not args.no_cache, legacy_config=config,
                          overrides=overrides,
                          cache_dir=Path(args.cache_dir) if args.cache_dir else None,
-                         progress=ProgressPrinter(sys.stderr))
+                         progress=ProgressPrinter(sys.stderr), pool=pool)
     with stdout_to_stderr():
-        result = run_workflow(preset_workflow(args.preset), line, options)
-        summary = result.summary()
+        return run_workflow(preset_workflow(args.preset), line, options)
+
+
+@contextlib.contextmanager
+def _cad_processes() -> Iterator[Any]:
+    """The CAD nodes' processes, shared by every file of the command (OCP imported once)."""
+    from ..runtime.process_pool import ProcessPool
+
+    pool = ProcessPool(min(4, os.cpu_count() or 1))
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    steps = [Path(step).resolve() for step in args.steps]
+    overrides = render_overrides(args)
+    config = preset_config(args) if args.mode in (Mode.LEGACY, Mode.SHADOW) else None
+    if len(steps) > 1:
+        return _run_batch(args, steps, overrides, config)
+    step = steps[0]
+    if not step.is_file():
+        raise HartomatError(f"{args.steps[0]}: no such STEP file")
+    out_dir = Path(args.out or Path("hartomat-out") / f"{step.stem}-{args.preset}").resolve()
+    with _cad_processes() as pool:
+        result = _render_one(args, step, out_dir, overrides, config, pool)
     if args.json:
-        print(json.dumps(summary, indent=2, default=str))
+        print(json.dumps(result.summary(), indent=2, default=str))
     else:
         _report(result, out_dir)
     if not result.ok:
         print(f"hartomat render: run {result.status}: {result.error or 'see run.json'}", file=sys.stderr)
         return 1
     return 0
+
+
+def _run_batch(args: argparse.Namespace, steps: list[Path], overrides: dict[str, dict[str, Any]],
+               config: Any) -> int:
+    from .batch import exit_status, run_batch
+
+    summaries: dict[str, dict[str, Any]] = {}
+    with _cad_processes() as pool:
+        def each(step: Path, name: str) -> str:
+            out_dir = (Path(args.out) / name if args.out else Path("hartomat-out") / f"{name}-{args.preset}").resolve()
+            result = _render_one(args, step, out_dir, overrides, config, pool)
+            summaries[str(step)] = result.summary()
+            if not args.json:
+                _report(result, out_dir)
+            if not result.ok:
+                raise HartomatError(f"run {result.status}: {result.error or 'see ' + str(out_dir / 'run.json')}")
+            return f"{len(result.published)} asset(s) in {out_dir}"
+
+        records = run_batch(steps, each, "render")
+    if args.json:
+        print(json.dumps([{**r, "summary": summaries.get(r["step"])} for r in records], indent=2, default=str))
+    return exit_status(records)

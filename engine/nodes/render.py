@@ -322,20 +322,20 @@ def _chunk(call: NodeCall, settings: BlenderTurntableSettings) -> range:
 
 def _render_frames(call: NodeCall, settings: BlenderTurntableSettings, stage: Stage, frames: range,
                    start: float) -> list[Path]:
-    from ..render.blender import camera, output
+    from ..render.blender import camera, output, render_setup
 
     lens = _lens(settings)
     azimuths = turntable_azimuths(settings.frame_count, start)
     distance = orbit_distance(stage.box, azimuths, settings.elevation, lens, settings.margin)
-    stage.scene.render.use_persistent_data = True  # geometry stays loaded between frames
     paths = []
-    for done, index in enumerate(frames):
-        call.check_cancelled()
-        call.progress(0.05 + 0.85 * done / len(frames), f"frame {index + 1}/{settings.frame_count}")
-        camera.apply_pose(stage.camera, pose_at(stage.box, azimuths[index], settings.elevation, distance), lens)
-        camera.place_studio(stage.scene, stage.box, azimuths[index])
-        paths.append(output.render_still(stage.scene, call.workdir / "frames" / f"frame_{index:04d}.png",
-                                         call.should_stop, call.check_cancelled))
+    with render_setup.persistent_data(stage.scene):  # geometry stays loaded between frames
+        for done, index in enumerate(frames):
+            call.check_cancelled()
+            call.progress(0.05 + 0.85 * done / len(frames), f"frame {index + 1}/{settings.frame_count}")
+            camera.apply_pose(stage.camera, pose_at(stage.box, azimuths[index], settings.elevation, distance), lens)
+            camera.place_studio(stage.scene, stage.box, azimuths[index])
+            paths.append(output.render_still(stage.scene, call.workdir / "frames" / f"frame_{index:04d}.png",
+                                             call.should_stop, call.check_cancelled))
     return paths
 
 

@@ -47,6 +47,7 @@ class RunOptions:
     legacy_config: Any = None
     publisher: Any = None
     max_workers: int | None = None  # process-pool size; 0 runs process nodes in the main process
+    pool: Any = None  # a ProcessPool the caller keeps across runs (a farm worker's); None: the run's own
     fallback: bool = False  # graph mode: re-run legacy whenever the graph fails, not only on fallback_legacy
     # The calling thread draws a UI (Blender's editor, stepping `run_steps`): only main-thread
     # (bpy) nodes run on it; CAD (process) nodes run in the helper, since OCP holds the GIL;

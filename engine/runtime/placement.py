@@ -20,11 +20,14 @@ from ..model.context import NodeCall, WorkflowContext
 from ..model.vocabulary import NodeStatus
 from .calls import error_record, invoke, normalise_outputs, process_cpu
 from .capture import NodeLog
+from .options import ProgressEvent
+from .process_pool import ProcessLost
 from .session import RunSession
 from .stepping import executor_turns
 
 POLL_S = 0.05
 CANCEL_GRACE_S = 10.0
+LOST_RUNS = 2  # runs of one attempt when its pool process dies under it
 # Outputs that are JSON data only: a node producing nothing else gets its work folder created on
 # demand (call.workdir.mkdir), which spares large graphs thousands of empty folders.
 DATA_ONLY_KINDS = frozenset({ArtifactKind.ORDER_LINE, ArtifactKind.BBOX, ArtifactKind.MATERIAL_MAP,
@@ -45,8 +48,6 @@ def run_inline(session: RunSession, ctx: WorkflowContext, spec: Any, inputs: dic
     """Call the executor in this process (this thread); timeouts and cancels are cooperative
     (check_cancelled/progress). `stepped`: the caller draws a UI on this thread, so an executor
     that steps (NodeCall.stepwise) takes one turn per step."""
-    from .options import ProgressEvent
-
     log = NodeLog()
     started, cpu = time.monotonic(), process_cpu()
     deadline = started + timeout_s if timeout_s else None
@@ -76,8 +77,29 @@ def run_inline(session: RunSession, ctx: WorkflowContext, spec: Any, inputs: dic
 
 
 def run_pooled(session: RunSession, payload: dict[str, Any], timeout_s: float | None) -> dict[str, Any]:
-    """Submit to the process pool and wait, polling cancel and the deadline."""
-    future = session.pool().submit(_execute, payload)
+    """Submit to the process pool and wait, polling cancel and the deadline. When the pool
+    process dies under the attempt (killed, crashed, out of memory), the pool replaces it and
+    the attempt runs once more in a fresh one; a second loss fails the attempt."""
+    lost: list[str] = []
+    for _ in range(LOST_RUNS):
+        try:
+            result = _pooled_once(session, payload, timeout_s)
+        except ProcessLost as exc:
+            if session.cancelled() or len(lost) + 1 >= LOST_RUNS:
+                failed = _failed(exc, payload)
+                failed["logs"] = lost
+                return failed
+            lost.append(f"{exc}; running it again in a fresh pool process")
+            session.emit(ProgressEvent(payload["node_id"], payload["step"], NodeStatus.RUNNING, 0.0, lost[-1]))
+            continue
+        result["logs"] = [*lost, *result.get("logs", [])]
+        return result
+    raise AssertionError("unreachable")
+
+
+def _pooled_once(session: RunSession, payload: dict[str, Any], timeout_s: float | None) -> dict[str, Any]:
+    pool = session.pool()
+    future = pool.submit(payload)
     deadline = time.monotonic() + timeout_s if timeout_s else None
     flagged_at: float | None = None
     while True:
@@ -85,7 +107,9 @@ def run_pooled(session: RunSession, payload: dict[str, Any], timeout_s: float | 
             return future.result(timeout=POLL_S)
         except FutureTimeout:
             pass
-        except Exception as exc:  # a broken pool (a worker died): the attempt failed
+        except ProcessLost:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the pipe to the pool process broke: the attempt failed
             return _failed(exc, payload)
         now = time.monotonic()
         if flagged_at is None and session.cancelled():
@@ -95,14 +119,8 @@ def run_pooled(session: RunSession, payload: dict[str, Any], timeout_s: float | 
             flagged_at = now
         late = deadline is not None and now > deadline + 1.0
         if late or (flagged_at is not None and now > flagged_at + CANCEL_GRACE_S):
-            session.kill_pool()
+            pool.kill(future)
             return _stopped(payload, "in the process pool", cancelled=not late, timeout_s=timeout_s)
-
-
-def _execute(payload: dict[str, Any]) -> dict[str, Any]:
-    from .calls import execute_payload
-
-    return execute_payload(payload)
 
 
 def run_helper(session: RunSession, helper: str, payload: dict[str, Any], timeout_s: float | None) -> dict[str, Any]:

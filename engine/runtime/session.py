@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import queue
 import threading
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from ..model.vocabulary import Mode
 from .cache import NodeCache
 from .capture import ROUTER
 from .options import ProgressEvent, RunOptions
+from .process_pool import ProcessPool
 from .store import RunStore
 
 
@@ -47,7 +47,7 @@ class RunSession:
     cache: NodeCache | None
     published: list[MediaAsset] = field(default_factory=list)
     events: queue.SimpleQueue[ProgressEvent] = field(default_factory=queue.SimpleQueue)
-    _pool: ProcessPoolExecutor | None = None
+    _pool: ProcessPool | None = None  # this run's own, when the caller lends none (options.pool)
     _main_thread: int = field(default_factory=threading.get_ident)
     _cancelled: bool = False
 
@@ -76,32 +76,21 @@ class RunSession:
             while self.options.progress is not None and not self.events.empty():
                 self.options.progress(self.events.get())
 
-    def pool(self) -> ProcessPoolExecutor:
-        """The process pool for `execution="process"` nodes, started on first use ('spawn':
-        the parent may have bpy loaded, which must not be forked)."""
+    def pool(self) -> ProcessPool:
+        """The process pool for `execution="process"` nodes: the caller's (a farm worker's, warm
+        for its whole life), else this run's own, started on first use and closed with the run."""
+        if self.options.pool is not None:
+            pool: ProcessPool = self.options.pool
+            return pool
         if self._pool is None:
-            import multiprocessing
             import os
 
-            from .calls import exit_with_parent
-
-            workers = self.options.max_workers or min(4, os.cpu_count() or 1)
-            self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=exit_with_parent, initargs=(os.getpid(),))
+            self._pool = ProcessPool(self.options.max_workers or min(4, os.cpu_count() or 1))
         return self._pool
-
-    def kill_pool(self) -> None:
-        """Stop a pool whose node ran past its timeout; the next process node starts a new one."""
-        pool, self._pool = self._pool, None
-        if pool is None:
-            return
-        for process in list(getattr(pool, "_processes", {}).values()):
-            process.kill()
-        pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.close()
             self._pool = None
         if self.cache is not None:
             self.cache.close()

@@ -24,6 +24,11 @@ def add_worker_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--wait", type=float, default=20.0, help="long-poll wait per claim, seconds")
     parser.add_argument("--no-farm-cache", action="store_true",
                         help="run every node here instead of taking outputs from the farm-wide artifact cache")
+    parser.add_argument("--cad-processes", type=int, default=2,
+                        help="warm processes that run the CAD (OCP) nodes for the worker's whole life (default 2; "
+                             "0: each job starts its own)")
+    parser.add_argument("--cad-max-rss", type=float, default=4096.0, metavar="MIB",
+                        help="a CAD process grown past this resident memory is replaced after its node (default 4096)")
     parser.add_argument("--max-jobs", type=int, default=None, help="exit after this many jobs")
     parser.add_argument("--idle-exit", type=float, default=None, help="exit after this long without a job")
     parser.add_argument("--retry", type=float, default=float("inf"),
@@ -66,7 +71,8 @@ def start_worker(args: argparse.Namespace) -> int:
                     libraries={"products": [Path(p) for p in args.library],
                                "templates": [Path(p) for p in args.templates]},
                     overrides=parse_sets(args.sets), farm_cache=not args.no_farm_cache,
-                    tags=[t.strip() for t in args.tags.split(",") if t.strip()])
+                    tags=[t.strip() for t in args.tags.split(",") if t.strip()],
+                    cad_processes=args.cad_processes, cad_max_rss_mb=args.cad_max_rss)
     worker.print(f"capabilities: {', '.join(capabilities) or 'none'}")
     for name, problem in lacking.items():
         worker.print(f"lacks {name}: {problem}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,6 +92,19 @@ def _threads(render: Any) -> None:
     if wanted.isdigit() and int(wanted) > 0:
         render.threads_mode = "FIXED"
         render.threads = int(wanted)
+
+
+@contextmanager
+def persistent_data(scene: Any) -> Iterator[None]:
+    """Cycles keeps the scene loaded between the frames rendered inside (a turntable, a chunk).
+    Leaving turns it off again, which frees the kept render session: left alive, its TBB arena
+    keeps a worker thread spinning on sched_yield for as long as the process lives (bpy 5.0 with
+    a fixed thread count, e.g. $HARTOMAT_RENDER_THREADS=1): a whole core while the worker idles."""
+    scene.render.use_persistent_data = True
+    try:
+        yield
+    finally:
+        scene.render.use_persistent_data = False  # its update frees the persistent data
 
 
 def configure(scene: Any, settings: Any) -> Denoising:
