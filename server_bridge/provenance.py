@@ -37,7 +37,8 @@ def _blender() -> dict[str, Any] | None:
     app = bpy.app
     build_hash = app.build_hash.decode() if isinstance(app.build_hash, bytes) else str(app.build_hash)
     return {"version": app.version_string, "build_hash": build_hash,
-            "host": "blender" if app.binary_path else "bpy module", "executable": app.binary_path or None}
+            "host": "blender" if app.binary_path else "bpy module",
+            "executable": Path(app.binary_path).name if app.binary_path else None}  # a name: no worker folders
 
 
 def _ocp() -> dict[str, Any] | None:

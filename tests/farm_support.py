@@ -139,3 +139,12 @@ def stop_process(proc: subprocess.Popen[str]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
+
+
+def for_preset(overrides: dict[str, dict[str, Any]], preset: str) -> dict[str, dict[str, Any]]:
+    """The step-keyed overrides a preset's graph has nodes for (the server refuses a key naming
+    no node of the graph)."""
+    from engine.legacy.presets import preset_workflow
+
+    steps = {node.step for node in preset_workflow(preset).nodes}
+    return {key: value for key, value in overrides.items() if key in steps}

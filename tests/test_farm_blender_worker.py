@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from farm_support import FarmServer, token, wait_until
+from farm_support import FarmServer, for_preset, token, wait_until
 from PIL import Image
 from real_blender import REPO, WHEELHOUSE
 
@@ -172,7 +172,7 @@ def test_an_idle_blender_worker_with_one_render_thread_uses_no_cpu_after_each_pr
         submitter = FarmClient(server.url, tokens["submit"])
         shares = {}
         for done, preset in enumerate(("turntable", "still", "multi_angle"), start=1):
-            status = submitter.wait_order(submitter.submit([bearing_step], preset, overrides=tiny)["id"], timeout=600)
+            status = submitter.wait_order(submitter.submit([bearing_step], preset, overrides=for_preset(tiny, preset))["id"], timeout=600)
             assert status["status"] == "succeeded", (preset, status, log.read_text()[-3000:])
             wait_until(lambda n=done: log.read_text().count(" -> job ") >= n, 60, "the report")
             shares[preset] = idle_cpu_share(worker.pid, 5.0)

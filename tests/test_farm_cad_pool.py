@@ -31,7 +31,7 @@ def run_order(submitter: Any, step: Path, overrides: dict[str, Any]) -> dict[str
 
 
 def last_run(admin: Any, status: dict[str, Any]) -> dict[str, Any]:
-    job = admin._json("GET", f"/api/jobs/{status['lines'][0]['job']['id']}")
+    job = admin.job(status["lines"][0]["job"]["id"])
     return {"job": job, "nodes": job["runs"][-1]["summary"]["nodes"]}
 
 
@@ -63,7 +63,7 @@ def test_one_cad_process_serves_two_jobs_and_a_killed_one_is_replaced_with_its_n
         order_id = submitter.submit([bearing_step], "still", overrides=slow)["id"]
         job_id = wait_until(lambda: (j := submitter.order(order_id)["lines"][0]["job"]) and j["id"], 60, "the job")
         wait_until(lambda: any("[glb_export] running" in line
-                               for line in admin._json("GET", f"/api/jobs/{job_id}")["logs"]), 120,
+                               for line in admin.job(job_id)["logs"]), 120,
                    "glb_export to start")
         os.kill(pool_pid, signal.SIGKILL)
         status = submitter.wait_order(order_id, timeout=600)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from farm_support import FarmServer, start_worker, stop_process, token, wait_until
+from farm_support import FarmServer, for_preset, start_worker, stop_process, token, wait_until
 from process_support import idle_cpu_share
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -36,7 +36,7 @@ def test_an_idle_worker_with_one_render_thread_uses_no_cpu_after_each_preset(tmp
         submitter = FarmClient(server.url, tokens["submit"])
         shares = {}
         for preset in PRESETS:
-            order_id = submitter.submit([bearing_step], preset, overrides=TINY)["id"]
+            order_id = submitter.submit([bearing_step], preset, overrides=for_preset(TINY, preset))["id"]
             status = wait_until(lambda oid=order_id: (s := submitter.order(oid))["finished_at"] and s, 600,
                                 f"the {preset} order")
             assert status["status"] == "succeeded", (preset, status)
@@ -70,7 +70,7 @@ def test_a_turntable_in_chunks_on_two_one_thread_workers_equals_one_job_and_both
         for i in range(2):
             wait_until(lambda n=i: "registered as" in (tmp_path / f"two-{n}.log").read_text(), 300, f"worker {i}")
         chunked = {**TINY, "blender_turntable": {**TINY["blender_turntable"], "chunk_size": 2}}
-        done = {name: submitter.wait_order(submitter.submit([bearing_step], "turntable", overrides=overrides)["id"],
+        done = {name: submitter.wait_order(submitter.submit([bearing_step], "turntable", overrides=for_preset(overrides, "turntable"))["id"],
                                            timeout=600)
                 for name, overrides in (("split", chunked), ("whole", TINY))}
         assert all(status["status"] == "succeeded" for status in done.values()), done

@@ -420,7 +420,7 @@ def slow_run_cancelled():
     assert run["status"] == "cancelled", run
     assert slow_node().hm_status == "cancelled", slow_node().hm_status
     record = json.loads(slow_node().hm_run)
-    attempts = [line for line in record["log_tail"] if "webhook attempt" in line]
+    attempts = [line for line in record["log_tail"] if line.split(" ", 1)[-1].startswith("webhook ") and ": attempt " in line]
     assert 0 < len(attempts) < SLOW_ATTEMPTS, record["log_tail"]  # stopped early, not by giving up
     summary = json.loads((Path(tree.hm_out_dir) / "run.json").read_text())
     assert summary["status"] == "cancelled" and summary["nodes"]["notify"]["status"] == "cancelled", summary
