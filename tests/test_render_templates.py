@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from render_support import node_call
 
-from engine.errors import NodeInputError
+from engine.errors import HartomatError, NodeInputError
 from engine.model.artifacts import ArtifactKind
 from engine.model.context import OrderLine
 from engine.nodes import render
@@ -99,8 +99,9 @@ def test_unknown_template_or_library_is_a_clear_error(tmp_path):
     with pytest.raises(NodeInputError, match="has no templates.json"):
         render.resolve_template(node_call("resolve_template", tmp_path, {"library_dir": str(tmp_path)}, {}))
     (tmp_path / "templates.json").write_text('{"default": "x", "templates": [{"name": "x", "file": "x.blend"}]}')
-    with pytest.raises(NodeInputError, match="x.blend is missing; run scripts/setup.sh"):
+    with pytest.raises(HartomatError, match="x.blend is missing; run scripts/setup.sh") as missing:
         render.resolve_template(node_call("resolve_template", tmp_path, {"library_dir": str(tmp_path)}, {}))
+    assert missing.type is HartomatError  # the install's fault, not the order's: counts against the worker
     (tmp_path / "templates.json").write_text("{not json")
     with pytest.raises(NodeInputError, match="not a valid template index"):
         render.resolve_template(node_call("resolve_template", tmp_path, {"library_dir": str(tmp_path)}, {}))
