@@ -7,6 +7,7 @@ import argparse
 import re
 import time
 
+from ..stats import PERIOD_S
 from . import farm_stats
 from ._farm import add_connection, client
 
@@ -82,15 +83,12 @@ def run_cancel(args: argparse.Namespace) -> int:
     return 0
 
 
-AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-
-
 def age_seconds(text: str) -> float:
     """'30d', '12h', '90m', '3600s' or plain seconds -> seconds (argparse names the option on error)."""
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", text)
     if match is None:
         raise argparse.ArgumentTypeError(f"not an age: {text!r} (use e.g. 30d, 12h, 90m or 3600s)")
-    return float(match.group(1)) * AGE_UNITS[match.group(2) or "s"]
+    return float(match.group(1)) * PERIOD_S[match.group(2) or "s"]
 
 
 def run_priority(args: argparse.Namespace) -> int:
